@@ -1,0 +1,256 @@
+//! Read what pgbarge needs from a server's catalog.
+//!
+//! For now: tables (with partitions), their columns, the facts about
+//! column types that decide whether binary COPY is portable, foreign keys
+//! and owned sequences. Reads only; never writes. Queries use
+//! schema-qualified catalog names because sessions run with an empty
+//! search_path.
+
+pub mod types;
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use tokio_postgres::Client;
+
+use crate::error::PgContext;
+pub use types::TypeCatalog;
+
+/// A schema-qualified relation name, unquoted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct QualName {
+    pub schema: String,
+    pub name: String,
+}
+
+impl QualName {
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        QualName {
+            schema: schema.into(),
+            name: name.into(),
+        }
+    }
+
+    /// `"schema"."name"`, safe to splice into SQL.
+    pub fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+}
+
+impl std::fmt::Display for QualName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.schema, self.name)
+    }
+}
+
+/// Quote an identifier the way PostgreSQL's `quote_ident` does, but always.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Quote a string literal.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub type_oid: u32,
+    /// `format_type` output, schema-qualified for non-catalog types.
+    pub type_name: String,
+    pub generated: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub oid: u32,
+    pub name: QualName,
+    /// `r` ordinary table, `p` partitioned table.
+    pub relkind: char,
+    /// For a partition: the top of its partition tree.
+    pub partition_root: Option<QualName>,
+    pub est_rows: i64,
+    /// On-disk size including TOAST; an estimate of the work.
+    pub bytes: i64,
+    /// Belongs to an extension: its rows are the extension's business.
+    pub extension_member: bool,
+    pub columns: Vec<Column>,
+}
+
+impl Table {
+    /// Holds rows of its own (partitioned parents do not).
+    pub fn has_storage(&self) -> bool {
+        self.relkind == 'r'
+    }
+}
+
+/// Every user table of the connected database.
+pub async fn read_tables(client: &Client) -> Result<Vec<Table>> {
+    let rows = client
+        .query(
+            "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, \
+                    CASE WHEN c.relispartition THEN \
+                      (SELECT rn.nspname::text FROM pg_catalog.pg_class r \
+                         JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace \
+                        WHERE r.oid = pg_catalog.pg_partition_root(c.oid)) END, \
+                    CASE WHEN c.relispartition THEN \
+                      (SELECT r.relname::text FROM pg_catalog.pg_class r \
+                        WHERE r.oid = pg_catalog.pg_partition_root(c.oid)) END, \
+                    greatest(c.reltuples, 0)::int8, \
+                    pg_catalog.pg_table_size(c.oid), \
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                             WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                               AND d.objid = c.oid AND d.deptype = 'e') \
+               FROM pg_catalog.pg_class c \
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+              WHERE c.relkind IN ('r', 'p') \
+                AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+              ORDER BY 2, 3",
+            &[],
+        )
+        .await
+        .pg_context(|| "reading the list of tables".into())?;
+    let mut tables: Vec<Table> = rows
+        .iter()
+        .map(|r| {
+            let kind: String = r.get(3);
+            let root = match (r.get::<_, Option<String>>(4), r.get::<_, Option<String>>(5)) {
+                (Some(s), Some(n)) => Some(QualName::new(s, n)),
+                _ => None,
+            };
+            Table {
+                oid: r.get(0),
+                name: QualName::new(r.get::<_, String>(1), r.get::<_, String>(2)),
+                relkind: kind.chars().next().unwrap_or('r'),
+                partition_root: root,
+                est_rows: r.get(6),
+                bytes: r.get(7),
+                extension_member: r.get(8),
+                columns: Vec::new(),
+            }
+        })
+        .collect();
+    let oids: Vec<u32> = tables.iter().map(|t| t.oid).collect();
+    let cols = client
+        .query(
+            "SELECT a.attrelid, a.attname::text, a.atttypid, \
+                    pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '' \
+               FROM pg_catalog.pg_attribute a \
+              WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
+              ORDER BY a.attrelid, a.attnum",
+            &[&oids],
+        )
+        .await
+        .pg_context(|| "reading table columns".into())?;
+    let mut by_oid: HashMap<u32, Vec<Column>> = HashMap::new();
+    for r in cols {
+        by_oid.entry(r.get(0)).or_default().push(Column {
+            name: r.get(1),
+            type_oid: r.get(2),
+            type_name: r.get(3),
+            generated: r.get(4),
+        });
+    }
+    for t in &mut tables {
+        t.columns = by_oid.remove(&t.oid).unwrap_or_default();
+    }
+    Ok(tables)
+}
+
+/// A foreign key between two storage-holding tables (partitions expanded).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ForeignKey {
+    pub name: String,
+    pub child: QualName,
+    pub parent: QualName,
+    pub deferrable: bool,
+}
+
+/// Foreign keys, expanded so both ends are tables that hold rows: a key on
+/// a partitioned table applies to each of its leaf partitions.
+pub async fn read_foreign_keys(client: &Client) -> Result<Vec<ForeignKey>> {
+    let rows = client
+        .query(
+            "WITH leaves AS ( \
+               SELECT c.oid AS rel, coalesce(t.relid, c.oid) AS leaf \
+                 FROM pg_catalog.pg_class c \
+                 LEFT JOIN LATERAL pg_catalog.pg_partition_tree(c.oid) t \
+                        ON c.relkind = 'p' AND t.isleaf \
+                WHERE c.relkind IN ('r', 'p')) \
+             SELECT DISTINCT k.conname::text, \
+                    cn.nspname::text, cc.relname::text, pn.nspname::text, pc.relname::text, \
+                    k.condeferrable \
+               FROM pg_catalog.pg_constraint k \
+               JOIN leaves lc ON lc.rel = k.conrelid \
+               JOIN leaves lp ON lp.rel = k.confrelid \
+               JOIN pg_catalog.pg_class cc ON cc.oid = lc.leaf \
+               JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace \
+               JOIN pg_catalog.pg_class pc ON pc.oid = lp.leaf \
+               JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace \
+              WHERE k.contype = 'f' AND cc.relkind = 'r' AND pc.relkind = 'r'",
+            &[],
+        )
+        .await
+        .pg_context(|| "reading foreign keys".into())?;
+    Ok(rows
+        .iter()
+        .map(|r| ForeignKey {
+            name: r.get(0),
+            child: QualName::new(r.get::<_, String>(1), r.get::<_, String>(2)),
+            parent: QualName::new(r.get::<_, String>(3), r.get::<_, String>(4)),
+            deferrable: r.get(5),
+        })
+        .collect())
+}
+
+/// A sequence that feeds a column (serial or identity), with its state.
+#[derive(Debug, Clone)]
+pub struct OwnedSequence {
+    pub sequence: QualName,
+    pub table: QualName,
+    pub column: String,
+}
+
+/// Sequences owned by table columns (serial and identity).
+pub async fn read_owned_sequences(client: &Client) -> Result<Vec<OwnedSequence>> {
+    let rows = client
+        .query(
+            "SELECT sn.nspname::text, s.relname::text, tn.nspname::text, t.relname::text, a.attname::text \
+               FROM pg_catalog.pg_depend d \
+               JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S' \
+               JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace \
+               JOIN pg_catalog.pg_class t ON t.oid = d.refobjid \
+               JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid \
+              WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                AND d.deptype IN ('a', 'i')",
+            &[],
+        )
+        .await
+        .pg_context(|| "reading owned sequences".into())?;
+    Ok(rows
+        .iter()
+        .map(|r| OwnedSequence {
+            sequence: QualName::new(r.get::<_, String>(0), r.get::<_, String>(1)),
+            table: QualName::new(r.get::<_, String>(2), r.get::<_, String>(3)),
+            column: r.get(4),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(
+            QualName::new("Sch", "select").quoted(),
+            "\"Sch\".\"select\""
+        );
+        assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+}

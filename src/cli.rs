@@ -1,0 +1,262 @@
+//! Command-line types (clap derive) and nothing else.
+//!
+//! These structs mirror the command-line contract in DESIGN.md. They are
+//! turned into a validated [`crate::settings`] value once; core code never
+//! sees them. Option groups shared by several commands are flattened.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Connection strings are postgres:// URLs or libpq key=value strings. PGHOST,
+PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSSLROOTCERT and
+~/.pgpass (or PGPASSFILE) apply as they do for psql. PGBARGE_SOURCE and
+PGBARGE_TARGET are defaults for --source and --target.
+
+Exit codes: 0 ok, 1 verify mismatch or plan blockers, 2 bad usage or input,
+3 runtime failure (connection, SQL, I/O), 130 interrupted.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pgbarge",
+    version,
+    about = "Move PostgreSQL databases between servers",
+    long_about = "pgbarge moves PostgreSQL databases between servers: it streams tables over \
+the COPY protocol in parallel from one consistent snapshot, and needs no pg_dump, psql or libpq.",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a copy would do and what would break, writing nothing (not built yet)
+    Plan(PlanArgs),
+    /// Copy tables from a source server to a target server
+    #[command(after_help = COPY_EXAMPLES)]
+    Copy(CopyArgs),
+    /// Write a compressed dump artifact (not built yet)
+    Dump(DumpArgs),
+    /// Restore a dump artifact into a target server (not built yet)
+    Restore(RestoreArgs),
+    /// Compare a target with its source or a dump (not built yet)
+    Verify(VerifyArgs),
+}
+
+const COPY_EXAMPLES: &str = "\
+Examples:
+  # Stream every table of schema app into existing tables on the target
+  pgbarge copy --data-only --source postgres://me@localhost/app \\
+      --target 'postgres://postgres@db.example.com/postgres?sslmode=require' \\
+      --schema app --exclude-table 'app.audit_*' --jobs 4 --report run.json
+
+  # Same, from a configuration file, replacing what the target tables hold
+  pgbarge copy --config move.toml --data-only --truncate
+
+Passwords belong in ~/.pgpass or PGPASSWORD, not on the command line.";
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonOpts {
+    /// TOML configuration file with the same keys as the flags (flags win)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print only errors and the final summary
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Which tables a command works on. Patterns are globs on `schema.table`
+/// (a table pattern without a dot matches the table name in any schema).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectOpts {
+    /// Only schemas matching GLOB (repeatable)
+    #[arg(long = "schema", short = 'n', value_name = "GLOB")]
+    pub schema: Vec<String>,
+    /// Leave out schemas matching GLOB (repeatable)
+    #[arg(long = "exclude-schema", short = 'N', value_name = "GLOB")]
+    pub exclude_schema: Vec<String>,
+    /// Only tables matching GLOB, as schema.table or table (repeatable)
+    #[arg(long = "table", short = 't', value_name = "GLOB")]
+    pub table: Vec<String>,
+    /// Leave out tables matching GLOB (repeatable)
+    #[arg(long = "exclude-table", short = 'T', value_name = "GLOB")]
+    pub exclude_table: Vec<String>,
+    /// Keep the table's definition but copy none of its rows (repeatable)
+    #[arg(long = "exclude-table-data", value_name = "GLOB")]
+    pub exclude_table_data: Vec<String>,
+}
+
+/// Schema renaming.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MapOpts {
+    /// Rename schema SRC to DST on the way (repeatable; not built yet)
+    #[arg(long = "schema-map", value_name = "SRC=DST")]
+    pub schema_map: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct EndpointOpts {
+    /// Source connection string [default: $PGBARGE_SOURCE]
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+    /// Target connection string [default: $PGBARGE_TARGET]
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyFormat {
+    /// Binary where portable and fastest, text elsewhere (per table)
+    Auto,
+    /// Binary wherever it is portable; text only where it is not
+    Binary,
+    /// Text everywhere
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    #[command(flatten)]
+    pub endpoints: EndpointOpts,
+    #[command(flatten)]
+    pub select: SelectOpts,
+    #[command(flatten)]
+    pub map: MapOpts,
+    #[command(flatten)]
+    pub common: CommonOpts,
+    /// Parallel workers [default: number of CPUs, at least 2, at most 8]
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Create the schema only, copy no rows (not built yet)
+    #[arg(long, conflicts_with = "data_only")]
+    pub schema_only: bool,
+    /// Copy rows into tables that already exist on the target
+    #[arg(long)]
+    pub data_only: bool,
+    /// Replace the rows of target tables that are not empty
+    #[arg(long)]
+    pub truncate: bool,
+    /// Drop and recreate the selected objects on the target (not built yet)
+    #[arg(long)]
+    pub clean: bool,
+    /// Answer yes to the --clean confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Do not set object owners (not built yet)
+    #[arg(long)]
+    pub no_owner: bool,
+    /// Do not copy grants (not built yet)
+    #[arg(long)]
+    pub no_privileges: bool,
+    /// COPY encoding: auto picks per table [default: auto]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<CopyFormat>,
+    /// Load with session_replication_role=replica so no trigger or foreign key fires
+    #[arg(long)]
+    pub disable_triggers: bool,
+    /// Copy without a consistent snapshot (for sources that cannot export one)
+    #[arg(long)]
+    pub no_snapshot: bool,
+    /// Rewrite mapped schema names inside function bodies (not built yet)
+    #[arg(long)]
+    pub rewrite_function_bodies: bool,
+    /// Settings for a known target platform (not built yet)
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Say what would be done and write nothing (not built yet)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Copy into a scratch database first, verify, drop it (not built yet)
+    #[arg(long)]
+    pub rehearse: bool,
+    /// Verify the target after the copy (not built yet)
+    #[arg(long)]
+    pub verify: bool,
+    /// Write a JSON run report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub endpoints: EndpointOpts,
+    #[command(flatten)]
+    pub select: SelectOpts,
+    #[command(flatten)]
+    pub map: MapOpts,
+    #[command(flatten)]
+    pub common: CommonOpts,
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+    /// Output directory (format dir) or file (format sql)
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_name = "dir|sql")]
+    pub format: Option<String>,
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long, value_name = "ALGO[:LEVEL]")]
+    pub compress: Option<String>,
+    #[command(flatten)]
+    pub select: SelectOpts,
+    #[command(flatten)]
+    pub map: MapOpts,
+    #[command(flatten)]
+    pub common: CommonOpts,
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[arg(long, short = 'i', value_name = "PATH")]
+    pub input: Option<PathBuf>,
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub select: SelectOpts,
+    #[command(flatten)]
+    pub map: MapOpts,
+    #[command(flatten)]
+    pub common: CommonOpts,
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    #[arg(long)]
+    pub clean: bool,
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub endpoints: EndpointOpts,
+    #[arg(long, short = 'i', value_name = "PATH")]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub select: SelectOpts,
+    #[command(flatten)]
+    pub map: MapOpts,
+    #[command(flatten)]
+    pub common: CommonOpts,
+    #[arg(long)]
+    pub checksums: bool,
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}

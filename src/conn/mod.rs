@@ -1,0 +1,248 @@
+//! Connections: from a connection string to a ready session.
+//!
+//! Owns parsing ([`params`]), TLS ([`tls`]), and the session settings that
+//! make text COPY output and input agree on both servers. Does not run any
+//! data-moving SQL; callers do.
+
+pub mod params;
+pub mod tls;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_postgres::{Client, NoTls};
+
+use crate::error::{describe_pg, PgContext};
+pub use params::{Endpoint, SslMode};
+
+/// Which side a session serves; decides its session settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Source,
+    Target,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Target => "target",
+        }
+    }
+}
+
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Read the password file libpq would read, refusing (with a warning, as
+/// libpq does) one that other users can read.
+fn read_pgpass() -> Option<String> {
+    let path = match std::env::var_os("PGPASSFILE").filter(|p| !p.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => home_dir()?.join(".pgpass"),
+    };
+    let meta = std::fs::metadata(&path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            eprintln!(
+                "warning: password file \"{}\" has group or world access; permissions should be \
+                 u=rw (0600) or less; ignoring it",
+                path.display()
+            );
+            return None;
+        }
+    }
+    if !meta.is_file() {
+        return None;
+    }
+    std::fs::read_to_string(&path).ok()
+}
+
+/// Resolve a connection string against the real environment. `what` names
+/// the option it came from (for errors), e.g. "--source".
+pub fn resolve_endpoint(conn: &str, what: &str) -> crate::Result<Endpoint> {
+    let parsed = params::parse(conn)
+        .map_err(|e| crate::Error::usage(format!("invalid connection string for {what}: {e}")))?;
+    let var = |k: &str| std::env::var(k).ok();
+    let os_user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "postgres".into());
+    let default_socket_dir = ["/var/run/postgresql", "/tmp"]
+        .into_iter()
+        .find(|d| std::path::Path::new(d).is_dir())
+        .unwrap_or("/tmp")
+        .to_string();
+    let env = params::Environment {
+        var: &var,
+        pgpass: read_pgpass(),
+        os_user,
+        default_socket_dir,
+    };
+    params::resolve(&parsed, &env).map_err(|e| crate::Error::usage(format!("{what}: {e}")))
+}
+
+/// Facts about a connected server, read once.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServerInfo {
+    pub version: String,
+    pub version_num: i32,
+    pub database: String,
+    pub superuser: bool,
+    pub in_recovery: bool,
+    pub tls: bool,
+    /// `pg_control_system().system_identifier`, when the role may read it.
+    #[serde(skip)]
+    pub system_identifier: Option<i64>,
+    /// Fallback identity: postmaster start time and database OID.
+    #[serde(skip)]
+    pub fingerprint: String,
+}
+
+impl ServerInfo {
+    pub fn major(&self) -> i32 {
+        self.version_num / 10000
+    }
+}
+
+/// An open session with its settings applied.
+pub struct Session {
+    pub client: Client,
+    pub endpoint: Endpoint,
+    pub role: Role,
+}
+
+/// Connect, apply the session settings for `role`.
+pub async fn connect(ep: &Endpoint, role: Role) -> anyhow::Result<Session> {
+    let mut cfg = tokio_postgres::Config::new();
+    if ep.is_unix_socket() {
+        cfg.host_path(&ep.host);
+    } else {
+        cfg.host(&ep.host);
+    }
+    cfg.port(ep.port)
+        .user(&ep.user)
+        .dbname(&ep.dbname)
+        .application_name(&ep.application_name)
+        .connect_timeout(Duration::from_secs(ep.connect_timeout.max(1)))
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(60))
+        .ssl_mode(match ep.sslmode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Allow | SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
+        });
+    if let Some(pw) = &ep.password {
+        cfg.password(pw);
+    }
+    let fail = |e: tokio_postgres::Error| {
+        anyhow::anyhow!(
+            "cannot connect to {} {}: {}",
+            role.name(),
+            ep.redacted(),
+            describe_pg(&e)
+        )
+    };
+    let client = if ep.sslmode == SslMode::Disable || ep.is_unix_socket() {
+        if ep.is_unix_socket()
+            && matches!(
+                ep.sslmode,
+                SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+            )
+        {
+            anyhow::bail!(
+                "cannot connect to {} {}: sslmode={} but a Unix socket carries no TLS; connect over TCP or lower sslmode",
+                role.name(),
+                ep.redacted(),
+                ep.sslmode.as_str()
+            );
+        }
+        let (client, conn) = cfg.connect(NoTls).await.map_err(fail)?;
+        tokio::spawn(conn);
+        client
+    } else {
+        let tls_cfg = tls::client_config(ep, home_dir().as_deref())
+            .with_context(|| format!("TLS setup for {} {}", role.name(), ep.redacted()))?;
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_cfg);
+        let (client, conn) = cfg.connect(tls).await.map_err(fail)?;
+        tokio::spawn(conn);
+        client
+    };
+    let mut setup = String::from(
+        "SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3; \
+         SET TimeZone = 'UTC'; SET bytea_output = hex; SET statement_timeout = 0; \
+         SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; \
+         SELECT pg_catalog.set_config('search_path', '', false);",
+    );
+    if role == Role::Target {
+        setup.push_str(" SET synchronous_commit = off;");
+    }
+    client
+        .batch_execute(&setup)
+        .await
+        .pg_context(|| format!("setting up the {} session", role.name()))?;
+    Ok(Session {
+        client,
+        endpoint: ep.clone(),
+        role,
+    })
+}
+
+impl Session {
+    /// Read version, role attributes and identity of the server.
+    pub async fn server_info(&self) -> anyhow::Result<ServerInfo> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT current_setting('server_version'), \
+                        current_setting('server_version_num')::int4, \
+                        current_database()::text, \
+                        (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), \
+                        pg_catalog.pg_is_in_recovery(), \
+                        coalesce((SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()), false), \
+                        pg_catalog.pg_postmaster_start_time()::text || '/' || \
+                          (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())::text",
+                &[],
+            )
+            .await
+            .pg_context(|| format!("reading server facts of the {}", self.role.name()))?;
+        // pg_control_system() may be closed to ordinary roles; then the
+        // fingerprint stands in for the identifier.
+        let system_identifier = match self
+            .client
+            .query_one(
+                "SELECT system_identifier FROM pg_catalog.pg_control_system()",
+                &[],
+            )
+            .await
+        {
+            Ok(r) => Some(r.get(0)),
+            Err(_) => None,
+        };
+        Ok(ServerInfo {
+            version: row.get(0),
+            version_num: row.get(1),
+            database: row.get(2),
+            superuser: row.get::<_, Option<bool>>(3).unwrap_or(false),
+            in_recovery: row.get(4),
+            tls: row.get(5),
+            system_identifier,
+            fingerprint: row.get(6),
+        })
+    }
+}
+
+/// True when two sessions reach the same database of the same cluster.
+pub fn same_database(a: &ServerInfo, b: &ServerInfo) -> bool {
+    match (a.system_identifier, b.system_identifier) {
+        (Some(x), Some(y)) if x != y => false,
+        _ => a.fingerprint == b.fingerprint && a.database == b.database,
+    }
+}

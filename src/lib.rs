@@ -1,0 +1,171 @@
+//! pgbarge: move PostgreSQL databases between servers.
+//!
+//! # Layout
+//! - [`cli`]: clap types only; [`settings`] turns them (plus the config
+//!   file and environment) into validated settings once.
+//! - [`conn`]: connection strings, `.pgpass`, TLS, session setup.
+//! - [`catalog`]: reads a server's catalog (read-only).
+//! - [`select`]: which tables a command works on (pure).
+//! - [`transfer`]: snapshot, ordering, parallel COPY streaming.
+//! - [`progress`], [`report`]: what the user sees and keeps.
+//!
+//! `main` parses, calls [`run`], and maps [`Error`] to an exit code.
+
+pub mod catalog;
+pub mod cli;
+pub mod conn;
+pub mod error;
+pub mod progress;
+pub mod report;
+pub mod select;
+pub mod settings;
+pub mod transfer;
+
+use indicatif::HumanBytes;
+
+pub use error::{Error, Result};
+
+use cli::{Cli, Command};
+use report::RunReport;
+use settings::CopySettings;
+
+/// Run a parsed command line; returns the exit code for success paths.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Copy(args) => {
+            let settings = CopySettings::from_args(&args)?;
+            runtime()?.block_on(run_copy(settings))
+        }
+        Command::Plan(_) => Err(not_built("plan")),
+        Command::Dump(_) => Err(not_built("dump")),
+        Command::Restore(_) => Err(not_built("restore")),
+        Command::Verify(_) => Err(not_built("verify")),
+    }
+}
+
+fn not_built(cmd: &str) -> Error {
+    Error::usage(format!(
+        "`pgbarge {cmd}` is not built yet; this version offers `pgbarge copy --data-only`"
+    ))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("pgbarge")
+        .build()
+        .map_err(|e| Error::Runtime(anyhow::anyhow!("starting the async runtime: {e}")))
+}
+
+async fn run_copy(s: CopySettings) -> Result<u8> {
+    let report = tokio::select! {
+        r = transfer::copy(&s) => r?,
+        _ = interrupted() => return Err(Error::Interrupted),
+    };
+    if let Some(path) = &s.report {
+        report.write(path)?;
+    }
+    print_summary(&report);
+    if report.ok {
+        Ok(error::exit::OK)
+    } else {
+        let failed: Vec<String> = report
+            .tables
+            .iter()
+            .filter(|t| t.status != "ok" && t.status != "data-excluded")
+            .map(|t| {
+                format!(
+                    "{} ({}): {}",
+                    t.target,
+                    t.status,
+                    t.error.as_deref().unwrap_or("not loaded")
+                )
+            })
+            .collect();
+        Err(Error::Runtime(anyhow::anyhow!(
+            "{} of {} tables were not copied; the others are complete:\n  {}",
+            failed.len(),
+            report.tables.len(),
+            failed.join("\n  ")
+        )))
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The per-table summary, on stdout.
+pub fn print_summary(r: &RunReport) {
+    let rows: Vec<[String; 5]> = r
+        .tables
+        .iter()
+        .map(|t| {
+            [
+                t.target.clone(),
+                if t.status == "ok" {
+                    t.rows.to_string()
+                } else {
+                    t.status.clone()
+                },
+                HumanBytes(t.bytes).to_string(),
+                format!("{:.2}", t.seconds),
+                t.format.clone(),
+            ]
+        })
+        .collect();
+    let head = ["table", "rows", "bytes", "seconds", "format"];
+    let mut w = head.map(str::len);
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |c: &[String; 5]| {
+        format!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:<w4$}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3],
+            w4 = w[4]
+        )
+        .trim_end()
+        .to_string()
+    };
+    println!("{}", line(&head.map(String::from)));
+    for r in &rows {
+        println!("{}", line(r));
+    }
+    println!(
+        "{} tables, {} rows, {} in {:.2}s",
+        r.tables.len(),
+        r.total_rows,
+        HumanBytes(r.total_bytes),
+        r.seconds
+    );
+}

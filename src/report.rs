@@ -1,0 +1,95 @@
+//! The JSON run report written by `--report FILE`.
+//!
+//! Only redacted endpoints go in here. The file is written to a temporary
+//! name beside the target and renamed, so a reader never sees half a report.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+
+#[derive(Debug, Default, Serialize)]
+pub struct EndpointReport {
+    /// Connection URL without password.
+    pub url: String,
+    pub server_version: String,
+    pub tls: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct TableReport {
+    pub source: String,
+    pub target: String,
+    /// `ok`, `failed`, `skipped` (a parent table failed), `not-run`, or
+    /// `data-excluded`.
+    pub status: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub format: String,
+    pub format_reason: String,
+    pub seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct SequenceReport {
+    pub source: String,
+    pub target: String,
+    pub last_value: i64,
+    pub is_called: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct LinkReport {
+    /// Round trip to the target, best of a few `SELECT 1`.
+    pub rtt_ms: f64,
+    pub network_bound: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct RunReport {
+    pub tool: String,
+    pub version: String,
+    pub command: String,
+    pub started_unix: u64,
+    pub seconds: f64,
+    pub source: EndpointReport,
+    pub target: EndpointReport,
+    pub snapshot: Option<String>,
+    pub no_snapshot: bool,
+    pub jobs: usize,
+    pub format: String,
+    pub foreign_keys: String,
+    pub link: LinkReport,
+    pub tables: Vec<TableReport>,
+    pub sequences: Vec<SequenceReport>,
+    pub warnings: Vec<String>,
+    pub total_rows: u64,
+    pub total_bytes: u64,
+    pub ok: bool,
+}
+
+impl RunReport {
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let json = serde_json::to_vec_pretty(self).context("serialising the report")?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .with_context(|| format!("report path {} names no file", path.display()))?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        std::fs::write(&tmp, json).with_context(|| format!("writing report {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("writing report {}", path.display())
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,310 @@
+//! Flags + configuration file + environment -> validated settings.
+//!
+//! Precedence: a flag beats the config file, which beats the environment
+//! (PGBARGE_SOURCE / PGBARGE_TARGET). Core code receives only the types
+//! here, never clap's. Unknown config keys and bad values are errors that
+//! name the key and the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::{CommonOpts, CopyArgs, CopyFormat, EndpointOpts, MapOpts, SelectOpts};
+use crate::conn::{self, Endpoint};
+use crate::select::Patterns;
+use crate::{Error, Result};
+
+/// Upper bound on `--jobs`: each job holds two connections, and servers
+/// commonly allow 100.
+pub const MAX_JOBS: usize = 64;
+
+/// The configuration file: the same keys as the flags, kebab-case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    pub source: Option<String>,
+    pub target: Option<String>,
+    pub schema: Option<Vec<String>>,
+    pub exclude_schema: Option<Vec<String>>,
+    pub table: Option<Vec<String>>,
+    pub exclude_table: Option<Vec<String>>,
+    pub exclude_table_data: Option<Vec<String>>,
+    /// `[schema-map]` table: `local_app = "public"`.
+    pub schema_map: Option<std::collections::BTreeMap<String, String>>,
+    pub jobs: Option<i64>,
+    pub format: Option<CopyFormat>,
+    pub report: Option<PathBuf>,
+    pub truncate: Option<bool>,
+    pub data_only: Option<bool>,
+    pub schema_only: Option<bool>,
+    pub disable_triggers: Option<bool>,
+    pub no_snapshot: Option<bool>,
+    pub no_owner: Option<bool>,
+    pub no_privileges: Option<bool>,
+    pub quiet: Option<bool>,
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!("cannot read config file {}: {e}", path.display()))
+        })?;
+        let cfg: ConfigFile = toml::from_str(&text).map_err(|e| {
+            Error::usage(format!(
+                "config file {}: {}",
+                path.display(),
+                e.to_string().trim_end()
+            ))
+        })?;
+        for (key, url) in [("source", &cfg.source), ("target", &cfg.target)] {
+            if url.as_deref().is_some_and(has_password) {
+                eprintln!(
+                    "warning: config file {} holds a password in `{key}`; keep passwords in \
+                     ~/.pgpass or PGPASSWORD instead",
+                    path.display()
+                );
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+fn has_password(conn: &str) -> bool {
+    conn::params::parse(conn).is_ok_and(|p| p.password.is_some())
+}
+
+/// Everything `copy` needs, resolved and checked.
+#[derive(Debug, Clone)]
+pub struct CopySettings {
+    pub source: Endpoint,
+    pub target: Endpoint,
+    pub patterns: Patterns,
+    pub schema_map: Vec<(String, String)>,
+    pub jobs: usize,
+    pub format: CopyFormat,
+    pub report: Option<PathBuf>,
+    pub truncate: bool,
+    pub disable_triggers: bool,
+    pub no_snapshot: bool,
+    pub quiet: bool,
+}
+
+/// A sensible default for `--jobs`: loads wait on the network and the
+/// servers' disks as much as on CPU, so two per core, within 2..=8.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() * 2)
+        .unwrap_or(4)
+        .clamp(2, 8)
+}
+
+fn load_config(common: &CommonOpts) -> Result<ConfigFile> {
+    match &common.config {
+        Some(p) => ConfigFile::load(p),
+        None => Ok(ConfigFile::default()),
+    }
+}
+
+fn pick(flag: &[String], file: &Option<Vec<String>>) -> Vec<String> {
+    if flag.is_empty() {
+        file.clone().unwrap_or_default()
+    } else {
+        flag.to_vec()
+    }
+}
+
+fn patterns(sel: &SelectOpts, cfg: &ConfigFile) -> Patterns {
+    Patterns {
+        schema: pick(&sel.schema, &cfg.schema),
+        exclude_schema: pick(&sel.exclude_schema, &cfg.exclude_schema),
+        table: pick(&sel.table, &cfg.table),
+        exclude_table: pick(&sel.exclude_table, &cfg.exclude_table),
+        exclude_table_data: pick(&sel.exclude_table_data, &cfg.exclude_table_data),
+    }
+}
+
+/// Parse `SRC=DST` pairs and check that the map is a renaming: no two
+/// sources onto one target, no empty names.
+pub fn schema_map(map: &MapOpts, cfg: &ConfigFile) -> Result<Vec<(String, String)>> {
+    let pairs: Vec<(String, String)> = if map.schema_map.is_empty() {
+        cfg.schema_map
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    } else {
+        map.schema_map
+            .iter()
+            .map(|s| {
+                s.split_once('=')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .ok_or_else(|| Error::usage(format!("--schema-map \"{s}\": expected SRC=DST")))
+            })
+            .collect::<Result<_>>()?
+    };
+    for (i, (src, dst)) in pairs.iter().enumerate() {
+        if src.is_empty() || dst.is_empty() {
+            return Err(Error::usage(format!(
+                "--schema-map \"{src}={dst}\": both names are needed"
+            )));
+        }
+        if let Some((other, _)) = pairs[..i].iter().find(|(s, d)| d == dst && s != src) {
+            return Err(Error::usage(format!(
+                "--schema-map maps both \"{other}\" and \"{src}\" onto \"{dst}\"; each target schema can take one source"
+            )));
+        }
+        if pairs[..i].iter().any(|(s, _)| s == src) {
+            return Err(Error::usage(format!(
+                "--schema-map gives schema \"{src}\" more than once"
+            )));
+        }
+    }
+    Ok(pairs)
+}
+
+fn endpoint(
+    flag: &Option<String>,
+    file: &Option<String>,
+    env_var: &str,
+    what: &str,
+) -> Result<Endpoint> {
+    let s = flag
+        .clone()
+        .or_else(|| file.clone())
+        .or_else(|| std::env::var(env_var).ok().filter(|v| !v.is_empty()))
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "no {what} given: pass --{what} URL, set `{what}` in the config file, or set {env_var}"
+            ))
+        })?;
+    conn::resolve_endpoint(&s, &format!("--{what}"))
+}
+
+fn endpoints(e: &EndpointOpts, cfg: &ConfigFile) -> Result<(Endpoint, Endpoint)> {
+    Ok((
+        endpoint(&e.source, &cfg.source, "PGBARGE_SOURCE", "source")?,
+        endpoint(&e.target, &cfg.target, "PGBARGE_TARGET", "target")?,
+    ))
+}
+
+fn not_built(flag: &str, issue: &str) -> Error {
+    Error::usage(format!(
+        "{flag} is not built yet ({issue}); this version copies rows into existing tables with --data-only"
+    ))
+}
+
+impl CopySettings {
+    pub fn from_args(a: &CopyArgs) -> Result<Self> {
+        let cfg = load_config(&a.common)?;
+        let flag_or = |flag: bool, file: Option<bool>| flag || file.unwrap_or(false);
+        let data_only = flag_or(a.data_only, cfg.data_only);
+        let schema_only = flag_or(a.schema_only, cfg.schema_only);
+        if schema_only && data_only {
+            return Err(Error::usage(
+                "--schema-only and --data-only exclude each other",
+            ));
+        }
+        for (set, flag) in [
+            (schema_only, "--schema-only"),
+            (a.clean, "--clean"),
+            (flag_or(a.no_owner, cfg.no_owner), "--no-owner"),
+            (
+                flag_or(a.no_privileges, cfg.no_privileges),
+                "--no-privileges",
+            ),
+            (a.rewrite_function_bodies, "--rewrite-function-bodies"),
+            (a.preset.is_some(), "--preset"),
+        ] {
+            if set {
+                return Err(not_built(flag, "schema creation"));
+            }
+        }
+        for (set, flag) in [
+            (a.dry_run, "--dry-run"),
+            (a.rehearse, "--rehearse"),
+            (a.verify, "--verify"),
+        ] {
+            if set {
+                return Err(not_built(flag, "plan and verify"));
+            }
+        }
+        if !data_only {
+            return Err(Error::usage(
+                "creating the schema on the target is not built yet: create the tables on the \
+                 target first and pass --data-only",
+            ));
+        }
+        let jobs = match a.jobs.map(|j| j as i64).or(cfg.jobs) {
+            None => default_jobs(),
+            Some(j) if (1..=MAX_JOBS as i64).contains(&j) => j as usize,
+            Some(j) => {
+                let whence = if a.jobs.is_some() {
+                    "--jobs".to_string()
+                } else {
+                    format!(
+                        "key `jobs` in config file {}",
+                        a.common
+                            .config
+                            .as_deref()
+                            .unwrap_or(Path::new(""))
+                            .display()
+                    )
+                };
+                return Err(Error::usage(format!(
+                    "{whence}: {j} is out of range; use 1 to {MAX_JOBS}"
+                )));
+            }
+        };
+        let (source, target) = endpoints(&a.endpoints, &cfg)?;
+        Ok(CopySettings {
+            source,
+            target,
+            patterns: patterns(&a.select, &cfg),
+            schema_map: schema_map(&a.map, &cfg)?,
+            jobs,
+            format: a.format.or(cfg.format).unwrap_or(CopyFormat::Auto),
+            report: a.report.clone().or(cfg.report),
+            truncate: flag_or(a.truncate, cfg.truncate),
+            disable_triggers: flag_or(a.disable_triggers, cfg.disable_triggers),
+            no_snapshot: flag_or(a.no_snapshot, cfg.no_snapshot),
+            quiet: flag_or(a.common.quiet, cfg.quiet),
+        })
+    }
+
+    /// The target schema for a source schema.
+    pub fn map_schema<'a>(&'a self, schema: &'a str) -> &'a str {
+        self.schema_map
+            .iter()
+            .find(|(s, _)| s == schema)
+            .map_or(schema, |(_, d)| d.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_config_key_is_named() {
+        let e = toml::from_str::<ConfigFile>("sorce = 'x'").unwrap_err();
+        assert!(e.to_string().contains("sorce"), "{e}");
+        let e = toml::from_str::<ConfigFile>("jobs = 'four'").unwrap_err();
+        assert!(e.to_string().contains("jobs"), "{e}");
+    }
+
+    #[test]
+    fn schema_map_rules() {
+        let cfg = ConfigFile::default();
+        let m = |v: &[&str]| MapOpts {
+            schema_map: v.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(
+            schema_map(&m(&["a=b", "c=d"]), &cfg).unwrap(),
+            vec![("a".into(), "b".into()), ("c".into(), "d".into())]
+        );
+        assert!(schema_map(&m(&["a=x", "b=x"]), &cfg).is_err());
+        assert!(schema_map(&m(&["a=x", "a=y"]), &cfg).is_err());
+        assert!(schema_map(&m(&["ab"]), &cfg).is_err());
+        assert!(schema_map(&m(&["=b"]), &cfg).is_err());
+    }
+}

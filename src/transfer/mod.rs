@@ -1,0 +1,931 @@
+//! `copy --data-only`: stream the rows of the selected tables from one
+//! consistent source snapshot into existing target tables, in parallel.
+//!
+//! Flow: connect both sides and refuse unsafe runs (same database, rows
+//! already in the target, a target table lacking a column) before any
+//! write; export a snapshot; choose each table's COPY format; order the
+//! loads by the target's foreign keys; run `--jobs` workers, each table
+//! (or foreign-key cycle) in one target transaction; set sequences; report.
+
+pub mod framing;
+pub mod order;
+pub mod sched;
+mod stream;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::anyhow;
+use tokio::task::JoinSet;
+
+use crate::catalog::{self, quote_literal, QualName, Table, TypeCatalog};
+use crate::cli::CopyFormat;
+use crate::conn::{self, Role, ServerInfo, Session};
+use crate::error::{describe_pg, PgContext};
+use crate::progress::{Mode, Progress};
+use crate::report::{EndpointReport, LinkReport, RunReport, SequenceReport, TableReport};
+use crate::select;
+use crate::settings::CopySettings;
+use crate::{Error, Result};
+
+use order::{Edge, Ordering};
+use sched::{JobState, Scheduler};
+
+/// Round trips above this mean the network, not CPU, limits a load.
+const NETWORK_BOUND_RTT: Duration = Duration::from_millis(2);
+/// Rows sampled per table to compare the sizes of text and binary COPY.
+const SAMPLE_ROWS: u32 = 1000;
+/// Tables checked for emptiness per query.
+const EMPTY_CHECK_BATCH: usize = 200;
+
+const SNAPSHOT_HELP: &str = "pgbarge reads every table from one consistent snapshot, which needs \
+a direct session to the primary or a standby (not a pooler in transaction mode, e.g. port 6543). \
+Connect to the database directly, or pass --no-snapshot to copy tables as of slightly different \
+moments (recorded in the report)";
+
+/// One table to load.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub source: QualName,
+    pub target: QualName,
+    /// Quoted, comma-separated column list shared by both COPY commands.
+    pub columns: String,
+    pub binary: bool,
+    pub format_reason: String,
+    pub est_rows: u64,
+    pub est_bytes: u64,
+    /// Empty the table in the load transaction, which allows COPY FREEZE.
+    pub truncate: bool,
+    pub copy_data: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Outcome {
+    status: String,
+    rows: u64,
+    bytes: u64,
+    seconds: f64,
+    error: Option<String>,
+}
+
+struct Ctx {
+    settings: CopySettings,
+    snapshot: Option<String>,
+    units: Vec<Unit>,
+    ordering: Ordering,
+    sched: Scheduler,
+    progress: Arc<Progress>,
+    outcomes: Mutex<Vec<Outcome>>,
+}
+
+/// Run `copy --data-only` and return its report. Table failures are in the
+/// report; the caller turns them into the exit code.
+pub async fn copy(s: &CopySettings) -> Result<RunReport> {
+    let started = Instant::now();
+    let started_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mode = Mode::detect(s.quiet);
+    let say = |m: &str| {
+        if mode != Mode::Quiet {
+            eprintln!("{m}");
+        }
+    };
+
+    let (src, dst) = tokio::try_join!(
+        conn::connect(&s.source, Role::Source),
+        conn::connect(&s.target, Role::Target)
+    )?;
+    let (src_info, dst_info) = tokio::try_join!(src.server_info(), dst.server_info())?;
+    if conn::same_database(&src_info, &dst_info) {
+        return Err(Error::usage(format!(
+            "source {} and target {} are the same database; pgbarge refuses to copy a database onto itself",
+            s.source, s.target
+        )));
+    }
+    if dst_info.in_recovery {
+        return Err(Error::usage(format!(
+            "target {} is a read-only standby; point --target at the primary",
+            s.target
+        )));
+    }
+    say(&format!(
+        "source: {} (PostgreSQL {}{})",
+        s.source,
+        src_info.version,
+        if src_info.tls { ", TLS" } else { "" }
+    ));
+    say(&format!(
+        "target: {} (PostgreSQL {}{})",
+        s.target,
+        dst_info.version,
+        if dst_info.tls { ", TLS" } else { "" }
+    ));
+
+    src.client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .pg_context(|| "starting the source transaction".into())?;
+    let snapshot = if s.no_snapshot {
+        None
+    } else {
+        let row = src
+            .client
+            .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "the source cannot export a snapshot: {}\n{SNAPSHOT_HELP}",
+                    describe_pg(&e)
+                )
+            })?;
+        Some(row.get::<_, String>(0))
+    };
+
+    let mut warnings = Vec::new();
+    if s.no_snapshot {
+        warnings.push(
+            "--no-snapshot: tables were read in separate transactions and may not be consistent with each other"
+                .to_string(),
+        );
+    }
+    let prepared = prepare(s, &src, &dst, &src_info, &dst_info, &mut warnings).await?;
+    let Prepared {
+        units,
+        ordering,
+        link,
+        sequences,
+    } = prepared;
+    for w in &warnings {
+        say(&format!("warning: {w}"));
+    }
+    say(&format!(
+        "copying {} tables with {} jobs; {}",
+        units.iter().filter(|u| u.copy_data).count(),
+        s.jobs,
+        ordering.strategy
+    ));
+
+    let sizes: Vec<u64> = ordering
+        .jobs
+        .iter()
+        .map(|j| j.units.iter().map(|&u| units[u].est_bytes).sum())
+        .collect();
+    let est_bytes = units
+        .iter()
+        .filter(|u| u.copy_data)
+        .map(|u| u.est_bytes)
+        .sum();
+    let progress = Progress::new(
+        mode,
+        units.iter().filter(|u| u.copy_data).count(),
+        est_bytes,
+    );
+    let ctx = Arc::new(Ctx {
+        settings: s.clone(),
+        snapshot: snapshot.clone(),
+        sched: Scheduler::new(&ordering.jobs, sizes),
+        outcomes: Mutex::new(vec![Outcome::default(); units.len()]),
+        units,
+        ordering,
+        progress: progress.clone(),
+    });
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let ticker = tokio::spawn(progress.clone().run_ticker(stop_rx));
+    let run = run_workers(ctx.clone()).await;
+    let _ = stop_tx.send(());
+    let _ = ticker.await;
+    run?;
+
+    // Sequences only once every table they feed is in.
+    let all_ok = ctx.sched.states().iter().all(|st| *st == JobState::Done);
+    let seq_reports = if all_ok {
+        set_sequences(&src, &dst, &sequences, &mut warnings).await?
+    } else {
+        Vec::new()
+    };
+    // The snapshot is held until every worker is done with it.
+    let _ = src.client.batch_execute("COMMIT").await;
+
+    let outcomes = ctx
+        .outcomes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let mut tables: Vec<TableReport> = ctx
+        .units
+        .iter()
+        .zip(outcomes)
+        .map(|(u, o)| TableReport {
+            source: u.source.to_string(),
+            target: u.target.to_string(),
+            status: if u.copy_data {
+                if o.status.is_empty() {
+                    "not-run".into()
+                } else {
+                    o.status
+                }
+            } else {
+                "data-excluded".into()
+            },
+            rows: o.rows,
+            bytes: o.bytes,
+            format: if u.binary { "binary" } else { "text" }.into(),
+            format_reason: u.format_reason.clone(),
+            seconds: (o.seconds * 1000.0).round() / 1000.0,
+            error: o.error,
+        })
+        .collect();
+    tables.sort_by(|a, b| a.source.cmp(&b.source));
+    let ok = tables
+        .iter()
+        .all(|t| t.status == "ok" || t.status == "data-excluded");
+    Ok(RunReport {
+        tool: "pgbarge".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: "copy".into(),
+        started_unix,
+        seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        source: endpoint_report(&s.source, &src_info),
+        target: endpoint_report(&s.target, &dst_info),
+        snapshot,
+        no_snapshot: s.no_snapshot,
+        jobs: s.jobs,
+        format: format!("{:?}", s.format).to_lowercase(),
+        foreign_keys: ctx.ordering.strategy.clone(),
+        link,
+        total_rows: tables.iter().map(|t| t.rows).sum(),
+        total_bytes: tables.iter().map(|t| t.bytes).sum(),
+        tables,
+        sequences: seq_reports,
+        warnings,
+        ok,
+    })
+}
+
+fn endpoint_report(ep: &conn::Endpoint, info: &ServerInfo) -> EndpointReport {
+    EndpointReport {
+        url: ep.redacted(),
+        server_version: info.version.clone(),
+        tls: info.tls,
+    }
+}
+
+struct Prepared {
+    units: Vec<Unit>,
+    ordering: Ordering,
+    link: LinkReport,
+    sequences: Vec<(catalog::OwnedSequence, QualName)>,
+}
+
+/// Everything decided before the first write: selection, target checks,
+/// formats, order. Returns a usage error for anything the user must fix.
+async fn prepare(
+    s: &CopySettings,
+    src: &Session,
+    dst: &Session,
+    src_info: &ServerInfo,
+    dst_info: &ServerInfo,
+    warnings: &mut Vec<String>,
+) -> Result<Prepared> {
+    let (src_tables, src_types, schemas, owned) = {
+        let c = &src.client;
+        tokio::try_join!(
+            catalog::read_tables(c),
+            TypeCatalog::read(c),
+            read_schemas(c),
+            catalog::read_owned_sequences(c)
+        )?
+    };
+    let chosen = select::select(&src_tables, &schemas, &s.patterns).map_err(Error::Usage)?;
+    for (from, _) in &s.schema_map {
+        if !schemas.contains(from) {
+            return Err(Error::usage(format!(
+                "--schema-map: the source has no schema \"{from}\""
+            )));
+        }
+    }
+    let (dst_tables, fks) = tokio::try_join!(
+        catalog::read_tables(&dst.client),
+        catalog::read_foreign_keys(&dst.client)
+    )?;
+    let dst_by_name: HashMap<&QualName, &Table> = dst_tables.iter().map(|t| (&t.name, t)).collect();
+
+    let mut problems = Vec::new();
+    let mut pairs: Vec<(&Table, &Table, bool)> = Vec::new();
+    for c in &chosen {
+        let t = &src_tables[c.index];
+        if !t.has_storage() {
+            continue;
+        }
+        let target = QualName::new(s.map_schema(&t.name.schema), t.name.name.clone());
+        match dst_by_name.get(&target) {
+            None => problems.push(format!(
+                "the target has no table {target} (for source table {}); create it first",
+                t.name
+            )),
+            Some(d) if !d.has_storage() => problems.push(format!(
+                "target {target} is partitioned but source {} is a plain table or partition; \
+                 the partitions must match by name",
+                t.name
+            )),
+            Some(d) => pairs.push((t, d, c.copy_data)),
+        }
+    }
+    if pairs.is_empty() && problems.is_empty() {
+        return Err(Error::usage(
+            "nothing to copy: the selection holds no table with rows of its own",
+        ));
+    }
+
+    let link = measure_link(dst).await?;
+    let majors_differ = src_info.major() != dst_info.major();
+    let mut units = Vec::new();
+    for (st, dt, copy_data) in pairs {
+        match build_unit(s, st, dt, copy_data, &src_types, majors_differ, &link) {
+            Ok(u) => units.push(u),
+            Err(p) => problems.push(p),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::usage(format!(
+            "cannot copy:\n  - {}",
+            problems.join("\n  - ")
+        )));
+    }
+    if link.network_bound && s.format == CopyFormat::Auto {
+        sample_formats(&src.client, &mut units).await?;
+    }
+
+    // Which target tables are referenced by a foreign key (from anywhere).
+    let referenced: HashSet<&QualName> = fks.iter().map(|k| &k.parent).collect();
+    let truncatable = truncate_privileges(&dst.client, &units).await?;
+    let non_empty = non_empty_tables(&dst.client, &units).await?;
+    if !non_empty.is_empty() && !s.truncate {
+        let names: Vec<String> = non_empty
+            .iter()
+            .map(|&i| units[i].target.to_string())
+            .collect();
+        return Err(Error::usage(format!(
+            "these target tables already hold rows: {}. Rerun with --truncate to replace their \
+             contents, or leave them out with --exclude-table",
+            names.join(", ")
+        )));
+    }
+    for (i, u) in units.iter_mut().enumerate() {
+        u.truncate = u.copy_data && truncatable[i] && !referenced.contains(&u.target);
+    }
+    if s.truncate {
+        empty_referenced(&dst.client, &units, &non_empty, &fks).await?;
+    }
+
+    // Order only the tables that load; job units map back to `units`.
+    let loading: Vec<usize> = (0..units.len()).filter(|&i| units[i].copy_data).collect();
+    let index: HashMap<&QualName, usize> = loading
+        .iter()
+        .enumerate()
+        .map(|(local, &i)| (&units[i].target, local))
+        .collect();
+    let edges: Vec<Edge> = fks
+        .iter()
+        .filter_map(|k| {
+            Some(Edge {
+                child: *index.get(&k.child)?,
+                parent: *index.get(&k.parent)?,
+                name: k.name.clone(),
+                deferrable: k.deferrable,
+            })
+        })
+        .collect();
+    let names: Vec<String> = loading
+        .iter()
+        .map(|&i| units[i].target.to_string())
+        .collect();
+    if s.disable_triggers {
+        dst.client
+            .batch_execute("SET session_replication_role = replica; RESET session_replication_role")
+            .await
+            .map_err(|e| {
+                Error::usage(format!(
+                    "--disable-triggers needs a role that may set session_replication_role \
+                     (a superuser, or one granted SET on it): {}",
+                    describe_pg(&e)
+                ))
+            })?;
+    }
+    let mut ordering = order::order(&names, &edges, s.disable_triggers).map_err(Error::Usage)?;
+    for j in &mut ordering.jobs {
+        for u in &mut j.units {
+            *u = loading[*u];
+        }
+    }
+
+    let loaded: HashSet<&QualName> = units
+        .iter()
+        .filter(|u| u.copy_data)
+        .map(|u| &u.source)
+        .collect();
+    let mut sequences = Vec::new();
+    for o in owned {
+        if loaded.contains(&o.table) {
+            let target = QualName::new(s.map_schema(&o.table.schema), o.table.name.clone());
+            sequences.push((o, target));
+        }
+    }
+    if majors_differ {
+        warnings.push(format!(
+            "source is PostgreSQL {} and target {}: binary COPY is used only for core types",
+            src_info.major(),
+            dst_info.major()
+        ));
+    }
+    Ok(Prepared {
+        units,
+        ordering,
+        link,
+        sequences,
+    })
+}
+
+fn build_unit(
+    s: &CopySettings,
+    st: &Table,
+    dt: &Table,
+    copy_data: bool,
+    types: &TypeCatalog,
+    majors_differ: bool,
+    link: &LinkReport,
+) -> std::result::Result<Unit, String> {
+    let mut cols = Vec::new();
+    let mut text_reason: Option<String> = None;
+    for c in st.columns.iter().filter(|c| !c.generated) {
+        let Some(d) = dt.columns.iter().find(|d| d.name == c.name) else {
+            return Err(format!(
+                "target table {} has no column \"{}\" (source table {} has it)",
+                dt.name, c.name, st.name
+            ));
+        };
+        if d.generated {
+            return Err(format!(
+                "column \"{}\" of target table {} is generated, but source table {} stores it",
+                c.name, dt.name, st.name
+            ));
+        }
+        cols.push(catalog::quote_ident(&c.name));
+        if text_reason.is_some() {
+            continue;
+        }
+        if let Some(why) = types.binary_blocker(c.type_oid) {
+            text_reason = Some(format!("column \"{}\": {why}", c.name));
+        } else if mapped_type(s, &c.type_name) != d.type_name {
+            text_reason = Some(format!(
+                "column \"{}\" is {} on the source and {} on the target",
+                c.name, c.type_name, d.type_name
+            ));
+        } else if majors_differ && types.is_non_core_base(c.type_oid) {
+            text_reason = Some(format!(
+                "column \"{}\": binary form of {} may differ between major versions",
+                c.name, c.type_name
+            ));
+        }
+    }
+    if cols.is_empty() {
+        return Err(format!("source table {} has no columns to copy", st.name));
+    }
+    let (binary, reason) = match (s.format, text_reason) {
+        (_, Some(why)) => (false, format!("text: {why}")),
+        (CopyFormat::Text, None) => (false, "text: --format text".into()),
+        (CopyFormat::Binary, None) => (true, "binary: --format binary".into()),
+        (CopyFormat::Auto, None) if !link.network_bound => (
+            true,
+            format!(
+                "binary: fast link (rtt {:.2} ms), binary costs the servers less CPU",
+                link.rtt_ms
+            ),
+        ),
+        // Decided by sample_formats.
+        (CopyFormat::Auto, None) => (true, String::new()),
+    };
+    Ok(Unit {
+        source: st.name.clone(),
+        target: dt.name.clone(),
+        columns: cols.join(", "),
+        binary,
+        format_reason: reason,
+        est_rows: st.est_rows.max(0) as u64,
+        est_bytes: st.bytes.max(0) as u64,
+        truncate: false,
+        copy_data,
+    })
+}
+
+/// A source type name as the target should spell it: the schema map
+/// applies to the schema qualification that `format_type` printed.
+fn mapped_type(s: &CopySettings, type_name: &str) -> String {
+    for (from, to) in &s.schema_map {
+        for (f, t) in [
+            (format!("{from}."), format!("{to}.")),
+            (
+                format!("{}.", catalog::quote_ident(from)),
+                format!("{}.", catalog::quote_ident(to)),
+            ),
+        ] {
+            if let Some(rest) = type_name.strip_prefix(&f) {
+                return format!("{t}{rest}");
+            }
+        }
+    }
+    type_name.to_string()
+}
+
+async fn read_schemas(c: &tokio_postgres::Client) -> anyhow::Result<Vec<String>> {
+    let rows = c
+        .query(
+            "SELECT nspname::text FROM pg_catalog.pg_namespace \
+              WHERE nspname <> 'information_schema' AND nspname NOT LIKE 'pg\\_%'",
+            &[],
+        )
+        .await
+        .pg_context(|| "reading schemas".into())?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Best of a few round trips to the target.
+async fn measure_link(dst: &Session) -> anyhow::Result<LinkReport> {
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        dst.client
+            .simple_query("")
+            .await
+            .pg_context(|| "measuring the round trip to the target".into())?;
+        best = best.min(t.elapsed());
+    }
+    let network_bound = !dst.endpoint.is_unix_socket() && best > NETWORK_BOUND_RTT;
+    Ok(LinkReport {
+        rtt_ms: (best.as_secs_f64() * 1e5).round() / 100.0,
+        network_bound,
+    })
+}
+
+/// On a slow link the bytes on the wire decide: COPY a sample of each
+/// table both ways and keep the smaller encoding.
+async fn sample_formats(src: &tokio_postgres::Client, units: &mut [Unit]) -> anyhow::Result<()> {
+    for u in units
+        .iter_mut()
+        .filter(|u| u.binary && u.format_reason.is_empty())
+    {
+        let mut size = [0u64; 2];
+        for (i, fmt) in ["binary", "text"].iter().enumerate() {
+            let sql = format!(
+                "COPY (SELECT {} FROM ONLY {} LIMIT {SAMPLE_ROWS}) TO STDOUT (FORMAT {fmt})",
+                u.columns,
+                u.source.quoted()
+            );
+            let stream = src
+                .copy_out(&sql)
+                .await
+                .pg_context(|| format!("sampling source table {}", u.source))?;
+            futures_util::pin_mut!(stream);
+            while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+                size[i] += chunk
+                    .pg_context(|| format!("sampling source table {}", u.source))?
+                    .len() as u64;
+            }
+        }
+        let [bin, text] = size;
+        if text < bin {
+            u.binary = false;
+            u.format_reason = format!(
+                "text: network-bound link, text is {:.0}% smaller on a {SAMPLE_ROWS}-row sample",
+                100.0 * (bin - text) as f64 / bin.max(1) as f64
+            );
+        } else {
+            u.format_reason = format!(
+                "binary: network-bound link, binary is {:.0}% smaller on a {SAMPLE_ROWS}-row sample",
+                100.0 * (text - bin) as f64 / text.max(1) as f64
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn truncate_privileges(
+    c: &tokio_postgres::Client,
+    units: &[Unit],
+) -> anyhow::Result<Vec<bool>> {
+    let names: Vec<String> = units.iter().map(|u| u.target.quoted()).collect();
+    let rows = c
+        .query(
+            "SELECT pg_catalog.has_table_privilege(n, 'TRUNCATE') FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i",
+            &[&names],
+        )
+        .await
+        .pg_context(|| "checking TRUNCATE privileges on the target".into())?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Indices of units whose target table holds at least one row.
+async fn non_empty_tables(
+    c: &tokio_postgres::Client,
+    units: &[Unit],
+) -> anyhow::Result<Vec<usize>> {
+    let candidates: Vec<usize> = (0..units.len()).filter(|&i| units[i].copy_data).collect();
+    let mut found = Vec::new();
+    for batch in candidates.chunks(EMPTY_CHECK_BATCH) {
+        let sql = batch
+            .iter()
+            .map(|&i| {
+                format!(
+                    "SELECT {i} WHERE EXISTS (SELECT 1 FROM ONLY {})",
+                    units[i].target.quoted()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let rows = c
+            .query(&sql, &[])
+            .await
+            .pg_context(|| "checking whether target tables are empty".into())?;
+        found.extend(rows.iter().map(|r| r.get::<_, i32>(0) as usize));
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// With `--truncate`, a non-empty table that a foreign key references
+/// cannot be emptied alone inside its load; empty it up front together with
+/// every table that references it, in one statement.
+async fn empty_referenced(
+    c: &tokio_postgres::Client,
+    units: &[Unit],
+    non_empty: &[usize],
+    fks: &[catalog::ForeignKey],
+) -> Result<()> {
+    let selected: HashSet<&QualName> = units.iter().map(|u| &u.target).collect();
+    let mut set: Vec<&QualName> = non_empty
+        .iter()
+        .map(|&i| &units[i].target)
+        .filter(|t| fks.iter().any(|k| &k.parent == *t))
+        .collect();
+    if set.is_empty() {
+        return Ok(());
+    }
+    let mut i = 0;
+    while i < set.len() {
+        let parent = set[i];
+        for k in fks.iter().filter(|k| &k.parent == parent) {
+            if !selected.contains(&k.child) {
+                return Err(Error::usage(format!(
+                    "--truncate cannot empty {parent}: table {} references it (foreign key {}) \
+                     and is not selected; select it too or empty it first",
+                    k.child, k.name
+                )));
+            }
+            if !set.contains(&&k.child) {
+                set.push(&k.child);
+            }
+        }
+        i += 1;
+    }
+    let list: Vec<String> = set.iter().map(|n| n.quoted()).collect();
+    c.batch_execute(&format!("TRUNCATE ONLY {}", list.join(", ")))
+        .await
+        .map_err(|e| {
+            Error::Runtime(anyhow!(
+                "emptying target tables {}: {}",
+                list.join(", "),
+                describe_pg(&e)
+            ))
+        })?;
+    Ok(())
+}
+
+async fn open_source(ctx: &Ctx) -> anyhow::Result<Session> {
+    let s = conn::connect(&ctx.settings.source, Role::Source).await?;
+    s.client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .pg_context(|| "starting a source transaction".into())?;
+    if let Some(id) = &ctx.snapshot {
+        s.client
+            .batch_execute(&format!("SET TRANSACTION SNAPSHOT {}", quote_literal(id)))
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "a worker could not join the source snapshot: {}\n{SNAPSHOT_HELP}",
+                    describe_pg(&e)
+                )
+            })?;
+    }
+    Ok(s)
+}
+
+async fn open_target(ctx: &Ctx) -> anyhow::Result<Session> {
+    let s = conn::connect(&ctx.settings.target, Role::Target).await?;
+    if ctx.settings.disable_triggers {
+        s.client
+            .batch_execute("SET session_replication_role = replica")
+            .await
+            .pg_context(|| "disabling triggers on the target".into())?;
+    }
+    Ok(s)
+}
+
+async fn run_workers(ctx: Arc<Ctx>) -> Result<()> {
+    let n = ctx.settings.jobs.min(ctx.ordering.jobs.len()).max(1);
+    // Open every session before the first write: a refused connection
+    // should stop the run while the target is untouched.
+    let mut opening = JoinSet::new();
+    for _ in 0..n {
+        let c = ctx.clone();
+        opening.spawn(async move { tokio::try_join!(open_source(&c), open_target(&c)) });
+    }
+    let mut sessions = Vec::new();
+    while let Some(r) = opening.join_next().await {
+        sessions.push(r.map_err(|e| anyhow!("worker start: {e}"))??);
+    }
+    let mut workers = JoinSet::new();
+    for (src, dst) in sessions {
+        workers.spawn(worker(ctx.clone(), src, dst));
+    }
+    while let Some(r) = workers.join_next().await {
+        r.map_err(|e| anyhow!("worker: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
+    while let Some(j) = ctx.sched.next().await {
+        let job = ctx.ordering.jobs[j].clone();
+        let result = load_job(&ctx, &src, &mut dst, &job).await;
+        let ok = result.is_ok();
+        if let Err((unit, e)) = result {
+            let msg = format!("{e:#}");
+            let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+            for &u in &job.units {
+                out[u].status = "failed".into();
+                out[u].rows = 0;
+                out[u].error = Some(if u == unit {
+                    msg.clone()
+                } else {
+                    format!("rolled back with {}", ctx.units[unit].target)
+                });
+            }
+        }
+        ctx.sched.complete(j, ok);
+        if !ok {
+            // A failed COPY can leave either session mid-protocol: start
+            // afresh, or stop this worker if the servers are gone.
+            match tokio::try_join!(open_source(&ctx), open_target(&ctx)) {
+                Ok((s, d)) => {
+                    src = s;
+                    dst = d;
+                }
+                Err(e) => {
+                    ctx.progress
+                        .println(&format!("a worker stopped: cannot reconnect: {e:#}"));
+                    return;
+                }
+            }
+        }
+    }
+    // Mark what will never run (its parents failed).
+    let states = ctx.sched.states();
+    let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+    for (j, st) in states.iter().enumerate() {
+        if *st == JobState::Skipped {
+            for &u in &ctx.ordering.jobs[j].units {
+                out[u].status = "skipped".into();
+                out[u].error = Some("a table it references failed to load".into());
+            }
+        }
+    }
+}
+
+/// Load one job in one target transaction. On error, names the unit.
+async fn load_job(
+    ctx: &Ctx,
+    src: &Session,
+    dst: &mut Session,
+    job: &order::Job,
+) -> std::result::Result<(), (usize, anyhow::Error)> {
+    let first = job.units[0];
+    let tx = dst
+        .client
+        .transaction()
+        .await
+        .map_err(|e| (first, anyhow!("target: {}", describe_pg(&e))))?;
+    if job.deferred {
+        tx.batch_execute("SET CONSTRAINTS ALL DEFERRED")
+            .await
+            .map_err(|e| (first, anyhow!("target: {}", describe_pg(&e))))?;
+    }
+    let mut done = Vec::new();
+    for &u in &job.units {
+        let unit = &ctx.units[u];
+        let tp = ctx
+            .progress
+            .start_table(&unit.target.to_string(), unit.est_rows);
+        let t0 = Instant::now();
+        let r = async {
+            if unit.truncate {
+                tx.batch_execute(&format!("TRUNCATE ONLY {}", unit.target.quoted()))
+                    .await
+                    .map_err(|e| anyhow!("emptying target {}: {}", unit.target, describe_pg(&e)))?;
+            }
+            stream::copy_unit(&src.client, &tx, unit, unit.truncate, &tp).await
+        }
+        .await;
+        ctx.progress
+            .finish_table(&tp, if r.is_ok() { "copied" } else { "FAILED" });
+        let copied = r.map_err(|e| (u, e))?;
+        done.push((u, copied, t0.elapsed().as_secs_f64()));
+    }
+    tx.commit().await.map_err(|e| {
+        (
+            first,
+            anyhow!(
+                "committing {}: {}",
+                ctx.units[first].target,
+                describe_pg(&e)
+            ),
+        )
+    })?;
+    let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+    for (u, c, secs) in done {
+        out[u] = Outcome {
+            status: "ok".into(),
+            rows: c.rows,
+            bytes: c.bytes,
+            seconds: secs,
+            error: None,
+        };
+    }
+    Ok(())
+}
+
+/// Carry sequence positions over, so new rows on the target do not collide
+/// with copied ones. The target's sequence is found through its column.
+async fn set_sequences(
+    src: &Session,
+    dst: &Session,
+    seqs: &[(catalog::OwnedSequence, QualName)],
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Vec<SequenceReport>> {
+    let mut out = Vec::new();
+    for (o, target_table) in seqs {
+        let state = src
+            .client
+            .query_one(
+                &format!("SELECT last_value, is_called FROM {}", o.sequence.quoted()),
+                &[],
+            )
+            .await;
+        let row = match state {
+            Ok(r) => r,
+            Err(e) => {
+                warnings.push(format!(
+                    "sequence {} not carried over: cannot read it on the source: {}",
+                    o.sequence,
+                    describe_pg(&e)
+                ));
+                continue;
+            }
+        };
+        let (last, called): (i64, bool) = (row.get(0), row.get(1));
+        let target_seq: Option<String> = dst
+            .client
+            .query_one(
+                "SELECT pg_catalog.pg_get_serial_sequence($1, $2)",
+                &[&target_table.quoted(), &o.column],
+            )
+            .await
+            .pg_context(|| format!("finding the sequence of {target_table}.{}", o.column))?
+            .get(0);
+        let Some(target_seq) = target_seq else {
+            warnings.push(format!(
+                "sequence {} not carried over: column \"{}\" of target {target_table} has no sequence",
+                o.sequence, o.column
+            ));
+            continue;
+        };
+        dst.client
+            .query_one(
+                "SELECT pg_catalog.setval($1::text::regclass, $2, $3)",
+                &[&target_seq, &last, &called],
+            )
+            .await
+            .pg_context(|| format!("setting sequence {target_seq}"))?;
+        out.push(SequenceReport {
+            source: o.sequence.to_string(),
+            target: target_seq,
+            last_value: last,
+            is_called: called,
+        });
+    }
+    Ok(out)
+}

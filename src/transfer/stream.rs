@@ -1,0 +1,132 @@
+//! One table's rows from a source COPY OUT to a target COPY IN, as raw
+//! bytes, never decoded.
+//!
+//! A reader task coalesces the source's per-row messages into chunks and
+//! hands them over a bounded channel, so reading and writing overlap while
+//! memory stays at `CHANNEL_DEPTH` chunks per table (plus the largest row).
+
+use anyhow::{anyhow, bail, Context};
+use bytes::{Bytes, BytesMut};
+use futures_util::{pin_mut, SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_postgres::{Client, Transaction};
+
+use super::framing::RowCounter;
+use super::Unit;
+use crate::error::describe_pg;
+use crate::progress::TableProgress;
+
+/// Size of the chunks handed to the target: large enough that per-message
+/// overhead vanishes, small enough that progress moves smoothly.
+const CHUNK: usize = 256 * 1024;
+/// Chunks in flight between reader and writer: bounds memory per table.
+const CHANNEL_DEPTH: usize = 8;
+
+pub struct Copied {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+pub fn copy_out_sql(u: &Unit) -> String {
+    format!(
+        "COPY {} ({}) TO STDOUT (FORMAT {})",
+        u.source.quoted(),
+        u.columns,
+        if u.binary { "binary" } else { "text" }
+    )
+}
+
+pub fn copy_in_sql(u: &Unit, freeze: bool) -> String {
+    format!(
+        "COPY {} ({}) FROM STDIN (FORMAT {}{})",
+        u.target.quoted(),
+        u.columns,
+        if u.binary { "binary" } else { "text" },
+        if freeze { ", FREEZE" } else { "" }
+    )
+}
+
+pub async fn copy_unit(
+    src: &Client,
+    dst: &Transaction<'_>,
+    u: &Unit,
+    freeze: bool,
+    tp: &TableProgress,
+) -> anyhow::Result<Copied> {
+    // Start the target side first: a refusal there (privileges, a missing
+    // column) should not cost a read of the whole source table.
+    let sink = dst
+        .copy_in::<_, Bytes>(&copy_in_sql(u, freeze))
+        .await
+        .map_err(|e| anyhow!("target {}: {}", u.target, describe_pg(&e)))?;
+    let stream = src
+        .copy_out(&copy_out_sql(u))
+        .await
+        .map_err(|e| anyhow!("source {}: {}", u.source, describe_pg(&e)))?;
+    let (tx, mut rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
+    let binary = u.binary;
+    let source = u.source.clone();
+    let reader = async move {
+        pin_mut!(stream);
+        let mut counter = RowCounter::new(binary);
+        let mut buf = BytesMut::with_capacity(CHUNK);
+        let mut bytes = 0u64;
+        while let Some(msg) = stream.next().await {
+            let msg = msg.map_err(|e| anyhow!("source {source}: {}", describe_pg(&e)))?;
+            counter
+                .feed(&msg)
+                .with_context(|| format!("source {source}"))?;
+            bytes += msg.len() as u64;
+            if buf.is_empty() && msg.len() >= CHUNK {
+                if tx.send(msg).await.is_err() {
+                    return Ok(None);
+                }
+                continue;
+            }
+            buf.extend_from_slice(&msg);
+            if buf.len() >= CHUNK && tx.send(buf.split().freeze()).await.is_err() {
+                return Ok(None);
+            }
+        }
+        if !buf.is_empty() && tx.send(buf.freeze()).await.is_err() {
+            return Ok(None);
+        }
+        let rows = counter
+            .finish()
+            .with_context(|| format!("source {source}"))?;
+        anyhow::Ok(Some((rows, bytes)))
+    };
+    let mut sink = Box::pin(sink);
+    let writer = async {
+        let mut counter = RowCounter::new(binary);
+        while let Some(chunk) = rx.recv().await {
+            let before = counter.rows();
+            counter.feed(&chunk)?;
+            tp.add(chunk.len() as u64, counter.rows() - before);
+            sink.as_mut()
+                .feed(chunk)
+                .await
+                .map_err(|e| anyhow!("target {}: {}", u.target, describe_pg(&e)))?;
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    // Both halves run in this task; the channel lets them overlap. If the
+    // writer fails, dropping the receiver stops the reader.
+    let (read, written) = tokio::join!(reader, writer);
+    written?;
+    let Some((rows, bytes)) = read? else {
+        bail!("target {} stopped taking data", u.target);
+    };
+    let loaded = sink
+        .as_mut()
+        .finish()
+        .await
+        .map_err(|e| anyhow!("target {}: {}", u.target, describe_pg(&e)))?;
+    if loaded != rows {
+        bail!(
+            "target {} took {loaded} rows but the source sent {rows}",
+            u.target
+        );
+    }
+    Ok(Copied { rows, bytes })
+}
