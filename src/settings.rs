@@ -125,7 +125,17 @@ fn patterns(sel: &SelectOpts, cfg: &ConfigFile) -> Patterns {
 
 /// Parse `SRC=DST` pairs and check that the map is a renaming: no two
 /// sources onto one target, no empty names.
-pub fn schema_map(map: &MapOpts, cfg: &ConfigFile) -> Result<Vec<(String, String)>> {
+pub fn schema_map(
+    map: &MapOpts,
+    cfg: &ConfigFile,
+    cfg_path: Option<&Path>,
+) -> Result<Vec<(String, String)>> {
+    let whence = match cfg_path {
+        Some(p) if map.schema_map.is_empty() => {
+            format!("key `schema-map` in config file {}", p.display())
+        }
+        _ => "--schema-map".to_string(),
+    };
     let pairs: Vec<(String, String)> = if map.schema_map.is_empty() {
         cfg.schema_map
             .clone()
@@ -145,17 +155,17 @@ pub fn schema_map(map: &MapOpts, cfg: &ConfigFile) -> Result<Vec<(String, String
     for (i, (src, dst)) in pairs.iter().enumerate() {
         if src.is_empty() || dst.is_empty() {
             return Err(Error::usage(format!(
-                "--schema-map \"{src}={dst}\": both names are needed"
+                "{whence} \"{src}={dst}\": both names are needed"
             )));
         }
         if let Some((other, _)) = pairs[..i].iter().find(|(s, d)| d == dst && s != src) {
             return Err(Error::usage(format!(
-                "--schema-map maps both \"{other}\" and \"{src}\" onto \"{dst}\"; each target schema can take one source"
+                "{whence} maps both \"{other}\" and \"{src}\" onto \"{dst}\"; each target schema can take one source"
             )));
         }
         if pairs[..i].iter().any(|(s, _)| s == src) {
             return Err(Error::usage(format!(
-                "--schema-map gives schema \"{src}\" more than once"
+                "{whence} gives schema \"{src}\" more than once"
             )));
         }
     }
@@ -260,7 +270,7 @@ impl CopySettings {
             source,
             target,
             patterns: patterns(&a.select, &cfg),
-            schema_map: schema_map(&a.map, &cfg)?,
+            schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
             jobs,
             format: a.format.or(cfg.format).unwrap_or(CopyFormat::Auto),
             report: a.report.clone().or(cfg.report),
@@ -299,12 +309,12 @@ mod tests {
             schema_map: v.iter().map(|s| s.to_string()).collect(),
         };
         assert_eq!(
-            schema_map(&m(&["a=b", "c=d"]), &cfg).unwrap(),
+            schema_map(&m(&["a=b", "c=d"]), &cfg, None).unwrap(),
             vec![("a".into(), "b".into()), ("c".into(), "d".into())]
         );
-        assert!(schema_map(&m(&["a=x", "b=x"]), &cfg).is_err());
-        assert!(schema_map(&m(&["a=x", "a=y"]), &cfg).is_err());
-        assert!(schema_map(&m(&["ab"]), &cfg).is_err());
-        assert!(schema_map(&m(&["=b"]), &cfg).is_err());
+        assert!(schema_map(&m(&["a=x", "b=x"]), &cfg, None).is_err());
+        assert!(schema_map(&m(&["a=x", "a=y"]), &cfg, None).is_err());
+        assert!(schema_map(&m(&["ab"]), &cfg, None).is_err());
+        assert!(schema_map(&m(&["=b"]), &cfg, None).is_err());
     }
 }

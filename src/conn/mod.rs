@@ -150,20 +150,9 @@ pub async fn connect(ep: &Endpoint, role: Role) -> anyhow::Result<Session> {
             describe_pg(&e)
         )
     };
+    // As libpq: TLS is never used on a Unix socket, whatever sslmode says.
     let client = if ep.sslmode == SslMode::Disable || ep.is_unix_socket() {
-        if ep.is_unix_socket()
-            && matches!(
-                ep.sslmode,
-                SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
-            )
-        {
-            anyhow::bail!(
-                "cannot connect to {} {}: sslmode={} but a Unix socket carries no TLS; connect over TCP or lower sslmode",
-                role.name(),
-                ep.redacted(),
-                ep.sslmode.as_str()
-            );
-        }
+        cfg.ssl_mode(tokio_postgres::config::SslMode::Disable);
         let (client, conn) = cfg.connect(NoTls).await.map_err(fail)?;
         tokio::spawn(conn);
         client
@@ -177,7 +166,7 @@ pub async fn connect(ep: &Endpoint, role: Role) -> anyhow::Result<Session> {
     };
     let mut setup = String::from(
         "SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3; \
-         SET TimeZone = 'UTC'; SET bytea_output = hex; SET statement_timeout = 0; \
+         SET TimeZone = 'UTC'; SET bytea_output = hex; SET lc_monetary = 'C'; SET statement_timeout = 0; \
          SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; \
          SELECT pg_catalog.set_config('search_path', '', false);",
     );

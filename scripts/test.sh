@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests and end-to-end tests through the real
+# binary against throwaway PostgreSQL servers the tests start themselves.
+# Installs the PostgreSQL server binaries (Debian package postgresql) when
+# they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_rust
+ensure_postgres
+export PG_BIN="${PG_BIN:-$(pg_bindir)}"
+echo "==> PostgreSQL binaries: $PG_BIN" >&2
+cargo test --all-targets "$@"

@@ -1,0 +1,236 @@
+//! Rows arrive exactly: every ugly type, awkward names, partitions, big
+//! and wide tables, foreign-key order and cycles.
+
+use crate::support::*;
+
+const FIXTURE: &str = include_str!("fixture.sql");
+const FIXTURE_DATA: &str = include_str!("fixture_data.sql");
+
+#[test]
+fn copies_every_ugly_type_exactly() {
+    let (src, dst) = db_pair("ugly", FIXTURE);
+    servers().source.client(&src).batch_execute(FIXTURE_DATA).unwrap();
+    let dir = temp_dir();
+    let report = dir.path().join("run.json");
+    let run = copy(&src, &dst, &["--jobs", "3", "--report", report.to_str().unwrap()]);
+    run.assert_code(0);
+    assert_same_content(&src, &dst);
+
+    // The summary names every table with its format.
+    assert!(run.stdout.contains("app.kitchen_sink"), "{}", run.stdout);
+    assert!(run.stdout.contains("ünïcödé.täble"), "{}", run.stdout);
+    // Progress went to stderr as plain lines (no terminal).
+    assert!(run.stderr.contains("copied app.events_2024"), "{}", run.stderr);
+
+    let r = read_report(&report);
+    assert_eq!(r["ok"], true);
+    assert!(r["snapshot"].is_string());
+    assert_eq!(r["no_snapshot"], false);
+    let table = |name: &str| {
+        r["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["target"] == name)
+            .unwrap_or_else(|| panic!("{name} not in report"))
+            .clone()
+    };
+    // Arrays and composites of user types carry server-local OIDs: text.
+    let ks = table("app.kitchen_sink");
+    assert_eq!(ks["format"], "text", "{ks}");
+    assert!(ks["format_reason"].as_str().unwrap().contains("moods"), "{ks}");
+    assert_eq!(ks["rows"], 3);
+    // Plain tables on a local link go binary.
+    let ev = table("app.events_2024");
+    assert_eq!(ev["format"], "binary", "{ev}");
+    assert_eq!(table("app.empty_table")["rows"], 0);
+    let other: i64 = servers()
+        .source
+        .client(&src)
+        .query_one("SELECT count(*) FROM app.events_other", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(table("app.events_other")["rows"], other);
+    assert!(r["foreign_keys"].as_str().unwrap().contains("dependency order"));
+
+    // Identity and serial columns continue after the copied values.
+    let mut t = servers().target.client(&dst);
+    let id: i64 = t
+        .query_one("INSERT INTO app.parents (name) VALUES ('new') RETURNING id", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(id, 4);
+    let id: i32 = t
+        .query_one("INSERT INTO app.kitchen_sink DEFAULT VALUES RETURNING id", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(id, 4);
+    // Generated columns were recomputed by the target.
+    let twice: i64 = t
+        .query_one("SELECT twice FROM app.kitchen_sink WHERE id = 2", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(twice, 4);
+}
+
+#[test]
+fn format_text_and_binary_flags_are_honoured() {
+    let (src, dst) = db_pair("fmt", FIXTURE);
+    servers().source.client(&src).batch_execute(FIXTURE_DATA).unwrap();
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    copy(&src, &dst, &["--format", "text", "--report", report.to_str().unwrap()]).assert_code(0);
+    assert_same_content(&src, &dst);
+    let r = read_report(&report);
+    assert!(r["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["format"] == "text"));
+
+    let dst2 = servers().target.fresh_db("fmt2");
+    servers().target.client(&dst2).batch_execute(FIXTURE).unwrap();
+    copy(&src, &dst2, &["--format", "binary", "--report", report.to_str().unwrap()])
+        .assert_code(0);
+    assert_same_content(&src, &dst2);
+    let r = read_report(&report);
+    for t in r["tables"].as_array().unwrap() {
+        let want = if t["target"] == "app.kitchen_sink" { "text" } else { "binary" };
+        assert_eq!(t["format"], want, "{t}");
+    }
+}
+
+#[test]
+fn big_table_and_wide_row() {
+    let ddl = "CREATE TABLE big (id bigint PRIMARY KEY, v text, at timestamptz); \
+               CREATE TABLE wide (id int, blob bytea, doc text);";
+    let (src, dst) = db_pair("big", ddl);
+    servers()
+        .source
+        .client(&src)
+        .batch_execute(
+            "INSERT INTO big SELECT g, md5(g::text), now() - g * interval '1 second' FROM generate_series(1, 1200000) g; \
+             INSERT INTO wide SELECT 1, decode(repeat(md5('x'), 400000), 'hex'), repeat('w', 12000000); \
+             INSERT INTO wide VALUES (2, '\\x00', 'small');",
+        )
+        .unwrap();
+    copy(&src, &dst, &["--jobs", "2"]).assert_code(0);
+    assert_same_content(&src, &dst);
+    let (n, _) = digest(&mut servers().target.client(&dst), "public.big");
+    assert_eq!(n, 1_200_000);
+    let len: i32 = servers()
+        .target
+        .client(&dst)
+        .query_one("SELECT octet_length(blob) FROM wide WHERE id = 1", &[])
+        .unwrap()
+        .get(0);
+    assert!(len > 6_000_000, "{len}");
+}
+
+#[test]
+fn foreign_key_cycles_deferrable_and_disabled() {
+    let ddl = "CREATE TABLE a (id int PRIMARY KEY, b_id int); \
+               CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a DEFERRABLE); \
+               ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b DEFERRABLE; \
+               CREATE TABLE c (id int PRIMARY KEY, a_id int REFERENCES a, c_id int REFERENCES c);";
+    let (src, dst) = db_pair("cycle", ddl);
+    servers()
+        .source
+        .client(&src)
+        .batch_execute(
+            "BEGIN; SET CONSTRAINTS ALL DEFERRED; \
+             INSERT INTO a VALUES (1, 1), (2, 1); INSERT INTO b VALUES (1, 2); COMMIT; \
+             INSERT INTO c VALUES (1, 1, NULL), (2, 2, 1), (3, 1, 2);",
+        )
+        .unwrap();
+    let run = copy(&src, &dst, &[]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("deferred constraints: [public.a, public.b]"), "{}", run.stderr);
+    assert_same_content(&src, &dst);
+
+    // The same cycle with keys that cannot be deferred: refused up front,
+    // naming the keys; accepted with --disable-triggers.
+    let ddl2 = ddl.replace(" DEFERRABLE", "");
+    let (src2, dst2) = db_pair("cycle2", &ddl2);
+    servers()
+        .source
+        .client(&src2)
+        .batch_execute("INSERT INTO a VALUES (1, NULL); INSERT INTO b VALUES (1, 1); UPDATE a SET b_id = 1;")
+        .unwrap();
+    let run = copy(&src2, &dst2, &[]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("not DEFERRABLE"), "{}", run.stderr);
+    assert!(run.stderr.contains("--disable-triggers"), "{}", run.stderr);
+    let run = copy(&src2, &dst2, &["--disable-triggers"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("session_replication_role"), "{}", run.stderr);
+    assert_same_content(&src2, &dst2);
+}
+
+#[test]
+fn failed_table_leaves_nothing_half_loaded() {
+    // The target rejects the last row of `strict`: that table must stay
+    // empty while the others load, and the run exits 3 naming it.
+    let ddl = "CREATE TABLE strict (id int); CREATE TABLE fine (id int); \
+               CREATE TABLE child_of_strict (id int);";
+    let (src, dst) = db_pair("fail", ddl);
+    servers()
+        .source
+        .client(&src)
+        .batch_execute(
+            "INSERT INTO strict SELECT generate_series(1, 50000); \
+             INSERT INTO fine SELECT generate_series(1, 10);",
+        )
+        .unwrap();
+    servers()
+        .target
+        .client(&dst)
+        .batch_execute("ALTER TABLE strict ADD CHECK (id < 50000)")
+        .unwrap();
+    let run = copy(&src, &dst, &[]);
+    run.assert_code(3);
+    assert!(run.stderr.contains("public.strict"), "{}", run.stderr);
+    assert!(run.stderr.contains("check constraint"), "{}", run.stderr);
+    let mut t = servers().target.client(&dst);
+    assert_eq!(digest(&mut t, "strict").0, 0);
+    assert_eq!(digest(&mut t, "fine").0, 10);
+}
+
+#[test]
+fn no_snapshot_is_recorded() {
+    let (src, dst) = db_pair("nosnap", "CREATE TABLE t (id int); ");
+    servers().source.client(&src).batch_execute("INSERT INTO t VALUES (1)").unwrap();
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    copy(&src, &dst, &["--no-snapshot", "--report", report.to_str().unwrap()]).assert_code(0);
+    let r = read_report(&report);
+    assert_eq!(r["no_snapshot"], true);
+    assert!(r["snapshot"].is_null());
+    assert!(r["warnings"][0].as_str().unwrap().contains("--no-snapshot"));
+}
+
+#[test]
+fn schema_map_loads_into_renamed_schema() {
+    let s = servers();
+    let src = s.source.fresh_db("map");
+    let dst = s.target.fresh_db("map");
+    s.source
+        .client(&src)
+        .batch_execute(
+            "CREATE SCHEMA local_app; CREATE TABLE local_app.notes (id int, body text); \
+             INSERT INTO local_app.notes VALUES (1, 'mentions local_app.notes in data');",
+        )
+        .unwrap();
+    s.target
+        .client(&dst)
+        .batch_execute("CREATE TABLE public.notes (id int, body text);")
+        .unwrap();
+    copy(&src, &dst, &["--schema", "local_app", "--schema-map", "local_app=public"]).assert_code(0);
+    let body: String = s
+        .target
+        .client(&dst)
+        .query_one("SELECT body FROM public.notes", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(body, "mentions local_app.notes in data");
+}

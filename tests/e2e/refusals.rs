@@ -1,0 +1,139 @@
+//! Every refusal: exit 2, a message that names the object, and nothing
+//! written to the target.
+
+use crate::support::*;
+
+#[test]
+fn refuses_same_database() {
+    let s = servers();
+    let db = s.source.fresh_db("same");
+    s.source.client(&db).batch_execute("CREATE TABLE t (id int)").unwrap();
+    let url = s.source.url(&db);
+    // Same database through a different spelling of the address.
+    let other = format!("host=localhost port={} user=postgres dbname={db} sslmode=disable", s.source.port);
+    let run = pgbarge(&["copy", "--data-only", "--source", &url, "--target", &other]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("same database"), "{}", run.stderr);
+
+    // Another database of the same cluster is fine.
+    let db2 = s.source.fresh_db("same2");
+    s.source.client(&db2).batch_execute("CREATE TABLE t (id int)").unwrap();
+    pgbarge(&["copy", "--data-only", "--source", &url, "--target", &s.source.url(&db2)])
+        .assert_code(0);
+}
+
+#[test]
+fn refuses_non_empty_target_unless_truncate() {
+    let ddl = "CREATE TABLE parent (id int PRIMARY KEY); \
+               CREATE TABLE child (id int, parent_id int REFERENCES parent); \
+               CREATE TABLE solo (id int);";
+    let (src, dst) = db_pair("nonempty", ddl);
+    servers()
+        .source
+        .client(&src)
+        .batch_execute("INSERT INTO parent VALUES (1), (2); INSERT INTO child VALUES (1, 2); INSERT INTO solo VALUES (5);")
+        .unwrap();
+    servers()
+        .target
+        .client(&dst)
+        .batch_execute("INSERT INTO parent VALUES (9); INSERT INTO child VALUES (1, 9); INSERT INTO solo VALUES (7);")
+        .unwrap();
+    let run = copy(&src, &dst, &[]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("public.parent"), "{}", run.stderr);
+    assert!(run.stderr.contains("--truncate"), "{}", run.stderr);
+    // Nothing was touched.
+    let mut t = servers().target.client(&dst);
+    assert_eq!(digest(&mut t, "solo").0, 1);
+    let solo: i32 = t.query_one("SELECT id FROM solo", &[]).unwrap().get(0);
+    assert_eq!(solo, 7);
+
+    copy(&src, &dst, &["--truncate"]).assert_code(0);
+    assert_same_content(&src, &dst);
+
+    // --truncate cannot empty a referenced table whose referencing table
+    // is left out of the selection.
+    let run = copy(&src, &dst, &["--truncate", "--exclude-table", "child"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("public.child references it"), "{}", run.stderr);
+}
+
+#[test]
+fn refuses_target_lacking_a_column_or_table() {
+    let (src, dst) = db_pair("cols", "CREATE TABLE t (id int, extra text); CREATE TABLE u (id int);");
+    servers()
+        .target
+        .client(&dst)
+        .batch_execute("ALTER TABLE t DROP COLUMN extra; DROP TABLE u;")
+        .unwrap();
+    let run = copy(&src, &dst, &[]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("target table public.t has no column \"extra\" (source table public.t has it)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("the target has no table public.u"), "{}", run.stderr);
+}
+
+#[test]
+fn selection_filters_and_unmatched_patterns() {
+    let ddl = "CREATE SCHEMA app; CREATE SCHEMA other; \
+               CREATE TABLE app.users (id int); CREATE TABLE app.audit_log (id int); \
+               CREATE TABLE app.audit_x (id int); CREATE TABLE app.big_data (id int); \
+               CREATE TABLE other.t (id int);";
+    let (src, dst) = db_pair("filters", ddl);
+    servers()
+        .source
+        .client(&src)
+        .batch_execute(
+            "INSERT INTO app.users VALUES (1); INSERT INTO app.audit_log VALUES (1); \
+             INSERT INTO app.audit_x VALUES (1); INSERT INTO app.big_data VALUES (1); \
+             INSERT INTO other.t VALUES (1);",
+        )
+        .unwrap();
+    let run = copy(
+        &src,
+        &dst,
+        &["--schema", "app", "--exclude-table", "app.audit_*", "--exclude-table-data", "big_*"],
+    );
+    run.assert_code(0);
+    let mut t = servers().target.client(&dst);
+    let count = |t: &mut postgres::Client, n: &str| digest(t, n).0;
+    assert_eq!(count(&mut t, "app.users"), 1);
+    assert_eq!(count(&mut t, "app.audit_log"), 0);
+    assert_eq!(count(&mut t, "app.audit_x"), 0);
+    assert_eq!(count(&mut t, "app.big_data"), 0);
+    assert_eq!(count(&mut t, "other.t"), 0);
+
+    let run = copy(&src, &dst, &["--truncate", "--table", "app.nope*", "--exclude-schema", "zzz"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("--table \"app.nope*\""), "{}", run.stderr);
+    assert!(run.stderr.contains("--exclude-schema \"zzz\""), "{}", run.stderr);
+}
+
+#[test]
+fn bad_input_is_exit_2_with_a_clear_message() {
+    let s = servers();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["copy".into(), "--data-only".into()], "no source given"),
+        (
+            vec!["copy".into(), "--data-only".into(), "--source".into(), "postgres://u:hunter2@h:99999/d".into(), "--target".into(), s.target.url("x")],
+            "invalid port",
+        ),
+        (
+            vec!["copy".into(), "--source".into(), s.source.url("x"), "--target".into(), s.target.url("x")],
+            "--data-only",
+        ),
+        (vec!["copy".into(), "--data-only".into(), "--jobs".into(), "0".into(), "--source".into(), "x=y".into()], "--jobs"),
+        (vec!["copy".into(), "--data-only".into(), "--schema-map".into(), "a".into(), "--source".into(), s.source.url("x"), "--target".into(), s.target.url("x")], "SRC=DST"),
+    ];
+    for (args, want) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = pgbarge(&args);
+        run.assert_code(2);
+        assert!(run.stderr.contains(want), "{args:?}: {}", run.stderr);
+        assert!(!run.all().contains("hunter2"));
+        assert!(!run.stderr.contains("panicked"));
+    }
+}

@@ -1,0 +1,387 @@
+//! Throwaway PostgreSQL servers and a runner for the real `pgbarge` binary.
+//!
+//! Servers are started once per test process (`initdb` + `pg_ctl` in a
+//! temporary directory, on a free port, as the `postgres` user when we run
+//! as root) and shared by every test; each test makes its own databases. A
+//! watcher process stops each server and removes its directory when the
+//! test process ends, however it ends. Missing server binaries fail loudly.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+pub struct PgServer {
+    pub name: &'static str,
+    pub port: u16,
+    pub dir: PathBuf,
+    /// CA certificate that signed the server's certificate (TLS servers).
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Where initdb and pg_ctl live: $PG_BIN, the newest Debian install, or PATH.
+pub fn pg_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("PG_BIN") {
+        return PathBuf::from(p);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return bin;
+    }
+    if let Ok(out) = Command::new("sh").args(["-c", "command -v initdb"]).output() {
+        let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !p.is_empty() {
+            return Path::new(&p).parent().unwrap().to_path_buf();
+        }
+    }
+    panic!(
+        "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them with \
+         `apt-get install postgresql` (scripts/test.sh does this) or set PG_BIN to their directory."
+    );
+}
+
+fn running_as_root() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("running id");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+fn postgres_ids() -> (u32, u32) {
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id").args([flag, "postgres"]).output().expect("id");
+        assert!(
+            out.status.success(),
+            "running as root needs a `postgres` user to run the server as (apt-get install postgresql creates it)"
+        );
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    (id("-u"), id("-g"))
+}
+
+/// A command that runs as the server's owner.
+fn as_owner(program: &Path) -> Command {
+    let mut c = Command::new(program);
+    if running_as_root() {
+        let (uid, gid) = postgres_ids();
+        c.uid(uid).gid(gid);
+    }
+    c.env_remove("PGDATA").env("LC_ALL", "C");
+    c
+}
+
+fn chown_to_owner(path: &Path) {
+    if running_as_root() {
+        let (uid, gid) = postgres_ids();
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn write_tls_files(dir: &Path) -> PathBuf {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "pgbarge test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    // The certificate names only "localhost": connecting by IP with
+    // verify-full must fail, with verify-ca succeed.
+    let mut sp = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    sp.distinguished_name.push(DnType::CommonName, "localhost");
+    let key = KeyPair::generate().unwrap();
+    let cert = sp.signed_by(&key, &ca_cert, &ca_key).unwrap();
+    let data = dir.join("data");
+    std::fs::write(data.join("server.crt"), cert.pem()).unwrap();
+    std::fs::write(data.join("server.key"), key.serialize_pem()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["server.crt", "server.key"] {
+        let p = data.join(f);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        chown_to_owner(&p);
+    }
+    let ca_path = dir.join("ca.crt");
+    std::fs::write(&ca_path, ca_cert.pem()).unwrap();
+    std::fs::set_permissions(&ca_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    ca_path
+}
+
+impl PgServer {
+    pub fn start(name: &'static str, tls: bool) -> PgServer {
+        let bin = pg_bin();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("pgbarge-test-{name}-"))
+            .tempdir()
+            .unwrap()
+            .keep();
+        chown_to_owner(&dir);
+        let data = dir.join("data");
+        let out = as_owner(&bin.join("initdb"))
+            .args(["-D"])
+            .arg(&data)
+            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+            .output()
+            .expect("running initdb");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let mut conf = format!(
+            "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
+             fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
+             max_connections = 60\nshared_buffers = 128MB\nmax_wal_size = 4GB\n",
+            dir.display()
+        );
+        let ca_cert = if tls {
+            conf.push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+            Some(write_tls_files(&dir))
+        } else {
+            None
+        };
+        append(&data.join("postgresql.conf"), &conf);
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\n\
+             host all pw_user 127.0.0.1/32 scram-sha-256\n\
+             host all all 127.0.0.1/32 trust\n",
+        )
+        .unwrap();
+        let log = dir.join("server.log");
+        let out = as_owner(&bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(&log)
+            .args(["-w", "-t", "60", "start"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("running pg_ctl");
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        // Stop the server and remove its directory once this process is
+        // gone, whether the tests passed, failed or were killed.
+        let script = format!(
+            "while [ -d /proc/{pid} ]; do sleep 1; done; \"{pg_ctl}\" -D \"{data}\" -m immediate stop >/dev/null 2>&1; rm -rf \"{dir}\"",
+            pid = std::process::id(),
+            pg_ctl = bin.join("pg_ctl").display(),
+            data = data.display(),
+            dir = dir.display()
+        );
+        as_owner(Path::new("/bin/sh"))
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("starting the server watcher");
+        PgServer {
+            name,
+            port,
+            dir,
+            ca_cert,
+        }
+    }
+
+    /// URL for a database, as the superuser, without TLS.
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
+    }
+
+    pub fn client(&self, db: &str) -> postgres::Client {
+        postgres::Client::connect(
+            &format!("host=127.0.0.1 port={} user=postgres dbname={db}", self.port),
+            postgres::NoTls,
+        )
+        .unwrap_or_else(|e| panic!("connecting to test server {}: {e}", self.name))
+    }
+
+    /// A new empty database with a unique name.
+    pub fn fresh_db(&self, hint: &str) -> String {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("t{}_{hint}", N.fetch_add(1, Ordering::SeqCst));
+        self.client("postgres")
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap();
+        name
+    }
+}
+
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// The two servers every test shares: a plain source and a TLS target.
+pub struct Servers {
+    pub source: PgServer,
+    pub target: PgServer,
+}
+
+pub fn servers() -> &'static Servers {
+    static S: OnceLock<Servers> = OnceLock::new();
+    S.get_or_init(|| {
+        let (source, target) = std::thread::scope(|s| {
+            let a = s.spawn(|| PgServer::start("source", false));
+            let b = s.spawn(|| PgServer::start("target", true));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        Servers { source, target }
+    })
+}
+
+/// A pair of fresh databases, one per server, with the same setup SQL.
+pub fn db_pair(hint: &str, ddl: &str) -> (String, String) {
+    let s = servers();
+    let a = s.source.fresh_db(hint);
+    let b = s.target.fresh_db(hint);
+    s.source.client(&a).batch_execute(ddl).unwrap();
+    s.target.client(&b).batch_execute(ddl).unwrap();
+    (a, b)
+}
+
+/// What a run of the binary left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A temporary HOME so a developer's ~/.pgpass never leaks into a test.
+pub fn empty_home() -> &'static Path {
+    static H: OnceLock<PathBuf> = OnceLock::new();
+    H.get_or_init(|| tempfile::tempdir().unwrap().keep())
+}
+
+pub fn pgbarge_cmd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pgbarge"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") {
+            c.env_remove(k);
+        }
+    }
+    c.env("HOME", empty_home()).env("CI", "true");
+    c
+}
+
+pub fn run_cmd(mut c: Command) -> Run {
+    let out: Output = c.stdin(Stdio::null()).output().expect("running pgbarge");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn pgbarge(args: &[&str]) -> Run {
+    let mut c = pgbarge_cmd();
+    c.args(args);
+    run_cmd(c)
+}
+
+/// `copy --data-only` from one test database to another.
+pub fn copy(src_db: &str, dst_db: &str, extra: &[&str]) -> Run {
+    let s = servers();
+    let (src, dst) = (s.source.url(src_db), s.target.url(dst_db));
+    let mut args = vec!["copy", "--data-only", "--source", &src, "--target", &dst];
+    args.extend_from_slice(extra);
+    pgbarge(&args)
+}
+
+/// Row count and an md5 of the sorted text form of every row, computed by
+/// the server, independently of pgbarge.
+pub fn digest(c: &mut postgres::Client, table: &str) -> (i64, String) {
+    let row = c
+        .query_one(
+            &format!(
+                "SELECT count(*), md5(coalesce(string_agg(r::text, E'\\n' ORDER BY r::text), '')) FROM {table} AS r"
+            ),
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("digest of {table}: {e}"));
+    (row.get(0), row.get(1))
+}
+
+/// Every user table of a database, as quoted names.
+pub fn user_tables(c: &mut postgres::Client) -> Vec<String> {
+    c.query(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+          WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+/// Assert both databases hold the same rows in every table.
+#[track_caller]
+pub fn assert_same_content(src_db: &str, dst_db: &str) {
+    let s = servers();
+    let mut a = s.source.client(src_db);
+    let mut b = s.target.client(dst_db);
+    let tables = user_tables(&mut a);
+    assert!(!tables.is_empty());
+    for t in tables {
+        assert_eq!(digest(&mut a, &t), digest(&mut b, &t), "content of {t} differs");
+    }
+}
+
+pub fn read_report(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
