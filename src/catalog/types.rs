@@ -1,18 +1,16 @@
 //! Which column types survive binary COPY between two servers.
 //!
 //! Binary COPY is raw `typsend` output, read back with `typreceive` on the
-//! target. Most of it is portable, but some forms embed type OIDs, which
-//! are server-local for user-defined types:
-//! - an array's header carries its element type OID (`array_recv` rejects
-//!   "wrong element type" when it differs);
-//! - a composite carries each field's type OID (`record_recv` rejects
-//!   "wrong data type").
+//! target. Two forms embed type OIDs, which are server-local for
+//! user-defined types: an array's header carries its element type, a
+//! composite carries each field's type. Targets before PostgreSQL 14
+//! reject any mismatch ("wrong element type"); from 14 on, `array_recv`
+//! and `record_recv` complain only when both OIDs are built-in, so user
+//! types travel fine (found by test: `binary_portability_matches_server`).
 //!
 //! Enums (sent as labels), domains (sent as their base type) and ranges
 //! (sent through their subtype) carry no OID of their own. Types without
-//! send/receive functions cannot be sent in binary at all. The end-to-end
-//! test `binary_portability_matches_server` pins these rules against a
-//! real server.
+//! send/receive functions cannot be sent in binary at all.
 
 use std::collections::HashMap;
 
@@ -122,13 +120,14 @@ impl TypeCatalog {
             .unwrap_or_else(|| format!("type {oid}"))
     }
 
-    /// Why a value of this type cannot travel in binary between servers,
-    /// or `None` when it can.
-    pub fn binary_blocker(&self, oid: u32) -> Option<String> {
-        self.blocker(oid, 0)
+    /// Why a value of this type cannot travel in binary to the target, or
+    /// `None` when it can. `strict_oids`: the target checks embedded type
+    /// OIDs of arrays and composites (PostgreSQL before 14).
+    pub fn binary_blocker(&self, oid: u32, strict_oids: bool) -> Option<String> {
+        self.blocker(oid, strict_oids, 0)
     }
 
-    fn blocker(&self, oid: u32, depth: usize) -> Option<String> {
+    fn blocker(&self, oid: u32, strict: bool, depth: usize) -> Option<String> {
         // Types can nest (composite of array of domain of ...) but never
         // this deep; the bound guards against a cyclic catalog.
         if depth > 32 {
@@ -141,34 +140,34 @@ impl TypeCatalog {
             return Some(format!("{} has no binary send/receive functions", t.name));
         }
         if t.is_array {
-            if t.elem >= FIRST_NORMAL_OBJECT_ID {
+            if strict && t.elem >= FIRST_NORMAL_OBJECT_ID {
                 return Some(format!(
                     "{}: binary arrays carry the element type's server-local OID ({})",
                     t.name,
                     self.name(t.elem)
                 ));
             }
-            return self.blocker(t.elem, depth + 1);
+            return self.blocker(t.elem, strict, depth + 1);
         }
         match t.typtype {
             'c' => {
                 for &f in &t.fields {
-                    if f >= FIRST_NORMAL_OBJECT_ID {
+                    if strict && f >= FIRST_NORMAL_OBJECT_ID {
                         return Some(format!(
                             "{}: binary composites carry each field type's server-local OID ({})",
                             t.name,
                             self.name(f)
                         ));
                     }
-                    if let Some(why) = self.blocker(f, depth + 1) {
+                    if let Some(why) = self.blocker(f, strict, depth + 1) {
                         return Some(why);
                     }
                 }
                 None
             }
-            'd' => self.blocker(t.base, depth + 1),
-            'r' => self.blocker(t.range_subtype, depth + 1),
-            'm' => self.blocker(t.multirange_range, depth + 1),
+            'd' => self.blocker(t.base, strict, depth + 1),
+            'r' => self.blocker(t.range_subtype, strict, depth + 1),
+            'm' => self.blocker(t.multirange_range, strict, depth + 1),
             _ => None,
         }
     }
@@ -275,18 +274,31 @@ mod tests {
     fn portable_types() {
         let c = catalog();
         for oid in [23, 25, 1007, 20000, 20002, 20004] {
-            assert_eq!(c.binary_blocker(oid), None, "{}", c.name(oid));
+            assert_eq!(c.binary_blocker(oid, true), None, "{}", c.name(oid));
+        }
+        // PostgreSQL 14+ targets accept user-type OIDs inside arrays and
+        // composites.
+        for oid in [20001, 20003, 20005, 20007] {
+            assert_eq!(c.binary_blocker(oid, false), None, "{}", c.name(oid));
         }
     }
 
     #[test]
     fn non_portable_types_say_why() {
         let c = catalog();
-        assert!(c.binary_blocker(20001).unwrap().contains("app.mood"));
-        assert!(c.binary_blocker(20003).unwrap().contains("field"));
-        assert!(c.binary_blocker(20005).unwrap().contains("app.tagged"));
-        assert!(c.binary_blocker(20006).unwrap().contains("no binary"));
-        assert!(c.binary_blocker(20007).unwrap().contains("element"));
-        assert!(c.binary_blocker(99).unwrap().contains("unknown"));
+        assert!(c.binary_blocker(20001, true).unwrap().contains("app.mood"));
+        assert!(c.binary_blocker(20003, true).unwrap().contains("field"));
+        assert!(c
+            .binary_blocker(20005, true)
+            .unwrap()
+            .contains("app.tagged"));
+        assert!(c.binary_blocker(20007, true).unwrap().contains("element"));
+        for strict in [true, false] {
+            assert!(c
+                .binary_blocker(20006, strict)
+                .unwrap()
+                .contains("no binary"));
+            assert!(c.binary_blocker(99, strict).unwrap().contains("unknown"));
+        }
     }
 }

@@ -279,10 +279,12 @@ fn set_param(p: &mut ConnParams, key: &str, value: String) -> Result<(), String>
             })?)
         }
         "application_name" => p.application_name = Some(value),
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "unsupported connection parameter \"{other}\" (pgbarge understands host, port, user, \
                  password, dbname, sslmode, sslrootcert, connect_timeout, application_name)"
-        )),
+        ))
+        }
     }
     Ok(())
 }

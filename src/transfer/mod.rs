@@ -343,9 +343,17 @@ async fn prepare(
 
     let link = measure_link(dst).await?;
     let majors_differ = src_info.major() != dst_info.major();
+    // Targets before 14 reject user-type OIDs inside binary arrays and
+    // composites (see catalog::types).
+    let strict_oids = dst_info.major() < 14;
     let mut units = Vec::new();
     for (st, dt, copy_data) in pairs {
-        match build_unit(s, st, dt, copy_data, &src_types, majors_differ, &link) {
+        let types = TypeRules {
+            catalog: &src_types,
+            majors_differ,
+            strict_oids,
+        };
+        match build_unit(s, st, dt, copy_data, &types, &link) {
             Ok(u) => units.push(u),
             Err(p) => problems.push(p),
         }
@@ -450,13 +458,19 @@ async fn prepare(
     })
 }
 
+/// What decides whether a column may travel in binary.
+struct TypeRules<'a> {
+    catalog: &'a TypeCatalog,
+    majors_differ: bool,
+    strict_oids: bool,
+}
+
 fn build_unit(
     s: &CopySettings,
     st: &Table,
     dt: &Table,
     copy_data: bool,
-    types: &TypeCatalog,
-    majors_differ: bool,
+    types: &TypeRules,
     link: &LinkReport,
 ) -> std::result::Result<Unit, String> {
     let mut cols = Vec::new();
@@ -478,14 +492,14 @@ fn build_unit(
         if text_reason.is_some() {
             continue;
         }
-        if let Some(why) = types.binary_blocker(c.type_oid) {
+        if let Some(why) = types.catalog.binary_blocker(c.type_oid, types.strict_oids) {
             text_reason = Some(format!("column \"{}\": {why}", c.name));
         } else if mapped_type(s, &c.type_name) != d.type_name {
             text_reason = Some(format!(
                 "column \"{}\" is {} on the source and {} on the target",
                 c.name, c.type_name, d.type_name
             ));
-        } else if majors_differ && types.is_non_core_base(c.type_oid) {
+        } else if types.majors_differ && types.catalog.is_non_core_base(c.type_oid) {
             text_reason = Some(format!(
                 "column \"{}\": binary form of {} may differ between major versions",
                 c.name, c.type_name

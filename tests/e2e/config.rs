@@ -18,16 +18,29 @@ fn example_config_drives_a_copy() {
     let dir = temp_dir();
     let report = dir.path().join("r.json");
     let run = pgbarge(&[
-        "copy", "--config", EXAMPLE,
-        "--source", &servers().source.url(&src),
-        "--target", &servers().target.url(&dst),
-        "--report", report.to_str().unwrap(),
+        "copy",
+        "--config",
+        EXAMPLE,
+        "--source",
+        &servers().source.url(&src),
+        "--target",
+        &servers().target.url(&dst),
+        "--report",
+        report.to_str().unwrap(),
     ]);
     run.assert_code(0);
     let mut t = servers().target.client(&dst);
     assert_eq!(digest(&mut t, "app.users").0, 1);
-    assert_eq!(digest(&mut t, "app.audit_log").0, 0, "excluded by the example");
-    assert_eq!(digest(&mut t, "app.sessions").0, 0, "data excluded by the example");
+    assert_eq!(
+        digest(&mut t, "app.audit_log").0,
+        0,
+        "excluded by the example"
+    );
+    assert_eq!(
+        digest(&mut t, "app.sessions").0,
+        0,
+        "data excluded by the example"
+    );
     let r = read_report(&report);
     assert_eq!(r["jobs"], 4);
 }
@@ -35,7 +48,11 @@ fn example_config_drives_a_copy() {
 #[test]
 fn precedence_flag_over_file_over_environment() {
     let (src, dst) = db_pair("prec", "CREATE TABLE t (id int);");
-    servers().source.client(&src).batch_execute("INSERT INTO t VALUES (1)").unwrap();
+    servers()
+        .source
+        .client(&src)
+        .batch_execute("INSERT INTO t VALUES (1)")
+        .unwrap();
     let dir = temp_dir();
     let cfg = dir.path().join("move.toml");
     let report = dir.path().join("r.json");
@@ -50,8 +67,14 @@ fn precedence_flag_over_file_over_environment() {
     )
     .unwrap();
     let mut c = pgbarge_cmd();
-    c.args(["copy", "--config", cfg.to_str().unwrap(), "--format", "binary"])
-        .env("PGBARGE_SOURCE", "host=/nonexistent dbname=wrong");
+    c.args([
+        "copy",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--format",
+        "binary",
+    ])
+    .env("PGBARGE_SOURCE", "host=/nonexistent dbname=wrong");
     run_cmd(c).assert_code(0);
     let r = read_report(&report);
     assert_eq!(r["format"], "binary");
@@ -73,12 +96,28 @@ fn bad_config_names_key_and_file() {
     for (i, (text, key)) in cases.iter().enumerate() {
         let cfg = dir.path().join(format!("bad{i}.toml"));
         std::fs::write(&cfg, format!("data-only = true\n{text}")).unwrap();
-        let run = pgbarge(&["copy", "--config", cfg.to_str().unwrap(), "--source", "dbname=x", "--target", "dbname=y"]);
+        let run = pgbarge(&[
+            "copy",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--source",
+            "dbname=x",
+            "--target",
+            "dbname=y",
+        ]);
         run.assert_code(2);
         assert!(run.stderr.contains(key), "{text}: {}", run.stderr);
-        assert!(run.stderr.contains(cfg.to_str().unwrap()), "{text}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(cfg.to_str().unwrap()),
+            "{text}: {}",
+            run.stderr
+        );
     }
     let run = pgbarge(&["copy", "--config", "/nonexistent/pgbarge.toml"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("/nonexistent/pgbarge.toml"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/nonexistent/pgbarge.toml"),
+        "{}",
+        run.stderr
+    );
 }

@@ -34,9 +34,19 @@ fn tls_url(host: &str, db: &str, params: &str) -> String {
 #[test]
 fn tls_modes() {
     let s = servers();
-    let ca = s.target.ca_cert.as_ref().unwrap().to_str().unwrap().to_string();
+    let ca = s
+        .target
+        .ca_cert
+        .as_ref()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     let (src, dst) = db_pair("tls", "CREATE TABLE t (id int);");
-    s.source.client(&src).batch_execute("INSERT INTO t VALUES (1)").unwrap();
+    s.source
+        .client(&src)
+        .batch_execute("INSERT INTO t VALUES (1)")
+        .unwrap();
     let source = s.source.url(&src);
     let dir = temp_dir();
     let report = dir.path().join("r.json");
@@ -44,12 +54,28 @@ fn tls_modes() {
     let ok_cases = [
         tls_url("127.0.0.1", &dst, "sslmode=require"),
         tls_url("127.0.0.1", &dst, "sslmode=prefer"),
-        tls_url("127.0.0.1", &dst, &format!("sslmode=verify-ca&sslrootcert={ca}")),
-        tls_url("localhost", &dst, &format!("sslmode=verify-full&sslrootcert={ca}")),
+        tls_url(
+            "127.0.0.1",
+            &dst,
+            &format!("sslmode=verify-ca&sslrootcert={ca}"),
+        ),
+        tls_url(
+            "localhost",
+            &dst,
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
     ];
     for target in &ok_cases {
         let run = pgbarge(&[
-            "copy", "--data-only", "--truncate", "--source", &source, "--target", target, "--report", rep,
+            "copy",
+            "--data-only",
+            "--truncate",
+            "--source",
+            &source,
+            "--target",
+            target,
+            "--report",
+            rep,
         ]);
         run.assert_code(0);
         assert_eq!(read_report(&report)["target"]["tls"], true, "{target}");
@@ -57,19 +83,45 @@ fn tls_modes() {
     }
     // The certificate names "localhost", not 127.0.0.1.
     let run = pgbarge(&[
-        "copy", "--data-only", "--truncate", "--source", &source, "--target",
-        &tls_url("127.0.0.1", &dst, &format!("sslmode=verify-full&sslrootcert={ca}")),
+        "copy",
+        "--data-only",
+        "--truncate",
+        "--source",
+        &source,
+        "--target",
+        &tls_url(
+            "127.0.0.1",
+            &dst,
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
     ]);
     run.assert_code(3);
-    assert!(run.stderr.contains("cannot connect to target"), "{}", run.stderr);
-    assert!(run.stderr.to_lowercase().contains("certificate"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot connect to target"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        run.stderr
+    );
     // Without the test CA, the system roots do not trust the server.
     let run = pgbarge(&[
-        "copy", "--data-only", "--truncate", "--source", &source, "--target",
+        "copy",
+        "--data-only",
+        "--truncate",
+        "--source",
+        &source,
+        "--target",
         &tls_url("localhost", &dst, "sslmode=verify-full"),
     ]);
     run.assert_code(3);
-    assert!(run.stderr.to_lowercase().contains("certificate"), "{}", run.stderr);
+    assert!(
+        run.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        run.stderr
+    );
     // The source has no TLS: require fails, prefer and disable connect in plain.
     let plain = |mode: &str| {
         format!(
@@ -78,12 +130,32 @@ fn tls_modes() {
         )
     };
     let target = tls_url("127.0.0.1", &dst, "sslmode=require");
-    let run = pgbarge(&["copy", "--data-only", "--truncate", "--source", &plain("require"), "--target", &target]);
+    let run = pgbarge(&[
+        "copy",
+        "--data-only",
+        "--truncate",
+        "--source",
+        &plain("require"),
+        "--target",
+        &target,
+    ]);
     run.assert_code(3);
-    assert!(run.stderr.contains("cannot connect to source"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot connect to source"),
+        "{}",
+        run.stderr
+    );
     for mode in ["prefer", "disable"] {
         let run = pgbarge(&[
-            "copy", "--data-only", "--truncate", "--source", &plain(mode), "--target", &target, "--report", rep,
+            "copy",
+            "--data-only",
+            "--truncate",
+            "--source",
+            &plain(mode),
+            "--target",
+            &target,
+            "--report",
+            rep,
         ]);
         run.assert_code(0);
         assert_eq!(read_report(&report)["source"]["tls"], false);
@@ -98,15 +170,26 @@ fn passwords_from_url_env_and_pgpass_never_shown() {
         "postgres://pw_user:{PASSWORD}@127.0.0.1:{}/{src}?sslmode=disable",
         s.source.port
     );
-    let target_no_pw = format!("postgres://pw_user@127.0.0.1:{}/{dst}?sslmode=require", s.target.port);
+    let target_no_pw = format!(
+        "postgres://pw_user@127.0.0.1:{}/{dst}?sslmode=require",
+        s.target.port
+    );
     let dir = temp_dir();
     let report = dir.path().join("r.json");
 
     // Password in the URL: works, and never printed or reported.
     let run = pgbarge(&[
-        "copy", "--data-only", "--source", &source, "--target",
-        &format!("postgres://pw_user:{PASSWORD}@127.0.0.1:{}/{dst}?sslmode=require", s.target.port),
-        "--report", report.to_str().unwrap(),
+        "copy",
+        "--data-only",
+        "--source",
+        &source,
+        "--target",
+        &format!(
+            "postgres://pw_user:{PASSWORD}@127.0.0.1:{}/{dst}?sslmode=require",
+            s.target.port
+        ),
+        "--report",
+        report.to_str().unwrap(),
     ]);
     run.assert_code(0);
     assert!(!run.all().contains(PASSWORD));
@@ -115,45 +198,107 @@ fn passwords_from_url_env_and_pgpass_never_shown() {
     assert!(text.contains("postgres://pw_user@127.0.0.1"), "{text}");
 
     // A failure later on (target not empty) shows no password either.
-    let run = pgbarge(&["copy", "--data-only", "--source", &source, "--target",
-        &format!("postgres://pw_user:{PASSWORD}@127.0.0.1:{}/{dst}", s.target.port)]);
+    let run = pgbarge(&[
+        "copy",
+        "--data-only",
+        "--source",
+        &source,
+        "--target",
+        &format!(
+            "postgres://pw_user:{PASSWORD}@127.0.0.1:{}/{dst}",
+            s.target.port
+        ),
+    ]);
     run.assert_code(2);
     assert!(!run.all().contains(PASSWORD), "{}", run.all());
 
     // Wrong password: a clear authentication error, exit 3.
-    let run = pgbarge(&["copy", "--data-only", "--source", &source, "--target",
-        &format!("postgres://pw_user:wrong-{PASSWORD}@127.0.0.1:{}/{dst}", s.target.port)]);
+    let run = pgbarge(&[
+        "copy",
+        "--data-only",
+        "--source",
+        &source,
+        "--target",
+        &format!(
+            "postgres://pw_user:wrong-{PASSWORD}@127.0.0.1:{}/{dst}",
+            s.target.port
+        ),
+    ]);
     run.assert_code(3);
-    assert!(run.stderr.contains("password authentication failed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("password authentication failed"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.all().contains(PASSWORD));
 
     // No password anywhere: authentication fails.
-    let run = pgbarge(&["copy", "--data-only", "--truncate", "--source", &source, "--target", &target_no_pw]);
+    let run = pgbarge(&[
+        "copy",
+        "--data-only",
+        "--truncate",
+        "--source",
+        &source,
+        "--target",
+        &target_no_pw,
+    ]);
     run.assert_code(3);
 
     // PGPASSWORD.
     let mut c = pgbarge_cmd();
-    c.args(["copy", "--data-only", "--truncate", "--source", &source, "--target", &target_no_pw])
-        .env("PGPASSWORD", PASSWORD);
+    c.args([
+        "copy",
+        "--data-only",
+        "--truncate",
+        "--source",
+        &source,
+        "--target",
+        &target_no_pw,
+    ])
+    .env("PGPASSWORD", PASSWORD);
     run_cmd(c).assert_code(0);
 
     // PGPASSFILE, and a file others can read is ignored with a warning.
     let pgpass = dir.path().join("pgpass");
-    std::fs::write(&pgpass, format!("# test\n127.0.0.1:{}:*:pw_user:{PASSWORD}\n", s.target.port)).unwrap();
+    std::fs::write(
+        &pgpass,
+        format!("# test\n127.0.0.1:{}:*:pw_user:{PASSWORD}\n", s.target.port),
+    )
+    .unwrap();
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
     let mut c = pgbarge_cmd();
-    c.args(["copy", "--data-only", "--truncate", "--source", &source, "--target", &target_no_pw])
-        .env("PGPASSFILE", &pgpass);
+    c.args([
+        "copy",
+        "--data-only",
+        "--truncate",
+        "--source",
+        &source,
+        "--target",
+        &target_no_pw,
+    ])
+    .env("PGPASSFILE", &pgpass);
     let run = run_cmd(c);
     run.assert_code(0);
     assert!(!run.all().contains(PASSWORD));
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut c = pgbarge_cmd();
-    c.args(["copy", "--data-only", "--truncate", "--source", &source, "--target", &target_no_pw])
-        .env("PGPASSFILE", &pgpass);
+    c.args([
+        "copy",
+        "--data-only",
+        "--truncate",
+        "--source",
+        &source,
+        "--target",
+        &target_no_pw,
+    ])
+    .env("PGPASSFILE", &pgpass);
     let run = run_cmd(c);
     run.assert_code(3);
-    assert!(run.stderr.contains("group or world access"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("group or world access"),
+        "{}",
+        run.stderr
+    );
 
     // ~/.pgpass under HOME.
     let home = temp_dir();
@@ -161,8 +306,16 @@ fn passwords_from_url_env_and_pgpass_never_shown() {
     std::fs::write(&p, format!("*:*:*:pw_user:{PASSWORD}\n")).unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
     let mut c = pgbarge_cmd();
-    c.args(["copy", "--data-only", "--truncate", "--source", &source, "--target", &target_no_pw])
-        .env("HOME", home.path());
+    c.args([
+        "copy",
+        "--data-only",
+        "--truncate",
+        "--source",
+        &source,
+        "--target",
+        &target_no_pw,
+    ])
+    .env("HOME", home.path());
     run_cmd(c).assert_code(0);
     assert_same_content(&src, &dst);
 }
@@ -171,7 +324,10 @@ fn passwords_from_url_env_and_pgpass_never_shown() {
 fn environment_defaults_keyword_strings_and_unix_sockets() {
     let (src, dst) = db_pair("env", "CREATE TABLE t (id int);");
     let s = servers();
-    s.source.client(&src).batch_execute("INSERT INTO t VALUES (42)").unwrap();
+    s.source
+        .client(&src)
+        .batch_execute("INSERT INTO t VALUES (42)")
+        .unwrap();
     // Source over the Unix socket, as a key=value string; target from
     // PGBARGE_TARGET with PG* variables filling in the rest.
     let mut c = pgbarge_cmd();
@@ -179,7 +335,11 @@ fn environment_defaults_keyword_strings_and_unix_sockets() {
         "copy",
         "--data-only",
         "--source",
-        &format!("host={} port={} user=postgres dbname={src}", s.source.dir.display(), s.source.port),
+        &format!(
+            "host={} port={} user=postgres dbname={src}",
+            s.source.dir.display(),
+            s.source.port
+        ),
     ])
     .env("PGBARGE_TARGET", format!("dbname={dst}"))
     .env("PGHOST", "127.0.0.1")
@@ -188,19 +348,40 @@ fn environment_defaults_keyword_strings_and_unix_sockets() {
     .env("PGSSLMODE", "require");
     let run = run_cmd(c);
     run.assert_code(0);
-    assert!(run.stderr.contains(&format!("postgres://postgres@127.0.0.1:{}/{dst}?sslmode=require", s.target.port)), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "postgres://postgres@127.0.0.1:{}/{dst}?sslmode=require",
+            s.target.port
+        )),
+        "{}",
+        run.stderr
+    );
     assert_same_content(&src, &dst);
 
     // PGBARGE_SOURCE too, and PGDATABASE.
     let mut c = pgbarge_cmd();
     c.args(["copy", "--data-only", "--truncate"])
         .env("PGBARGE_SOURCE", s.source.url(&src))
-        .env("PGBARGE_TARGET", format!("postgres://postgres@127.0.0.1:{}", s.target.port))
+        .env(
+            "PGBARGE_TARGET",
+            format!("postgres://postgres@127.0.0.1:{}", s.target.port),
+        )
         .env("PGDATABASE", &dst);
     run_cmd(c).assert_code(0);
 
     // A socket directory with no server: a clear connection error.
-    let run = pgbarge(&["copy", "--data-only", "--source", "host=/nonexistent port=1 dbname=x", "--target", &s.target.url(&dst)]);
+    let run = pgbarge(&[
+        "copy",
+        "--data-only",
+        "--source",
+        "host=/nonexistent port=1 dbname=x",
+        "--target",
+        &s.target.url(&dst),
+    ]);
     run.assert_code(3);
-    assert!(run.stderr.contains("cannot connect to source"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot connect to source"),
+        "{}",
+        run.stderr
+    );
 }

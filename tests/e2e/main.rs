@@ -4,7 +4,8 @@
 mod support;
 
 mod cli;
-mod content;
-mod refusals;
-mod connections;
 mod config;
+mod connections;
+mod content;
+mod portability;
+mod refusals;

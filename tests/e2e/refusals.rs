@@ -7,19 +7,35 @@ use crate::support::*;
 fn refuses_same_database() {
     let s = servers();
     let db = s.source.fresh_db("same");
-    s.source.client(&db).batch_execute("CREATE TABLE t (id int)").unwrap();
+    s.source
+        .client(&db)
+        .batch_execute("CREATE TABLE t (id int)")
+        .unwrap();
     let url = s.source.url(&db);
     // Same database through a different spelling of the address.
-    let other = format!("host=localhost port={} user=postgres dbname={db} sslmode=disable", s.source.port);
+    let other = format!(
+        "host=localhost port={} user=postgres dbname={db} sslmode=disable",
+        s.source.port
+    );
     let run = pgbarge(&["copy", "--data-only", "--source", &url, "--target", &other]);
     run.assert_code(2);
     assert!(run.stderr.contains("same database"), "{}", run.stderr);
 
     // Another database of the same cluster is fine.
     let db2 = s.source.fresh_db("same2");
-    s.source.client(&db2).batch_execute("CREATE TABLE t (id int)").unwrap();
-    pgbarge(&["copy", "--data-only", "--source", &url, "--target", &s.source.url(&db2)])
-        .assert_code(0);
+    s.source
+        .client(&db2)
+        .batch_execute("CREATE TABLE t (id int)")
+        .unwrap();
+    pgbarge(&[
+        "copy",
+        "--data-only",
+        "--source",
+        &url,
+        "--target",
+        &s.source.url(&db2),
+    ])
+    .assert_code(0);
 }
 
 #[test]
@@ -55,12 +71,19 @@ fn refuses_non_empty_target_unless_truncate() {
     // is left out of the selection.
     let run = copy(&src, &dst, &["--truncate", "--exclude-table", "child"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("public.child references it"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("public.child references it"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn refuses_target_lacking_a_column_or_table() {
-    let (src, dst) = db_pair("cols", "CREATE TABLE t (id int, extra text); CREATE TABLE u (id int);");
+    let (src, dst) = db_pair(
+        "cols",
+        "CREATE TABLE t (id int, extra text); CREATE TABLE u (id int);",
+    );
     servers()
         .target
         .client(&dst)
@@ -69,11 +92,17 @@ fn refuses_target_lacking_a_column_or_table() {
     let run = copy(&src, &dst, &[]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains("target table public.t has no column \"extra\" (source table public.t has it)"),
+        run.stderr.contains(
+            "target table public.t has no column \"extra\" (source table public.t has it)"
+        ),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("the target has no table public.u"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the target has no table public.u"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -95,7 +124,14 @@ fn selection_filters_and_unmatched_patterns() {
     let run = copy(
         &src,
         &dst,
-        &["--schema", "app", "--exclude-table", "app.audit_*", "--exclude-table-data", "big_*"],
+        &[
+            "--schema",
+            "app",
+            "--exclude-table",
+            "app.audit_*",
+            "--exclude-table-data",
+            "big_*",
+        ],
     );
     run.assert_code(0);
     let mut t = servers().target.client(&dst);
@@ -106,10 +142,28 @@ fn selection_filters_and_unmatched_patterns() {
     assert_eq!(count(&mut t, "app.big_data"), 0);
     assert_eq!(count(&mut t, "other.t"), 0);
 
-    let run = copy(&src, &dst, &["--truncate", "--table", "app.nope*", "--exclude-schema", "zzz"]);
+    let run = copy(
+        &src,
+        &dst,
+        &[
+            "--truncate",
+            "--table",
+            "app.nope*",
+            "--exclude-schema",
+            "zzz",
+        ],
+    );
     run.assert_code(2);
-    assert!(run.stderr.contains("--table \"app.nope*\""), "{}", run.stderr);
-    assert!(run.stderr.contains("--exclude-schema \"zzz\""), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--table \"app.nope*\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--exclude-schema \"zzz\""),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -118,15 +172,50 @@ fn bad_input_is_exit_2_with_a_clear_message() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["copy".into(), "--data-only".into()], "no source given"),
         (
-            vec!["copy".into(), "--data-only".into(), "--source".into(), "postgres://u:hunter2@h:99999/d".into(), "--target".into(), s.target.url("x")],
+            vec![
+                "copy".into(),
+                "--data-only".into(),
+                "--source".into(),
+                "postgres://u:hunter2@h:99999/d".into(),
+                "--target".into(),
+                s.target.url("x"),
+            ],
             "invalid port",
         ),
         (
-            vec!["copy".into(), "--source".into(), s.source.url("x"), "--target".into(), s.target.url("x")],
+            vec![
+                "copy".into(),
+                "--source".into(),
+                s.source.url("x"),
+                "--target".into(),
+                s.target.url("x"),
+            ],
             "--data-only",
         ),
-        (vec!["copy".into(), "--data-only".into(), "--jobs".into(), "0".into(), "--source".into(), "x=y".into()], "--jobs"),
-        (vec!["copy".into(), "--data-only".into(), "--schema-map".into(), "a".into(), "--source".into(), s.source.url("x"), "--target".into(), s.target.url("x")], "SRC=DST"),
+        (
+            vec![
+                "copy".into(),
+                "--data-only".into(),
+                "--jobs".into(),
+                "0".into(),
+                "--source".into(),
+                "x=y".into(),
+            ],
+            "--jobs",
+        ),
+        (
+            vec![
+                "copy".into(),
+                "--data-only".into(),
+                "--schema-map".into(),
+                "a".into(),
+                "--source".into(),
+                s.source.url("x"),
+                "--target".into(),
+                s.target.url("x"),
+            ],
+            "SRC=DST",
+        ),
     ];
     for (args, want) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

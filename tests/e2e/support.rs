@@ -42,7 +42,10 @@ pub fn pg_bin() -> PathBuf {
     if let Some((_, bin)) = versions.pop() {
         return bin;
     }
-    if let Ok(out) = Command::new("sh").args(["-c", "command -v initdb"]).output() {
+    if let Ok(out) = Command::new("sh")
+        .args(["-c", "command -v initdb"])
+        .output()
+    {
         let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if !p.is_empty() {
             return Path::new(&p).parent().unwrap().to_path_buf();
@@ -61,7 +64,10 @@ fn running_as_root() -> bool {
 
 fn postgres_ids() -> (u32, u32) {
     let id = |flag: &str| -> u32 {
-        let out = Command::new("id").args([flag, "postgres"]).output().expect("id");
+        let out = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .expect("id");
         assert!(
             out.status.success(),
             "running as root needs a `postgres` user to run the server as (apt-get install postgresql creates it)"
@@ -140,7 +146,16 @@ impl PgServer {
         let out = as_owner(&bin.join("initdb"))
             .args(["-D"])
             .arg(&data)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ])
             .output()
             .expect("running initdb");
         assert!(
@@ -196,6 +211,9 @@ impl PgServer {
             data = data.display(),
             dir = dir.display()
         );
+        // Never waited for: it must outlive this process. Its exit is
+        // reaped by init.
+        #[allow(clippy::zombie_processes)]
         as_owner(Path::new("/bin/sh"))
             .args(["-c", &script])
             .stdin(Stdio::null())
@@ -222,7 +240,10 @@ impl PgServer {
 
     pub fn client(&self, db: &str) -> postgres::Client {
         postgres::Client::connect(
-            &format!("host=127.0.0.1 port={} user=postgres dbname={db}", self.port),
+            &format!(
+                "host=127.0.0.1 port={} user=postgres dbname={db}",
+                self.port
+            ),
             postgres::NoTls,
         )
         .unwrap_or_else(|e| panic!("connecting to test server {}: {e}", self.name))
@@ -374,7 +395,11 @@ pub fn assert_same_content(src_db: &str, dst_db: &str) {
     let tables = user_tables(&mut a);
     assert!(!tables.is_empty());
     for t in tables {
-        assert_eq!(digest(&mut a, &t), digest(&mut b, &t), "content of {t} differs");
+        assert_eq!(
+            digest(&mut a, &t),
+            digest(&mut b, &t),
+            "content of {t} differs"
+        );
     }
 }
 
