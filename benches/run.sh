@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Data-only transfer benchmark: pgbarge side by side with
+# `pg_dump --data-only | psql` and `pgcopydb copy table-data` (when it can
+# be installed), on the same generated data, in one run, in two settings:
+# a local target, and a target behind a throttling proxy (delay + shared
+# bandwidth cap, like a cloud link). Prints wall time, bytes moved and
+# peak memory of each tool, and the ratios to pgbarge.
+#
+#   benches/run.sh [--scale N] [--jobs N] [--delay-ms D] [--mbit M] [--local-only]
+#
+# Scale 20 (the default) is about 2 GB of table data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+SCALE=20 JOBS=4 DELAY_MS=20 MBIT=100 THROTTLED=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scale) SCALE=$2; shift 2 ;;
+    --jobs) JOBS=$2; shift 2 ;;
+    --delay-ms) DELAY_MS=$2; shift 2 ;;
+    --mbit) MBIT=$2; shift 2 ;;
+    --local-only) THROTTLED=0; shift ;;
+    *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+
+ensure_rust
+ensure_postgres
+if ! command -v pgcopydb >/dev/null 2>&1; then
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgcopydb >/dev/null 2>&1 \
+    || echo "note: pgcopydb could not be installed; it is left out" >&2
+fi
+[ -x /usr/bin/time ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+
+echo "==> building" >&2
+cargo build --release --quiet --bin pgbarge --example throttle_proxy
+BIN=$PWD/target/release/pgbarge
+PROXY=$PWD/target/release/examples/throttle_proxy
+
+WORK=$(mktemp -d /tmp/pgbarge-bench.XXXXXX); chmod 755 "$WORK"
+PROXY_PID=
+cleanup() {
+  [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null || true
+  stop_server "$WORK/source"; stop_server "$WORK/target"; rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+SP=$(free_port); TP=$(free_port); PP=$(free_port)
+start_server "$WORK/source" "$SP"
+start_server "$WORK/target" "$TP"
+for dir in source target; do
+  cat >>"$WORK/$dir/data/postgresql.conf" <<CONF
+shared_buffers = 512MB
+max_connections = 100
+wal_level = minimal
+max_wal_senders = 0
+CONF
+done
+as_pg "$(pg_bindir)/pg_ctl" -D "$WORK/source/data" -w restart >/dev/null
+as_pg "$(pg_bindir)/pg_ctl" -D "$WORK/target/data" -w restart >/dev/null
+PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+SRC="postgres://postgres@127.0.0.1:$SP/postgres?sslmode=disable"
+ADMIN="postgres://postgres@127.0.0.1:$TP/postgres?sslmode=disable"
+
+echo "==> generating the dataset at scale $SCALE" >&2
+t0=$(date +%s)
+"${PSQL[@]}" -v scale="$SCALE" -d "$SRC" -f benches/dataset.sql >/dev/null
+SIZE=$("${PSQL[@]}" -At -d "$SRC" -c "SELECT pg_size_pretty(sum(pg_table_size(oid))) FROM pg_class WHERE relnamespace = 'bench'::regnamespace AND relkind = 'r'")
+echo "    $SIZE of table data in $(( $(date +%s) - t0 ))s" >&2
+# The target keeps an empty copy of the schema (with indexes and foreign
+# keys, as an ORM would have made it) as a template for each run.
+"${PSQL[@]}" -d "$ADMIN" -c "CREATE DATABASE tmpl"
+pg_dump --schema-only -d "$SRC" | "${PSQL[@]}" -d "postgres://postgres@127.0.0.1:$TP/tmpl?sslmode=disable" >/dev/null
+
+fresh_target() {
+  "${PSQL[@]}" -d "$ADMIN" -c "DROP DATABASE IF EXISTS run" -c "CREATE DATABASE run TEMPLATE tmpl"
+}
+
+# measure NAME PORT COMMAND...: wall seconds, peak RSS (MiB), bytes.
+RESULTS=()
+measure() {
+  local name=$1 port=$2; shift 2
+  fresh_target
+  local tgt="postgres://postgres@127.0.0.1:$port/run?sslmode=disable"
+  [ -n "$PROXY_PID" ] && echo "0 0" > "$WORK/proxy.stats"
+  local t0 t1 rss bytes
+  t0=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$WORK/time.out" bash -c '"$@"' _ "$@" "$tgt" > "$WORK/out.log" 2>&1 || {
+    echo "$name failed:" >&2; tail -20 "$WORK/out.log" >&2; RESULTS+=("$name failed - - -"); return; }
+  t1=$(date +%s.%N)
+  rss=$(( $(tail -n 1 "$WORK/time.out") / 1024 ))
+  if [ -n "$PROXY_PID" ]; then sleep 1; bytes=$(awk '{print $1 + $2}' "$WORK/proxy.stats")
+  elif [ -s "$WORK/bytes" ]; then bytes=$(cat "$WORK/bytes")
+  else bytes=-; fi
+  rm -f "$WORK/bytes"
+  # Every tool must have moved every row.
+  local rows
+  rows=$("${PSQL[@]}" -At -d "postgres://postgres@127.0.0.1:$TP/run?sslmode=disable" -c \
+    "SELECT (SELECT count(*) FROM bench.events) + (SELECT count(*) FROM bench.orders) + (SELECT count(*) FROM bench.accounts) + (SELECT count(*) FROM bench.attachments)")
+  if [ "$rows" != "$EXPECTED_ROWS" ]; then
+    echo "$name moved $rows rows, expected $EXPECTED_ROWS; its log ends:" >&2
+    grep -iE "error|fail" "$WORK/out.log" | head -5 >&2 || tail -5 "$WORK/out.log" >&2
+    RESULTS+=("$name incomplete - - -"); return
+  fi
+  RESULTS+=("$name $(echo "$t1 - $t0" | bc) $rss $bytes")
+  echo "    $name: $(echo "$t1 - $t0" | bc)s, ${rss} MiB peak" >&2
+}
+EXPECTED_ROWS=$("${PSQL[@]}" -At -d "$SRC" -c \
+  "SELECT (SELECT count(*) FROM bench.events) + (SELECT count(*) FROM bench.orders) + (SELECT count(*) FROM bench.accounts) + (SELECT count(*) FROM bench.attachments)")
+
+run_pgbarge() { "$BIN" copy --data-only --quiet --schema bench --jobs "$JOBS" --source "$SRC" \
+  --report "$WORK/report.json" --target "$1" >/dev/null && \
+  python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['total_bytes'])" "$WORK/report.json" > "$WORK/bytes"; }
+run_pgdump() { bash -c 'pg_dump --data-only --schema bench -d "$1" | tee >(wc -c > "$3") | psql -X -q -v ON_ERROR_STOP=1 -d "$2" >/dev/null' \
+  bash "$SRC" "$1" "$WORK/bytes"; }
+run_pgcopydb() { rm -rf "$WORK/pgcopydb"; pgcopydb copy table-data --source "$SRC" --target "$1" \
+  --table-jobs "$JOBS" --dir "$WORK/pgcopydb" --not-consistent; }
+
+export -f run_pgbarge run_pgdump run_pgcopydb
+export BIN SRC JOBS WORK
+
+setting() {
+  local label=$1 port=$2
+  RESULTS=()
+  echo "==> $label" >&2
+  measure pgbarge "$port" run_pgbarge
+  measure "pg_dump|psql" "$port" run_pgdump
+  command -v pgcopydb >/dev/null 2>&1 && measure pgcopydb "$port" run_pgcopydb
+  print_table "$label"
+}
+
+print_table() {
+  local base
+  base=$(echo "${RESULTS[0]}" | awk '{print $2}')
+  echo
+  echo "### $1 (scale $SCALE, $SIZE of table data, --jobs $JOBS)"
+  echo
+  echo "| tool | wall s | x pgbarge time | peak MiB | bytes moved |"
+  echo "|---|---:|---:|---:|---:|"
+  for r in "${RESULTS[@]}"; do
+    set -- $r
+    if [ "$2" = failed ] || [ "$2" = incomplete ]; then echo "| $1 | $2 | | | |"; continue; fi
+    printf '| %s | %.1f | %.2f | %s | %s |\n' "$1" "$2" "$(echo "$2 / $base" | bc -l)" "$3" "$4"
+  done
+}
+
+setting "local target" "$TP"
+if [ "$THROTTLED" = 1 ]; then
+  "$PROXY" "$PP" "$TP" "$DELAY_MS" "$MBIT" "$WORK/proxy.stats" & PROXY_PID=$!
+  sleep 0.5
+  setting "target behind a ${DELAY_MS} ms, ${MBIT} Mbit/s link" "$PP"
+fi
