@@ -33,7 +33,17 @@ use order::{Edge, Ordering};
 use sched::{JobState, Scheduler};
 
 /// Round trips above this mean the network, not CPU, limits a load.
+/// `PGBARGE_SLOW_LINK_RTT_MS` overrides it (0 treats every TCP link as
+/// slow), for diagnosis and tests.
 const NETWORK_BOUND_RTT: Duration = Duration::from_millis(2);
+
+fn network_bound_rtt() -> Duration {
+    std::env::var("PGBARGE_SLOW_LINK_RTT_MS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|ms| *ms >= 0.0)
+        .map_or(NETWORK_BOUND_RTT, |ms| Duration::from_secs_f64(ms / 1000.0))
+}
 /// Rows sampled per table to compare the sizes of text and binary COPY.
 const SAMPLE_ROWS: u32 = 1000;
 /// Tables checked for emptiness per query.
@@ -578,7 +588,7 @@ async fn measure_link(dst: &Session) -> anyhow::Result<LinkReport> {
             .pg_context(|| "measuring the round trip to the target".into())?;
         best = best.min(t.elapsed());
     }
-    let network_bound = !dst.endpoint.is_unix_socket() && best > NETWORK_BOUND_RTT;
+    let network_bound = !dst.endpoint.is_unix_socket() && best > network_bound_rtt();
     Ok(LinkReport {
         rtt_ms: (best.as_secs_f64() * 1e5).round() / 100.0,
         network_bound,

@@ -296,3 +296,121 @@ fn schema_map_loads_into_renamed_schema() {
         .get(0);
     assert_eq!(body, "mentions local_app.notes in data");
 }
+
+/// On a network-bound link `auto` copies a sample both ways and keeps the
+/// smaller encoding: bytea is smaller in binary, short numbers and
+/// timestamps in text.
+#[test]
+fn auto_picks_smaller_encoding_on_a_slow_link() {
+    let ddl = "CREATE TABLE blobs (id int, b bytea); CREATE TABLE nums (a int, b numeric, c timestamptz, d jsonb);";
+    let (src, dst) = db_pair("slowlink", ddl);
+    servers()
+        .source
+        .client(&src)
+        .batch_execute(
+            "INSERT INTO blobs SELECT g, decode(md5(g::text) || md5(g::text), 'hex') FROM generate_series(1, 2000) g; \
+             INSERT INTO nums SELECT g % 10, g % 7, '2024-01-01', jsonb_build_object('k', g % 3) FROM generate_series(1, 2000) g;",
+        )
+        .unwrap();
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    let mut c = pgbarge_cmd();
+    let (s, t) = (servers().source.url(&src), servers().target.url(&dst));
+    c.args([
+        "copy",
+        "--data-only",
+        "--source",
+        &s,
+        "--target",
+        &t,
+        "--report",
+        report.to_str().unwrap(),
+    ])
+    .env("PGBARGE_SLOW_LINK_RTT_MS", "0");
+    run_cmd(c).assert_code(0);
+    assert_same_content(&src, &dst);
+    let r = read_report(&report);
+    assert_eq!(r["link"]["network_bound"], true);
+    let get = |n: &str| {
+        r["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["target"] == n)
+            .unwrap()
+            .clone()
+    };
+    let blobs = get("public.blobs");
+    assert_eq!(blobs["format"], "binary", "{blobs}");
+    assert!(
+        blobs["format_reason"]
+            .as_str()
+            .unwrap()
+            .contains("smaller on a 1000-row sample"),
+        "{blobs}"
+    );
+    let nums = get("public.nums");
+    assert_eq!(nums["format"], "text", "{nums}");
+    assert!(
+        nums["format_reason"]
+            .as_str()
+            .unwrap()
+            .contains("network-bound"),
+        "{nums}"
+    );
+}
+
+/// SIGTERM in the middle of a load: exit 130, and the table being loaded
+/// is rolled back, not left half full.
+#[test]
+fn interrupted_copy_rolls_back() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let (src, dst) = db_pair("interrupt", "CREATE TABLE big (id bigint, v text);");
+    servers()
+        .source
+        .client(&src)
+        .batch_execute(
+            "INSERT INTO big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 3000000) g",
+        )
+        .unwrap();
+    let (s, t) = (servers().source.url(&src), servers().target.url(&dst));
+    let mut child = pgbarge_cmd()
+        .args(["copy", "--data-only", "--source", &s, "--target", &t])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 && !line.contains("copying") {
+        line.clear();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130), "{rest}");
+    assert!(rest.contains("interrupted"), "{rest}");
+    // The server rolls the load back once pgbarge's session is gone.
+    let mut target = servers().target.client(&dst);
+    let mut n = -1;
+    for _ in 0..50 {
+        n = digest(&mut target, "big").0;
+        let active: i64 = target
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgbarge' AND datname = current_database()", &[])
+            .unwrap()
+            .get(0);
+        if active == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(n, 0);
+}
