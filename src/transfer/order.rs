@@ -33,8 +33,7 @@ pub struct Ordering {
     pub strategy: String,
 }
 
-/// Build jobs. `names` label units in messages; `sizes` order work in a
-/// cycle (parents first is not possible there; largest first is as good).
+/// Build jobs over units `0..names.len()`; `names` label them in messages.
 pub fn order(names: &[String], edges: &[Edge], disable_triggers: bool) -> Result<Ordering, String> {
     let n = names.len();
     if disable_triggers {

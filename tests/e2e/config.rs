@@ -48,11 +48,7 @@ fn example_config_drives_a_copy() {
 #[test]
 fn precedence_flag_over_file_over_environment() {
     let (src, dst) = db_pair("prec", "CREATE TABLE t (id int);");
-    servers()
-        .source
-        .client(&src)
-        .batch_execute("INSERT INTO t VALUES (1)")
-        .unwrap();
+    seed_source(&src, "INSERT INTO t VALUES (1)");
     let dir = temp_dir();
     let cfg = dir.path().join("move.toml");
     let report = dir.path().join("r.json");

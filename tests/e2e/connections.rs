@@ -9,11 +9,7 @@ const PASSWORD: &str = "hunter2-Secret";
 
 fn with_password_role(db_pair_hint: &str) -> (String, String) {
     let (src, dst) = db_pair(db_pair_hint, "CREATE TABLE t (id int, v text);");
-    servers()
-        .source
-        .client(&src)
-        .batch_execute("INSERT INTO t VALUES (1, 'one'), (2, 'two')")
-        .unwrap();
+    seed_source(&src, "INSERT INTO t VALUES (1, 'one'), (2, 'two')");
     for server in [&servers().source, &servers().target] {
         // Roles are cluster-wide; create once per server.
         let _ = server.client("postgres").batch_execute(&format!(

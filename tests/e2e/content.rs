@@ -9,11 +9,7 @@ const FIXTURE_DATA: &str = include_str!("fixture_data.sql");
 #[test]
 fn copies_every_ugly_type_exactly() {
     let (src, dst) = db_pair("ugly", FIXTURE);
-    servers()
-        .source
-        .client(&src)
-        .batch_execute(FIXTURE_DATA)
-        .unwrap();
+    seed_source(&src, FIXTURE_DATA);
     let dir = temp_dir();
     let report = dir.path().join("run.json");
     let run = copy(
@@ -38,15 +34,7 @@ fn copies_every_ugly_type_exactly() {
     assert_eq!(r["ok"], true);
     assert!(r["snapshot"].is_string());
     assert_eq!(r["no_snapshot"], false);
-    let table = |name: &str| {
-        r["tables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["target"] == name)
-            .unwrap_or_else(|| panic!("{name} not in report"))
-            .clone()
-    };
+    let table = |name: &str| report_table(&r, name);
     // Every ugly type travels in binary to a PostgreSQL 14+ target
     // (arrays and composites of user types included; see portability.rs).
     let ks = table("app.kitchen_sink");
@@ -97,11 +85,7 @@ fn copies_every_ugly_type_exactly() {
 #[test]
 fn format_text_and_binary_flags_are_honoured() {
     let (src, dst) = db_pair("fmt", FIXTURE);
-    servers()
-        .source
-        .client(&src)
-        .batch_execute(FIXTURE_DATA)
-        .unwrap();
+    seed_source(&src, FIXTURE_DATA);
     let dir = temp_dir();
     let report = dir.path().join("r.json");
     copy(
@@ -247,11 +231,7 @@ fn failed_table_leaves_nothing_half_loaded() {
 #[test]
 fn no_snapshot_is_recorded() {
     let (src, dst) = db_pair("nosnap", "CREATE TABLE t (id int); ");
-    servers()
-        .source
-        .client(&src)
-        .batch_execute("INSERT INTO t VALUES (1)")
-        .unwrap();
+    seed_source(&src, "INSERT INTO t VALUES (1)");
     let dir = temp_dir();
     let report = dir.path().join("r.json");
     copy(
@@ -331,15 +311,7 @@ fn auto_picks_smaller_encoding_on_a_slow_link() {
     assert_same_content(&src, &dst);
     let r = read_report(&report);
     assert_eq!(r["link"]["network_bound"], true);
-    let get = |n: &str| {
-        r["tables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["target"] == n)
-            .unwrap()
-            .clone()
-    };
+    let get = |n: &str| report_table(&r, n);
     let blobs = get("public.blobs");
     assert_eq!(blobs["format"], "binary", "{blobs}");
     assert!(
@@ -367,13 +339,10 @@ fn interrupted_copy_rolls_back() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     let (src, dst) = db_pair("interrupt", "CREATE TABLE big (id bigint, v text);");
-    servers()
-        .source
-        .client(&src)
-        .batch_execute(
-            "INSERT INTO big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 3000000) g",
-        )
-        .unwrap();
+    seed_source(
+        &src,
+        "INSERT INTO big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 3000000) g",
+    );
     let (s, t) = (servers().source.url(&src), servers().target.url(&dst));
     let mut child = pgbarge_cmd()
         .args(["copy", "--data-only", "--source", &s, "--target", &t])

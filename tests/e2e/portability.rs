@@ -103,13 +103,7 @@ fn binary_portability_matches_server() {
     for (i, (ty, _, expected)) in CASES.iter().enumerate() {
         let table = format!("public.c{i}");
         let actual = raw_binary_copy(&mut a, &mut b, &table);
-        let chosen = r["tables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["target"] == table.as_str())
-            .unwrap()["format"]
-            == "binary";
+        let chosen = report_table(&r, &table)["format"] == "binary";
         if actual != *expected || chosen != *expected {
             wrong.push(format!("{ty}: server accepts binary = {actual}, pgbarge chose binary = {chosen}, expected {expected}"));
         }
@@ -143,12 +137,7 @@ fn differing_column_types_fall_back_to_text() {
     copy(&src, &dst, &["--report", report.to_str().unwrap()]).assert_code(0);
     assert_same_content(&src, &dst);
     let r = read_report(&report);
-    let t = r["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["target"] == "public.t")
-        .unwrap();
+    let t = report_table(&r, "public.t");
     assert_eq!(t["format"], "text", "{t}");
     assert!(
         t["format_reason"]
@@ -157,11 +146,6 @@ fn differing_column_types_fall_back_to_text() {
             .contains("integer on the source and bigint on the target"),
         "{t}"
     );
-    let same = r["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["target"] == "public.same")
-        .unwrap();
+    let same = report_table(&r, "public.same");
     assert_eq!(same["format"], "binary");
 }

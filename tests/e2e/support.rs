@@ -410,3 +410,20 @@ pub fn read_report(path: &Path) -> serde_json::Value {
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
+
+/// One table's entry in a run report, by target name.
+#[track_caller]
+pub fn report_table(r: &serde_json::Value, target: &str) -> serde_json::Value {
+    r["tables"]
+        .as_array()
+        .expect("report has tables")
+        .iter()
+        .find(|t| t["target"] == target)
+        .unwrap_or_else(|| panic!("{target} not in report: {r}"))
+        .clone()
+}
+
+/// Run SQL on a source database.
+pub fn seed_source(db: &str, sql: &str) {
+    servers().source.client(db).batch_execute(sql).unwrap();
+}
