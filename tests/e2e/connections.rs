@@ -240,19 +240,24 @@ fn passwords_from_url_env_and_pgpass_never_shown() {
     ]);
     run.assert_code(3);
 
+    // The same copy with no password in the URL: one variable supplies it.
+    let copy_without_password = |var: &str, value: &dyn AsRef<std::ffi::OsStr>| {
+        let mut c = pgbarge_cmd();
+        c.args([
+            "copy",
+            "--data-only",
+            "--truncate",
+            "--source",
+            &source,
+            "--target",
+            &target_no_pw,
+        ])
+        .env(var, value);
+        run_cmd(c)
+    };
+
     // PGPASSWORD.
-    let mut c = pgbarge_cmd();
-    c.args([
-        "copy",
-        "--data-only",
-        "--truncate",
-        "--source",
-        &source,
-        "--target",
-        &target_no_pw,
-    ])
-    .env("PGPASSWORD", PASSWORD);
-    run_cmd(c).assert_code(0);
+    copy_without_password("PGPASSWORD", &PASSWORD).assert_code(0);
 
     // PGPASSFILE, and a file others can read is ignored with a warning.
     let pgpass = dir.path().join("pgpass");
@@ -262,33 +267,11 @@ fn passwords_from_url_env_and_pgpass_never_shown() {
     )
     .unwrap();
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut c = pgbarge_cmd();
-    c.args([
-        "copy",
-        "--data-only",
-        "--truncate",
-        "--source",
-        &source,
-        "--target",
-        &target_no_pw,
-    ])
-    .env("PGPASSFILE", &pgpass);
-    let run = run_cmd(c);
+    let run = copy_without_password("PGPASSFILE", &pgpass);
     run.assert_code(0);
     assert!(!run.all().contains(PASSWORD));
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut c = pgbarge_cmd();
-    c.args([
-        "copy",
-        "--data-only",
-        "--truncate",
-        "--source",
-        &source,
-        "--target",
-        &target_no_pw,
-    ])
-    .env("PGPASSFILE", &pgpass);
-    let run = run_cmd(c);
+    let run = copy_without_password("PGPASSFILE", &pgpass);
     run.assert_code(3);
     assert!(
         run.stderr.contains("group or world access"),
@@ -301,18 +284,7 @@ fn passwords_from_url_env_and_pgpass_never_shown() {
     let p = home.path().join(".pgpass");
     std::fs::write(&p, format!("*:*:*:pw_user:{PASSWORD}\n")).unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut c = pgbarge_cmd();
-    c.args([
-        "copy",
-        "--data-only",
-        "--truncate",
-        "--source",
-        &source,
-        "--target",
-        &target_no_pw,
-    ])
-    .env("HOME", home.path());
-    run_cmd(c).assert_code(0);
+    copy_without_password("HOME", &home.path()).assert_code(0);
     assert_same_content(&src, &dst);
 }
 
