@@ -160,6 +160,10 @@ pub struct CopyArgs {
     /// Load with session_replication_role=replica so no trigger or foreign key fires
     #[arg(long)]
     pub disable_triggers: bool,
+    /// Leave the target's foreign keys in place while loading: checked row by
+    /// row (slower), but no exclusive lock on the tables they reference
+    #[arg(long)]
+    pub keep_foreign_keys: bool,
     /// Copy without a consistent snapshot (for sources that cannot export one)
     #[arg(long)]
     pub no_snapshot: bool,

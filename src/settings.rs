@@ -38,6 +38,7 @@ pub struct ConfigFile {
     pub data_only: Option<bool>,
     pub schema_only: Option<bool>,
     pub disable_triggers: Option<bool>,
+    pub keep_foreign_keys: Option<bool>,
     pub no_snapshot: Option<bool>,
     pub no_owner: Option<bool>,
     pub no_privileges: Option<bool>,
@@ -85,6 +86,7 @@ pub struct CopySettings {
     pub report: Option<PathBuf>,
     pub truncate: bool,
     pub disable_triggers: bool,
+    pub keep_foreign_keys: bool,
     pub no_snapshot: bool,
     pub quiet: bool,
 }
@@ -276,6 +278,7 @@ impl CopySettings {
             report: a.report.clone().or(cfg.report),
             truncate: flag_or(a.truncate, cfg.truncate),
             disable_triggers: flag_or(a.disable_triggers, cfg.disable_triggers),
+            keep_foreign_keys: flag_or(a.keep_foreign_keys, cfg.keep_foreign_keys),
             no_snapshot: flag_or(a.no_snapshot, cfg.no_snapshot),
             quiet: flag_or(a.common.quiet, cfg.quiet),
         })

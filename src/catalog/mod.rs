@@ -165,6 +165,19 @@ pub struct ForeignKey {
     pub child: QualName,
     pub parent: QualName,
     pub deferrable: bool,
+    /// Set when pgbarge may drop this key and add it back in the load
+    /// transaction of `child`: a validated key declared on `child` itself
+    /// (not inherited, not on a partition), referencing a plain table,
+    /// with `child` owned by the current role and REFERENCES granted.
+    pub rebuild: Option<FkRebuild>,
+}
+
+/// What it takes to put a dropped foreign key back exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FkRebuild {
+    /// `pg_get_constraintdef`: `FOREIGN KEY (..) REFERENCES .. [ON ..] [DEFERRABLE ..]`.
+    pub definition: String,
+    pub comment: Option<String>,
 }
 
 /// Foreign keys, expanded so both ends are tables that hold rows: a key on
@@ -180,7 +193,15 @@ pub async fn read_foreign_keys(client: &Client) -> Result<Vec<ForeignKey>> {
                 WHERE c.relkind IN ('r', 'p')) \
              SELECT DISTINCT k.conname::text, \
                     cn.nspname::text, cc.relname::text, pn.nspname::text, pc.relname::text, \
-                    k.condeferrable \
+                    k.condeferrable, \
+                    k.conrelid = cc.oid AND k.confrelid = pc.oid AND NOT cc.relispartition \
+                      AND k.conparentid = 0 AND k.coninhcount = 0 AND k.convalidated \
+                      AND pg_catalog.pg_has_role(cc.relowner, 'USAGE') \
+                      AND (SELECT pg_catalog.bool_and(pg_catalog.has_column_privilege( \
+                                  k.confrelid, f.attnum, 'REFERENCES')) \
+                             FROM pg_catalog.unnest(k.confkey) AS f(attnum)), \
+                    pg_catalog.pg_get_constraintdef(k.oid), \
+                    pg_catalog.obj_description(k.oid, 'pg_constraint') \
                FROM pg_catalog.pg_constraint k \
                JOIN leaves lc ON lc.rel = k.conrelid \
                JOIN leaves lp ON lp.rel = k.confrelid \
@@ -200,6 +221,13 @@ pub async fn read_foreign_keys(client: &Client) -> Result<Vec<ForeignKey>> {
             child: QualName::new(r.get::<_, String>(1), r.get::<_, String>(2)),
             parent: QualName::new(r.get::<_, String>(3), r.get::<_, String>(4)),
             deferrable: r.get(5),
+            rebuild: r
+                .get::<_, Option<bool>>(6)
+                .unwrap_or(false)
+                .then(|| FkRebuild {
+                    definition: r.get(7),
+                    comment: r.get(8),
+                }),
         })
         .collect())
 }

@@ -1,8 +1,10 @@
 //! Hands jobs to workers: a job is ready once every job it depends on has
 //! committed; among ready jobs the largest goes first, so the longest
-//! table starts early and does not finish last alone.
+//! table starts early and does not finish last alone. Jobs that would
+//! take the same exclusive lock (dropping foreign keys to one parent) are
+//! not started together: the second would only wait, holding a worker.
 
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashSet};
 use std::sync::Mutex;
 
 use tokio::sync::Notify;
@@ -25,16 +27,23 @@ struct Inner {
     dependents: Vec<Vec<usize>>,
     ready: BinaryHeap<(u64, usize)>,
     running: usize,
+    /// Lock keys held by running jobs.
+    held: HashSet<usize>,
 }
 
 pub struct Scheduler {
     inner: Mutex<Inner>,
     sizes: Vec<u64>,
+    /// Per job, the keys of the exclusive locks it takes.
+    locks: Vec<Vec<usize>>,
     wake: Notify,
 }
 
 impl Scheduler {
-    pub fn new(jobs: &[Job], sizes: Vec<u64>) -> Self {
+    /// `locks[j]` lists keys of the exclusive locks job `j` takes; jobs
+    /// sharing a key never run at the same time. Empty means none.
+    pub fn new(jobs: &[Job], sizes: Vec<u64>, mut locks: Vec<Vec<usize>>) -> Self {
+        locks.resize(jobs.len(), Vec::new());
         let mut dependents = vec![Vec::new(); jobs.len()];
         for (i, j) in jobs.iter().enumerate() {
             for &d in &j.deps {
@@ -55,8 +64,10 @@ impl Scheduler {
                 dependents,
                 ready,
                 running: 0,
+                held: HashSet::new(),
             }),
             sizes,
+            locks,
             wake: Notify::new(),
         }
     }
@@ -71,9 +82,22 @@ impl Scheduler {
             let notified = self.wake.notified();
             {
                 let mut g = self.lock();
-                if let Some((_, j)) = g.ready.pop() {
+                // The largest ready job whose locks are free.
+                let mut passed = Vec::new();
+                let mut found = None;
+                while let Some((size, j)) = g.ready.pop() {
+                    if self.locks[j].iter().any(|k| g.held.contains(k)) {
+                        passed.push((size, j));
+                    } else {
+                        found = Some(j);
+                        break;
+                    }
+                }
+                g.ready.extend(passed);
+                if let Some(j) = found {
                     g.state[j] = JobState::Running;
                     g.running += 1;
+                    g.held.extend(self.locks[j].iter().copied());
                     return Some(j);
                 }
                 if g.running == 0 {
@@ -88,6 +112,9 @@ impl Scheduler {
     pub fn complete(&self, job: usize, ok: bool) {
         let mut g = self.lock();
         g.running -= 1;
+        for k in &self.locks[job] {
+            g.held.remove(k);
+        }
         g.state[job] = if ok { JobState::Done } else { JobState::Failed };
         let mut stack = g.dependents[job].clone();
         while let Some(d) = stack.pop() {
@@ -128,7 +155,11 @@ mod tests {
 
     #[tokio::test]
     async fn largest_ready_first_then_dependents() {
-        let s = Scheduler::new(&[job(vec![]), job(vec![]), job(vec![0])], vec![10, 20, 99]);
+        let s = Scheduler::new(
+            &[job(vec![]), job(vec![]), job(vec![0])],
+            vec![10, 20, 99],
+            vec![],
+        );
         assert_eq!(s.next().await, Some(1));
         assert_eq!(s.next().await, Some(0));
         s.complete(0, true);
@@ -140,7 +171,11 @@ mod tests {
 
     #[tokio::test]
     async fn failure_skips_dependents_transitively() {
-        let s = Scheduler::new(&[job(vec![]), job(vec![0]), job(vec![1])], vec![1, 1, 1]);
+        let s = Scheduler::new(
+            &[job(vec![]), job(vec![0]), job(vec![1])],
+            vec![1, 1, 1],
+            vec![],
+        );
         assert_eq!(s.next().await, Some(0));
         s.complete(0, false);
         assert_eq!(s.next().await, None);
@@ -148,5 +183,24 @@ mod tests {
             s.states(),
             vec![JobState::Failed, JobState::Skipped, JobState::Skipped]
         );
+    }
+
+    #[tokio::test]
+    async fn jobs_sharing_a_lock_do_not_run_together() {
+        // 0 and 1 both lock key 7; 2 locks nothing.
+        let s = Scheduler::new(
+            &[job(vec![]), job(vec![]), job(vec![])],
+            vec![30, 20, 10],
+            vec![vec![7], vec![7], vec![]],
+        );
+        assert_eq!(s.next().await, Some(0));
+        assert_eq!(s.next().await, Some(2), "1 waits for 0's lock");
+        s.complete(2, true);
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), s.next()).await;
+        assert!(waiting.is_err(), "1 must not start while 0 runs");
+        s.complete(0, true);
+        assert_eq!(s.next().await, Some(1));
+        s.complete(1, true);
+        assert_eq!(s.next().await, None);
     }
 }

@@ -63,7 +63,9 @@ pub async fn copy_unit(
         .copy_out(&copy_out_sql(u))
         .await
         .map_err(|e| anyhow!("source {}: {}", u.source, describe_pg(&e)))?;
-    let (tx, mut rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
+    // Chunks travel with the number of rows they complete, for progress:
+    // the framing is parsed once, by the reader.
+    let (tx, mut rx) = mpsc::channel::<(Bytes, u64)>(CHANNEL_DEPTH);
     let binary = u.binary;
     let source = u.source.clone();
     let reader = async move {
@@ -71,38 +73,40 @@ pub async fn copy_unit(
         let mut counter = RowCounter::new(binary);
         let mut buf = BytesMut::with_capacity(CHUNK);
         let mut bytes = 0u64;
+        let mut sent_rows = 0u64;
         while let Some(msg) = stream.next().await {
             let msg = msg.map_err(|e| anyhow!("source {source}: {}", describe_pg(&e)))?;
             counter
                 .feed(&msg)
                 .with_context(|| format!("source {source}"))?;
             bytes += msg.len() as u64;
-            if buf.is_empty() && msg.len() >= CHUNK {
-                if tx.send(msg).await.is_err() {
-                    return Ok(None);
+            let chunk = if buf.is_empty() && msg.len() >= CHUNK {
+                msg
+            } else {
+                buf.extend_from_slice(&msg);
+                if buf.len() < CHUNK {
+                    continue;
                 }
-                continue;
-            }
-            buf.extend_from_slice(&msg);
-            if buf.len() >= CHUNK && tx.send(buf.split().freeze()).await.is_err() {
+                buf.split().freeze()
+            };
+            let rows = counter.rows() - sent_rows;
+            sent_rows = counter.rows();
+            if tx.send((chunk, rows)).await.is_err() {
                 return Ok(None);
             }
-        }
-        if !buf.is_empty() && tx.send(buf.freeze()).await.is_err() {
-            return Ok(None);
         }
         let rows = counter
             .finish()
             .with_context(|| format!("source {source}"))?;
+        if !buf.is_empty() && tx.send((buf.freeze(), rows - sent_rows)).await.is_err() {
+            return Ok(None);
+        }
         anyhow::Ok(Some((rows, bytes)))
     };
     let mut sink = Box::pin(sink);
     let writer = async {
-        let mut counter = RowCounter::new(binary);
-        while let Some(chunk) = rx.recv().await {
-            let before = counter.rows();
-            counter.feed(&chunk)?;
-            tp.add(chunk.len() as u64, counter.rows() - before);
+        while let Some((chunk, rows)) = rx.recv().await {
+            tp.add(chunk.len() as u64, rows);
             sink.as_mut()
                 .feed(chunk)
                 .await
