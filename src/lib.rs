@@ -14,6 +14,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod conn;
+pub mod ddl;
 pub mod error;
 pub mod progress;
 pub mod report;

@@ -1,0 +1,751 @@
+//! A PostgreSQL SQL lexer, and the schema rename built on it.
+//!
+//! Pure code, no I/O. It knows exactly the token classes that matter for
+//! renaming a schema without touching anything else: identifiers (folded
+//! to lower case), quoted identifiers, string literals (standard, `E''`
+//! with backslash escapes), dollar-quoted strings, comments (nested block
+//! comments too), numbers and parameters. Concatenating the tokens gives
+//! back the input byte for byte, so a rewrite changes only the tokens it
+//! means to change.
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Space,
+    Comment,
+    /// Unquoted identifier or keyword.
+    Ident,
+    QuotedIdent,
+    /// `'...'` or `E'...'`.
+    String,
+    /// `$tag$...$tag$`.
+    Dollar,
+    Number,
+    /// `$1`.
+    Param,
+    Dot,
+    Comma,
+    /// `::`.
+    Cast,
+    /// Any other operator or punctuation.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token<'a> {
+    pub kind: Kind,
+    pub text: &'a str,
+}
+
+impl Token<'_> {
+    /// The name an identifier token stands for: unquoted ones fold to
+    /// lower case, quoted ones keep their case with `""` undone.
+    pub fn name(&self) -> Option<String> {
+        match self.kind {
+            Kind::Ident => Some(self.text.to_lowercase()),
+            Kind::QuotedIdent => Some(self.text[1..self.text.len() - 1].replace("\"\"", "\"")),
+            _ => None,
+        }
+    }
+
+    /// The value of a string literal token.
+    pub fn string_value(&self) -> Option<String> {
+        if self.kind != Kind::String {
+            return None;
+        }
+        let t = self.text;
+        if t.starts_with(['E', 'e']) {
+            Some(unescape_e(&t[2..t.len() - 1]))
+        } else {
+            Some(t[1..t.len() - 1].replace("''", "'"))
+        }
+    }
+
+    fn is_trivia(&self) -> bool {
+        matches!(self.kind, Kind::Space | Kind::Comment)
+    }
+}
+
+fn unescape_e(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('b') => out.push('\u{8}'),
+                Some('f') => out.push('\u{c}'),
+                Some(o) => out.push(o),
+                None => {}
+            },
+            '\'' if chars.peek() == Some(&'\'') => {
+                chars.next();
+                out.push('\'');
+            }
+            o => out.push(o),
+        }
+    }
+    out
+}
+
+fn is_ident_start(c: char) -> bool {
+    c.is_alphabetic() || c == '_' || !c.is_ascii()
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()
+}
+
+const OPERATOR_CHARS: &str = "+-*/<>=~!@#%^&|`?";
+
+/// Split SQL into tokens. Unterminated quotes and comments run to the end
+/// of the input (the server produced it, so that does not happen in
+/// practice; the text is kept either way).
+pub fn tokenize(sql: &str) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < sql.len() {
+        let rest = &sql[i..];
+        let c = rest.chars().next().unwrap_or(' ');
+        let (kind, len) = if c.is_whitespace() {
+            let n = rest
+                .char_indices()
+                .find(|&(_, ch)| !ch.is_whitespace())
+                .map_or(rest.len(), |(k, _)| k);
+            (Kind::Space, n)
+        } else if rest.starts_with("--") {
+            (Kind::Comment, rest.find('\n').unwrap_or(rest.len()))
+        } else if rest.starts_with("/*") {
+            (Kind::Comment, block_comment_len(rest))
+        } else if c == '\'' {
+            (Kind::String, quoted_len(rest, 0, '\'', false))
+        } else if (c == 'E' || c == 'e') && b.get(i + 1) == Some(&b'\'') {
+            (Kind::String, quoted_len(rest, 1, '\'', true))
+        } else if c == '"' {
+            (Kind::QuotedIdent, quoted_len(rest, 0, '"', false))
+        } else if c == '$' {
+            if let Some(n) = dollar_len(rest) {
+                (Kind::Dollar, n)
+            } else {
+                let n = 1 + rest[1..]
+                    .char_indices()
+                    .find(|&(_, ch)| !ch.is_ascii_digit())
+                    .map_or(rest.len() - 1, |(k, _)| k);
+                (if n > 1 { Kind::Param } else { Kind::Other }, n)
+            }
+        } else if is_ident_start(c) {
+            let n = rest
+                .char_indices()
+                .find(|&(_, ch)| !is_ident_char(ch))
+                .map_or(rest.len(), |(k, _)| k);
+            (Kind::Ident, n)
+        } else if c.is_ascii_digit() || (c == '.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            let n = rest
+                .char_indices()
+                .find(|&(_, ch)| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '_'))
+                .map_or(rest.len(), |(k, _)| k);
+            (Kind::Number, n)
+        } else if c == '.' {
+            (Kind::Dot, 1)
+        } else if c == ',' {
+            (Kind::Comma, 1)
+        } else if rest.starts_with("::") {
+            (Kind::Cast, 2)
+        } else if OPERATOR_CHARS.contains(c) {
+            let n = rest
+                .char_indices()
+                .find(|&(k, ch)| {
+                    !OPERATOR_CHARS.contains(ch)
+                        || rest[k..].starts_with("--")
+                        || rest[k..].starts_with("/*")
+                })
+                .map_or(rest.len(), |(k, _)| k)
+                .max(1);
+            (Kind::Other, n)
+        } else {
+            (Kind::Other, c.len_utf8())
+        };
+        out.push(Token {
+            kind,
+            text: &sql[i..i + len],
+        });
+        i += len;
+    }
+    out
+}
+
+fn block_comment_len(s: &str) -> usize {
+    let mut depth = 0usize;
+    let mut i = 0;
+    let b = s.as_bytes();
+    while i < b.len() {
+        if b[i..].starts_with(b"/*") {
+            depth += 1;
+            i += 2;
+        } else if b[i..].starts_with(b"*/") {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    s.len()
+}
+
+/// Length of a quoted token starting at `start` (the opening quote),
+/// where a doubled quote stands for itself.
+fn quoted_len(s: &str, start: usize, q: char, backslash: bool) -> usize {
+    let b = s.as_bytes();
+    let q = q as u8;
+    let mut i = start + 1;
+    while i < b.len() {
+        if backslash && b[i] == b'\\' {
+            i += 2;
+        } else if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                i += 2;
+            } else {
+                return i + 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    s.len()
+}
+
+/// `$tag$ ... $tag$`: the length, or `None` when `s` does not open one.
+fn dollar_len(s: &str) -> Option<usize> {
+    let close = s[1..].find('$')? + 1;
+    let tag = &s[1..close];
+    if tag.starts_with(|c: char| c.is_ascii_digit())
+        || !tag.chars().all(|c| is_ident_char(c) && c != '$')
+    {
+        return None;
+    }
+    let delim = &s[..=close];
+    let body = &s[close + 1..];
+    Some(
+        body.find(delim)
+            .map_or(s.len(), |k| close + 1 + k + delim.len()),
+    )
+}
+
+/// Quote an identifier only where PostgreSQL needs it.
+pub fn ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !is_reserved(name);
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// Words that must be quoted as identifiers (reserved and the
+/// type/function-name classes of PostgreSQL's keyword list): quoting one
+/// too many is harmless, one too few is a syntax error.
+fn is_reserved(w: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "authorization",
+        "between",
+        "bigint",
+        "binary",
+        "bit",
+        "boolean",
+        "both",
+        "case",
+        "cast",
+        "char",
+        "character",
+        "check",
+        "coalesce",
+        "collate",
+        "collation",
+        "column",
+        "concurrently",
+        "constraint",
+        "create",
+        "cross",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_schema",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "dec",
+        "decimal",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "exists",
+        "extract",
+        "false",
+        "fetch",
+        "float",
+        "for",
+        "foreign",
+        "freeze",
+        "from",
+        "full",
+        "grant",
+        "greatest",
+        "group",
+        "grouping",
+        "having",
+        "ilike",
+        "in",
+        "initially",
+        "inner",
+        "inout",
+        "int",
+        "integer",
+        "intersect",
+        "interval",
+        "into",
+        "is",
+        "isnull",
+        "join",
+        "json",
+        "lateral",
+        "leading",
+        "least",
+        "left",
+        "like",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "national",
+        "natural",
+        "nchar",
+        "none",
+        "normalize",
+        "not",
+        "notnull",
+        "null",
+        "nullif",
+        "numeric",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "out",
+        "outer",
+        "overlaps",
+        "overlay",
+        "placing",
+        "position",
+        "precision",
+        "primary",
+        "real",
+        "references",
+        "returning",
+        "right",
+        "row",
+        "select",
+        "session_user",
+        "setof",
+        "similar",
+        "smallint",
+        "some",
+        "substring",
+        "symmetric",
+        "system_user",
+        "table",
+        "tablesample",
+        "then",
+        "time",
+        "timestamp",
+        "to",
+        "trailing",
+        "treat",
+        "trim",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "values",
+        "varchar",
+        "variadic",
+        "verbose",
+        "when",
+        "where",
+        "window",
+        "with",
+        "xmlattributes",
+        "xmlconcat",
+        "xmlelement",
+        "xmlexists",
+        "xmlforest",
+        "xmlnamespaces",
+        "xmlparse",
+        "xmlpi",
+        "xmlroot",
+        "xmlserialize",
+        "xmltable",
+    ];
+    WORDS.contains(&w)
+}
+
+/// Cast targets whose string literal holds an object name (`'s.t'::regclass`).
+const REG_TYPES: &[&str] = &[
+    "regclass",
+    "regtype",
+    "regproc",
+    "regprocedure",
+    "regoper",
+    "regoperator",
+    "regconfig",
+    "regdictionary",
+    "regcollation",
+];
+
+/// How a rename decides whether `X.Y` is schema-qualified: `X.Y.Z` always
+/// is, `X.Y` only when schema `X` holds an object named `Y` (otherwise it
+/// may be `table.column` of a table named like the schema).
+pub trait Qualifies {
+    fn holds(&self, schema: &str, name: &str) -> bool;
+}
+
+/// Every `X.Y` with a mapped `X` counts as schema-qualified.
+pub struct AnyName;
+impl Qualifies for AnyName {
+    fn holds(&self, _: &str, _: &str) -> bool {
+        true
+    }
+}
+
+/// Rename schemas in SQL text produced by the server (an expression, a
+/// view or index definition, a function header): schema qualifiers,
+/// names inside `'...'::regclass`-style literals, and `search_path`
+/// settings. Dollar-quoted bodies, other literals and comments are left
+/// alone. Returns the text unchanged when nothing matched.
+pub fn rename_schemas(sql: &str, map: &HashMap<String, String>, known: &dyn Qualifies) -> String {
+    if map.is_empty() {
+        return sql.to_string();
+    }
+    let toks = tokenize(sql);
+    let mut out = String::with_capacity(sql.len() + 16);
+    // `SET search_path TO a, 'b'`: 0 outside, 1 after the name, 2 before
+    // an item, 3 after an item.
+    let mut path = 0u8;
+    for (i, t) in toks.iter().enumerate() {
+        if t.is_trivia() {
+            out.push_str(t.text);
+            continue;
+        }
+        let mut replaced = None;
+        path = match (path, t.kind) {
+            (1, Kind::Other) if t.text == "=" => 2,
+            (1, Kind::Ident) if t.text.eq_ignore_ascii_case("to") => 2,
+            (2, Kind::Ident | Kind::QuotedIdent | Kind::String) => {
+                let value = t.name().or_else(|| t.string_value()).unwrap_or_default();
+                if let Some(to) = map.get(&value) {
+                    replaced = Some(if t.kind == Kind::String {
+                        crate::catalog::quote_literal(to)
+                    } else {
+                        ident(to)
+                    });
+                }
+                3
+            }
+            (3, Kind::Comma) => 2,
+            _ => 0,
+        };
+        if path == 0 {
+            replaced = rename_token(&toks, i, map, known);
+            if t.kind == Kind::Ident && t.text.eq_ignore_ascii_case("search_path") {
+                path = 1;
+            }
+        }
+        match replaced {
+            Some(r) => out.push_str(&r),
+            None => out.push_str(t.text),
+        }
+    }
+    out
+}
+
+/// The replacement for token `i` outside a `search_path` setting.
+fn rename_token(
+    toks: &[Token],
+    i: usize,
+    map: &HashMap<String, String>,
+    known: &dyn Qualifies,
+) -> Option<String> {
+    let next = |i: usize| (i + 1..toks.len()).find(|&k| !toks[k].is_trivia());
+    let prev = |i: usize| (0..i).rev().find(|&k| !toks[k].is_trivia());
+    let t = &toks[i];
+    match t.kind {
+        Kind::Ident | Kind::QuotedIdent => {
+            let name = t.name()?;
+            let to = map.get(&name)?;
+            if prev(i).is_some_and(|k| toks[k].kind == Kind::Dot) {
+                return None;
+            }
+            let d = next(i).filter(|&k| toks[k].kind == Kind::Dot)?;
+            let k = next(d)?;
+            let qualified = if toks[k].kind == Kind::Other {
+                true // OPERATOR(schema.+)
+            } else {
+                let member = toks[k].name()?;
+                next(k).is_some_and(|m| toks[m].kind == Kind::Dot) || known.holds(&name, &member)
+            };
+            qualified.then(|| ident(to))
+        }
+        Kind::String => {
+            let value = t.string_value()?;
+            let reg = next(i)
+                .filter(|&k| toks[k].kind == Kind::Cast)
+                .and_then(next)
+                .and_then(|k| toks[k].name())?;
+            rename_in_name_literal(&value, &reg, map).map(|v| crate::catalog::quote_literal(&v))
+        }
+        _ => None,
+    }
+}
+
+/// The value of a `'...'::regclass`-style literal with its schema renamed,
+/// or `None` when it names no mapped schema.
+fn rename_in_name_literal(value: &str, reg: &str, map: &HashMap<String, String>) -> Option<String> {
+    if reg == "regnamespace" {
+        let toks: Vec<Token> = tokenize(value);
+        let [one] = toks.as_slice() else { return None };
+        return map.get(&one.name()?).map(|to| ident(to));
+    }
+    if !REG_TYPES.contains(&reg) {
+        return None;
+    }
+    // `schema.name(args)`: the first token must be a mapped schema,
+    // directly followed by a dot.
+    let toks = tokenize(value);
+    let first = toks.first()?;
+    let to = map.get(&first.name()?)?;
+    if toks.get(1)?.kind != Kind::Dot {
+        return None;
+    }
+    // Argument types of regprocedure/regoperator may be qualified too.
+    let rest = rename_schemas(&value[first.text.len()..], map, &AnyName);
+    Some(format!("{}{rest}", ident(to)))
+}
+
+/// Schemas of `map` that a function body mentions as a qualifier, also
+/// inside string literals (dynamic SQL). Used to warn, never to rewrite
+/// silently.
+pub fn mentioned_schemas(body: &str, map: &HashMap<String, String>) -> Vec<String> {
+    let mut found = Vec::new();
+    scan_mentions(body, map, &mut found, 0);
+    found.sort();
+    found.dedup();
+    found
+}
+
+fn scan_mentions(sql: &str, map: &HashMap<String, String>, found: &mut Vec<String>, depth: u8) {
+    let toks = tokenize(sql);
+    for (i, t) in toks.iter().enumerate() {
+        match t.kind {
+            Kind::Ident | Kind::QuotedIdent => {
+                let name = t.name().unwrap_or_default();
+                if map.contains_key(&name) && toks.get(i + 1).is_some_and(|n| n.kind == Kind::Dot) {
+                    found.push(name);
+                }
+            }
+            Kind::String if depth < 3 => {
+                scan_mentions(&t.string_value().unwrap_or_default(), map, found, depth + 1)
+            }
+            Kind::Dollar if depth < 3 => {
+                let open = t.text[1..].find('$').map_or(0, |k| k + 2);
+                let close = t.text.len().saturating_sub(open);
+                if open <= close {
+                    scan_mentions(&t.text[open..close], map, found, depth + 1)
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Rewrite the inside of every dollar-quoted string with `rename_schemas`
+/// (`--rewrite-function-bodies`): for function bodies the user asked to
+/// have renamed.
+pub fn rename_in_bodies(sql: &str, map: &HashMap<String, String>) -> String {
+    let mut out = String::with_capacity(sql.len());
+    for t in tokenize(sql) {
+        if t.kind == Kind::Dollar {
+            let open = t.text[1..].find('$').map_or(0, |k| k + 2);
+            let close = t.text.len().saturating_sub(open);
+            if open <= close {
+                out.push_str(&t.text[..open]);
+                out.push_str(&rename_schemas(&t.text[open..close], map, &AnyName));
+                out.push_str(&t.text[close..]);
+                continue;
+            }
+        }
+        out.push_str(t.text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> HashMap<String, String> {
+        HashMap::from([
+            ("local_app".to_string(), "public".to_string()),
+            ("Mixed Case".to_string(), "new".to_string()),
+        ])
+    }
+
+    fn r(sql: &str) -> String {
+        rename_schemas(sql, &map(), &AnyName)
+    }
+
+    #[test]
+    fn tokens_concatenate_back_to_the_input() {
+        let sql = "SELECT $1, 'it''s', E'a\\'b', $fn$ body 'x' $fn$, \"q\"\"x\" /* a /* nested */ c */ -- tail\n x.y::int, 1.5e3, a$b FROM t WHERE a <> b;";
+        let toks = tokenize(sql);
+        assert_eq!(toks.iter().map(|t| t.text).collect::<String>(), sql);
+        let kinds: Vec<Kind> = toks
+            .iter()
+            .filter(|t| !t.is_trivia())
+            .map(|t| t.kind)
+            .collect();
+        assert_eq!(kinds[1], Kind::Param);
+        assert!(toks
+            .iter()
+            .any(|t| t.kind == Kind::Dollar && t.text == "$fn$ body 'x' $fn$"));
+        assert!(toks
+            .iter()
+            .any(|t| t.kind == Kind::String && t.text == "E'a\\'b'"));
+        assert!(toks
+            .iter()
+            .any(|t| t.kind == Kind::Comment && t.text.ends_with("c */")));
+        assert!(toks
+            .iter()
+            .any(|t| t.kind == Kind::Ident && t.text == "a$b"));
+    }
+
+    #[test]
+    fn renames_qualifiers_only() {
+        assert_eq!(r("local_app.orders"), "public.orders");
+        assert_eq!(r("LOCAL_APP.orders"), "public.orders");
+        assert_eq!(r("\"local_app\".\"Orders\""), "public.\"Orders\"");
+        assert_eq!(r("\"Mixed Case\".t"), "new.t");
+        // Not a qualifier: a column or table named like the schema.
+        assert_eq!(r("SELECT local_app FROM x"), "SELECT local_app FROM x");
+        assert_eq!(r("x.local_app"), "x.local_app");
+        // Unquoted Mixed Case folds to "mixed case", not a mapped name.
+        assert_eq!(r("mixed.t"), "mixed.t");
+        assert_eq!(r("local_app.t.c"), "public.t.c");
+        assert_eq!(r("OPERATOR(local_app.===)"), "OPERATOR(public.===)");
+    }
+
+    #[test]
+    fn leaves_data_and_comments_alone() {
+        let sql = "'local_app.orders' || $$local_app.x$$ -- local_app.y\n/* local_app.z */";
+        assert_eq!(r(sql), sql);
+        assert_eq!(r("E'local_app.t'"), "E'local_app.t'");
+    }
+
+    #[test]
+    fn renames_inside_regclass_literals() {
+        assert_eq!(
+            r("nextval('local_app.orders_id_seq'::regclass)"),
+            "nextval('public.orders_id_seq'::regclass)"
+        );
+        assert_eq!(
+            r("nextval('\"Mixed Case\".\"S\"'::regclass)"),
+            "nextval('new.\"S\"'::regclass)"
+        );
+        assert_eq!(
+            r("'local_app.f(local_app.t)'::regprocedure"),
+            "'public.f(public.t)'::regprocedure"
+        );
+        assert_eq!(r("'local_app'::regnamespace"), "'public'::regnamespace");
+        assert_eq!(r("'local_app.x'::text"), "'local_app.x'::text");
+        assert_eq!(
+            r("'it''s'::regclass"),
+            "'it''s'::regclass",
+            "unqualified names stay"
+        );
+    }
+
+    #[test]
+    fn renames_search_path_settings() {
+        assert_eq!(
+            r(" SET search_path TO 'local_app', 'pg_temp'\nAS $f$ SELECT 1 $f$"),
+            " SET search_path TO 'public', 'pg_temp'\nAS $f$ SELECT 1 $f$"
+        );
+        assert_eq!(
+            r("SET search_path = local_app, x"),
+            "SET search_path = public, x"
+        );
+    }
+
+    #[test]
+    fn known_objects_decide_two_part_names() {
+        struct Only;
+        impl Qualifies for Only {
+            fn holds(&self, schema: &str, name: &str) -> bool {
+                schema == "local_app" && name == "orders"
+            }
+        }
+        let m = map();
+        assert_eq!(
+            rename_schemas("local_app.orders, local_app.id", &m, &Only),
+            "public.orders, local_app.id"
+        );
+    }
+
+    #[test]
+    fn finds_mentions_in_bodies_and_dynamic_sql() {
+        let body = "BEGIN EXECUTE 'SELECT * FROM local_app.t'; PERFORM 1; END";
+        assert_eq!(mentioned_schemas(body, &map()), vec!["local_app"]);
+        assert!(mentioned_schemas("SELECT 'local_app'", &map()).is_empty());
+        let def = "CREATE FUNCTION public.f() AS $b$ SELECT local_app.g() $b$";
+        assert_eq!(
+            rename_in_bodies(def, &map()),
+            "CREATE FUNCTION public.f() AS $b$ SELECT public.g() $b$"
+        );
+    }
+
+    #[test]
+    fn quotes_only_where_needed() {
+        assert_eq!(ident("public"), "public");
+        assert_eq!(ident("Public"), "\"Public\"");
+        assert_eq!(ident("select"), "\"select\"");
+        assert_eq!(ident("a b"), "\"a b\"");
+        assert_eq!(ident("ünï"), "\"ünï\"");
+    }
+}
