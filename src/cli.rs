@@ -94,7 +94,7 @@ pub struct SelectOpts {
 /// Schema renaming.
 #[derive(Debug, Args, Clone, Default)]
 pub struct MapOpts {
-    /// Rename schema SRC to DST on the way (repeatable; not built yet)
+    /// Rename schema SRC to DST on the way (repeatable)
     #[arg(long = "schema-map", value_name = "SRC=DST")]
     pub schema_map: Vec<String>,
 }
@@ -133,7 +133,7 @@ pub struct CopyArgs {
     /// Parallel workers [default: number of CPUs, at least 2, at most 8]
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-    /// Create the schema only, copy no rows (not built yet)
+    /// Create the schema only, copy no rows
     #[arg(long, conflicts_with = "data_only")]
     pub schema_only: bool,
     /// Copy rows into tables that already exist on the target
@@ -148,10 +148,10 @@ pub struct CopyArgs {
     /// Answer yes to the --clean confirmation
     #[arg(long)]
     pub yes: bool,
-    /// Do not set object owners (not built yet)
+    /// Do not set object owners (owners are not reproduced yet either way)
     #[arg(long)]
     pub no_owner: bool,
-    /// Do not copy grants (not built yet)
+    /// Do not copy grants (grants are not reproduced yet either way)
     #[arg(long)]
     pub no_privileges: bool,
     /// COPY encoding: auto picks per table [default: auto]
@@ -167,7 +167,7 @@ pub struct CopyArgs {
     /// Copy without a consistent snapshot (for sources that cannot export one)
     #[arg(long)]
     pub no_snapshot: bool,
-    /// Rewrite mapped schema names inside function bodies (not built yet)
+    /// Rewrite mapped schema names inside function bodies too
     #[arg(long)]
     pub rewrite_function_bodies: bool,
     /// Settings for a known target platform (not built yet)

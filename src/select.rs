@@ -182,6 +182,18 @@ pub fn select(tables: &[Table], schemas: &[String], p: &Patterns) -> Result<Vec<
     Ok(chosen)
 }
 
+/// Schemas named by `--schema` (and not by `--exclude-schema`), whether
+/// or not they hold tables: their types, functions and views come along.
+pub fn named_schemas(schemas: &[String], p: &Patterns) -> Result<Vec<String>, String> {
+    let mut inc = compile_schemas(&p.schema, "--schema")?;
+    let mut exc = compile_schemas(&p.exclude_schema, "--exclude-schema")?;
+    Ok(schemas
+        .iter()
+        .filter(|s| !inc.is_empty() && any_schema(&mut inc, s) && !any_schema(&mut exc, s))
+        .cloned()
+        .collect())
+}
+
 fn any_schema(ms: &mut [SchemaPattern], s: &str) -> bool {
     ms.iter_mut().fold(false, |acc, m| m.matches(s) | acc)
 }

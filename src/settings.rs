@@ -87,6 +87,13 @@ pub struct CopySettings {
     pub truncate: bool,
     pub disable_triggers: bool,
     pub keep_foreign_keys: bool,
+    /// Rows only, into existing tables.
+    pub data_only: bool,
+    /// Create the schema, copy no rows.
+    pub schema_only: bool,
+    pub no_owner: bool,
+    pub no_privileges: bool,
+    pub rewrite_function_bodies: bool,
     pub no_snapshot: bool,
     pub quiet: bool,
 }
@@ -200,9 +207,7 @@ fn endpoints(e: &EndpointOpts, cfg: &ConfigFile) -> Result<(Endpoint, Endpoint)>
 }
 
 fn not_built(flag: &str, issue: &str) -> Error {
-    Error::usage(format!(
-        "{flag} is not built yet ({issue}); this version copies rows into existing tables with --data-only"
-    ))
+    Error::usage(format!("{flag} is not built yet ({issue})"))
 }
 
 impl CopySettings {
@@ -216,17 +221,7 @@ impl CopySettings {
                 "--schema-only and --data-only exclude each other",
             ));
         }
-        for (set, flag) in [
-            (schema_only, "--schema-only"),
-            (a.clean, "--clean"),
-            (flag_or(a.no_owner, cfg.no_owner), "--no-owner"),
-            (
-                flag_or(a.no_privileges, cfg.no_privileges),
-                "--no-privileges",
-            ),
-            (a.rewrite_function_bodies, "--rewrite-function-bodies"),
-            (a.preset.is_some(), "--preset"),
-        ] {
+        for (set, flag) in [(a.clean, "--clean"), (a.preset.is_some(), "--preset")] {
             if set {
                 return Err(not_built(flag, "schema creation"));
             }
@@ -239,12 +234,6 @@ impl CopySettings {
             if set {
                 return Err(not_built(flag, "plan and verify"));
             }
-        }
-        if !data_only {
-            return Err(Error::usage(
-                "creating the schema on the target is not built yet: create the tables on the \
-                 target first and pass --data-only",
-            ));
         }
         let jobs = match a.jobs.map(|j| j as i64).or(cfg.jobs) {
             None => default_jobs(),
@@ -279,6 +268,11 @@ impl CopySettings {
             truncate: flag_or(a.truncate, cfg.truncate),
             disable_triggers: flag_or(a.disable_triggers, cfg.disable_triggers),
             keep_foreign_keys: flag_or(a.keep_foreign_keys, cfg.keep_foreign_keys),
+            data_only,
+            schema_only,
+            no_owner: flag_or(a.no_owner, cfg.no_owner),
+            no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
+            rewrite_function_bodies: a.rewrite_function_bodies,
             no_snapshot: flag_or(a.no_snapshot, cfg.no_snapshot),
             quiet: flag_or(a.common.quiet, cfg.quiet),
         })

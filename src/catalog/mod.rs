@@ -6,6 +6,7 @@
 //! schema-qualified catalog names because sessions run with an empty
 //! search_path.
 
+pub mod model;
 pub mod types;
 
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use crate::error::PgContext;
 pub use types::TypeCatalog;
 
 /// A schema-qualified relation name, unquoted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct QualName {
     pub schema: String,
     pub name: String,

@@ -2,3 +2,4 @@
 //! modules) the rendering of the catalog model into ordered statements.
 
 pub mod lexer;
+pub mod model;

@@ -16,6 +16,7 @@
 pub mod framing;
 pub mod order;
 pub mod sched;
+pub mod schema;
 mod stream;
 
 use std::collections::{HashMap, HashSet};
@@ -112,7 +113,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         }
     };
 
-    let (src, dst) = tokio::try_join!(
+    let (src, mut dst) = tokio::try_join!(
         conn::connect(&s.source, Role::Source),
         conn::connect(&s.target, Role::Target)
     )?;
@@ -169,136 +170,193 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 .to_string(),
         );
     }
-    let prepared = prepare(s, &src, &dst, &src_info, &dst_info, &mut warnings).await?;
-    let Prepared {
-        units,
-        ordering,
-        rebuild,
-        link,
-        sequences,
-    } = prepared;
-    for w in &warnings {
-        say(&format!("warning: {w}"));
+    // Without --data-only: create the schema first (refusing existing
+    // objects), and drop it again if the run fails later.
+    let mut schema_plan = None;
+    let mut created_schemas = Vec::new();
+    if !s.data_only {
+        let plan = schema::plan(s, &src).await?;
+        let found = schema::conflicts(&dst, &plan).await?;
+        if !found.is_empty() {
+            return Err(Error::usage(format!(
+                "these objects already exist on the target:\n  - {}\nDrop them first, map the \
+                 schema elsewhere (--schema-map), or load rows into existing tables with --data-only",
+                found.join("\n  - ")
+            )));
+        }
+        warnings.extend(plan.warnings.iter().cloned());
+        if !(s.no_owner && s.no_privileges) {
+            warnings.push(
+                "owners and grants are not reproduced yet: new objects belong to the target role \
+                 (pass --no-owner --no-privileges to say that is intended)"
+                    .into(),
+            );
+        }
+        say(&format!(
+            "creating the schema: {} statements, then {} keys and indexes and {} other statements after the data",
+            plan.extensions.len() + plan.pre.len(),
+            plan.indexes.len(),
+            plan.post.len()
+        ));
+        created_schemas = schema::apply_pre(&mut dst, &plan).await?;
+        schema_plan = Some(plan);
     }
-    say(&format!(
-        "copying {} tables with {} jobs; {}",
-        units.iter().filter(|u| u.copy_data).count(),
-        s.jobs,
-        ordering.strategy
-    ));
+    let outcome: Result<RunReport> = async {
+        let prepared = prepare(s, &src, &dst, &src_info, &dst_info, &mut warnings).await?;
+        let Prepared {
+            units,
+            ordering,
+            rebuild,
+            link,
+            sequences,
+        } = prepared;
+        for w in &warnings {
+            say(&format!("warning: {w}"));
+        }
+        say(&format!(
+            "copying {} tables with {} jobs; {}",
+            units.iter().filter(|u| u.copy_data).count(),
+            s.jobs,
+            ordering.strategy
+        ));
 
-    let sizes: Vec<u64> = ordering
-        .jobs
-        .iter()
-        .map(|j| j.units.iter().map(|&u| units[u].est_bytes).sum())
-        .collect();
-    let est_bytes = units
-        .iter()
-        .filter(|u| u.copy_data)
-        .map(|u| u.est_bytes)
-        .sum();
-    let progress = Progress::new(
-        mode,
-        units.iter().filter(|u| u.copy_data).count(),
-        est_bytes,
-    );
-    // Dropping a foreign key locks its parent exclusively: jobs that
-    // drop keys to the same parent run one after the other.
-    let mut parents: HashMap<&QualName, usize> = HashMap::new();
-    let locks: Vec<Vec<usize>> = rebuild
-        .iter()
-        .map(|keys| {
-            keys.iter()
-                .map(|k| {
-                    let n = parents.len();
-                    *parents.entry(&k.parent).or_insert(n)
-                })
-                .collect()
-        })
-        .collect();
-    let sched = Scheduler::new(&ordering.jobs, sizes, locks);
-    let ctx = Arc::new(Ctx {
-        settings: s.clone(),
-        snapshot: snapshot.clone(),
-        sched,
-        rebuild,
-        outcomes: Mutex::new(vec![Outcome::default(); units.len()]),
-        units,
-        ordering,
-        progress: progress.clone(),
-    });
+        let sizes: Vec<u64> = ordering
+            .jobs
+            .iter()
+            .map(|j| j.units.iter().map(|&u| units[u].est_bytes).sum())
+            .collect();
+        let est_bytes = units
+            .iter()
+            .filter(|u| u.copy_data)
+            .map(|u| u.est_bytes)
+            .sum();
+        let progress = Progress::new(
+            mode,
+            units.iter().filter(|u| u.copy_data).count(),
+            est_bytes,
+        );
+        // Dropping a foreign key locks its parent exclusively: jobs that
+        // drop keys to the same parent run one after the other.
+        let mut parents: HashMap<&QualName, usize> = HashMap::new();
+        let locks: Vec<Vec<usize>> = rebuild
+            .iter()
+            .map(|keys| {
+                keys.iter()
+                    .map(|k| {
+                        let n = parents.len();
+                        *parents.entry(&k.parent).or_insert(n)
+                    })
+                    .collect()
+            })
+            .collect();
+        let sched = Scheduler::new(&ordering.jobs, sizes, locks);
+        let ctx = Arc::new(Ctx {
+            settings: s.clone(),
+            snapshot: snapshot.clone(),
+            sched,
+            rebuild,
+            outcomes: Mutex::new(vec![Outcome::default(); units.len()]),
+            units,
+            ordering,
+            progress: progress.clone(),
+        });
 
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
-    let ticker = tokio::spawn(progress.clone().run_ticker(stop_rx));
-    let run = run_workers(ctx.clone()).await;
-    let _ = stop_tx.send(());
-    let _ = ticker.await;
-    run?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+        let ticker = tokio::spawn(progress.clone().run_ticker(stop_rx));
+        let run = run_workers(ctx.clone()).await;
+        let _ = stop_tx.send(());
+        let _ = ticker.await;
+        run?;
 
-    // Sequences only once every table they feed is in.
-    let all_ok = ctx.sched.states().iter().all(|st| *st == JobState::Done);
-    let seq_reports = if all_ok {
-        set_sequences(&src, &dst, &sequences, &mut warnings).await?
-    } else {
-        Vec::new()
-    };
-    // The snapshot is held until every worker is done with it.
-    let _ = src.client.batch_execute("COMMIT").await;
+        // Sequences only once every table they feed is in.
+        let all_ok = ctx.sched.states().iter().all(|st| *st == JobState::Done);
+        let seq_reports = match (&schema_plan, all_ok) {
+            (Some(plan), true) => {
+                say("building keys, indexes, foreign keys, triggers and the rest");
+                let loaded: Vec<QualName> = ctx
+                    .units
+                    .iter()
+                    .filter(|u| u.copy_data)
+                    .map(|u| u.target.clone())
+                    .collect();
+                schema::apply_post(s, &src, plan, &loaded).await?;
+                Vec::new()
+            }
+            (None, true) => set_sequences(&src, &dst, &sequences, &mut warnings).await?,
+            _ => Vec::new(),
+        };
+        // The snapshot is held until every worker is done with it.
+        let _ = src.client.batch_execute("COMMIT").await;
 
-    let outcomes = ctx
-        .outcomes
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let mut tables: Vec<TableReport> = ctx
-        .units
-        .iter()
-        .zip(outcomes)
-        .map(|(u, o)| TableReport {
-            source: u.source.to_string(),
-            target: u.target.to_string(),
-            status: if u.copy_data {
-                if o.status.is_empty() {
-                    "not-run".into()
+        let outcomes = ctx
+            .outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut tables: Vec<TableReport> = ctx
+            .units
+            .iter()
+            .zip(outcomes)
+            .map(|(u, o)| TableReport {
+                source: u.source.to_string(),
+                target: u.target.to_string(),
+                status: if u.copy_data {
+                    if o.status.is_empty() {
+                        "not-run".into()
+                    } else {
+                        o.status
+                    }
                 } else {
-                    o.status
-                }
-            } else {
-                "data-excluded".into()
-            },
-            rows: o.rows,
-            bytes: o.bytes,
-            format: if u.binary { "binary" } else { "text" }.into(),
-            format_reason: u.format_reason.clone(),
-            seconds: (o.seconds * 1000.0).round() / 1000.0,
-            error: o.error,
+                    "data-excluded".into()
+                },
+                rows: o.rows,
+                bytes: o.bytes,
+                format: if u.binary { "binary" } else { "text" }.into(),
+                format_reason: u.format_reason.clone(),
+                seconds: (o.seconds * 1000.0).round() / 1000.0,
+                error: o.error,
+            })
+            .collect();
+        tables.sort_by(|a, b| a.source.cmp(&b.source));
+        let ok = tables
+            .iter()
+            .all(|t| t.status == "ok" || t.status == "data-excluded");
+        Ok(RunReport {
+            tool: "pgbarge".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            command: "copy".into(),
+            started_unix,
+            seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+            source: endpoint_report(&s.source, &src_info),
+            target: endpoint_report(&s.target, &dst_info),
+            snapshot,
+            no_snapshot: s.no_snapshot,
+            jobs: s.jobs,
+            format: format!("{:?}", s.format).to_lowercase(),
+            foreign_keys: ctx.ordering.strategy.clone(),
+            link,
+            total_rows: tables.iter().map(|t| t.rows).sum(),
+            total_bytes: tables.iter().map(|t| t.bytes).sum(),
+            tables,
+            sequences: seq_reports,
+            warnings,
+            ok,
         })
-        .collect();
-    tables.sort_by(|a, b| a.source.cmp(&b.source));
-    let ok = tables
-        .iter()
-        .all(|t| t.status == "ok" || t.status == "data-excluded");
-    Ok(RunReport {
-        tool: "pgbarge".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        command: "copy".into(),
-        started_unix,
-        seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        source: endpoint_report(&s.source, &src_info),
-        target: endpoint_report(&s.target, &dst_info),
-        snapshot,
-        no_snapshot: s.no_snapshot,
-        jobs: s.jobs,
-        format: format!("{:?}", s.format).to_lowercase(),
-        foreign_keys: ctx.ordering.strategy.clone(),
-        link,
-        total_rows: tables.iter().map(|t| t.rows).sum(),
-        total_bytes: tables.iter().map(|t| t.bytes).sum(),
-        tables,
-        sequences: seq_reports,
-        warnings,
-        ok,
-    })
+    }
+    .await;
+    if let Some(plan) = &schema_plan {
+        let failed = match &outcome {
+            Err(_) => true,
+            Ok(r) => !r.ok,
+        };
+        if failed {
+            say("the run failed: dropping the objects it created on the target");
+            for p in schema::undo(s, plan, &created_schemas).await {
+                say(&format!("warning: clean-up: {p}"));
+            }
+        }
+    }
+    outcome
 }
 
 fn endpoint_report(ep: &conn::Endpoint, info: &ServerInfo) -> EndpointReport {
@@ -368,7 +426,7 @@ async fn prepare(
                  the partitions must match by name",
                 t.name
             )),
-            Some(d) => pairs.push((t, d, c.copy_data)),
+            Some(d) => pairs.push((t, d, c.copy_data && !s.schema_only)),
         }
     }
     if pairs.is_empty() && problems.is_empty() {

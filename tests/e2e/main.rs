@@ -9,3 +9,4 @@ mod connections;
 mod content;
 mod portability;
 mod refusals;
+mod schema;

@@ -185,6 +185,8 @@ fn bad_input_is_exit_2_with_a_clear_message() {
         (
             vec![
                 "copy".into(),
+                "--schema-only".into(),
+                "--data-only".into(),
                 "--source".into(),
                 s.source.url("x"),
                 "--target".into(),

@@ -359,6 +359,15 @@ pub fn copy(src_db: &str, dst_db: &str, extra: &[&str]) -> Run {
     pgbarge(&args)
 }
 
+/// `pgbarge copy` of the whole schema and rows (no `--data-only`).
+pub fn copy_full(src_db: &str, dst_db: &str, extra: &[&str]) -> Run {
+    let s = servers();
+    let (src, dst) = (s.source.url(src_db), s.target.url(dst_db));
+    let mut args = vec!["copy", "--source", &src, "--target", &dst];
+    args.extend_from_slice(extra);
+    pgbarge(&args)
+}
+
 /// Row count and an md5 of the sorted text form of every row, computed by
 /// the server, independently of pgbarge.
 pub fn digest(c: &mut postgres::Client, table: &str) -> (i64, String) {

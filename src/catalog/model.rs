@@ -1,0 +1,1233 @@
+//! Read the source catalog of the selected schemas and tables into a
+//! schema plan: ordered pre-data statements, post-data statements, and
+//! what could not be reproduced.
+//!
+//! The session runs with `search_path = ''`, so every name the server
+//! prints (`format_type`, `pg_get_expr`, `pg_get_*def`) is qualified and
+//! the schema map can find it. Objects that belong to an extension are
+//! left to the extension. Pre-data order comes from `pg_depend`.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+
+use anyhow::Result;
+use tokio_postgres::Client;
+
+use super::{quote_ident, quote_literal, QualName};
+use crate::ddl::lexer::{self, Qualifies};
+use crate::ddl::model::{render_table, Column, Key, Mapper, TableDef};
+use crate::error::PgContext;
+
+/// One statement with what it creates, for messages.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub what: String,
+    pub sql: String,
+}
+
+/// An object the plan creates, for the conflict check and for clean-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// `table`, `view`, `materialized view`, `sequence`, `type`, `function`.
+    pub kind: &'static str,
+    /// Target name.
+    pub name: QualName,
+    /// For functions: the argument types, as the target spells them.
+    pub args: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct SchemaPlan {
+    /// Target schemas to create when missing.
+    pub schemas: Vec<String>,
+    pub extensions: Vec<Statement>,
+    /// Types, functions, sequences, tables, views: one transaction.
+    pub pre: Vec<Statement>,
+    /// Primary keys, unique and exclusion constraints, indexes: built in
+    /// parallel after the data.
+    pub indexes: Vec<Statement>,
+    /// Foreign keys, materialized view refreshes, triggers, rules,
+    /// policies, in this order, after the indexes.
+    pub post: Vec<Statement>,
+    /// Sequences to set from the source afterwards: (source, target).
+    pub sequences: Vec<(QualName, QualName)>,
+    pub created: Vec<Created>,
+    pub warnings: Vec<String>,
+}
+
+/// Names in the mapped schemas, so `X.Y` is renamed only when schema X
+/// holds an object Y.
+struct Known(HashSet<(String, String)>);
+
+impl Qualifies for Known {
+    fn holds(&self, schema: &str, name: &str) -> bool {
+        self.0.contains(&(schema.to_string(), name.to_string()))
+    }
+}
+
+pub struct Options<'a> {
+    pub schema_map: &'a [(String, String)],
+    /// Schemas whose types, functions, sequences and views come along.
+    pub schemas: &'a [String],
+    /// Tables (source names) selected.
+    pub tables: &'a [QualName],
+    /// Only the selected tables' own dependencies, not whole schemas
+    /// (`--table` was given).
+    pub tables_only: bool,
+    pub rewrite_function_bodies: bool,
+}
+
+struct Node {
+    key: Key,
+    rank: u8,
+    label: String,
+    stmts: Vec<Statement>,
+}
+
+pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
+    let schemas: Vec<String> = o.schemas.to_vec();
+    let known = Known(
+        c.query(
+            "SELECT n.nspname::text, x.name FROM pg_catalog.pg_namespace n, LATERAL ( \
+               SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = n.oid \
+               UNION SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = n.oid \
+               UNION SELECT proname::text FROM pg_catalog.pg_proc WHERE pronamespace = n.oid \
+               UNION SELECT collname::text FROM pg_catalog.pg_collation WHERE collnamespace = n.oid \
+             ) AS x(name) WHERE n.nspname = ANY($1)",
+            &[&o.schema_map.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()],
+        )
+        .await
+        .pg_context(|| "reading object names".into())?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect(),
+    );
+    let m = Mapper {
+        map: o.schema_map.iter().cloned().collect(),
+        known: &known,
+    };
+    let mut plan = SchemaPlan::default();
+    let mut nodes: Vec<Node> = Vec::new();
+
+    // Which schemas exist on the source (for CREATE SCHEMA and comments).
+    for r in c
+        .query(
+            "SELECT nspname::text, pg_catalog.obj_description(oid, 'pg_namespace') \
+               FROM pg_catalog.pg_namespace WHERE nspname = ANY($1) ORDER BY 1",
+            &[&schemas],
+        )
+        .await
+        .pg_context(|| "reading schemas".into())?
+    {
+        let name: String = r.get(0);
+        plan.schemas.push(m.schema(&name).to_string());
+        if let Some(cm) = r.get::<_, Option<String>>(1) {
+            if name != "public" {
+                plan.post.push(Statement {
+                    what: format!("comment on schema {}", m.schema(&name)),
+                    sql: format!(
+                        "COMMENT ON SCHEMA {} IS {}",
+                        quote_ident(m.schema(&name)),
+                        quote_literal(&cm)
+                    ),
+                });
+            }
+        }
+    }
+
+    read_types(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+    read_functions(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+    read_sequences(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+    read_tables(c, o, &m, &mut nodes, &mut plan).await?;
+    read_views(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+
+    // Dependencies among the nodes, and extensions they use.
+    let deps = read_depends(c).await?;
+    let index: HashMap<Key, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key, i)).collect();
+    let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); nodes.len()];
+    let mut needed_ext: BTreeSet<String> = BTreeSet::new();
+    for d in &deps.edges {
+        if let (Some(&from), Some(&to)) = (index.get(&d.0), index.get(&d.1)) {
+            if from != to {
+                edges[from].insert(to);
+            }
+        } else if let (Some(_), Some(ext)) = (index.get(&d.0), deps.extension_of.get(&d.1)) {
+            needed_ext.insert(ext.clone());
+        }
+    }
+    // With --table, only what the selected tables need comes along.
+    let keep: Vec<bool> = if o.tables_only {
+        let mut keep = vec![false; nodes.len()];
+        let mut stack: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].rank == 3).collect();
+        while let Some(i) = stack.pop() {
+            if !keep[i] {
+                keep[i] = true;
+                stack.extend(edges[i].iter().copied());
+            }
+        }
+        keep
+    } else {
+        vec![true; nodes.len()]
+    };
+    for e in deps
+        .extensions
+        .iter()
+        .filter(|e| schemas.contains(&e.1) || needed_ext.contains(&e.0))
+    {
+        let (name, schema) = e;
+        let with = if schemas.contains(schema) {
+            format!(" WITH SCHEMA {}", quote_ident(m.schema(schema)))
+        } else {
+            String::new()
+        };
+        plan.extensions.push(Statement {
+            what: format!("extension {name}"),
+            sql: format!("CREATE EXTENSION IF NOT EXISTS {}{with}", quote_ident(name)),
+        });
+    }
+
+    // Topological order, ties broken by kind then name for stable output.
+    let mut indeg = vec![0usize; nodes.len()];
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, e) in edges.iter().enumerate() {
+        for &t in e {
+            if keep[i] && keep[t] {
+                indeg[i] += 1;
+                users[t].push(i);
+            }
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<(u8, String, usize)>> = (0..nodes.len())
+        .filter(|&i| keep[i] && indeg[i] == 0)
+        .map(|i| Reverse((nodes[i].rank, nodes[i].label.clone(), i)))
+        .collect();
+    let mut done = vec![false; nodes.len()];
+    let mut ordered = Vec::new();
+    loop {
+        while let Some(Reverse((_, _, i))) = ready.pop() {
+            done[i] = true;
+            ordered.push(i);
+            for &u in &users[i] {
+                indeg[u] -= 1;
+                if indeg[u] == 0 {
+                    ready.push(Reverse((nodes[u].rank, nodes[u].label.clone(), u)));
+                }
+            }
+        }
+        // A dependency cycle: take the lowest-ranked remaining object.
+        let rest = (0..nodes.len())
+            .filter(|&i| keep[i] && !done[i])
+            .min_by_key(|&i| (nodes[i].rank, nodes[i].label.clone()));
+        match rest {
+            Some(i) => {
+                plan.warnings.push(format!(
+                    "{} is part of a dependency cycle; it is created before what it depends on",
+                    nodes[i].label
+                ));
+                indeg[i] = 0;
+                ready.push(Reverse((nodes[i].rank, nodes[i].label.clone(), i)));
+            }
+            None => break,
+        }
+    }
+    for i in ordered {
+        plan.pre.append(&mut nodes[i].stmts);
+    }
+    Ok(plan)
+}
+
+/// Dependencies between user objects, resolved to graph nodes.
+struct Depends {
+    edges: Vec<(Key, Key)>,
+    /// Extension member objects -> extension name.
+    extension_of: HashMap<Key, String>,
+    /// Every extension: (name, schema).
+    extensions: Vec<(String, String)>,
+}
+
+async fn read_depends(c: &Client) -> Result<Depends> {
+    // Resolve an object to the node that creates it: a table's row type,
+    // default or check is the table; an array type is its element; a
+    // view's rule is the view; a domain's check is the domain.
+    let resolve = |cls: &str, obj: &str| {
+        format!(
+            "CASE {cls} \
+               WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN \
+                 (SELECT CASE WHEN c.relkind = 'c' THEN 't' || c.reltype \
+                              WHEN c.relkind IN ('i', 'I') THEN 'c' || x.indrelid ELSE 'c' || c.oid END \
+                    FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid \
+                   WHERE c.oid = {obj}) \
+               WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN \
+                 (SELECT CASE WHEN r.relkind IS NOT NULL AND r.relkind <> 'c' THEN 'c' || r.oid \
+                              ELSE 't' || coalesce(e.oid, t.oid) END \
+                    FROM pg_catalog.pg_type t \
+                    LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND e.typarray = t.oid \
+                    LEFT JOIN pg_catalog.pg_class r ON r.oid = coalesce(e.typrelid, t.typrelid) \
+                   WHERE t.oid = {obj}) \
+               WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'f' || {obj} \
+               WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN \
+                 (SELECT 'c' || adrelid FROM pg_catalog.pg_attrdef WHERE oid = {obj}) \
+               WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN \
+                 (SELECT CASE WHEN conrelid <> 0 THEN 'c' || conrelid ELSE 't' || contypid END \
+                    FROM pg_catalog.pg_constraint WHERE oid = {obj} AND contype <> 'f') \
+               WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN \
+                 (SELECT 'c' || ev_class FROM pg_catalog.pg_rewrite WHERE oid = {obj} AND rulename = '_RETURN') \
+               WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN \
+                 (SELECT 'c' || tgrelid FROM pg_catalog.pg_trigger WHERE oid = {obj}) \
+               WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN \
+                 (SELECT 'c' || polrelid FROM pg_catalog.pg_policy WHERE oid = {obj}) \
+             END"
+        )
+    };
+    let sql = format!(
+        "SELECT DISTINCT {}, {} FROM pg_catalog.pg_depend d \
+          WHERE d.deptype = 'n' AND d.objid >= 16384 AND d.refobjid >= 16384 \
+         UNION SELECT 'c' || inhrelid, 'c' || inhparent FROM pg_catalog.pg_inherits",
+        resolve("d.classid", "d.objid"),
+        resolve("d.refclassid", "d.refobjid")
+    );
+    let rows = c
+        .query(&sql, &[])
+        .await
+        .pg_context(|| "reading dependencies".into())?;
+    let edges = rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                parse_key(r.get::<_, Option<String>>(0)?.as_str())?,
+                parse_key(r.get::<_, Option<String>>(1)?.as_str())?,
+            ))
+        })
+        .collect();
+    let ext_sql = format!(
+        "SELECT {}, e.extname::text FROM pg_catalog.pg_depend d \
+           JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid \
+          WHERE d.deptype = 'e' AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass",
+        resolve("d.classid", "d.objid")
+    );
+    let extension_of = c
+        .query(&ext_sql, &[])
+        .await
+        .pg_context(|| "reading extension members".into())?
+        .iter()
+        .filter_map(|r| {
+            Some((
+                parse_key(r.get::<_, Option<String>>(0)?.as_str())?,
+                r.get(1),
+            ))
+        })
+        .collect();
+    let extensions = c
+        .query(
+            "SELECT e.extname::text, n.nspname::text FROM pg_catalog.pg_extension e \
+               JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
+              WHERE e.extname <> 'plpgsql' ORDER BY 1",
+            &[],
+        )
+        .await
+        .pg_context(|| "reading extensions".into())?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    Ok(Depends {
+        edges,
+        extension_of,
+        extensions,
+    })
+}
+
+fn parse_key(s: &str) -> Option<Key> {
+    let (k, oid) = s.split_at(1);
+    let oid: u32 = oid.parse().ok()?;
+    match k {
+        "c" => Some(Key::Class(oid)),
+        "t" => Some(Key::Type(oid)),
+        "f" => Some(Key::Proc(oid)),
+        _ => None,
+    }
+}
+
+const NOT_EXTENSION_MEMBER: &str = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+    WHERE d.objid = {oid} AND d.classid = '{cat}'::pg_catalog.regclass AND d.deptype = 'e')";
+
+fn not_member(oid: &str, cat: &str) -> String {
+    NOT_EXTENSION_MEMBER
+        .replace("{oid}", oid)
+        .replace("{cat}", cat)
+}
+
+fn comment_stmt(what: &str, target: &str, comment: Option<String>) -> Option<Statement> {
+    comment.map(|c| Statement {
+        what: format!("comment on {what}"),
+        sql: format!(
+            "COMMENT ON {what_kw} {target} IS {}",
+            quote_literal(&c),
+            what_kw = what
+        ),
+    })
+}
+
+async fn read_types(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    nodes: &mut Vec<Node>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    let _ = o;
+    let sql = format!(
+        "SELECT t.oid, n.nspname::text, t.typname::text, t.typtype::text, \
+                pg_catalog.obj_description(t.oid, 'pg_type'), \
+                (SELECT pg_catalog.array_agg(e.enumlabel::text ORDER BY e.enumsortorder) \
+                   FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid), \
+                (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname) || ' ' || \
+                          pg_catalog.format_type(a.atttypid, a.atttypmod) || \
+                          CASE WHEN a.attcollation <> at.typcollation AND a.attcollation <> 0 THEN \
+                            ' COLLATE ' || pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) \
+                          ELSE '' END ORDER BY a.attnum) \
+                   FROM pg_catalog.pg_attribute a \
+                   JOIN pg_catalog.pg_type at ON at.oid = a.atttypid \
+                   LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+                   LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
+                  WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), \
+                pg_catalog.format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, \
+                (SELECT pg_catalog.array_agg('CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' ' || \
+                          pg_catalog.pg_get_constraintdef(k.oid) ORDER BY k.conname) \
+                   FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid), \
+                (SELECT pg_catalog.format_type(r.rngsubtype, NULL) || \
+                        CASE WHEN r.rngsubdiff <> 0 THEN ', subtype_diff = ' || r.rngsubdiff::pg_catalog.regproc::text ELSE '' END \
+                   FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid), \
+                CASE WHEN t.typcollation <> 0 AND t.typcollation <> bt.typcollation THEN \
+                  (SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) \
+                     FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
+                    WHERE co.oid = t.typcollation) END \
+           FROM pg_catalog.pg_type t \
+           JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+           LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype \
+           LEFT JOIN pg_catalog.pg_class rc ON rc.oid = t.typrelid \
+          WHERE n.nspname = ANY($1) AND (t.typrelid = 0 OR rc.relkind = 'c') \
+            AND NOT (t.typtype = 'b' AND t.typelem <> 0 AND EXISTS ( \
+                 SELECT 1 FROM pg_catalog.pg_type e WHERE e.oid = t.typelem AND e.typarray = t.oid)) \
+            AND t.typtype <> 'm' AND {} \
+          ORDER BY 2, 3",
+        not_member("t.oid", "pg_catalog.pg_type")
+    );
+    for r in c
+        .query(&sql, &[&schemas])
+        .await
+        .pg_context(|| "reading types".into())?
+    {
+        let oid: u32 = r.get(0);
+        let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
+        let target = m.q(&name);
+        let kind: String = r.get(3);
+        let sql = match kind.as_str() {
+            "e" => {
+                let labels: Vec<String> = r.get::<_, Option<Vec<String>>>(5).unwrap_or_default();
+                let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+                format!("CREATE TYPE {target} AS ENUM ({})", labels.join(", "))
+            }
+            "c" => {
+                let attrs: Vec<String> = r.get::<_, Option<Vec<String>>>(6).unwrap_or_default();
+                let attrs: Vec<String> = attrs.iter().map(|a| m.sql(a)).collect();
+                format!("CREATE TYPE {target} AS ({})", attrs.join(", "))
+            }
+            "d" => {
+                let mut s = format!(
+                    "CREATE DOMAIN {target} AS {}",
+                    m.sql(&r.get::<_, String>(7))
+                );
+                if let Some(coll) = r.get::<_, Option<String>>(12) {
+                    s.push_str(&format!(" COLLATE {coll}"));
+                }
+                if let Some(d) = r.get::<_, Option<String>>(9) {
+                    s.push_str(&format!(" DEFAULT {}", m.sql(&d)));
+                }
+                if r.get::<_, bool>(8) {
+                    s.push_str(" NOT NULL");
+                }
+                for k in r.get::<_, Option<Vec<String>>>(10).unwrap_or_default() {
+                    s.push_str(&format!(" {}", m.sql(&k)));
+                }
+                s
+            }
+            "r" => {
+                let Some(sub) = r.get::<_, Option<String>>(11) else {
+                    continue;
+                };
+                format!("CREATE TYPE {target} AS RANGE (subtype = {})", m.sql(&sub))
+            }
+            _ => {
+                plan.warnings.push(format!(
+                    "type {name} is a base or pseudo type; pgbarge cannot recreate it (create it on the target first)"
+                ));
+                continue;
+            }
+        };
+        let mut stmts = vec![Statement {
+            what: format!("type {name}"),
+            sql,
+        }];
+        stmts.extend(comment_stmt("TYPE", &target, r.get(4)));
+        plan.created.push(Created {
+            kind: "type",
+            name: m.name(&name),
+            args: None,
+        });
+        nodes.push(Node {
+            key: Key::Type(oid),
+            rank: 0,
+            label: name.to_string(),
+            stmts,
+        });
+    }
+    Ok(())
+}
+
+async fn read_functions(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    nodes: &mut Vec<Node>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT p.oid, n.nspname::text, p.proname::text, p.prokind::text, \
+                CASE WHEN p.prokind IN ('f', 'p', 'w') THEN pg_catalog.pg_get_functiondef(p.oid) END, \
+                pg_catalog.pg_get_function_identity_arguments(p.oid), \
+                pg_catalog.obj_description(p.oid, 'pg_proc'), p.prosrc, l.lanname::text, \
+                {} \
+           FROM pg_catalog.pg_proc p \
+           JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+           JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
+          WHERE n.nspname = ANY($1) AND {} \
+            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.objid = p.oid \
+                 AND i.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND i.deptype = 'i') \
+          ORDER BY 2, 3, 6",
+        if server_has_sqlbody(c).await {
+            "p.prosqlbody IS NOT NULL"
+        } else {
+            "false"
+        },
+        not_member("p.oid", "pg_catalog.pg_proc")
+    );
+    for r in c
+        .query(&sql, &[&schemas])
+        .await
+        .pg_context(|| "reading functions".into())?
+    {
+        let oid: u32 = r.get(0);
+        let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
+        let args: String = r.get(5);
+        let label = format!("{name}({args})");
+        let Some(def) = r.get::<_, Option<String>>(4) else {
+            plan.warnings.push(format!(
+                "aggregate {label} is not reproduced yet; create it on the target"
+            ));
+            continue;
+        };
+        let sqlbody: bool = r.get(9);
+        let lang: String = r.get(8);
+        let mut sql = m.sql(&def);
+        if !sqlbody && !m.map.is_empty() && matches!(lang.as_str(), "sql" | "plpgsql") {
+            let src: String = r.get(7);
+            let mentioned = lexer::mentioned_schemas(&src, &m.map);
+            if !mentioned.is_empty() {
+                if o.rewrite_function_bodies {
+                    sql = lexer::rename_in_bodies(&sql, &m.map);
+                    plan.warnings.push(format!(
+                        "function {label}: body rewritten for the schema map ({}) as --rewrite-function-bodies asked",
+                        mentioned.join(", ")
+                    ));
+                } else {
+                    plan.warnings.push(format!(
+                        "function {label}: its body mentions schema {} which is mapped; the body is \
+                         copied unchanged (pass --rewrite-function-bodies to rename inside bodies)",
+                        mentioned.join(", ")
+                    ));
+                }
+            }
+        }
+        let target_sig = format!("{}({})", m.q(&name), m.sql(&args));
+        let kw = if r.get::<_, String>(3) == "p" {
+            "PROCEDURE"
+        } else {
+            "FUNCTION"
+        };
+        let mut stmts = vec![Statement {
+            what: format!("function {label}"),
+            sql,
+        }];
+        stmts.extend(comment_stmt(kw, &target_sig, r.get(6)));
+        plan.created.push(Created {
+            kind: "function",
+            name: m.name(&name),
+            args: Some(m.sql(&args)),
+        });
+        nodes.push(Node {
+            key: Key::Proc(oid),
+            rank: 1,
+            label,
+            stmts,
+        });
+    }
+    Ok(())
+}
+
+async fn server_has_sqlbody(c: &Client) -> bool {
+    c.query_one(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
+          WHERE attrelid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND attname = 'prosqlbody')",
+        &[],
+    )
+    .await
+    .map(|r| r.get(0))
+    .unwrap_or(false)
+}
+
+fn seq_options(
+    typ: &str,
+    start: i64,
+    inc: i64,
+    min: i64,
+    max: i64,
+    cache: i64,
+    cycle: bool,
+) -> String {
+    format!(
+        "AS {typ} START WITH {start} INCREMENT BY {inc} MINVALUE {min} MAXVALUE {max} CACHE {cache}{}",
+        if cycle { " CYCLE" } else { " NO CYCLE" }
+    )
+}
+
+async fn read_sequences(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    nodes: &mut Vec<Node>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    let _ = o;
+    let sql = format!(
+        "SELECT c.oid, n.nspname::text, c.relname::text, pg_catalog.format_type(s.seqtypid, NULL), \
+                s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle, \
+                pg_catalog.obj_description(c.oid, 'pg_class'), \
+                (SELECT pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.relname) \
+                        || '.' || pg_catalog.quote_ident(a.attname) \
+                   FROM pg_catalog.pg_depend d \
+                   JOIN pg_catalog.pg_class t ON t.oid = d.refobjid \
+                   JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
+                   JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid \
+                  WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid \
+                    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'a' \
+                  LIMIT 1), \
+                tn.nspname::text, t.relname::text \
+           FROM pg_catalog.pg_class c \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+           JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid \
+           LEFT JOIN pg_catalog.pg_depend od ON od.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                AND od.objid = c.oid AND od.deptype IN ('a', 'i') \
+                AND od.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+           LEFT JOIN pg_catalog.pg_class t ON t.oid = od.refobjid \
+           LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
+          WHERE c.relkind = 'S' AND n.nspname = ANY($1) AND {} \
+            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.objid = c.oid \
+                 AND i.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND i.deptype = 'i') \
+          ORDER BY 2, 3",
+        not_member("c.oid", "pg_catalog.pg_class")
+    );
+    let selected: HashSet<&QualName> = o.tables.iter().collect();
+    for r in c
+        .query(&sql, &[&schemas])
+        .await
+        .pg_context(|| "reading sequences".into())?
+    {
+        let oid: u32 = r.get(0);
+        let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
+        let owner_table = match (
+            r.get::<_, Option<String>>(12),
+            r.get::<_, Option<String>>(13),
+        ) {
+            (Some(s), Some(t)) => Some(QualName::new(s, t)),
+            _ => None,
+        };
+        // A sequence owned by a table that is not copied stays behind.
+        if owner_table.as_ref().is_some_and(|t| !selected.contains(t)) {
+            continue;
+        }
+        let target = m.q(&name);
+        let opts = seq_options(
+            &r.get::<_, String>(3),
+            r.get(4),
+            r.get(5),
+            r.get(6),
+            r.get(7),
+            r.get(8),
+            r.get(9),
+        );
+        let mut stmts = vec![Statement {
+            what: format!("sequence {name}"),
+            sql: format!("CREATE SEQUENCE {target} {opts}"),
+        }];
+        stmts.extend(comment_stmt("SEQUENCE", &target, r.get(10)));
+        if let Some(col) = r.get::<_, Option<String>>(11) {
+            plan.post.push(Statement {
+                what: format!("ownership of sequence {name}"),
+                sql: format!("ALTER SEQUENCE {target} OWNED BY {}", m.sql(&col)),
+            });
+        }
+        plan.sequences.push((name.clone(), m.name(&name)));
+        plan.created.push(Created {
+            kind: "sequence",
+            name: m.name(&name),
+            args: None,
+        });
+        nodes.push(Node {
+            key: Key::Class(oid),
+            rank: 2,
+            label: name.to_string(),
+            stmts,
+        });
+    }
+    Ok(())
+}
+
+async fn read_tables(
+    c: &Client,
+    o: &Options<'_>,
+    m: &Mapper<'_>,
+    nodes: &mut Vec<Node>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    let names: Vec<String> = o.tables.iter().map(|t| t.quoted()).collect();
+    let rows = c
+        .query(
+            "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence = 'u', \
+                    CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END, \
+                    CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END, \
+                    coalesce(c.reloptions, '{}'), pg_catalog.obj_description(c.oid, 'pg_class'), \
+                    c.relrowsecurity, c.relforcerowsecurity, \
+                    (SELECT pg_catalog.array_agg(pn.nspname::text || '.' || p.relname::text ORDER BY i.inhseqno) \
+                       FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                       JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace WHERE i.inhrelid = c.oid), \
+                    (SELECT pg_catalog.array_agg(pn.nspname::text ORDER BY i.inhseqno) \
+                       FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                       JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace WHERE i.inhrelid = c.oid), \
+                    (SELECT pg_catalog.array_agg(p.relname::text ORDER BY i.inhseqno) \
+                       FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                      WHERE i.inhrelid = c.oid), \
+                    c.relispartition \
+               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+              WHERE c.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass) \
+              ORDER BY 2, 3",
+            &[&names],
+        )
+        .await
+        .pg_context(|| "reading table definitions".into())?;
+    let oids: Vec<u32> = rows.iter().map(|r| r.get(0)).collect();
+    let cols = c
+        .query(
+            "SELECT a.attrelid, a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
+                    a.attnotnull, \
+                    CASE WHEN a.attgenerated = '' AND a.attidentity = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, \
+                    nullif(a.attidentity, '')::text, \
+                    CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, \
+                    CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN \
+                      (SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) \
+                         FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
+                        WHERE co.oid = a.attcollation) END, \
+                    pg_catalog.col_description(a.attrelid, a.attnum), a.attislocal, \
+                    (SELECT pg_catalog.format('SEQUENCE NAME %s.%s START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s', \
+                              pg_catalog.quote_ident(sn.nspname), pg_catalog.quote_ident(sc.relname), s.seqstart, \
+                              s.seqincrement, s.seqmin, s.seqmax, s.seqcache, \
+                              CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END) \
+                       FROM pg_catalog.pg_depend dd \
+                       JOIN pg_catalog.pg_class sc ON sc.oid = dd.objid \
+                       JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace \
+                       JOIN pg_catalog.pg_sequence s ON s.seqrelid = sc.oid \
+                      WHERE a.attidentity <> '' AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum \
+                        AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1), \
+                    (SELECT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(sc.relname) \
+                       FROM pg_catalog.pg_depend dd \
+                       JOIN pg_catalog.pg_class sc ON sc.oid = dd.objid \
+                       JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace \
+                      WHERE a.attidentity <> '' AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum \
+                        AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1), \
+                    (SELECT sn.nspname::text FROM pg_catalog.pg_depend dd \
+                       JOIN pg_catalog.pg_class sc ON sc.oid = dd.objid \
+                       JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace \
+                      WHERE a.attidentity <> '' AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum \
+                        AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1), \
+                    (SELECT sc.relname::text FROM pg_catalog.pg_depend dd \
+                       JOIN pg_catalog.pg_class sc ON sc.oid = dd.objid \
+                      WHERE a.attidentity <> '' AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum \
+                        AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1) \
+               FROM pg_catalog.pg_attribute a \
+               JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+               LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+              WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
+              ORDER BY a.attrelid, a.attnum",
+            &[&oids],
+        )
+        .await
+        .pg_context(|| "reading columns".into())?;
+    let mut by_table: HashMap<u32, Vec<Column>> = HashMap::new();
+    for r in &cols {
+        let identity_options: Option<String> = r.get(10);
+        if let (Some(s), Some(n)) = (
+            r.get::<_, Option<String>>(12),
+            r.get::<_, Option<String>>(13),
+        ) {
+            plan.sequences.push((
+                QualName::new(s.clone(), n.clone()),
+                QualName::new(m.schema(&s).to_string(), n),
+            ));
+        }
+        by_table.entry(r.get(0)).or_default().push(Column {
+            name: r.get(1),
+            type_name: r.get(2),
+            not_null: r.get(3),
+            default: r.get(4),
+            identity: r.get::<_, Option<String>>(5).and_then(|s| s.chars().next()),
+            identity_options: identity_options.map(|s| m.sql(&s)).unwrap_or_default(),
+            generated: r.get(6),
+            collation: r.get(7),
+            comment: r.get(8),
+            local: r.get(9),
+        });
+    }
+    let checks = c
+        .query(
+            "SELECT conrelid, conname::text, pg_catalog.pg_get_constraintdef(oid), convalidated, \
+                    pg_catalog.obj_description(oid, 'pg_constraint') \
+               FROM pg_catalog.pg_constraint \
+              WHERE contype = 'c' AND conislocal AND conrelid = ANY($1) ORDER BY conrelid, conname",
+            &[&oids],
+        )
+        .await
+        .pg_context(|| "reading check constraints".into())?;
+    for r in rows {
+        let oid: u32 = r.get(0);
+        let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
+        let target = m.q(&name);
+        let is_partition: bool = r.get(14);
+        let parents: Vec<QualName> = r
+            .get::<_, Option<Vec<String>>>(12)
+            .unwrap_or_default()
+            .into_iter()
+            .zip(r.get::<_, Option<Vec<String>>>(13).unwrap_or_default())
+            .map(|(s, n)| QualName::new(s, n))
+            .collect();
+        let mut def = TableDef {
+            name: name.clone(),
+            relkind: r.get::<_, String>(3).chars().next().unwrap_or('r'),
+            unlogged: r.get(4),
+            columns: by_table.remove(&oid).unwrap_or_default(),
+            partition_key: r.get(5),
+            partition_of: None,
+            inherits: Vec::new(),
+            options: r.get(7),
+            checks: Vec::new(),
+            comment: r.get(8),
+            rls: r.get(9),
+            force_rls: r.get(10),
+        };
+        if is_partition {
+            if let (Some(p), Some(bound)) = (parents.first(), r.get::<_, Option<String>>(6)) {
+                def.partition_of = Some((p.clone(), bound));
+            }
+        } else {
+            def.inherits = parents.clone();
+        }
+        let mut post_checks = Vec::new();
+        for k in checks.iter().filter(|k| k.get::<_, u32>(0) == oid) {
+            let cname: String = k.get(1);
+            let cdef: String = k.get(2);
+            if k.get::<_, bool>(3) {
+                def.checks.push((cname.clone(), cdef));
+            } else {
+                post_checks.push(Statement {
+                    what: format!("constraint {cname} on {name}"),
+                    sql: format!(
+                        "ALTER TABLE {target} ADD CONSTRAINT {} {}",
+                        quote_ident(&cname),
+                        m.sql(&cdef)
+                    ),
+                });
+            }
+            if let Some(cm) = k.get::<_, Option<String>>(4) {
+                post_checks.push(Statement {
+                    what: format!("comment on constraint {cname}"),
+                    sql: format!(
+                        "COMMENT ON CONSTRAINT {} ON {target} IS {}",
+                        quote_ident(&cname),
+                        quote_literal(&cm)
+                    ),
+                });
+            }
+        }
+        plan.post.extend(post_checks);
+        if def.rls {
+            plan.post.push(Statement {
+                what: format!("row level security on {name}"),
+                sql: format!("ALTER TABLE {target} ENABLE ROW LEVEL SECURITY"),
+            });
+        }
+        if def.force_rls {
+            plan.post.push(Statement {
+                what: format!("row level security on {name}"),
+                sql: format!("ALTER TABLE {target} FORCE ROW LEVEL SECURITY"),
+            });
+        }
+        let stmts = render_table(&def, m)
+            .into_iter()
+            .map(|sql| Statement {
+                what: format!("table {name}"),
+                sql,
+            })
+            .collect();
+        plan.created.push(Created {
+            kind: "table",
+            name: m.name(&name),
+            args: None,
+        });
+        nodes.push(Node {
+            key: Key::Class(oid),
+            rank: 3,
+            label: name.to_string(),
+            stmts,
+        });
+    }
+    read_table_post(c, &oids, m, plan).await?;
+    Ok(())
+}
+
+/// Keys, indexes, foreign keys, triggers, rules and policies of the
+/// selected tables.
+async fn read_table_post(
+    c: &Client,
+    oids: &[u32],
+    m: &Mapper<'_>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    let selected: Vec<u32> = oids.to_vec();
+    // Constraints backed by an index, and foreign keys. Clones on
+    // partitions (conparentid <> 0) come with their parent's.
+    let rows = c
+        .query(
+            "SELECT k.contype::text, k.conname::text, pg_catalog.pg_get_constraintdef(k.oid), \
+                    n.nspname::text, t.relname::text, t.relkind::text, k.confrelid = 0 OR k.confrelid = ANY($1), \
+                    pg_catalog.obj_description(k.oid, 'pg_constraint') \
+               FROM pg_catalog.pg_constraint k \
+               JOIN pg_catalog.pg_class t ON t.oid = k.conrelid \
+               JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+              WHERE k.contype IN ('p', 'u', 'x', 'f') AND k.conrelid = ANY($1) AND k.conparentid = 0 \
+              ORDER BY k.contype <> 'p', n.nspname, t.relname, k.conname",
+            &[&selected],
+        )
+        .await
+        .pg_context(|| "reading keys and foreign keys".into())?;
+    let mut fks = Vec::new();
+    for r in rows {
+        let kind: String = r.get(0);
+        let cname: String = r.get(1);
+        let table = QualName::new(r.get::<_, String>(3), r.get::<_, String>(4));
+        let only = if r.get::<_, String>(5) == "p" {
+            ""
+        } else {
+            "ONLY "
+        };
+        let stmt = Statement {
+            what: format!("constraint {cname} on {table}"),
+            sql: format!(
+                "ALTER TABLE {only}{} ADD CONSTRAINT {} {}",
+                m.q(&table),
+                quote_ident(&cname),
+                m.sql(&r.get::<_, String>(2))
+            ),
+        };
+        let comment = r.get::<_, Option<String>>(7).map(|cm| Statement {
+            what: format!("comment on constraint {cname}"),
+            sql: format!(
+                "COMMENT ON CONSTRAINT {} ON {} IS {}",
+                quote_ident(&cname),
+                m.q(&table),
+                quote_literal(&cm)
+            ),
+        });
+        if kind == "f" {
+            if !r.get::<_, bool>(6) {
+                plan.warnings.push(format!(
+                    "foreign key {cname} on {table} references a table that is not copied; it is not created"
+                ));
+                continue;
+            }
+            fks.push(stmt);
+            fks.extend(comment);
+        } else {
+            plan.indexes.push(stmt);
+            plan.post.extend(comment);
+        }
+    }
+    // Other indexes. An index on a partition that belongs to its parent's
+    // index is created by the parent's.
+    let rows = c
+        .query(
+            "SELECT pg_catalog.pg_get_indexdef(i.indexrelid), t.relkind::text, n.nspname::text, ic.relname::text, \
+                    pg_catalog.obj_description(i.indexrelid, 'pg_class') \
+               FROM pg_catalog.pg_index i \
+               JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+               JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
+               JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace \
+              WHERE i.indrelid = ANY($1) \
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid \
+                                   AND k.contype IN ('p', 'u', 'x')) \
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid) \
+              ORDER BY 3, 4",
+            &[&selected],
+        )
+        .await
+        .pg_context(|| "reading indexes".into())?;
+    for r in rows {
+        let mut def = m.sql(&r.get::<_, String>(0));
+        if r.get::<_, String>(1) == "p" {
+            def = def.replacen(" ON ONLY ", " ON ", 1);
+        }
+        let name = QualName::new(r.get::<_, String>(2), r.get::<_, String>(3));
+        plan.indexes.push(Statement {
+            what: format!("index {name}"),
+            sql: def,
+        });
+        plan.post
+            .extend(comment_stmt("INDEX", &m.q(&name), r.get(4)));
+    }
+    plan.post.splice(0..0, fks);
+    // Triggers (not the internal ones of foreign keys, not clones on
+    // partitions), rules, policies.
+    let has_parent = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
+              WHERE attrelid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND attname = 'tgparentid')",
+            &[],
+        )
+        .await
+        .map(|r| r.get::<_, bool>(0))
+        .unwrap_or(false);
+    let rows = c
+        .query(
+            &format!(
+                "SELECT pg_catalog.pg_get_triggerdef(g.oid), g.tgname::text, g.tgenabled::text, \
+                        n.nspname::text, t.relname::text, pg_catalog.obj_description(g.oid, 'pg_trigger') \
+                   FROM pg_catalog.pg_trigger g \
+                   JOIN pg_catalog.pg_class t ON t.oid = g.tgrelid \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+                  WHERE g.tgrelid = ANY($1) AND NOT g.tgisinternal {} ORDER BY 4, 5, 2",
+                if has_parent { "AND g.tgparentid = 0" } else { "" }
+            ),
+            &[&selected],
+        )
+        .await
+        .pg_context(|| "reading triggers".into())?;
+    for r in rows {
+        let tg: String = r.get(1);
+        let table = QualName::new(r.get::<_, String>(3), r.get::<_, String>(4));
+        plan.post.push(Statement {
+            what: format!("trigger {tg} on {table}"),
+            sql: m.sql(&r.get::<_, String>(0)),
+        });
+        let state = match r.get::<_, String>(2).as_str() {
+            "D" => Some("DISABLE TRIGGER"),
+            "R" => Some("ENABLE REPLICA TRIGGER"),
+            "A" => Some("ENABLE ALWAYS TRIGGER"),
+            _ => None,
+        };
+        if let Some(s) = state {
+            plan.post.push(Statement {
+                what: format!("trigger {tg} on {table}"),
+                sql: format!("ALTER TABLE {} {s} {}", m.q(&table), quote_ident(&tg)),
+            });
+        }
+        plan.post.extend(comment_stmt(
+            "TRIGGER",
+            &format!("{} ON {}", quote_ident(&tg), m.q(&table)),
+            r.get(5),
+        ));
+    }
+    let rows = c
+        .query(
+            "SELECT pg_catalog.pg_get_ruledef(r.oid), r.rulename::text, n.nspname::text, t.relname::text \
+               FROM pg_catalog.pg_rewrite r \
+               JOIN pg_catalog.pg_class t ON t.oid = r.ev_class \
+               JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+              WHERE r.ev_class = ANY($1) AND r.rulename <> '_RETURN' ORDER BY 3, 4, 2",
+            &[&selected],
+        )
+        .await
+        .pg_context(|| "reading rules".into())?;
+    for r in rows {
+        let table = QualName::new(r.get::<_, String>(2), r.get::<_, String>(3));
+        plan.post.push(Statement {
+            what: format!("rule {} on {table}", r.get::<_, String>(1)),
+            sql: m.sql(&r.get::<_, String>(0)),
+        });
+    }
+    let rows = c
+        .query(
+            "SELECT p.polname::text, n.nspname::text, t.relname::text, p.polcmd::text, p.polpermissive, \
+                    CASE WHEN p.polroles = '{0}' THEN NULL ELSE \
+                      (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.rolname) ORDER BY a.rolname) \
+                         FROM pg_catalog.pg_authid a WHERE a.oid = ANY(p.polroles)) END, \
+                    pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) \
+               FROM pg_catalog.pg_policy p \
+               JOIN pg_catalog.pg_class t ON t.oid = p.polrelid \
+               JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+              WHERE p.polrelid = ANY($1) ORDER BY 2, 3, 1",
+            &[&selected],
+        )
+        .await;
+    // pg_authid is not readable by every role; fall back to pg_roles.
+    let rows = match rows {
+        Ok(r) => r,
+        Err(_) => c
+            .query(
+                "SELECT p.polname::text, n.nspname::text, t.relname::text, p.polcmd::text, p.polpermissive, \
+                        CASE WHEN p.polroles = '{0}' THEN NULL ELSE \
+                          (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.rolname) ORDER BY a.rolname) \
+                             FROM pg_catalog.pg_roles a WHERE a.oid = ANY(p.polroles)) END, \
+                        pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) \
+                   FROM pg_catalog.pg_policy p \
+                   JOIN pg_catalog.pg_class t ON t.oid = p.polrelid \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+                  WHERE p.polrelid = ANY($1) ORDER BY 2, 3, 1",
+                &[&selected],
+            )
+            .await
+            .pg_context(|| "reading policies".into())?,
+    };
+    for r in rows {
+        let pol: String = r.get(0);
+        let table = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
+        let cmd = match r.get::<_, String>(3).as_str() {
+            "r" => "SELECT",
+            "a" => "INSERT",
+            "w" => "UPDATE",
+            "d" => "DELETE",
+            _ => "ALL",
+        };
+        let mut sql = format!(
+            "CREATE POLICY {} ON {} AS {} FOR {cmd}",
+            quote_ident(&pol),
+            m.q(&table),
+            if r.get::<_, bool>(4) {
+                "PERMISSIVE"
+            } else {
+                "RESTRICTIVE"
+            }
+        );
+        if let Some(roles) = r.get::<_, Option<Vec<String>>>(5) {
+            sql.push_str(&format!(" TO {}", roles.join(", ")));
+        }
+        if let Some(q) = r.get::<_, Option<String>>(6) {
+            sql.push_str(&format!(" USING ({})", m.sql(&q)));
+        }
+        if let Some(w) = r.get::<_, Option<String>>(7) {
+            sql.push_str(&format!(" WITH CHECK ({})", m.sql(&w)));
+        }
+        plan.post.push(Statement {
+            what: format!("policy {pol} on {table}"),
+            sql,
+        });
+    }
+    Ok(())
+}
+
+async fn read_views(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    nodes: &mut Vec<Node>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    if o.tables_only {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, \
+                pg_catalog.pg_get_viewdef(c.oid), coalesce(c.reloptions, '{{}}'), \
+                pg_catalog.obj_description(c.oid, 'pg_class'), c.relispopulated, \
+                (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname) || ' IS ' || \
+                          pg_catalog.quote_literal(pg_catalog.col_description(c.oid, a.attnum))) \
+                   FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
+                    AND pg_catalog.col_description(c.oid, a.attnum) IS NOT NULL) \
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+          WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY($1) AND {} ORDER BY 2, 3",
+        not_member("c.oid", "pg_catalog.pg_class")
+    );
+    let rows = c
+        .query(&sql, &[&schemas])
+        .await
+        .pg_context(|| "reading views".into())?;
+    let mut matviews = Vec::new();
+    for r in rows {
+        let oid: u32 = r.get(0);
+        let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
+        let target = m.q(&name);
+        let mat = r.get::<_, String>(3) == "m";
+        let def = m.sql(r.get::<_, String>(4).trim_end().trim_end_matches(';'));
+        let opts: Vec<String> = r.get(5);
+        let with = if opts.is_empty() {
+            String::new()
+        } else {
+            format!(" WITH ({})", opts.join(", "))
+        };
+        let kw = if mat { "MATERIALIZED VIEW" } else { "VIEW" };
+        let sql = if mat {
+            format!("CREATE MATERIALIZED VIEW {target}{with} AS {def} WITH NO DATA")
+        } else {
+            format!("CREATE VIEW {target}{with} AS {def}")
+        };
+        let mut stmts = vec![Statement {
+            what: format!("{} {name}", kw.to_lowercase()),
+            sql,
+        }];
+        stmts.extend(comment_stmt(kw, &target, r.get(6)));
+        for cc in r.get::<_, Option<Vec<String>>>(8).unwrap_or_default() {
+            stmts.push(Statement {
+                what: format!("comment on a column of {name}"),
+                sql: format!("COMMENT ON COLUMN {target}.{cc}"),
+            });
+        }
+        if mat {
+            matviews.push(oid);
+            if r.get::<_, bool>(7) {
+                plan.post.push(Statement {
+                    what: format!("refresh of {name}"),
+                    sql: format!("REFRESH MATERIALIZED VIEW {target}"),
+                });
+            }
+        }
+        plan.created.push(Created {
+            kind: if mat { "materialized view" } else { "view" },
+            name: m.name(&name),
+            args: None,
+        });
+        nodes.push(Node {
+            key: Key::Class(oid),
+            rank: 4,
+            label: name.to_string(),
+            stmts,
+        });
+    }
+    // Indexes of materialized views come after their refresh.
+    if !matviews.is_empty() {
+        let mut sub = SchemaPlan::default();
+        read_table_post(c, &matviews, m, &mut sub).await?;
+        plan.post.extend(sub.indexes);
+        plan.post.extend(sub.post);
+    }
+    Ok(())
+}

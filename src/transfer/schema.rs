@@ -1,0 +1,308 @@
+//! `copy` without `--data-only`: create the selected schema on the target
+//! before the rows, and build what belongs after the data once they are in.
+//!
+//! Pre-data runs in one target transaction, after a conflict check that
+//! refuses to touch existing objects. Post-data builds keys and indexes
+//! in parallel, then foreign keys, triggers, rules, policies, refreshes,
+//! sequence values and ANALYZE. If anything fails after the pre-data
+//! commit, the objects this run created are dropped again, so a failed
+//! run leaves the target as it found it.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::anyhow;
+use tokio::task::JoinSet;
+
+use crate::catalog::{self, model, QualName};
+use crate::conn::{self, Role, Session};
+use crate::error::{describe_pg, PgContext};
+use crate::select;
+use crate::settings::CopySettings;
+use crate::{Error, Result};
+
+pub use model::SchemaPlan;
+
+/// Read the source catalog (inside the snapshot) into a plan, and check
+/// the schema map.
+pub async fn plan(s: &CopySettings, src: &Session) -> Result<SchemaPlan> {
+    let c = &src.client;
+    let tables = catalog::read_tables(c).await?;
+    let schemas: Vec<String> = c
+        .query(
+            "SELECT nspname::text FROM pg_catalog.pg_namespace \
+              WHERE nspname <> 'information_schema' AND nspname NOT LIKE 'pg\\_%' ORDER BY 1",
+            &[],
+        )
+        .await
+        .pg_context(|| "reading schemas".into())?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let chosen = select::select(&tables, &schemas, &s.patterns).map_err(Error::Usage)?;
+    let chosen_tables: Vec<QualName> = chosen
+        .iter()
+        .map(|c| tables[c.index].name.clone())
+        .filter(|n| !tables.iter().any(|t| &t.name == n && t.extension_member))
+        .collect();
+    // Schemas that come along whole: those of the selected tables, and
+    // those named by --schema even when they hold no table.
+    let mut selected: Vec<String> = chosen_tables.iter().map(|t| t.schema.clone()).collect();
+    selected.extend(select::named_schemas(&schemas, &s.patterns).map_err(Error::Usage)?);
+    selected.sort();
+    selected.dedup();
+    check_map(s, &selected)?;
+    let plan = model::read(
+        c,
+        &model::Options {
+            schema_map: &s.schema_map,
+            schemas: &selected,
+            tables: &chosen_tables,
+            tables_only: !s.patterns.table.is_empty(),
+            rewrite_function_bodies: s.rewrite_function_bodies,
+        },
+    )
+    .await?;
+    Ok(plan)
+}
+
+/// Two source schemas onto one target, or a map onto a schema that is
+/// itself copied, would merge objects silently: refuse.
+fn check_map(s: &CopySettings, selected: &[String]) -> Result<()> {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (from, to) in &s.schema_map {
+        if let Some(other) = seen.insert(to, from) {
+            return Err(Error::usage(format!(
+                "--schema-map maps both \"{other}\" and \"{from}\" onto \"{to}\"; each target schema can take one source schema"
+            )));
+        }
+        if selected.iter().any(|x| x == to) && !s.schema_map.iter().any(|(f, _)| f == to) {
+            return Err(Error::usage(format!(
+                "--schema-map {from}={to}: schema \"{to}\" is itself copied; leave it out \
+                 (--exclude-schema {to}) or map it elsewhere"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Objects of the plan that already exist on the target, by name.
+pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    for c in &plan.created {
+        let (sql, arg) = match c.kind {
+            "type" => (
+                "SELECT pg_catalog.to_regtype($1) IS NOT NULL",
+                c.name.quoted(),
+            ),
+            "function" => (
+                "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
+                format!(
+                    "{}({})",
+                    c.name.quoted(),
+                    c.args.clone().unwrap_or_default()
+                ),
+            ),
+            _ => (
+                "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+                c.name.quoted(),
+            ),
+        };
+        // A type whose argument list the target cannot parse (its schema
+        // does not exist yet) does not exist either.
+        let exists = match dst.client.query_one(sql, &[&arg]).await {
+            Ok(r) => r.get::<_, bool>(0),
+            Err(_) => false,
+        };
+        if exists {
+            match &c.args {
+                Some(a) => found.push(format!("{} {}({a})", c.kind, c.name)),
+                None => found.push(format!("{} {}", c.kind, c.name)),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Create schemas, extensions and the pre-data objects in one
+/// transaction. Returns the schemas this run created.
+pub async fn apply_pre(dst: &mut Session, plan: &SchemaPlan) -> Result<Vec<String>> {
+    let existing: HashSet<String> = dst
+        .client
+        .query(
+            "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)",
+            &[&plan.schemas],
+        )
+        .await
+        .pg_context(|| "reading target schemas".into())?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let created: Vec<String> = plan
+        .schemas
+        .iter()
+        .filter(|s| !existing.contains(*s))
+        .cloned()
+        .collect();
+    let tx = dst
+        .client
+        .transaction()
+        .await
+        .pg_context(|| "starting the schema transaction".into())?;
+    tx.batch_execute("SET LOCAL check_function_bodies = off")
+        .await
+        .pg_context(|| "preparing the schema transaction".into())?;
+    for sch in &created {
+        tx.batch_execute(&format!("CREATE SCHEMA {}", catalog::quote_ident(sch)))
+            .await
+            .map_err(|e| {
+                Error::Runtime(anyhow!(
+                    "creating schema \"{sch}\" on the target: {}",
+                    describe_pg(&e)
+                ))
+            })?;
+    }
+    for st in plan.extensions.iter().chain(&plan.pre) {
+        tx.batch_execute(&st.sql).await.map_err(|e| {
+            Error::Runtime(anyhow!(
+                "creating {} on the target: {}\n  statement: {}",
+                st.what,
+                describe_pg(&e),
+                first_line(&st.sql)
+            ))
+        })?;
+    }
+    tx.commit()
+        .await
+        .pg_context(|| "committing the schema".into())?;
+    Ok(created)
+}
+
+fn first_line(sql: &str) -> String {
+    let l = sql.lines().next().unwrap_or("");
+    if l.len() < sql.len() {
+        format!("{l} ...")
+    } else {
+        l.to_string()
+    }
+}
+
+/// Keys and indexes in parallel (`jobs` sessions), then the rest in
+/// order, then sequence values from the source snapshot, then ANALYZE.
+pub async fn apply_post(
+    s: &CopySettings,
+    src: &Session,
+    plan: &SchemaPlan,
+    analyze: &[QualName],
+) -> Result<()> {
+    let n = s.jobs.min(plan.indexes.len()).max(1);
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(
+        plan.indexes.iter().rev().cloned().collect::<Vec<_>>(),
+    ));
+    let mut set = JoinSet::new();
+    for _ in 0..n {
+        let queue = queue.clone();
+        let target = s.target.clone();
+        set.spawn(async move {
+            let dst = conn::connect(&target, Role::Target).await?;
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                let Some(st) = next else { break };
+                dst.client.batch_execute(&st.sql).await.map_err(|e| {
+                    anyhow!(
+                        "building {} on the target: {}\n  statement: {}",
+                        st.what,
+                        describe_pg(&e),
+                        first_line(&st.sql)
+                    )
+                })?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    let mut first_err = None;
+    while let Some(r) = set.join_next().await {
+        let r = r.map_err(|e| anyhow!("index builder: {e}")).and_then(|r| r);
+        if let (Err(e), None) = (r, &first_err) {
+            first_err = Some(e);
+            // The others finish their current statement and stop.
+            queue.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(Error::Runtime(e));
+    }
+    let dst = conn::connect(&s.target, Role::Target).await?;
+    for st in &plan.post {
+        dst.client.batch_execute(&st.sql).await.map_err(|e| {
+            Error::Runtime(anyhow!(
+                "creating {} on the target: {}\n  statement: {}",
+                st.what,
+                describe_pg(&e),
+                first_line(&st.sql)
+            ))
+        })?;
+    }
+    for (from, to) in &plan.sequences {
+        let row = src
+            .client
+            .query_one(
+                &format!("SELECT last_value, is_called FROM {}", from.quoted()),
+                &[],
+            )
+            .await
+            .pg_context(|| format!("reading sequence {from} on the source"))?;
+        let (last, called): (i64, bool) = (row.get(0), row.get(1));
+        dst.client
+            .query_one(
+                "SELECT pg_catalog.setval($1::text::regclass, $2, $3)",
+                &[&to.quoted(), &last, &called],
+            )
+            .await
+            .pg_context(|| format!("setting sequence {to} on the target"))?;
+    }
+    if !analyze.is_empty() {
+        let list: Vec<String> = analyze.iter().map(QualName::quoted).collect();
+        dst.client
+            .batch_execute(&format!("ANALYZE {}", list.join(", ")))
+            .await
+            .pg_context(|| "analyzing the copied tables".into())?;
+    }
+    Ok(())
+}
+
+/// Drop what this run created (after a failure), newest first.
+pub async fn undo(s: &CopySettings, plan: &SchemaPlan, schemas: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let dst = match conn::connect(&s.target, Role::Target).await {
+        Ok(d) => d,
+        Err(e) => return vec![format!("cannot reconnect to clean up: {e:#}")],
+    };
+    for c in plan.created.iter().rev() {
+        let sql = match c.kind {
+            "function" => format!(
+                "DROP ROUTINE IF EXISTS {}({}) CASCADE",
+                c.name.quoted(),
+                c.args.clone().unwrap_or_default()
+            ),
+            "type" => format!("DROP TYPE IF EXISTS {} CASCADE", c.name.quoted()),
+            kind => format!(
+                "DROP {} IF EXISTS {} CASCADE",
+                kind.to_uppercase(),
+                c.name.quoted()
+            ),
+        };
+        if let Err(e) = dst.client.batch_execute(&sql).await {
+            problems.push(format!("{sql}: {}", describe_pg(&e)));
+        }
+    }
+    for sch in schemas.iter().rev() {
+        let sql = format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE",
+            catalog::quote_ident(sch)
+        );
+        if let Err(e) = dst.client.batch_execute(&sql).await {
+            problems.push(format!("{sql}: {}", describe_pg(&e)));
+        }
+    }
+    problems
+}

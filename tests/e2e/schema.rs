@@ -1,0 +1,236 @@
+//! `copy` without `--data-only`: the schema is created natively from the
+//! source catalog; with a schema map every reference points at the new
+//! name and no row changes.
+
+use std::process::Command;
+
+use crate::support::*;
+
+const FIXTURE: &str = include_str!("fixture.sql");
+const FIXTURE_DATA: &str = include_str!("fixture_data.sql");
+
+/// Objects beyond tables: views, a materialized view, functions, a
+/// trigger, policies, indexes, checks, comments, a standalone sequence.
+const EXTRA: &str = r#"
+CREATE SEQUENCE app.ticket_no START 1000 INCREMENT 5;
+CREATE FUNCTION app.next_ticket() RETURNS bigint LANGUAGE sql AS $$ SELECT nextval('app.ticket_no') $$;
+CREATE TABLE app.tickets (
+    id bigint DEFAULT app.next_ticket() PRIMARY KEY,
+    code text NOT NULL DEFAULT 'app.' || md5(random()::text) CHECK (code <> ''),
+    mood app.mood DEFAULT 'ok'::app.mood,
+    owner_id bigint REFERENCES app.parents (id) ON DELETE SET NULL,
+    updated timestamptz,
+    CONSTRAINT code_len CHECK (length(code) < 100) NOT VALID
+);
+CREATE UNIQUE INDEX tickets_code ON app.tickets (lower(code)) WHERE code IS NOT NULL;
+CREATE INDEX events_payload ON app.events USING gin (payload);
+ALTER TABLE app.events ADD PRIMARY KEY (id, at);
+COMMENT ON TABLE app.tickets IS 'tickets, see app.parents';
+COMMENT ON COLUMN app.tickets.code IS 'the code';
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.updated := now(); RETURN NEW; END $$;
+CREATE TRIGGER tickets_touch BEFORE UPDATE ON app.tickets FOR EACH ROW EXECUTE FUNCTION app.touch();
+CREATE FUNCTION app.count_parents() RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN RETURN (SELECT count(*) FROM app.parents); END $$;
+CREATE VIEW app.ticket_view AS SELECT t.id, t.code, p.name FROM app.tickets t LEFT JOIN app.parents p ON p.id = t.owner_id;
+CREATE VIEW app.ticket_view2 AS SELECT id FROM app.ticket_view WHERE id > 0;
+CREATE MATERIALIZED VIEW app.mood_counts AS SELECT mood, count(*) AS n FROM app.kitchen_sink GROUP BY mood;
+CREATE UNIQUE INDEX mood_counts_mood ON app.mood_counts (mood);
+ALTER TABLE app.tickets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON app.tickets FOR SELECT USING (owner_id IS NOT NULL AND mood <> 'sad'::app.mood);
+CREATE UNLOGGED TABLE app.scratch (k text COLLATE "C", v int);
+INSERT INTO app.parents (name) VALUES ('p1');
+INSERT INTO app.tickets (code, owner_id) VALUES ('app.kitchen_sink', 1), ('x', NULL);
+"#;
+
+fn pg_dump_schema(server: &PgServer, db: &str) -> String {
+    let out = Command::new(pg_bin().join("pg_dump"))
+        .args(["--schema-only", "--no-owner", "-d", &server.url(db)])
+        .output()
+        .expect("running pg_dump");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            !(l.starts_with("--")
+                || l.is_empty()
+                || l.starts_with("SET ")
+                || l.starts_with("\\restrict")
+                || l.starts_with("\\unrestrict"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn creates_the_schema_natively_as_pg_dump_sees_it() {
+    let s = servers();
+    let src = s.source.fresh_db("schema");
+    let dst = s.target.fresh_db("schema");
+    seed_source(&src, FIXTURE);
+    seed_source(&src, FIXTURE_DATA);
+    seed_source(&src, EXTRA);
+    seed_source(&src, "REFRESH MATERIALIZED VIEW app.mood_counts");
+    let run = copy_full(
+        &src,
+        &dst,
+        &["--jobs", "3", "--no-owner", "--no-privileges"],
+    );
+    run.assert_code(0);
+    assert_same_content(&src, &dst);
+    let a = pg_dump_schema(&s.source, &src);
+    let b = pg_dump_schema(&s.target, &dst);
+    assert_same_text(&a, &b);
+    // Sequences continue where the source's were.
+    let mut t = s.target.client(&dst);
+    let next: i64 = t
+        .query_one("SELECT nextval('app.ticket_no')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(next, 1010);
+    let n: i64 = t
+        .query_one("SELECT sum(n)::int8 FROM app.mood_counts", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3, "the materialized view was refreshed");
+}
+
+/// Equal texts, or a panic showing a unified diff.
+#[track_caller]
+fn assert_same_text(a: &str, b: &str) {
+    if a == b {
+        return;
+    }
+    let dir = temp_dir();
+    let (pa, pb) = (dir.path().join("source.sql"), dir.path().join("target.sql"));
+    std::fs::write(&pa, a).unwrap();
+    std::fs::write(&pb, b).unwrap();
+    let out = Command::new("diff")
+        .arg("-u")
+        .arg(&pa)
+        .arg(&pb)
+        .output()
+        .unwrap();
+    panic!("schemas differ:\n{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// app -> public on one database, public -> app on to another: the second
+/// is the source again as pg_dump sees it, so the rename is exact both
+/// ways; rows mentioning the schema arrive unchanged, and a function body
+/// that mentions it is named in a warning.
+#[test]
+fn schema_map_round_trip_is_exact() {
+    let s = servers();
+    let src = s.source.fresh_db("maprt");
+    let mid = s.target.fresh_db("maprt_mid");
+    let back = s.target.fresh_db("maprt_back");
+    seed_source(&src, FIXTURE);
+    seed_source(&src, FIXTURE_DATA);
+    seed_source(&src, EXTRA);
+    let flags = ["--no-owner", "--no-privileges"];
+    let run = copy_full(
+        &src,
+        &mid,
+        &[&["--schema-map", "app=public"], &flags[..]].concat(),
+    );
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("function app.next_ticket()")
+            && run.stderr.contains("--rewrite-function-bodies"),
+        "{}",
+        run.stderr
+    );
+    let mut t = s.target.client(&mid);
+    let code: String = t
+        .query_one("SELECT code FROM public.tickets ORDER BY id LIMIT 1", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(code, "app.kitchen_sink", "row data is never renamed");
+    t.batch_execute("SET search_path = ''").unwrap();
+    let default: String = t
+        .query_one(
+            "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'public.kitchen_sink'::regclass AND adnum = 1",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(default.contains("public.kitchen_sink_id_seq"), "{default}");
+    let run = run_cmd({
+        let mut c = pgbarge_cmd();
+        c.args([
+            "copy",
+            "--source",
+            &s.target.url(&mid),
+            "--target",
+            &s.target.url(&back),
+        ])
+        .args(["--schema-map", "public=app"])
+        .args(flags);
+        c
+    });
+    run.assert_code(0);
+    assert_same_text(
+        &pg_dump_schema(&s.source, &src),
+        &pg_dump_schema(&s.target, &back),
+    );
+}
+
+/// Objects that already exist on the target are listed and nothing is
+/// written; a failure after the schema was created drops what the run
+/// created, so the target is left as it was.
+#[test]
+fn refuses_conflicts_and_undoes_a_failed_run() {
+    let s = servers();
+    let src = s.source.fresh_db("conflict");
+    let dst = s.target.fresh_db("conflict");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE TYPE app.mood AS ENUM ('a'); \
+         CREATE TABLE app.t (id int PRIMARY KEY, m app.mood); INSERT INTO app.t VALUES (1, 'a'); \
+         CREATE SCHEMA util; \
+         CREATE FUNCTION util.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; \
+         CREATE TRIGGER t_touch BEFORE UPDATE ON app.t FOR EACH ROW EXECUTE FUNCTION util.touch();",
+    );
+    s.target
+        .client(&dst)
+        .batch_execute("CREATE SCHEMA app; CREATE TABLE app.t (x int);")
+        .unwrap();
+    let run = copy_full(&src, &dst, &["--schema", "app"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("table app.t"), "{}", run.stderr);
+    let mut t = s.target.client(&dst);
+    let types: i64 = t
+        .query_one("SELECT count(*) FROM pg_type WHERE typname = 'mood'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(types, 0, "nothing was created");
+
+    // The trigger's function lives in a schema that is not copied: the
+    // trigger fails after the rows are in, and the run undoes itself.
+    t.batch_execute("DROP SCHEMA app CASCADE").unwrap();
+    let run = copy_full(
+        &src,
+        &dst,
+        &["--schema", "app", "--no-owner", "--no-privileges"],
+    );
+    run.assert_code(3);
+    assert!(run.stderr.contains("trigger t_touch"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("dropping the objects it created"),
+        "{}",
+        run.stderr
+    );
+    let left: i64 = t
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'app'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the schema the run created is gone");
+}
