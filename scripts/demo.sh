@@ -32,14 +32,9 @@ echo "==> loading the sample database into schema local_app on the source"
 "${PSQL[@]}" -v schema=local_app -d "$SRC" -f demo/sample.sql
 "${PSQL[@]}" -v schema=local_app -d "$SRC" -f demo/sample_data.sql >/dev/null
 
-# pgbarge does not create schemas yet (that is the next step of the
-# roadmap), so the demo creates the target tables, under the new name.
-echo "==> creating the empty tables under schema public on the target"
-"${PSQL[@]}" -v schema=public -d "$TGT" -f demo/sample.sql
-
-echo "==> pgbarge copy --data-only --schema local_app --schema-map local_app=public"
-"$BIN" copy --data-only --source "$SRC" --target "$TGT" \
-    --schema local_app --schema-map local_app=public --jobs 4 \
+echo "==> pgbarge copy --schema local_app --schema-map local_app=public (schema and rows)"
+"$BIN" copy --source "$SRC" --target "$TGT" \
+    --schema local_app --schema-map local_app=public --no-owner --no-privileges --jobs 4 \
     --report target/demo-report.json
 
 echo "==> checking every table independently (row count and md5 of all rows)"
@@ -57,6 +52,18 @@ note=$("${PSQL[@]}" -At -d "$TGT" -c "SELECT profile->>'note' FROM public.custom
 echo "  data untouched by the rename: customers.profile->>'note' = '$note'"
 next=$("${PSQL[@]}" -At -d "$TGT" -c "INSERT INTO public.orders (customer_id, placed_at) VALUES (1, now()) RETURNING id")
 echo "  sequences carried over: the next order on the target gets id $next"
+
+echo "==> checking the schema: copy public back to local_app in a scratch database, compare pg_dump -s"
+"${PSQL[@]}" -d "$TGT" -c "CREATE DATABASE roundtrip"
+BACK="postgres://postgres@127.0.0.1:$TP/roundtrip?sslmode=disable"
+"$BIN" copy --quiet --source "$TGT" --target "$BACK" --schema public --schema-map public=local_app \
+    --no-owner --no-privileges >/dev/null
+schema_of() { pg_dump --schema-only --no-owner --schema local_app -d "$1" | grep -vE '^(--|SET |\\(un)?restrict|$)'; }
+if diff <(schema_of "$SRC") <(schema_of "$BACK") >/dev/null; then
+  echo "  ok        pg_dump --schema-only of the source equals the round trip ($(schema_of "$SRC" | wc -l) lines)"
+else
+  echo "  MISMATCH  schema differs:"; diff <(schema_of "$SRC") <(schema_of "$BACK") | head -20; fail=1
+fi
 
 echo "==> dump: 'pgbarge dump' is not built yet; the demo will write one when it is"
 echo "==> report: target/demo-report.json"
