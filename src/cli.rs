@@ -148,10 +148,10 @@ pub struct CopyArgs {
     /// Answer yes to the --clean confirmation
     #[arg(long)]
     pub yes: bool,
-    /// Do not set object owners (owners are not reproduced yet either way)
+    /// Do not set owners: new objects belong to the role pgbarge connects as
     #[arg(long)]
     pub no_owner: bool,
-    /// Do not copy grants (grants are not reproduced yet either way)
+    /// Do not copy grants (GRANT/REVOKE) of the copied objects
     #[arg(long)]
     pub no_privileges: bool,
     /// COPY encoding: auto picks per table [default: auto]

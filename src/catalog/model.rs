@@ -49,6 +49,10 @@ pub struct SchemaPlan {
     /// Foreign keys, materialized view refreshes, triggers, rules,
     /// policies, in this order, after the indexes.
     pub post: Vec<Statement>,
+    /// Owners and grants, applied last.
+    pub access: Vec<Statement>,
+    /// Roles that owners and grants name (they must exist on the target).
+    pub roles: BTreeSet<String>,
     /// Sequences to set from the source afterwards: (source, target).
     pub sequences: Vec<(QualName, QualName)>,
     pub created: Vec<Created>,
@@ -75,6 +79,8 @@ pub struct Options<'a> {
     /// (`--table` was given).
     pub tables_only: bool,
     pub rewrite_function_bodies: bool,
+    pub no_owner: bool,
+    pub no_privileges: bool,
 }
 
 struct Node {
@@ -82,6 +88,10 @@ struct Node {
     rank: u8,
     label: String,
     stmts: Vec<Statement>,
+    /// `TABLE`, `VIEW`, `SEQUENCE`, `TYPE`, `DOMAIN`, `FUNCTION`, ...
+    kw: &'static str,
+    /// The target name as it follows `kw` (with arguments for routines).
+    target: String,
 }
 
 pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
@@ -230,9 +240,11 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
             None => break,
         }
     }
-    for i in ordered {
+    for &i in &ordered {
         plan.pre.append(&mut nodes[i].stmts);
     }
+    let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
+    read_access(c, o, &kept, &schemas, &m, &mut plan).await?;
     Ok(plan)
 }
 
@@ -480,6 +492,8 @@ async fn read_types(
             rank: 0,
             label: name.to_string(),
             stmts,
+            kw: if kind == "d" { "DOMAIN" } else { "TYPE" },
+            target,
         });
     }
     Ok(())
@@ -571,6 +585,8 @@ async fn read_functions(
             rank: 1,
             label,
             stmts,
+            kw,
+            target: target_sig,
         });
     }
     Ok(())
@@ -690,6 +706,8 @@ async fn read_sequences(
             rank: 2,
             label: name.to_string(),
             stmts,
+            kw: "SEQUENCE",
+            target,
         });
     }
     Ok(())
@@ -899,6 +917,8 @@ async fn read_tables(
             rank: 3,
             label: name.to_string(),
             stmts,
+            kw: "TABLE",
+            target,
         });
     }
     read_table_post(c, &oids, m, plan).await?;
@@ -1220,6 +1240,8 @@ async fn read_views(
             rank: 4,
             label: name.to_string(),
             stmts,
+            kw,
+            target,
         });
     }
     // Indexes of materialized views come after their refresh.
@@ -1230,4 +1252,117 @@ async fn read_views(
         plan.post.extend(sub.post);
     }
     Ok(())
+}
+
+/// `ALTER ... OWNER TO` and `GRANT`s for what the plan creates, unless
+/// `--no-owner` / `--no-privileges`. An object with an ACL has its
+/// default privileges revoked first, so the target ends up with exactly
+/// the source's grants.
+async fn read_access(
+    c: &Client,
+    o: &Options<'_>,
+    nodes: &[&Node],
+    schemas: &[String],
+    m: &Mapper<'_>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    if o.no_owner && o.no_privileges {
+        return Ok(());
+    }
+    let oids = |f: fn(&Key) -> Option<u32>| -> Vec<u32> {
+        nodes.iter().filter_map(|n| f(&n.key)).collect()
+    };
+    let classes = oids(|k| {
+        if let Key::Class(o) = k {
+            Some(*o)
+        } else {
+            None
+        }
+    });
+    let types = oids(|k| if let Key::Type(o) = k { Some(*o) } else { None });
+    let procs = oids(|k| if let Key::Proc(o) = k { Some(*o) } else { None });
+    // One row per object: key, owner, acl present, then one per grant.
+    let sql = "WITH o(k, owner, acl) AS ( \
+          SELECT 'c' || oid, pg_catalog.pg_get_userbyid(relowner), relacl FROM pg_catalog.pg_class WHERE oid = ANY($1) \
+          UNION ALL SELECT 't' || oid, pg_catalog.pg_get_userbyid(typowner), typacl FROM pg_catalog.pg_type WHERE oid = ANY($2) \
+          UNION ALL SELECT 'f' || oid, pg_catalog.pg_get_userbyid(proowner), proacl FROM pg_catalog.pg_proc WHERE oid = ANY($3) \
+          UNION ALL SELECT 'n' || nspname, pg_catalog.pg_get_userbyid(nspowner), nspacl FROM pg_catalog.pg_namespace WHERE nspname = ANY($4)) \
+        SELECT o.k, o.owner::text, o.acl IS NOT NULL, \
+               CASE WHEN a.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END, \
+               a.privilege_type, a.is_grantable \
+          FROM o LEFT JOIN LATERAL pg_catalog.aclexplode(o.acl) a ON true \
+         ORDER BY 1, a.grantee = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = o.owner) DESC, 4, 5";
+    let rows = c
+        .query(sql, &[&classes, &types, &procs, &schemas])
+        .await
+        .pg_context(|| "reading owners and grants".into())?;
+    let by_key: HashMap<Key, &Node> = nodes.iter().map(|n| (n.key, *n)).collect();
+    let mut seen = HashSet::new();
+    for r in rows {
+        let k: String = r.get(0);
+        let (kw, target) = if let Some(sch) = k.strip_prefix('n') {
+            ("SCHEMA", quote_ident(m.schema(sch)))
+        } else {
+            match parse_key(&k).and_then(|key| by_key.get(&key)) {
+                Some(n) => (n.kw, n.target.clone()),
+                None => continue,
+            }
+        };
+        let owner: String = r.get(1);
+        if seen.insert(k.clone()) {
+            let public_schema = kw == "SCHEMA" && m.schema(&k[1..]) == "public";
+            if !(o.no_owner || public_schema) {
+                plan.roles.insert(owner.clone());
+                plan.access.push(Statement {
+                    what: format!("owner of {} {target}", kw.to_lowercase()),
+                    sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
+                });
+            }
+            if !o.no_privileges && r.get::<_, bool>(2) {
+                let on = grant_kw(kw);
+                plan.access.push(Statement {
+                    what: format!("privileges on {} {target}", kw.to_lowercase()),
+                    sql: format!(
+                        "REVOKE ALL ON {on} {target} FROM PUBLIC; REVOKE ALL ON {on} {target} FROM {}",
+                        quote_ident(&owner)
+                    ),
+                });
+            }
+        }
+        if o.no_privileges {
+            continue;
+        }
+        let Some(privilege) = r.get::<_, Option<String>>(4) else {
+            continue;
+        };
+        let grantee = match r.get::<_, Option<String>>(3) {
+            Some(g) => {
+                plan.roles.insert(g.clone());
+                quote_ident(&g)
+            }
+            None => "PUBLIC".to_string(),
+        };
+        let option = if r.get::<_, bool>(5) {
+            " WITH GRANT OPTION"
+        } else {
+            ""
+        };
+        plan.access.push(Statement {
+            what: format!("privileges on {} {target}", kw.to_lowercase()),
+            sql: format!(
+                "GRANT {privilege} ON {} {target} TO {grantee}{option}",
+                grant_kw(kw)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The object class word GRANT uses for an ALTER keyword.
+fn grant_kw(kw: &str) -> &str {
+    match kw {
+        "VIEW" | "MATERIALIZED VIEW" => "TABLE",
+        "DOMAIN" => "DOMAIN",
+        other => other,
+    }
 }

@@ -184,14 +184,20 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 found.join("\n  - ")
             )));
         }
-        warnings.extend(plan.warnings.iter().cloned());
-        if !(s.no_owner && s.no_privileges) {
-            warnings.push(
-                "owners and grants are not reproduced yet: new objects belong to the target role \
-                 (pass --no-owner --no-privileges to say that is intended)"
-                    .into(),
-            );
+        let missing = schema::missing_roles(&dst, &plan).await?;
+        if !missing.is_empty() {
+            return Err(Error::usage(format!(
+                "the target has no role {}, which owns or is granted objects on the source. Create \
+                 the role(s) on the target, or pass --no-owner (objects then belong to the role you \
+                 connect as) and/or --no-privileges (no grants are copied)",
+                missing
+                    .iter()
+                    .map(|r| format!("\"{r}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
         }
+        warnings.extend(plan.warnings.iter().cloned());
         say(&format!(
             "creating the schema: {} statements, then {} keys and indexes and {} other statements after the data",
             plan.extensions.len() + plan.pre.len(),

@@ -59,6 +59,8 @@ pub async fn plan(s: &CopySettings, src: &Session) -> Result<SchemaPlan> {
             tables: &chosen_tables,
             tables_only: !s.patterns.table.is_empty(),
             rewrite_function_bodies: s.rewrite_function_bodies,
+            no_owner: s.no_owner,
+            no_privileges: s.no_privileges,
         },
     )
     .await?;
@@ -121,6 +123,26 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> 
         }
     }
     Ok(found)
+}
+
+/// Roles that owners and grants name but the target lacks.
+pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
+    let wanted: Vec<String> = plan.roles.iter().cloned().collect();
+    let present: HashSet<String> = dst
+        .client
+        .query(
+            "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
+            &[&wanted],
+        )
+        .await
+        .pg_context(|| "reading the target's roles".into())?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    Ok(wanted
+        .into_iter()
+        .filter(|r| !present.contains(r))
+        .collect())
 }
 
 /// Create schemas, extensions and the pre-data objects in one
@@ -259,6 +281,16 @@ pub async fn apply_post(
             )
             .await
             .pg_context(|| format!("setting sequence {to} on the target"))?;
+    }
+    for st in &plan.access {
+        dst.client.batch_execute(&st.sql).await.map_err(|e| {
+            Error::Runtime(anyhow!(
+                "setting {} on the target: {}\n  statement: {}",
+                st.what,
+                describe_pg(&e),
+                first_line(&st.sql)
+            ))
+        })?;
     }
     if !analyze.is_empty() {
         let list: Vec<String> = analyze.iter().map(QualName::quoted).collect();

@@ -234,3 +234,61 @@ fn refuses_conflicts_and_undoes_a_failed_run() {
         .get(0);
     assert_eq!(left, 0, "the schema the run created is gone");
 }
+
+/// Owners and grants come along (and must name roles the target has);
+/// --no-owner --no-privileges leave them out.
+#[test]
+fn owners_and_grants_are_reproduced() {
+    let s = servers();
+    let roles = "DO $$ BEGIN \
+                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgb_owner') THEN CREATE ROLE pgb_owner; END IF; \
+                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgb Reader') THEN CREATE ROLE \"pgb Reader\"; END IF; \
+                 END $$;";
+    let src = s.source.fresh_db("acl");
+    let dst = s.target.fresh_db("acl");
+    s.source.client("postgres").batch_execute(roles).unwrap();
+    seed_source(
+        &src,
+        "CREATE SCHEMA app AUTHORIZATION pgb_owner; \
+         CREATE TABLE app.t (id int PRIMARY KEY, secret text); ALTER TABLE app.t OWNER TO pgb_owner; \
+         GRANT SELECT, INSERT ON app.t TO \"pgb Reader\" WITH GRANT OPTION; \
+         CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1'; \
+         REVOKE EXECUTE ON FUNCTION app.f() FROM PUBLIC; GRANT EXECUTE ON FUNCTION app.f() TO \"pgb Reader\"; \
+         GRANT USAGE ON SCHEMA app TO \"pgb Reader\";",
+    );
+    let q = "SELECT (SELECT relowner::regrole::text || ' ' || relacl::text FROM pg_class WHERE oid = 'app.t'::regclass), \
+                    (SELECT proowner::regrole::text || ' ' || proacl::text FROM pg_proc WHERE proname = 'f'), \
+                    (SELECT nspowner::regrole::text || ' ' || nspacl::text FROM pg_namespace WHERE nspname = 'app')";
+    let acls = |server: &PgServer, db: &str| -> Vec<String> {
+        let r = server.client(db).query_one(q, &[]).unwrap();
+        (0..3).map(|i| r.get::<_, String>(i)).collect()
+    };
+    // The target may lack the roles: refused up front, naming them.
+    s.target
+        .client("postgres")
+        .batch_execute("DROP ROLE IF EXISTS \"pgb Reader\"")
+        .ok();
+    let run = copy_full(&src, &dst, &["--schema", "app"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("\"pgb Reader\""), "{}", run.stderr);
+    assert!(run.stderr.contains("--no-owner"), "{}", run.stderr);
+
+    s.target.client("postgres").batch_execute(roles).unwrap();
+    copy_full(&src, &dst, &["--schema", "app"]).assert_code(0);
+    assert_eq!(acls(&s.target, &dst), acls(&s.source, &src));
+
+    let dst2 = s.target.fresh_db("acl2");
+    copy_full(
+        &src,
+        &dst2,
+        &["--schema", "app", "--no-owner", "--no-privileges"],
+    )
+    .assert_code(0);
+    let owner: String = s
+        .target
+        .client(&dst2)
+        .query_one("SELECT relowner::regrole::text || coalesce(relacl::text, '') FROM pg_class WHERE oid = 'app.t'::regclass", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, "postgres");
+}
