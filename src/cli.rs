@@ -142,7 +142,7 @@ pub struct CopyArgs {
     /// Replace the rows of target tables that are not empty
     #[arg(long)]
     pub truncate: bool,
-    /// Drop and recreate the selected objects on the target (not built yet)
+    /// Drop the selected objects that exist on the target and recreate them (asks first)
     #[arg(long)]
     pub clean: bool,
     /// Answer yes to the --clean confirmation

@@ -91,6 +91,10 @@ pub struct CopySettings {
     pub data_only: bool,
     /// Create the schema, copy no rows.
     pub schema_only: bool,
+    /// Drop objects that already exist on the target and recreate them.
+    pub clean: bool,
+    /// Confirm `--clean` without asking.
+    pub yes: bool,
     pub no_owner: bool,
     pub no_privileges: bool,
     pub rewrite_function_bodies: bool,
@@ -221,7 +225,7 @@ impl CopySettings {
                 "--schema-only and --data-only exclude each other",
             ));
         }
-        for (set, flag) in [(a.clean, "--clean"), (a.preset.is_some(), "--preset")] {
+        for (set, flag) in [(a.preset.is_some(), "--preset")] {
             if set {
                 return Err(not_built(flag, "schema creation"));
             }
@@ -270,6 +274,8 @@ impl CopySettings {
             keep_foreign_keys: flag_or(a.keep_foreign_keys, cfg.keep_foreign_keys),
             data_only,
             schema_only,
+            clean: a.clean,
+            yes: a.yes,
             no_owner: flag_or(a.no_owner, cfg.no_owner),
             no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
             rewrite_function_bodies: a.rewrite_function_bodies,

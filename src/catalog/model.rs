@@ -240,8 +240,12 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
             None => break,
         }
     }
+    // `created` was filled one entry per node, in node order; keep it in
+    // creation order, so dropping runs it backwards.
+    let created = std::mem::take(&mut plan.created);
     for &i in &ordered {
         plan.pre.append(&mut nodes[i].stmts);
+        plan.created.push(created[i].clone());
     }
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
     read_access(c, o, &kept, &schemas, &m, &mut plan).await?;

@@ -177,12 +177,20 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     if !s.data_only {
         let plan = schema::plan(s, &src).await?;
         let found = schema::conflicts(&dst, &plan).await?;
-        if !found.is_empty() {
+        if !found.is_empty() && !s.clean {
             return Err(Error::usage(format!(
                 "these objects already exist on the target:\n  - {}\nDrop them first, map the \
-                 schema elsewhere (--schema-map), or load rows into existing tables with --data-only",
-                found.join("\n  - ")
+                 schema elsewhere (--schema-map), replace them with --clean, or load rows into \
+                 existing tables with --data-only",
+                found
+                    .iter()
+                    .map(|(l, _)| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n  - ")
             )));
+        }
+        if !found.is_empty() {
+            schema::confirm_clean(s, &found)?;
         }
         let missing = schema::missing_roles(&dst, &plan).await?;
         if !missing.is_empty() {
@@ -204,7 +212,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             plan.indexes.len(),
             plan.post.len()
         ));
-        created_schemas = schema::apply_pre(&mut dst, &plan).await?;
+        created_schemas = schema::apply_pre(&mut dst, &plan, &found).await?;
         schema_plan = Some(plan);
     }
     let outcome: Result<RunReport> = async {

@@ -87,8 +87,8 @@ fn check_map(s: &CopySettings, selected: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Objects of the plan that already exist on the target, by name.
-pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
+/// Objects of the plan that already exist on the target: (label, DROP).
+pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, String)>> {
     let mut found = Vec::new();
     for c in &plan.created {
         let (sql, arg) = match c.kind {
@@ -116,10 +116,11 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> 
             Err(_) => false,
         };
         if exists {
-            match &c.args {
-                Some(a) => found.push(format!("{} {}({a})", c.kind, c.name)),
-                None => found.push(format!("{} {}", c.kind, c.name)),
-            }
+            let label = match &c.args {
+                Some(a) => format!("{} {}({a})", c.kind, c.name),
+                None => format!("{} {}", c.kind, c.name),
+            };
+            found.push((label, drop_sql(c, false)));
         }
     }
     Ok(found)
@@ -145,9 +146,30 @@ pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<Strin
         .collect())
 }
 
+fn drop_sql(c: &model::Created, cascade: bool) -> String {
+    let tail = if cascade { " CASCADE" } else { "" };
+    match c.kind {
+        "function" => format!(
+            "DROP ROUTINE IF EXISTS {}({}){tail}",
+            c.name.quoted(),
+            c.args.clone().unwrap_or_default()
+        ),
+        kind => format!(
+            "DROP {} IF EXISTS {}{tail}",
+            kind.to_uppercase(),
+            c.name.quoted()
+        ),
+    }
+}
+
 /// Create schemas, extensions and the pre-data objects in one
+/// transaction, after dropping `drops` (`--clean`) in the same
 /// transaction. Returns the schemas this run created.
-pub async fn apply_pre(dst: &mut Session, plan: &SchemaPlan) -> Result<Vec<String>> {
+pub async fn apply_pre(
+    dst: &mut Session,
+    plan: &SchemaPlan,
+    drops: &[(String, String)],
+) -> Result<Vec<String>> {
     let existing: HashSet<String> = dst
         .client
         .query(
@@ -173,6 +195,15 @@ pub async fn apply_pre(dst: &mut Session, plan: &SchemaPlan) -> Result<Vec<Strin
     tx.batch_execute("SET LOCAL check_function_bodies = off")
         .await
         .pg_context(|| "preparing the schema transaction".into())?;
+    // Newest first; without CASCADE, so nothing outside the plan goes.
+    for (label, sql) in drops.iter().rev() {
+        tx.batch_execute(sql).await.map_err(|e| {
+            Error::Runtime(anyhow!(
+                "--clean: dropping {label} on the target: {}\nNothing was changed.",
+                describe_pg(&e)
+            ))
+        })?;
+    }
     for sch in &created {
         tx.batch_execute(&format!("CREATE SCHEMA {}", catalog::quote_ident(sch)))
             .await
@@ -310,19 +341,7 @@ pub async fn undo(s: &CopySettings, plan: &SchemaPlan, schemas: &[String]) -> Ve
         Err(e) => return vec![format!("cannot reconnect to clean up: {e:#}")],
     };
     for c in plan.created.iter().rev() {
-        let sql = match c.kind {
-            "function" => format!(
-                "DROP ROUTINE IF EXISTS {}({}) CASCADE",
-                c.name.quoted(),
-                c.args.clone().unwrap_or_default()
-            ),
-            "type" => format!("DROP TYPE IF EXISTS {} CASCADE", c.name.quoted()),
-            kind => format!(
-                "DROP {} IF EXISTS {} CASCADE",
-                kind.to_uppercase(),
-                c.name.quoted()
-            ),
-        };
+        let sql = drop_sql(c, true);
         if let Err(e) = dst.client.batch_execute(&sql).await {
             problems.push(format!("{sql}: {}", describe_pg(&e)));
         }
@@ -337,4 +356,40 @@ pub async fn undo(s: &CopySettings, plan: &SchemaPlan, schemas: &[String]) -> Ve
         }
     }
     problems
+}
+
+/// `--clean` asks before dropping: on a terminal it prompts, elsewhere it
+/// needs `--yes`.
+pub fn confirm_clean(s: &CopySettings, found: &[(String, String)]) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if s.yes {
+        return Ok(());
+    }
+    let list = found
+        .iter()
+        .map(|(l, _)| format!("  - {l}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Error::usage(format!(
+            "--clean would drop and recreate these objects on target {}:\n{list}\n\
+             Pass --yes to confirm without a terminal",
+            s.target
+        )));
+    }
+    eprint!(
+        "--clean drops and recreates these objects on target {}:\n{list}\nProceed? [y/N] ",
+        s.target
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::usage(format!("reading the answer: {e}")))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(Error::usage("--clean not confirmed; nothing was changed"))
+    }
 }

@@ -292,3 +292,47 @@ fn owners_and_grants_are_reproduced() {
         .get(0);
     assert_eq!(owner, "postgres");
 }
+
+/// `--clean` replaces existing objects, after a confirmation: without a
+/// terminal that is `--yes`.
+#[test]
+fn clean_replaces_existing_objects_when_confirmed() {
+    let s = servers();
+    let src = s.source.fresh_db("clean");
+    let dst = s.target.fresh_db("clean");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE TYPE app.kind AS ENUM ('x', 'y'); \
+         CREATE TABLE app.t (id int PRIMARY KEY, k app.kind); INSERT INTO app.t VALUES (1, 'y');",
+    );
+    s.target
+        .client(&dst)
+        .batch_execute(
+            "CREATE SCHEMA app; CREATE TYPE app.kind AS ENUM ('old'); \
+             CREATE TABLE app.t (old_col app.kind); INSERT INTO app.t VALUES ('old');",
+        )
+        .unwrap();
+    let flags = [
+        "--schema",
+        "app",
+        "--no-owner",
+        "--no-privileges",
+        "--clean",
+    ];
+    let run = copy_full(&src, &dst, &flags);
+    run.assert_code(2);
+    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    assert!(run.stderr.contains("table app.t"), "{}", run.stderr);
+    copy_full(&src, &dst, &[&flags[..], &["--yes"]].concat()).assert_code(0);
+    assert_same_content(&src, &dst);
+    let labels: String = s
+        .target
+        .client(&dst)
+        .query_one(
+            "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(labels, "x,y");
+}
