@@ -162,6 +162,19 @@ pub fn print_summary(r: &RunReport) {
     for r in &rows {
         println!("{}", line(r));
     }
+    if let Some(sc) = &r.schema {
+        println!(
+            "schema: {} statements before the rows ({:.2}s); {} keys and indexes, {} other \
+             statements, {} owner/grant statements and {} sequences after them ({:.2}s)",
+            sc.statements_before_rows,
+            sc.seconds_before_rows,
+            sc.keys_and_indexes,
+            sc.statements_after_rows,
+            sc.access_statements,
+            sc.sequences_set,
+            sc.seconds_after_rows
+        );
+    }
     println!(
         "{} tables, {} rows, {} in {:.2}s",
         r.tables.len(),

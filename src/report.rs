@@ -47,6 +47,21 @@ pub struct LinkReport {
     pub network_bound: bool,
 }
 
+/// What `copy` created besides rows (not with `--data-only`).
+#[derive(Debug, Default, Serialize, Clone)]
+pub struct SchemaReport {
+    /// Schemas, extensions, types, functions, sequences, tables, views.
+    pub statements_before_rows: usize,
+    pub keys_and_indexes: usize,
+    /// Foreign keys, triggers, rules, policies, comments, refreshes.
+    pub statements_after_rows: usize,
+    /// Owner and privilege statements.
+    pub access_statements: usize,
+    pub sequences_set: usize,
+    pub seconds_before_rows: f64,
+    pub seconds_after_rows: f64,
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct RunReport {
     pub tool: String,
@@ -64,6 +79,8 @@ pub struct RunReport {
     pub link: LinkReport,
     pub tables: Vec<TableReport>,
     pub sequences: Vec<SequenceReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<SchemaReport>,
     pub warnings: Vec<String>,
     pub total_rows: u64,
     pub total_bytes: u64,

@@ -41,6 +41,10 @@ pub struct SchemaPlan {
     /// Target schemas to create when missing.
     pub schemas: Vec<String>,
     pub extensions: Vec<Statement>,
+    /// Names of the extensions in `extensions`, and the target schema each
+    /// should live in.
+    pub extension_names: Vec<String>,
+    pub extension_schemas: Vec<String>,
     /// Types, functions, sequences, tables, views: one transaction.
     pub pre: Vec<Statement>,
     /// Primary keys, unique and exclusion constraints, indexes: built in
@@ -185,14 +189,18 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         .filter(|e| schemas.contains(&e.1) || needed_ext.contains(&e.0))
     {
         let (name, schema) = e;
-        let with = if schemas.contains(schema) {
-            format!(" WITH SCHEMA {}", quote_ident(m.schema(schema)))
-        } else {
-            String::new()
-        };
+        // With search_path = '' an extension needs an explicit schema,
+        // which must exist.
+        let target_schema = quote_ident(m.schema(schema));
+        let with = format!(
+            "CREATE SCHEMA IF NOT EXISTS {target_schema}; CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {target_schema}",
+            quote_ident(name)
+        );
+        plan.extension_schemas.push(m.schema(schema).to_string());
+        plan.extension_names.push(name.clone());
         plan.extensions.push(Statement {
             what: format!("extension {name}"),
-            sql: format!("CREATE EXTENSION IF NOT EXISTS {}{with}", quote_ident(name)),
+            sql: with,
         });
     }
 
@@ -246,6 +254,23 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     for &i in &ordered {
         plan.pre.append(&mut nodes[i].stmts);
         plan.created.push(created[i].clone());
+    }
+    for r in c
+        .query(
+            "SELECT DISTINCT p.pubname::text FROM pg_catalog.pg_publication p \
+              WHERE p.puballtables OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel pr \
+                    JOIN pg_catalog.pg_class t ON t.oid = pr.prrelid \
+                    JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+                   WHERE pr.prpubid = p.oid AND n.nspname = ANY($1)) ORDER BY 1",
+            &[&schemas],
+        )
+        .await
+        .pg_context(|| "reading publications".into())?
+    {
+        plan.warnings.push(format!(
+            "publication {} covers copied tables; publications are not reproduced yet",
+            r.get::<_, String>(0)
+        ));
     }
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
     read_access(c, o, &kept, &schemas, &m, &mut plan).await?;

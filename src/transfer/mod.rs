@@ -173,6 +173,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     // Without --data-only: create the schema first (refusing existing
     // objects), and drop it again if the run fails later.
     let mut schema_plan = None;
+    let mut schema_report = None;
     let mut created_schemas = Vec::new();
     if !s.data_only {
         let plan = schema::plan(s, &src).await?;
@@ -192,6 +193,15 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         if !found.is_empty() {
             schema::confirm_clean(s, &found)?;
         }
+        let absent = schema::missing_extensions(&dst, &plan).await?;
+        if !absent.is_empty() {
+            return Err(Error::usage(format!(
+                "the copied objects use extension(s) {} which the target server does not offer \
+                 (not in pg_available_extensions); install them on the target server or leave out \
+                 the objects that use them",
+                absent.join(", ")
+            )));
+        }
         let missing = schema::missing_roles(&dst, &plan).await?;
         if !missing.is_empty() {
             return Err(Error::usage(format!(
@@ -206,13 +216,24 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             )));
         }
         warnings.extend(plan.warnings.iter().cloned());
+        warnings.extend(schema::misplaced_extensions(&dst, &plan).await?);
         say(&format!(
             "creating the schema: {} statements, then {} keys and indexes and {} other statements after the data",
             plan.extensions.len() + plan.pre.len(),
             plan.indexes.len(),
             plan.post.len()
         ));
+        let t0 = Instant::now();
         created_schemas = schema::apply_pre(&mut dst, &plan, &found).await?;
+        schema_report = Some(crate::report::SchemaReport {
+            statements_before_rows: plan.extensions.len() + plan.pre.len(),
+            keys_and_indexes: plan.indexes.len(),
+            statements_after_rows: plan.post.len(),
+            access_statements: plan.access.len(),
+            sequences_set: plan.sequences.len(),
+            seconds_before_rows: round3(t0.elapsed().as_secs_f64()),
+            seconds_after_rows: 0.0,
+        });
         schema_plan = Some(plan);
     }
     let outcome: Result<RunReport> = async {
@@ -286,7 +307,12 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         let all_ok = ctx.sched.states().iter().all(|st| *st == JobState::Done);
         let seq_reports = match (&schema_plan, all_ok) {
             (Some(plan), true) => {
-                say("building keys, indexes, foreign keys, triggers and the rest");
+                say(&format!(
+                "building {} keys and indexes with {} sessions, then foreign keys, triggers and the rest",
+                plan.indexes.len(),
+                s.jobs.min(plan.indexes.len()).max(1)
+            ));
+            let t0 = Instant::now();
                 let loaded: Vec<QualName> = ctx
                     .units
                     .iter()
@@ -294,6 +320,9 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                     .map(|u| u.target.clone())
                     .collect();
                 schema::apply_post(s, &src, plan, &loaded).await?;
+                if let Some(r) = schema_report.as_mut() {
+                    r.seconds_after_rows = round3(t0.elapsed().as_secs_f64());
+                }
                 Vec::new()
             }
             (None, true) => set_sequences(&src, &dst, &sequences, &mut warnings).await?,
@@ -353,6 +382,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             total_bytes: tables.iter().map(|t| t.bytes).sum(),
             tables,
             sequences: seq_reports,
+            schema: schema_report.clone(),
             warnings,
             ok,
         })
@@ -371,6 +401,10 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         }
     }
     outcome
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 fn endpoint_report(ep: &conn::Endpoint, info: &ServerInfo) -> EndpointReport {

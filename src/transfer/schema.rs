@@ -126,6 +126,56 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
     Ok(found)
 }
 
+/// Extensions the target already has in another schema than the source
+/// (objects that name them qualified may then fail), as warnings.
+pub async fn misplaced_extensions(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
+    let rows = dst
+        .client
+        .query(
+            "SELECT e.extname::text, n.nspname::text FROM pg_catalog.pg_extension e \
+               JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = ANY($1)",
+            &[&plan.extension_names],
+        )
+        .await
+        .pg_context(|| "reading the target's extensions".into())?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (name, schema): (String, String) = (r.get(0), r.get(1));
+        if let Some(i) = plan.extension_names.iter().position(|n| n == &name) {
+            let want = &plan.extension_schemas[i];
+            if want != &schema {
+                out.push(format!(
+                    "extension {name} is installed in schema \"{schema}\" on the target but the copied \
+                     objects expect it in \"{want}\"; references such as {want}.<function or type> \
+                     will fail until they match (e.g. --schema-map or ALTER EXTENSION {name} SET SCHEMA)"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Extensions the objects use that the target neither has nor offers.
+pub async fn missing_extensions(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
+    let present: HashSet<String> = dst
+        .client
+        .query(
+            "SELECT name::text FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)",
+            &[&plan.extension_names],
+        )
+        .await
+        .pg_context(|| "reading the target's available extensions".into())?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    Ok(plan
+        .extension_names
+        .iter()
+        .filter(|e| !present.contains(*e))
+        .cloned()
+        .collect())
+}
+
 /// Roles that owners and grants name but the target lacks.
 pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
     let wanted: Vec<String> = plan.roles.iter().cloned().collect();

@@ -336,3 +336,26 @@ fn clean_replaces_existing_objects_when_confirmed() {
         .get(0);
     assert_eq!(labels, "x,y");
 }
+
+/// An extension the copied objects use comes along, in its schema.
+#[test]
+fn extensions_the_objects_use_are_created() {
+    let s = servers();
+    let src = s.source.fresh_db("ext");
+    let dst = s.target.fresh_db("ext");
+    seed_source(
+        &src,
+        "CREATE EXTENSION citext; CREATE SCHEMA app; \
+         CREATE TABLE app.users (email public.citext PRIMARY KEY); \
+         INSERT INTO app.users VALUES ('A@x.org');",
+    );
+    let run = copy_full(&src, &dst, &["--schema", "app", "--no-owner", "--no-privileges"]);
+    run.assert_code(0);
+    let found: bool = s
+        .target
+        .client(&dst)
+        .query_one("SELECT EXISTS (SELECT 1 FROM app.users WHERE email = 'a@X.ORG')", &[])
+        .unwrap()
+        .get(0);
+    assert!(found, "citext compares case-insensitively on the target too");
+}
