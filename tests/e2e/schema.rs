@@ -349,13 +349,23 @@ fn extensions_the_objects_use_are_created() {
          CREATE TABLE app.users (email public.citext PRIMARY KEY); \
          INSERT INTO app.users VALUES ('A@x.org');",
     );
-    let run = copy_full(&src, &dst, &["--schema", "app", "--no-owner", "--no-privileges"]);
+    let run = copy_full(
+        &src,
+        &dst,
+        &["--schema", "app", "--no-owner", "--no-privileges"],
+    );
     run.assert_code(0);
     let found: bool = s
         .target
         .client(&dst)
-        .query_one("SELECT EXISTS (SELECT 1 FROM app.users WHERE email = 'a@X.ORG')", &[])
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM app.users WHERE email = 'a@X.ORG')",
+            &[],
+        )
         .unwrap()
         .get(0);
-    assert!(found, "citext compares case-insensitively on the target too");
+    assert!(
+        found,
+        "citext compares case-insensitively on the target too"
+    );
 }
