@@ -49,6 +49,10 @@ pub enum Command {
 
 const COPY_EXAMPLES: &str = "\
 Examples:
+  # Move schema local_app (objects and rows) into public on an empty target
+  pgbarge copy --source postgres://me@localhost/app --target \"$TARGET_URL\" \\
+      --schema local_app --schema-map local_app=public --no-owner --no-privileges
+
   # Stream every table of schema app into existing tables on the target
   pgbarge copy --data-only --source postgres://me@localhost/app \\
       --target 'postgres://postgres@db.example.com/postgres?sslmode=require' \\

@@ -41,3 +41,15 @@ fn commands_not_built_yet_exit_2() {
     let run = pgbarge(&["copy", "--bogus"]);
     run.assert_code(2);
 }
+
+/// `--quiet` prints the summary and nothing else: no progress, no notes.
+#[test]
+fn quiet_prints_only_the_summary() {
+    let (src, dst) = db_pair("quiet", "CREATE TABLE t (id int);");
+    seed_source(&src, "INSERT INTO t SELECT generate_series(1, 1000)");
+    let run = copy(&src, &dst, &["--quiet"]);
+    run.assert_code(0);
+    assert_eq!(run.stderr, "", "stderr must stay empty with --quiet");
+    assert!(run.stdout.contains("public.t"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 tables, 1000 rows"), "{}", run.stdout);
+}
