@@ -85,13 +85,13 @@ measure() {
   local tgt="postgres://postgres@127.0.0.1:$port/run?sslmode=disable"
   local t0 t1 rss bytes before=0
   # The proxy's counters run on across tools: take the difference.
-  [ -n "$PROXY_PID" ] && before=$(awk '{print $1 + $2}' "$WORK/proxy.stats")
+  [ -n "$PROXY_PID" ] && before=$(awk '{printf "%.0f\n", $1 + $2}' "$WORK/proxy.stats")
   t0=$(date +%s.%N)
   /usr/bin/time -f "%M" -o "$WORK/time.out" bash -c '"$@"' _ "$@" "$tgt" > "$WORK/out.log" 2>&1 || {
     echo "$name failed:" >&2; tail -20 "$WORK/out.log" >&2; RESULTS+=("$name failed - - -"); return; }
   t1=$(date +%s.%N)
   rss=$(( $(tail -n 1 "$WORK/time.out") / 1024 ))
-  if [ -n "$PROXY_PID" ]; then sleep 1; bytes=$(( $(awk '{print $1 + $2}' "$WORK/proxy.stats") - before ))
+  if [ -n "$PROXY_PID" ]; then sleep 1; bytes=$(( $(awk '{printf "%.0f\n", $1 + $2}' "$WORK/proxy.stats") - before ))
   elif [ -s "$WORK/bytes" ]; then bytes=$(cat "$WORK/bytes")
   else bytes=-; fi
   rm -f "$WORK/bytes"
