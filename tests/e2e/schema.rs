@@ -38,6 +38,7 @@ CREATE MATERIALIZED VIEW app.mood_counts AS SELECT mood, count(*) AS n FROM app.
 CREATE UNIQUE INDEX mood_counts_mood ON app.mood_counts (mood);
 ALTER TABLE app.tickets ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own ON app.tickets FOR SELECT USING (owner_id IS NOT NULL AND mood <> 'sad'::app.mood);
+CREATE STATISTICS app.tickets_stats (dependencies) ON mood, owner_id FROM app.tickets;
 CREATE UNLOGGED TABLE app.scratch (k text COLLATE "C", v int);
 INSERT INTO app.parents (name) VALUES ('p1');
 INSERT INTO app.tickets (code, owner_id) VALUES ('app.kitchen_sink', 1), ('x', NULL);
@@ -367,5 +368,49 @@ fn extensions_the_objects_use_are_created() {
     assert!(
         found,
         "citext compares case-insensitively on the target too"
+    );
+}
+
+/// What pgbarge cannot recreate yet is named, never dropped silently.
+#[test]
+fn objects_not_reproduced_are_named() {
+    let s = servers();
+    let src = s.source.fresh_db("notrepro");
+    let dst = s.target.fresh_db("notrepro");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE TABLE app.t (a int, b text); \
+         CREATE COLLATION app.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
+         CREATE FUNCTION app.eq(int, int) RETURNS bool LANGUAGE sql AS 'SELECT $1 = $2'; \
+         CREATE OPERATOR app.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = app.eq); \
+         CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int);",
+    );
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    let run = copy_full(
+        &src,
+        &dst,
+        &[
+            "--schema",
+            "app",
+            "--no-owner",
+            "--no-privileges",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    run.assert_code(0);
+    for want in [
+        "(collation): app.ci",
+        "(operator): app.===",
+        "aggregate app.total(integer)",
+    ] {
+        assert!(run.stderr.contains(want), "{want}: {}", run.stderr);
+    }
+    let r = read_report(&report);
+    assert!(r["warnings"].to_string().contains("app.==="), "{r}");
+    assert!(
+        r["schema"]["statements_before_rows"].as_u64().unwrap() >= 2,
+        "{r}"
     );
 }
