@@ -545,7 +545,8 @@ async fn read_functions(
 ) -> Result<()> {
     let sql = format!(
         "SELECT p.oid, n.nspname::text, p.proname::text, p.prokind::text, \
-                CASE WHEN p.prokind IN ('f', 'p', 'w') THEN pg_catalog.pg_get_functiondef(p.oid) END, \
+                CASE WHEN p.prokind IN ('f', 'p', 'w') THEN pg_catalog.pg_get_functiondef(p.oid) \
+                     WHEN p.prokind = 'a' THEN ({AGGREGATE_DEF}) END, \
                 pg_catalog.pg_get_function_identity_arguments(p.oid), \
                 pg_catalog.obj_description(p.oid, 'pg_proc'), p.prosrc, l.lanname::text, \
                 {} \
@@ -562,7 +563,8 @@ async fn read_functions(
             "false"
         },
         not_member("p.oid", "pg_catalog.pg_proc")
-    );
+    )
+    .replace("{AGGREGATE_DEF}", AGGREGATE_DEF);
     for r in c
         .query(&sql, &[&schemas])
         .await
@@ -574,7 +576,7 @@ async fn read_functions(
         let label = format!("{name}({args})");
         let Some(def) = r.get::<_, Option<String>>(4) else {
             plan.warnings.push(format!(
-                "aggregate {label} is not reproduced yet; create it on the target"
+                "ordered-set aggregate {label} is not reproduced yet; create it on the target"
             ));
             continue;
         };
@@ -601,10 +603,10 @@ async fn read_functions(
             }
         }
         let target_sig = format!("{}({})", m.q(&name), m.sql(&args));
-        let kw = if r.get::<_, String>(3) == "p" {
-            "PROCEDURE"
-        } else {
-            "FUNCTION"
+        let kw = match r.get::<_, String>(3).as_str() {
+            "p" => "PROCEDURE",
+            "a" => "AGGREGATE",
+            _ => "FUNCTION",
         };
         let mut stmts = vec![Statement {
             what: format!("function {label}"),
@@ -627,6 +629,36 @@ async fn read_functions(
     }
     Ok(())
 }
+
+/// `CREATE AGGREGATE` for a plain aggregate (NULL for ordered-set and
+/// hypothetical ones), built from `pg_aggregate` as the server has no
+/// `pg_get_aggregatedef`. Function names print qualified unless they are
+/// in pg_catalog (the session's search_path is empty).
+const AGGREGATE_DEF: &str = "SELECT CASE WHEN a.aggkind <> 'n' THEN NULL ELSE \
+    'CREATE AGGREGATE ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) \
+    || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ') (SFUNC = ' || a.aggtransfn::pg_catalog.regproc::text \
+    || ', STYPE = ' || pg_catalog.format_type(a.aggtranstype, NULL) \
+    || CASE WHEN a.aggtransspace <> 0 THEN ', SSPACE = ' || a.aggtransspace ELSE '' END \
+    || CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC = ' || a.aggfinalfn::pg_catalog.regproc::text \
+         || CASE WHEN a.aggfinalextra THEN ', FINALFUNC_EXTRA' ELSE '' END \
+         || ', FINALFUNC_MODIFY = ' || CASE a.aggfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END \
+       ELSE '' END \
+    || CASE WHEN a.aggcombinefn <> 0 THEN ', COMBINEFUNC = ' || a.aggcombinefn::pg_catalog.regproc::text ELSE '' END \
+    || CASE WHEN a.aggserialfn <> 0 THEN ', SERIALFUNC = ' || a.aggserialfn::pg_catalog.regproc::text ELSE '' END \
+    || CASE WHEN a.aggdeserialfn <> 0 THEN ', DESERIALFUNC = ' || a.aggdeserialfn::pg_catalog.regproc::text ELSE '' END \
+    || CASE WHEN a.agginitval IS NOT NULL THEN ', INITCOND = ' || pg_catalog.quote_literal(a.agginitval) ELSE '' END \
+    || CASE WHEN a.aggmtransfn <> 0 THEN ', MSFUNC = ' || a.aggmtransfn::pg_catalog.regproc::text \
+         || ', MINVFUNC = ' || a.aggminvtransfn::pg_catalog.regproc::text \
+         || ', MSTYPE = ' || pg_catalog.format_type(a.aggmtranstype, NULL) \
+         || CASE WHEN a.aggmtransspace <> 0 THEN ', MSSPACE = ' || a.aggmtransspace ELSE '' END \
+         || CASE WHEN a.aggmfinalfn <> 0 THEN ', MFINALFUNC = ' || a.aggmfinalfn::pg_catalog.regproc::text \
+              || CASE WHEN a.aggmfinalextra THEN ', MFINALFUNC_EXTRA' ELSE '' END ELSE '' END \
+         || CASE WHEN a.aggminitval IS NOT NULL THEN ', MINITCOND = ' || pg_catalog.quote_literal(a.aggminitval) ELSE '' END \
+       ELSE '' END \
+    || CASE WHEN a.aggsortop <> 0 THEN ', SORTOP = OPERATOR(' || (SELECT pg_catalog.quote_ident(on_.nspname) || '.' || o.oprname || ')' \
+         FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace on_ ON on_.oid = o.oprnamespace WHERE o.oid = a.aggsortop) ELSE '' END \
+    || CASE p.proparallel WHEN 's' THEN ', PARALLEL = SAFE' WHEN 'r' THEN ', PARALLEL = RESTRICTED' ELSE '' END \
+    || ')' END FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid";
 
 async fn server_has_sqlbody(c: &Client) -> bool {
     c.query_one(
@@ -1397,6 +1429,7 @@ async fn read_access(
 /// The object class word GRANT uses for an ALTER keyword.
 fn grant_kw(kw: &str) -> &str {
     match kw {
+        "AGGREGATE" => "FUNCTION",
         "VIEW" | "MATERIALIZED VIEW" => "TABLE",
         "DOMAIN" => "DOMAIN",
         other => other,

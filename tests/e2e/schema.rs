@@ -38,6 +38,8 @@ CREATE MATERIALIZED VIEW app.mood_counts AS SELECT mood, count(*) AS n FROM app.
 CREATE UNIQUE INDEX mood_counts_mood ON app.mood_counts (mood);
 ALTER TABLE app.tickets ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own ON app.tickets FOR SELECT USING (owner_id IS NOT NULL AND mood <> 'sad'::app.mood);
+CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int, INITCOND = '0', PARALLEL = SAFE);
+CREATE AGGREGATE app.mymax(int) (SFUNC = int4larger, STYPE = int, SORTOP = >);
 CREATE STATISTICS app.tickets_stats (dependencies) ON mood, owner_id FROM app.tickets;
 CREATE UNLOGGED TABLE app.scratch (k text COLLATE "C", v int);
 INSERT INTO app.parents (name) VALUES ('p1');
@@ -400,11 +402,7 @@ fn objects_not_reproduced_are_named() {
         ],
     );
     run.assert_code(0);
-    for want in [
-        "(collation): app.ci",
-        "(operator): app.===",
-        "aggregate app.total(integer)",
-    ] {
+    for want in ["(collation): app.ci", "(operator): app.==="] {
         assert!(run.stderr.contains(want), "{want}: {}", run.stderr);
     }
     let r = read_report(&report);
