@@ -1475,47 +1475,64 @@ async fn not_reproduced(
     plan: &mut SchemaPlan,
 ) -> Result<()> {
     let names: Vec<String> = o.tables.iter().map(|t| t.quoted()).collect();
-    let ext = |cat: &str, oid: &str| not_member(oid, cat);
+    // (kind, catalog, name column, schema column), extension members left out.
+    const KINDS: &[(&str, &str, &str, &str)] = &[
+        ("collation", "pg_collation", "collname", "collnamespace"),
+        ("operator", "pg_operator", "oprname", "oprnamespace"),
+        ("operator class", "pg_opclass", "opcname", "opcnamespace"),
+        (
+            "text search configuration",
+            "pg_ts_config",
+            "cfgname",
+            "cfgnamespace",
+        ),
+        (
+            "text search dictionary",
+            "pg_ts_dict",
+            "dictname",
+            "dictnamespace",
+        ),
+        ("conversion", "pg_conversion", "conname", "connamespace"),
+    ];
+    let mut branches: Vec<String> = KINDS
+        .iter()
+        .map(|(kind, cat, name, nsp)| {
+            format!(
+                "SELECT '{kind}' AS kind, n.nspname || '.' || x.{name} AS name \
+                   FROM pg_catalog.{cat} x JOIN pg_catalog.pg_namespace n ON n.oid = x.{nsp} \
+                  WHERE n.nspname = ANY($1) AND {}",
+                not_member("x.oid", &format!("pg_catalog.{cat}"))
+            )
+        })
+        .collect();
+    branches.push(format!(
+        "SELECT 'foreign table', n.nspname || '.' || x.relname \
+           FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace \
+          WHERE x.relkind = 'f' AND n.nspname = ANY($1) AND {}",
+        not_member("x.oid", "pg_catalog.pg_class")
+    ));
+    branches.push(
+        "SELECT 'default privileges', n.nspname \
+           FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
+          WHERE n.nspname = ANY($1)"
+            .into(),
+    );
+    branches.push(
+        "SELECT 'column privileges', x.attrelid::pg_catalog.regclass::text || '.' || x.attname \
+           FROM pg_catalog.pg_attribute x WHERE x.attacl IS NOT NULL AND x.attnum > 0 \
+            AND x.attrelid IN (SELECT pg_catalog.unnest($2::text[])::pg_catalog.regclass)"
+            .into(),
+    );
+    branches.push(
+        "SELECT 'replica identity', x.oid::pg_catalog.regclass::text \
+           FROM pg_catalog.pg_class x WHERE x.relreplident NOT IN ('d', 'n') \
+            AND x.oid IN (SELECT pg_catalog.unnest($2::text[])::pg_catalog.regclass)"
+            .into(),
+    );
     let sql = format!(
-        "SELECT kind, pg_catalog.string_agg(name, ', ' ORDER BY name) FROM ( \
-           SELECT 'collation' AS kind, n.nspname || '.' || x.collname AS name \
-             FROM pg_catalog.pg_collation x JOIN pg_catalog.pg_namespace n ON n.oid = x.collnamespace \
-            WHERE n.nspname = ANY($1) AND {} \
-           UNION ALL SELECT 'operator', n.nspname || '.' || x.oprname \
-             FROM pg_catalog.pg_operator x JOIN pg_catalog.pg_namespace n ON n.oid = x.oprnamespace \
-            WHERE n.nspname = ANY($1) AND {} \
-           UNION ALL SELECT 'operator class', n.nspname || '.' || x.opcname \
-             FROM pg_catalog.pg_opclass x JOIN pg_catalog.pg_namespace n ON n.oid = x.opcnamespace \
-            WHERE n.nspname = ANY($1) AND {} \
-           UNION ALL SELECT 'text search configuration', n.nspname || '.' || x.cfgname \
-             FROM pg_catalog.pg_ts_config x JOIN pg_catalog.pg_namespace n ON n.oid = x.cfgnamespace \
-            WHERE n.nspname = ANY($1) AND {} \
-           UNION ALL SELECT 'text search dictionary', n.nspname || '.' || x.dictname \
-             FROM pg_catalog.pg_ts_dict x JOIN pg_catalog.pg_namespace n ON n.oid = x.dictnamespace \
-            WHERE n.nspname = ANY($1) AND {} \
-           UNION ALL SELECT 'conversion', n.nspname || '.' || x.conname \
-             FROM pg_catalog.pg_conversion x JOIN pg_catalog.pg_namespace n ON n.oid = x.connamespace \
-            WHERE n.nspname = ANY($1) AND {} \
-           UNION ALL SELECT 'foreign table', n.nspname || '.' || x.relname \
-             FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace \
-            WHERE x.relkind = 'f' AND n.nspname = ANY($1) AND {} \
-           UNION ALL SELECT 'default privileges', n.nspname \
-             FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
-            WHERE n.nspname = ANY($1) \
-           UNION ALL SELECT 'column privileges', x.attrelid::pg_catalog.regclass::text || '.' || x.attname \
-             FROM pg_catalog.pg_attribute x WHERE x.attacl IS NOT NULL AND x.attnum > 0 \
-              AND x.attrelid IN (SELECT pg_catalog.unnest($2::text[])::pg_catalog.regclass) \
-           UNION ALL SELECT 'replica identity', x.oid::pg_catalog.regclass::text \
-             FROM pg_catalog.pg_class x WHERE x.relreplident NOT IN ('d', 'n') \
-              AND x.oid IN (SELECT pg_catalog.unnest($2::text[])::pg_catalog.regclass) \
-         ) AS t GROUP BY kind ORDER BY kind",
-        ext("pg_catalog.pg_collation", "x.oid"),
-        ext("pg_catalog.pg_operator", "x.oid"),
-        ext("pg_catalog.pg_opclass", "x.oid"),
-        ext("pg_catalog.pg_ts_config", "x.oid"),
-        ext("pg_catalog.pg_ts_dict", "x.oid"),
-        ext("pg_catalog.pg_conversion", "x.oid"),
-        ext("pg_catalog.pg_class", "x.oid"),
+        "SELECT kind, pg_catalog.string_agg(name, ', ' ORDER BY name) FROM ({}) AS t \
+          GROUP BY kind ORDER BY kind",
+        branches.join(" UNION ALL ")
     );
     for r in c
         .query(&sql, &[&schemas, &names])

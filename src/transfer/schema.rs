@@ -155,19 +155,32 @@ pub async fn misplaced_extensions(dst: &Session, plan: &SchemaPlan) -> Result<Ve
     Ok(out)
 }
 
-/// Extensions the objects use that the target neither has nor offers.
-pub async fn missing_extensions(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
-    let present: HashSet<String> = dst
+/// Which of `names` the target has, by a query taking them as `$1`.
+async fn present(
+    dst: &Session,
+    sql: &str,
+    names: &[String],
+    what: &str,
+) -> Result<HashSet<String>> {
+    Ok(dst
         .client
-        .query(
-            "SELECT name::text FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)",
-            &[&plan.extension_names],
-        )
+        .query(sql, &[&names])
         .await
-        .pg_context(|| "reading the target's available extensions".into())?
+        .pg_context(|| format!("reading the target's {what}"))?
         .iter()
         .map(|r| r.get(0))
-        .collect();
+        .collect())
+}
+
+/// Extensions the objects use that the target neither has nor offers.
+pub async fn missing_extensions(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
+    let present = present(
+        dst,
+        "SELECT name::text FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)",
+        &plan.extension_names,
+        "available extensions",
+    )
+    .await?;
     Ok(plan
         .extension_names
         .iter()
@@ -179,17 +192,13 @@ pub async fn missing_extensions(dst: &Session, plan: &SchemaPlan) -> Result<Vec<
 /// Roles that owners and grants name but the target lacks.
 pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
     let wanted: Vec<String> = plan.roles.iter().cloned().collect();
-    let present: HashSet<String> = dst
-        .client
-        .query(
-            "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
-            &[&wanted],
-        )
-        .await
-        .pg_context(|| "reading the target's roles".into())?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let present = present(
+        dst,
+        "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
+        &wanted,
+        "roles",
+    )
+    .await?;
     Ok(wanted
         .into_iter()
         .filter(|r| !present.contains(r))
@@ -220,17 +229,13 @@ pub async fn apply_pre(
     plan: &SchemaPlan,
     drops: &[(String, String)],
 ) -> Result<Vec<String>> {
-    let existing: HashSet<String> = dst
-        .client
-        .query(
-            "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)",
-            &[&plan.schemas],
-        )
-        .await
-        .pg_context(|| "reading target schemas".into())?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let existing = present(
+        dst,
+        "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)",
+        &plan.schemas,
+        "schemas",
+    )
+    .await?;
     let created: Vec<String> = plan
         .schemas
         .iter()
