@@ -55,6 +55,9 @@ pub struct SchemaPlan {
     pub post: Vec<Statement>,
     /// Owners and grants, applied last.
     pub access: Vec<Statement>,
+    /// Publications: run at the very end; a failure is a warning, not a
+    /// failed copy (creating one needs rights a role may lack).
+    pub publications: Vec<Statement>,
     /// Roles that owners and grants name (they must exist on the target).
     pub roles: BTreeSet<String>,
     /// Sequences to set from the source afterwards: (source, target).
@@ -262,23 +265,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         plan.pre.append(&mut nodes[i].stmts);
         plan.created.push(created[i].clone());
     }
-    for r in c
-        .query(
-            "SELECT DISTINCT p.pubname::text FROM pg_catalog.pg_publication p \
-              WHERE p.puballtables OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel pr \
-                    JOIN pg_catalog.pg_class t ON t.oid = pr.prrelid \
-                    JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
-                   WHERE pr.prpubid = p.oid AND n.nspname = ANY($1)) ORDER BY 1",
-            &[&schemas],
-        )
-        .await
-        .pg_context(|| "reading publications".into())?
-    {
-        plan.warnings.push(format!(
-            "publication {} covers copied tables; publications are not reproduced yet",
-            r.get::<_, String>(0)
-        ));
-    }
+    read_publications(c, o, &schemas, &m, &mut plan).await?;
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
     read_access(c, o, &kept, &schemas, &m, &mut plan).await?;
     Ok(plan)
@@ -850,7 +837,9 @@ async fn read_tables(
                     (SELECT sc.relname::text FROM pg_catalog.pg_depend dd \
                        JOIN pg_catalog.pg_class sc ON sc.oid = dd.objid \
                       WHERE a.attidentity <> '' AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum \
-                        AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1) \
+                        AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1), \
+                    CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END, \
+                    CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int4 END \
                FROM pg_catalog.pg_attribute a \
                JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
                LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -883,6 +872,10 @@ async fn read_tables(
             collation: r.get(7),
             comment: r.get(8),
             local: r.get(9),
+            storage: r
+                .get::<_, Option<String>>(14)
+                .and_then(|s| s.chars().next()),
+            statistics: r.get(15),
         });
     }
     let checks = c
@@ -1543,6 +1536,121 @@ async fn not_reproduced(
         plan.warnings.push(format!(
             "not reproduced yet ({kind}): {list}; recreate on the target by hand"
         ));
+    }
+    Ok(())
+}
+
+/// Publications that cover copied tables (or a copied schema), limited to
+/// what is copied, with row filters and column lists (PostgreSQL 15+).
+async fn read_publications(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    let has = |table: &'static str, col: &'static str| async move {
+        c.query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
+              WHERE attrelid = $1::text::pg_catalog.regclass AND attname = $2)",
+            &[&table, &col],
+        )
+        .await
+        .map(|r| r.get::<_, bool>(0))
+        .unwrap_or(false)
+    };
+    let v15 = has("pg_catalog.pg_publication_rel", "prqual").await;
+    let via_root = has("pg_catalog.pg_publication", "pubviaroot").await;
+    let names: Vec<String> = o.tables.iter().map(|t| t.quoted()).collect();
+    let item = if v15 {
+        "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) \
+         || coalesce(' (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) \
+               FROM pg_catalog.pg_attribute a WHERE a.attrelid = pr.prrelid AND a.attnum = ANY(pr.prattrs)) || ')', '') \
+         || coalesce(' WHERE (' || pg_catalog.pg_get_expr(pr.prqual, pr.prrelid) || ')', '')"
+    } else {
+        "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname)"
+    };
+    let in_schema = if v15 {
+        "(SELECT pg_catalog.array_agg(n.nspname::text ORDER BY n.nspname) \
+            FROM pg_catalog.pg_publication_namespace pn JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid \
+           WHERE pn.pnpubid = p.oid AND n.nspname = ANY($2))"
+    } else {
+        "NULL::text[]"
+    };
+    let sql = format!(
+        "SELECT p.pubname::text, p.puballtables, \
+                pg_catalog.concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END, \
+                  CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END), \
+                {}, \
+                (SELECT pg_catalog.array_agg({item} ORDER BY n.nspname, t.relname) \
+                   FROM pg_catalog.pg_publication_rel pr \
+                   JOIN pg_catalog.pg_class t ON t.oid = pr.prrelid \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+                  WHERE pr.prpubid = p.oid \
+                    AND t.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass)), \
+                {in_schema}, pg_catalog.pg_get_userbyid(p.pubowner)::text \
+           FROM pg_catalog.pg_publication p ORDER BY 1",
+        if via_root { "p.pubviaroot" } else { "false" },
+    );
+    for r in c
+        .query(&sql, &[&names, &schemas])
+        .await
+        .pg_context(|| "reading publications".into())?
+    {
+        let name: String = r.get(0);
+        if r.get::<_, bool>(1) {
+            plan.warnings.push(format!(
+                "publication {name} is FOR ALL TABLES; it is not recreated (it would publish \
+                 every table of the target)"
+            ));
+            continue;
+        }
+        let tables: Vec<String> = r.get::<_, Option<Vec<String>>>(4).unwrap_or_default();
+        let in_schemas: Vec<String> = r.get::<_, Option<Vec<String>>>(5).unwrap_or_default();
+        if tables.is_empty() && in_schemas.is_empty() {
+            continue;
+        }
+        let mut parts: Vec<String> = Vec::new();
+        if !tables.is_empty() {
+            let t: Vec<String> = tables.iter().map(|x| m.sql(x)).collect();
+            parts.push(format!("TABLE {}", t.join(", ")));
+        }
+        if !in_schemas.is_empty() {
+            let sc: Vec<String> = in_schemas
+                .iter()
+                .map(|x| quote_ident(m.schema(x)))
+                .collect();
+            parts.push(format!("TABLES IN SCHEMA {}", sc.join(", ")));
+        }
+        let mut with = format!("publish = {}", quote_literal(&r.get::<_, String>(2)));
+        if r.get::<_, bool>(3) {
+            with.push_str(", publish_via_partition_root = true");
+        }
+        plan.publications.push(Statement {
+            what: format!("publication {name}"),
+            sql: format!(
+                "CREATE PUBLICATION {} FOR {} WITH ({with})",
+                quote_ident(&name),
+                parts.join(", ")
+            ),
+        });
+        if !o.no_owner {
+            let owner: String = r.get(6);
+            plan.roles.insert(owner.clone());
+            plan.publications.push(Statement {
+                what: format!("owner of publication {name}"),
+                sql: format!(
+                    "ALTER PUBLICATION {} OWNER TO {}",
+                    quote_ident(&name),
+                    quote_ident(&owner)
+                ),
+            });
+        }
+        plan.created.push(Created {
+            kind: "publication",
+            name: QualName::new(String::new(), name),
+            args: None,
+        });
     }
     Ok(())
 }

@@ -39,6 +39,10 @@ pub struct Column {
     pub comment: Option<String>,
     /// Declared on this table (not inherited from a parent).
     pub local: bool,
+    /// `attstorage` where it differs from the type's default.
+    pub storage: Option<char>,
+    /// A statistics target set on the column.
+    pub statistics: Option<i32>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -166,6 +170,26 @@ pub fn render_table(t: &TableDef, m: &Mapper) -> Vec<String> {
                 "ALTER TABLE ONLY {name} ALTER COLUMN {} SET DEFAULT {}",
                 quote_ident(&c.name),
                 m.sql(d)
+            ));
+        }
+    }
+    for c in &t.columns {
+        let col = quote_ident(&c.name);
+        let storage = match c.storage {
+            Some('p') => Some("PLAIN"),
+            Some('e') => Some("EXTERNAL"),
+            Some('m') => Some("MAIN"),
+            Some('x') => Some("EXTENDED"),
+            _ => None,
+        };
+        if let Some(st) = storage {
+            out.push(format!(
+                "ALTER TABLE ONLY {name} ALTER COLUMN {col} SET STORAGE {st}"
+            ));
+        }
+        if let Some(n) = c.statistics {
+            out.push(format!(
+                "ALTER TABLE ONLY {name} ALTER COLUMN {col} SET STATISTICS {n}"
             ));
         }
     }

@@ -319,7 +319,11 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                     .filter(|u| u.copy_data)
                     .map(|u| u.target.clone())
                     .collect();
-                schema::apply_post(s, &src, plan, &loaded).await?;
+                let late = schema::apply_post(s, &src, plan, &loaded).await?;
+                for w in &late {
+                    say(&format!("warning: {w}"));
+                }
+                warnings.extend(late);
                 if let Some(r) = schema_report.as_mut() {
                     r.seconds_after_rows = round3(t0.elapsed().as_secs_f64());
                 }

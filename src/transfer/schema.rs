@@ -92,6 +92,10 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
     let mut found = Vec::new();
     for c in &plan.created {
         let (sql, arg) = match c.kind {
+            "publication" => (
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)",
+                c.name.name.clone(),
+            ),
             "type" => (
                 "SELECT pg_catalog.to_regtype($1) IS NOT NULL",
                 c.name.quoted(),
@@ -118,6 +122,7 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
         if exists {
             let label = match &c.args {
                 Some(a) => format!("{} {}({a})", c.kind, c.name),
+                None if c.kind == "publication" => format!("publication {}", c.name.name),
                 None => format!("{} {}", c.kind, c.name),
             };
             found.push((label, drop_sql(c, false)));
@@ -208,6 +213,10 @@ pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<Strin
 fn drop_sql(c: &model::Created, cascade: bool) -> String {
     let tail = if cascade { " CASCADE" } else { "" };
     match c.kind {
+        "publication" => format!(
+            "DROP PUBLICATION IF EXISTS {}{tail}",
+            catalog::quote_ident(&c.name.name)
+        ),
         "function" => format!(
             "DROP ROUTINE IF EXISTS {}({}){tail}",
             c.name.quoted(),
@@ -295,13 +304,15 @@ fn first_line(sql: &str) -> String {
 }
 
 /// Keys and indexes in parallel (`jobs` sessions), then the rest in
-/// order, then sequence values from the source snapshot, then ANALYZE.
+/// order, then sequence values from the source snapshot, ANALYZE, owners
+/// and grants, publications. Returns warnings (publications that could
+/// not be created).
 pub async fn apply_post(
     s: &CopySettings,
     src: &Session,
     plan: &SchemaPlan,
     analyze: &[QualName],
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let n = s.jobs.min(plan.indexes.len()).max(1);
     let queue = std::sync::Arc::new(std::sync::Mutex::new(
         plan.indexes.iter().rev().cloned().collect::<Vec<_>>(),
@@ -385,7 +396,13 @@ pub async fn apply_post(
             .await
             .pg_context(|| "analyzing the copied tables".into())?;
     }
-    Ok(())
+    let mut warnings = Vec::new();
+    for st in &plan.publications {
+        if let Err(e) = dst.client.batch_execute(&st.sql).await {
+            warnings.push(format!("{} was not created: {}", st.what, describe_pg(&e)));
+        }
+    }
+    Ok(warnings)
 }
 
 /// Drop what this run created (after a failure), newest first.

@@ -40,6 +40,8 @@ ALTER TABLE app.tickets ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own ON app.tickets FOR SELECT USING (owner_id IS NOT NULL AND mood <> 'sad'::app.mood);
 CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int, INITCOND = '0', PARALLEL = SAFE);
 CREATE AGGREGATE app.mymax(int) (SFUNC = int4larger, STYPE = int, SORTOP = >);
+ALTER TABLE app.tickets ALTER COLUMN code SET STORAGE EXTERNAL, ALTER COLUMN mood SET STATISTICS 500;
+CREATE PUBLICATION tickets_pub FOR TABLE app.tickets (id, code) WHERE (id > 0), app.parents WITH (publish = 'insert, update');
 CREATE STATISTICS app.tickets_stats (dependencies) ON mood, owner_id FROM app.tickets;
 CREATE UNLOGGED TABLE app.scratch (k text COLLATE "C", v int);
 INSERT INTO app.parents (name) VALUES ('p1');
