@@ -43,7 +43,7 @@ pub enum Command {
     Dump(DumpArgs),
     /// Restore a dump artifact into a target server (not built yet)
     Restore(RestoreArgs),
-    /// Compare a target with its source or a dump (not built yet)
+    /// Compare a target with its source: rows, checksums, constraints, indexes, sequences
     Verify(VerifyArgs),
 }
 
@@ -255,6 +255,7 @@ pub struct RestoreArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub endpoints: EndpointOpts,
+    /// Check a dump instead of a source (not built yet)
     #[arg(long, short = 'i', value_name = "PATH")]
     pub input: Option<PathBuf>,
     #[command(flatten)]
@@ -263,8 +264,10 @@ pub struct VerifyArgs {
     pub map: MapOpts,
     #[command(flatten)]
     pub common: CommonOpts,
+    /// Also compare a content checksum of every table (computed by each server)
     #[arg(long)]
     pub checksums: bool,
+    /// Write a JSON report to FILE
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 }

@@ -21,6 +21,7 @@ pub mod report;
 pub mod select;
 pub mod settings;
 pub mod transfer;
+pub mod verify;
 
 use indicatif::HumanBytes;
 
@@ -40,13 +41,16 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Plan(_) => Err(not_built("plan")),
         Command::Dump(_) => Err(not_built("dump")),
         Command::Restore(_) => Err(not_built("restore")),
-        Command::Verify(_) => Err(not_built("verify")),
+        Command::Verify(args) => {
+            let settings = settings::VerifySettings::from_args(&args)?;
+            runtime()?.block_on(run_verify(settings))
+        }
     }
 }
 
 fn not_built(cmd: &str) -> Error {
     Error::usage(format!(
-        "`pgbarge {cmd}` is not built yet; this version offers `pgbarge copy --data-only`"
+        "`pgbarge {cmd}` is not built yet; this version offers `pgbarge copy` and `pgbarge verify`"
     ))
 }
 
@@ -89,6 +93,102 @@ async fn run_copy(s: CopySettings) -> Result<u8> {
             report.tables.len(),
             failed.join("\n  ")
         )))
+    }
+}
+
+async fn run_verify(s: settings::VerifySettings) -> Result<u8> {
+    let report = tokio::select! {
+        r = verify::verify(&s) => r?,
+        _ = interrupted() => return Err(Error::Interrupted),
+    };
+    if let Some(path) = &s.report {
+        report::write_json(path, &report)?;
+    }
+    print_verify(&report);
+    if report.ok {
+        return Ok(error::exit::OK);
+    }
+    let n = report
+        .tables
+        .iter()
+        .filter(|t| !t.problems.is_empty())
+        .count();
+    Err(Error::Mismatch(format!(
+        "the target differs from the source: {n} of {} tables{}",
+        report.tables.len(),
+        if report.problems.is_empty() {
+            String::new()
+        } else {
+            format!(", and {} other problem(s)", report.problems.len())
+        }
+    )))
+}
+
+/// One line per table; only the problems are spelled out.
+fn print_verify(r: &verify::VerifyReport) {
+    let count = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
+    let rows: Vec<[String; 4]> = r
+        .tables
+        .iter()
+        .map(|t| {
+            [
+                t.target.clone(),
+                count(t.source_rows),
+                count(t.target_rows),
+                t.status.clone(),
+            ]
+        })
+        .collect();
+    let head = [
+        "table",
+        "source rows",
+        "target rows",
+        if r.checksums { "rows+checksum" } else { "rows" },
+    ];
+    let mut w = head.map(str::len);
+    for row in &rows {
+        for (i, c) in row.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |c: [&str; 4]| {
+        format!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:<w3$}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        )
+    };
+    println!("{}", line(head));
+    for row in &rows {
+        println!("{}", line([&row[0], &row[1], &row[2], &row[3]]));
+    }
+    for t in r.tables.iter().filter(|t| !t.problems.is_empty()) {
+        for p in &t.problems {
+            println!("  {}: {p}", t.target);
+        }
+    }
+    for p in &r.problems {
+        println!("  {p}");
+    }
+    let bad = r.tables.iter().filter(|t| !t.problems.is_empty()).count();
+    if r.ok {
+        println!(
+            "{} tables match{}",
+            r.tables.len(),
+            if r.checksums {
+                " (rows and checksums)"
+            } else {
+                " (row counts)"
+            }
+        );
+    } else {
+        println!("{bad} of {} tables differ", r.tables.len());
     }
 }
 

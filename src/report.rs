@@ -89,24 +89,29 @@ pub struct RunReport {
 
 impl RunReport {
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        let json = serde_json::to_vec_pretty(self).context("serialising the report")?;
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .with_context(|| format!("report path {} names no file", path.display()))?;
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        std::fs::write(&tmp, json).with_context(|| format!("writing report {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("writing report {}", path.display())
-        })?;
-        Ok(())
+        write_json(path, self)
     }
+}
+
+/// Write any report as pretty JSON to a temporary name, then rename it.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(value).context("serialising the report")?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .with_context(|| format!("report path {} names no file", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, json).with_context(|| format!("writing report {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("writing report {}", path.display())
+    })?;
+    Ok(())
 }

@@ -102,6 +102,45 @@ pub struct CopySettings {
     pub quiet: bool,
 }
 
+/// Everything `verify` (source against target) needs.
+#[derive(Debug, Clone)]
+pub struct VerifySettings {
+    pub source: Endpoint,
+    pub target: Endpoint,
+    pub patterns: Patterns,
+    pub schema_map: Vec<(String, String)>,
+    pub checksums: bool,
+    pub report: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+impl VerifySettings {
+    pub fn from_args(a: &crate::cli::VerifyArgs) -> Result<Self> {
+        if a.input.is_some() {
+            return Err(not_built("--input", "dump and restore"));
+        }
+        let cfg = load_config(&a.common)?;
+        let (source, target) = endpoints(&a.endpoints, &cfg)?;
+        Ok(VerifySettings {
+            source,
+            target,
+            patterns: patterns(&a.select, &cfg),
+            schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
+            checksums: a.checksums,
+            report: a.report.clone().or(cfg.report),
+            quiet: a.common.quiet || cfg.quiet.unwrap_or(false),
+        })
+    }
+
+    /// The target schema for a source schema.
+    pub fn map_schema<'a>(&'a self, schema: &'a str) -> &'a str {
+        self.schema_map
+            .iter()
+            .find(|(s, _)| s == schema)
+            .map_or(schema, |(_, d)| d.as_str())
+    }
+}
+
 /// A sensible default for `--jobs`: loads wait on the network and the
 /// servers' disks as much as on CPU, so two per core, within 2..=8.
 pub fn default_jobs() -> usize {

@@ -22,7 +22,7 @@ fn help_lists_commands_and_examples() {
 
 #[test]
 fn commands_not_built_yet_exit_2() {
-    for cmd in ["plan", "dump", "restore", "verify"] {
+    for cmd in ["plan", "dump", "restore"] {
         let run = pgbarge(&[cmd]);
         run.assert_code(2);
         assert!(

@@ -10,3 +10,4 @@ mod content;
 mod portability;
 mod refusals;
 mod schema;
+mod verify;

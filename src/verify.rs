@@ -1,0 +1,421 @@
+//! `verify --source --target`: does the target hold what the source holds?
+//!
+//! Each side is read in one REPEATABLE READ transaction, so every count
+//! and checksum of a side is from one moment. Per selected table: exact
+//! row counts, and with `--checksums` an order-independent content
+//! checksum computed by each server (the sum of a 64-bit slice of each
+//! row's md5, as numeric, so nothing overflows). Then schema parity for
+//! the selected tables: columns and types, constraints present and
+//! validated, indexes present and valid, triggers and policies present,
+//! views present, sequences not behind the source nor the data, and no
+//! orphan rows under the target's foreign keys.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::anyhow;
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use crate::catalog::{self, quote_ident, QualName, Table};
+use crate::conn::{self, Role};
+use crate::error::PgContext;
+use crate::report::EndpointReport;
+use crate::select;
+use crate::settings::VerifySettings;
+use crate::{Error, Result};
+
+#[derive(Debug, Default, Serialize)]
+pub struct TableCheck {
+    pub source: String,
+    pub target: String,
+    pub source_rows: Option<i64>,
+    pub target_rows: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_checksum: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_checksum: Option<String>,
+    /// `ok` or `differs`.
+    pub status: String,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct VerifyReport {
+    pub tool: String,
+    pub version: String,
+    pub command: String,
+    pub source: EndpointReport,
+    pub target: EndpointReport,
+    pub checksums: bool,
+    pub tables: Vec<TableCheck>,
+    /// Problems not tied to one table (views, sequences).
+    pub problems: Vec<String>,
+    pub ok: bool,
+}
+
+pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
+    let (src, dst) = tokio::try_join!(
+        conn::connect(&s.source, Role::Source),
+        conn::connect(&s.target, Role::Target)
+    )?;
+    let (si, di) = tokio::try_join!(src.server_info(), dst.server_info())?;
+    for c in [&src.client, &dst.client] {
+        c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .pg_context(|| "starting a read-only transaction".into())?;
+    }
+    let (a, b) = (&src.client, &dst.client);
+    let (src_tables, dst_tables) =
+        tokio::try_join!(catalog::read_tables(a), catalog::read_tables(b))?;
+    let schemas: Vec<String> = src_tables.iter().map(|t| t.name.schema.clone()).collect();
+    let mut all_schemas = schemas.clone();
+    all_schemas.extend(read_schema_names(a).await?);
+    all_schemas.sort();
+    all_schemas.dedup();
+    let chosen = select::select(&src_tables, &all_schemas, &s.patterns).map_err(Error::Usage)?;
+    let dst_by_name: HashMap<&QualName, &Table> = dst_tables.iter().map(|t| (&t.name, t)).collect();
+    let map: HashMap<String, String> = s.schema_map.iter().cloned().collect();
+
+    let mut checks = Vec::new();
+    for c in &chosen {
+        let st = &src_tables[c.index];
+        let target = QualName::new(s.map_schema(&st.name.schema), st.name.name.clone());
+        let mut check = TableCheck {
+            source: st.name.to_string(),
+            target: target.to_string(),
+            ..TableCheck::default()
+        };
+        let Some(dt) = dst_by_name.get(&target) else {
+            check
+                .problems
+                .push(format!("table {target} is missing on the target"));
+            checks.push(check);
+            continue;
+        };
+        let mut cols = Vec::new();
+        for col in &st.columns {
+            match dt.columns.iter().find(|d| d.name == col.name) {
+                None => check
+                    .problems
+                    .push(format!("column \"{}\" is missing on the target", col.name)),
+                Some(d) => {
+                    let want = crate::ddl::lexer::rename_schemas(
+                        &col.type_name,
+                        &map,
+                        &crate::ddl::lexer::AnyName,
+                    );
+                    if want != d.type_name {
+                        check.problems.push(format!(
+                            "column \"{}\" is {} on the source and {} on the target",
+                            col.name, col.type_name, d.type_name
+                        ));
+                    }
+                    cols.push(quote_ident(&col.name));
+                }
+            }
+        }
+        if st.has_storage() && dt.has_storage() {
+            let (x, y) = tokio::try_join!(
+                table_sum(a, &st.name, &cols, s.checksums),
+                table_sum(b, &target, &cols, s.checksums)
+            )?;
+            if x.0 != y.0 {
+                check
+                    .problems
+                    .push(format!("{} rows on the source, {} on the target", x.0, y.0));
+            } else if x.1 != y.1 {
+                check
+                    .problems
+                    .push("content differs (same row count, different checksum)".into());
+            }
+            check.source_rows = Some(x.0);
+            check.target_rows = Some(y.0);
+            check.source_checksum = x.1;
+            check.target_checksum = y.1;
+        }
+        checks.push(check);
+    }
+    let pairs: Vec<(QualName, QualName)> = chosen
+        .iter()
+        .map(|c| {
+            let n = &src_tables[c.index].name;
+            (
+                n.clone(),
+                QualName::new(s.map_schema(&n.schema), n.name.clone()),
+            )
+        })
+        .filter(|(_, t)| dst_by_name.contains_key(t))
+        .collect();
+    let mut by_target: HashMap<String, usize> = HashMap::new();
+    for (i, c) in checks.iter().enumerate() {
+        by_target.insert(c.target.clone(), i);
+    }
+    let mut loose = Vec::new();
+    let found = parity(a, b, &pairs).await?;
+    for (table, problem) in found {
+        match table.and_then(|t| by_target.get(&t.to_string())) {
+            Some(&i) => checks[i].problems.push(problem),
+            None => loose.push(problem),
+        }
+    }
+    for c in &mut checks {
+        c.status = if c.problems.is_empty() {
+            "ok"
+        } else {
+            "differs"
+        }
+        .into();
+    }
+    let ok = checks.iter().all(|c| c.problems.is_empty()) && loose.is_empty();
+    Ok(VerifyReport {
+        tool: "pgbarge".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: "verify".into(),
+        source: EndpointReport {
+            url: s.source.redacted(),
+            server_version: si.version.clone(),
+            tls: si.tls,
+        },
+        target: EndpointReport {
+            url: s.target.redacted(),
+            server_version: di.version.clone(),
+            tls: di.tls,
+        },
+        checksums: s.checksums,
+        tables: checks,
+        problems: loose,
+        ok,
+    })
+}
+
+async fn read_schema_names(c: &Client) -> anyhow::Result<Vec<String>> {
+    Ok(c.query(
+        "SELECT nspname::text FROM pg_catalog.pg_namespace \
+              WHERE nspname <> 'information_schema' AND nspname NOT LIKE 'pg\\_%'",
+        &[],
+    )
+    .await
+    .pg_context(|| "reading schemas".into())?
+    .iter()
+    .map(|r| r.get(0))
+    .collect())
+}
+
+/// Row count and, with `checksums`, the order-independent content sum.
+async fn table_sum(
+    c: &Client,
+    t: &QualName,
+    cols: &[String],
+    checksums: bool,
+) -> anyhow::Result<(i64, Option<String>)> {
+    let sum = if checksums && !cols.is_empty() {
+        format!(
+            "coalesce(sum(('x' || substr(md5(ROW({})::text), 1, 16))::bit(64)::int8::numeric), 0)::text",
+            cols.join(", ")
+        )
+    } else {
+        "NULL::text".into()
+    };
+    let row = c
+        .query_one(
+            &format!("SELECT count(*)::int8, {sum} FROM ONLY {}", t.quoted()),
+            &[],
+        )
+        .await
+        .pg_context(|| format!("counting {t}"))?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// Schema parity of the selected tables: (target table, problem).
+async fn parity(
+    a: &Client,
+    b: &Client,
+    pairs: &[(QualName, QualName)],
+) -> anyhow::Result<Vec<(Option<QualName>, String)>> {
+    let mut out = Vec::new();
+    let src_names: Vec<String> = pairs.iter().map(|p| p.0.quoted()).collect();
+    let dst_names: Vec<String> = pairs.iter().map(|p| p.1.quoted()).collect();
+    let to_target: HashMap<String, QualName> = pairs
+        .iter()
+        .map(|(s, t)| (s.to_string(), t.clone()))
+        .collect();
+    // Objects per table: kind, table (schema.name as text), object name,
+    // and whether it is in working order (validated / valid / enabled).
+    let objects = "SELECT 'constraint', n.nspname || '.' || t.relname, k.conname::text, k.convalidated \
+           FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class t ON t.oid = k.conrelid \
+           JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+          WHERE t.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass) \
+         UNION ALL SELECT 'index', n.nspname || '.' || t.relname, i.relname::text, x.indisvalid \
+           FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
+           JOIN pg_catalog.pg_class t ON t.oid = x.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+          WHERE t.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass) \
+         UNION ALL SELECT 'trigger', n.nspname || '.' || t.relname, g.tgname::text, g.tgenabled <> 'D' \
+           FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class t ON t.oid = g.tgrelid \
+           JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+          WHERE NOT g.tgisinternal AND t.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass) \
+         UNION ALL SELECT 'policy', n.nspname || '.' || t.relname, p.polname::text, true \
+           FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class t ON t.oid = p.polrelid \
+           JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+          WHERE t.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass)";
+    let sp: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&src_names];
+    let dp: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&dst_names];
+    let (sx, dx) = tokio::try_join!(a.query(objects, &sp), b.query(objects, &dp)).map_err(|e| {
+        anyhow!(
+            "reading constraints and indexes: {}",
+            crate::error::describe_pg(&e)
+        )
+    })?;
+    let dst_objs: HashMap<(String, String, String), bool> = dx
+        .iter()
+        .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3)))
+        .collect();
+    for r in &sx {
+        let (kind, table, name, good): (String, String, String, bool) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        let Some(target) = to_target.get(&table) else {
+            continue;
+        };
+        match dst_objs.get(&(kind.clone(), target.to_string(), name.clone())) {
+            None => out.push((
+                Some(target.clone()),
+                format!("{kind} \"{name}\" is missing on the target"),
+            )),
+            Some(false) if good => out.push((
+                Some(target.clone()),
+                match kind.as_str() {
+                    "constraint" => format!("constraint \"{name}\" is NOT VALID on the target"),
+                    "index" => {
+                        format!("index \"{name}\" is not valid on the target (a failed build?)")
+                    }
+                    _ => format!("{kind} \"{name}\" is disabled on the target"),
+                },
+            )),
+            _ => {}
+        }
+    }
+    // Orphans under the target's foreign keys.
+    let fks = b
+        .query(
+            "SELECT k.conname::text, pg_catalog.format('%I.%I', cn.nspname, c.relname), \
+                    pg_catalog.format('%I.%I', pn.nspname, p.relname), n.nspname || '.' || c.relname, \
+                    (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname) ORDER BY u.i) \
+                       FROM pg_catalog.unnest(k.conkey) WITH ORDINALITY AS u(att, i) \
+                       JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.att), \
+                    (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname) ORDER BY u.i) \
+                       FROM pg_catalog.unnest(k.confkey) WITH ORDINALITY AS u(att, i) \
+                       JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.att) \
+               FROM pg_catalog.pg_constraint k \
+               JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+               JOIN pg_catalog.pg_class p ON p.oid = k.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace \
+              WHERE k.contype = 'f' AND k.conparentid = 0 \
+                AND c.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass)",
+            &[&dst_names],
+        )
+        .await
+        .pg_context(|| "reading the target's foreign keys".into())?;
+    let dst_set: HashSet<String> = pairs.iter().map(|p| p.1.to_string()).collect();
+    for r in fks {
+        let (name, child, parent, label): (String, String, String, String) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        let (ck, pk): (Vec<String>, Vec<String>) = (r.get(4), r.get(5));
+        let not_null: Vec<String> = ck.iter().map(|c| format!("c.{c} IS NOT NULL")).collect();
+        let join: Vec<String> = ck
+            .iter()
+            .zip(&pk)
+            .map(|(c, p)| format!("p.{p} = c.{c}"))
+            .collect();
+        let sql = format!(
+            "SELECT count(*)::int8 FROM {child} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {})",
+            not_null.join(" AND "),
+            join.join(" AND ")
+        );
+        let orphans: i64 = b
+            .query_one(&sql, &[])
+            .await
+            .pg_context(|| format!("checking foreign key {name}"))?
+            .get(0);
+        if orphans > 0 {
+            let t = dst_set
+                .get(&label)
+                .and_then(|l| l.split_once('.'))
+                .map(|(s, n)| QualName::new(s, n));
+            out.push((
+                t,
+                format!(
+                    "{orphans} row(s) violate foreign key \"{name}\" (no matching row in {parent})"
+                ),
+            ));
+        }
+    }
+    // Sequences that feed the selected tables: not behind the source, and
+    // past the largest value in their column.
+    let owned_src = catalog::read_owned_sequences(a).await?;
+    for o in owned_src
+        .iter()
+        .filter(|o| to_target.contains_key(&o.table.to_string()))
+    {
+        let target = &to_target[&o.table.to_string()];
+        let Ok(src_next) = next_value(a, &o.sequence.quoted()).await else {
+            continue;
+        };
+        let dseq: Option<String> = b
+            .query_one(
+                "SELECT pg_catalog.pg_get_serial_sequence($1, $2)",
+                &[&target.quoted(), &o.column],
+            )
+            .await
+            .pg_context(|| format!("finding the sequence of {target}.{}", o.column))?
+            .get(0);
+        let Some(dseq) = dseq else {
+            out.push((
+                Some(target.clone()),
+                format!("column \"{}\" has no sequence on the target", o.column),
+            ));
+            continue;
+        };
+        let dst_next = next_value(b, &dseq)
+            .await
+            .pg_context(|| format!("reading sequence {dseq}"))?;
+        let max: Option<i64> = b
+            .query_one(
+                &format!(
+                    "SELECT max({})::int8 FROM {}",
+                    quote_ident(&o.column),
+                    target.quoted()
+                ),
+                &[],
+            )
+            .await
+            .ok()
+            .and_then(|r| r.get(0));
+        if dst_next < src_next {
+            out.push((
+                Some(target.clone()),
+                format!(
+                    "sequence {dseq} would hand out {dst_next}, behind the source's {src_next}"
+                ),
+            ));
+        } else if max.is_some_and(|m| dst_next <= m) {
+            out.push((
+                Some(target.clone()),
+                format!(
+                    "sequence {dseq} would hand out {dst_next}, but column \"{}\" already holds {}",
+                    o.column,
+                    max.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The value a sequence hands out next.
+async fn next_value(c: &Client, seq: &str) -> std::result::Result<i64, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT CASE WHEN is_called THEN last_value + (SELECT seqincrement FROM pg_catalog.pg_sequence \
+                WHERE seqrelid = {}::pg_catalog.regclass) ELSE last_value END FROM {seq}",
+        catalog::quote_literal(seq)
+    );
+    c.query_one(&sql, &[]).await.map(|r| r.get::<_, i64>(0))
+}
