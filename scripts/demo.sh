@@ -37,6 +37,9 @@ echo "==> pgbarge copy --schema local_app --schema-map local_app=public (schema 
     --schema local_app --schema-map local_app=public --no-owner --no-privileges --jobs 4 \
     --report target/demo-report.json
 
+echo "==> pgbarge verify --checksums (rows, content checksums, constraints, indexes, sequences)"
+"$BIN" verify --source "$SRC" --target "$TGT" --schema local_app --schema-map local_app=public --checksums
+
 echo "==> checking every table independently (row count and md5 of all rows)"
 digest() {
   "${PSQL[@]}" -At -d "$1" -c \

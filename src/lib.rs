@@ -164,9 +164,9 @@ fn print_verify(r: &verify::VerifyReport) {
             w3 = w[3]
         )
     };
-    println!("{}", line(head));
+    println!("{}", line(head).trim_end());
     for row in &rows {
-        println!("{}", line([&row[0], &row[1], &row[2], &row[3]]));
+        println!("{}", line([&row[0], &row[1], &row[2], &row[3]]).trim_end());
     }
     for t in r.tables.iter().filter(|t| !t.problems.is_empty()) {
         for p in &t.problems {
