@@ -183,7 +183,7 @@ pub struct CopyArgs {
     /// Copy into a scratch database first, verify, drop it (not built yet)
     #[arg(long)]
     pub rehearse: bool,
-    /// Verify the target after the copy (not built yet)
+    /// After the copy, run `verify --checksums` on what was copied
     #[arg(long)]
     pub verify: bool,
     /// Write a JSON run report to FILE

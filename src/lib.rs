@@ -71,6 +71,9 @@ async fn run_copy(s: CopySettings) -> Result<u8> {
         report.write(path)?;
     }
     print_summary(&report);
+    if report.ok && s.verify {
+        return run_verify(settings::VerifySettings::after_copy(&s)).await;
+    }
     if report.ok {
         Ok(error::exit::OK)
     } else {

@@ -95,6 +95,8 @@ pub struct CopySettings {
     pub clean: bool,
     /// Confirm `--clean` without asking.
     pub yes: bool,
+    /// Run `verify --checksums` after a successful copy.
+    pub verify: bool,
     pub no_owner: bool,
     pub no_privileges: bool,
     pub rewrite_function_bodies: bool,
@@ -115,6 +117,19 @@ pub struct VerifySettings {
 }
 
 impl VerifySettings {
+    /// `copy --verify`: the same endpoints, selection and map, with checksums.
+    pub fn after_copy(c: &CopySettings) -> Self {
+        VerifySettings {
+            source: c.source.clone(),
+            target: c.target.clone(),
+            patterns: c.patterns.clone(),
+            schema_map: c.schema_map.clone(),
+            checksums: true,
+            report: None,
+            quiet: c.quiet,
+        }
+    }
+
     pub fn from_args(a: &crate::cli::VerifyArgs) -> Result<Self> {
         if a.input.is_some() {
             return Err(not_built("--input", "dump and restore"));
@@ -269,11 +284,7 @@ impl CopySettings {
                 return Err(not_built(flag, "schema creation"));
             }
         }
-        for (set, flag) in [
-            (a.dry_run, "--dry-run"),
-            (a.rehearse, "--rehearse"),
-            (a.verify, "--verify"),
-        ] {
+        for (set, flag) in [(a.dry_run, "--dry-run"), (a.rehearse, "--rehearse")] {
             if set {
                 return Err(not_built(flag, "plan and verify"));
             }
@@ -315,6 +326,7 @@ impl CopySettings {
             schema_only,
             clean: a.clean,
             yes: a.yes,
+            verify: a.verify,
             no_owner: flag_or(a.no_owner, cfg.no_owner),
             no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
             rewrite_function_bodies: a.rewrite_function_bodies,

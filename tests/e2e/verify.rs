@@ -81,3 +81,29 @@ fn verify_passes_on_a_copy_and_names_each_kind_of_damage() {
         assert!(run.stderr.contains("differs"), "{hint}: {}", run.stderr);
     }
 }
+
+#[test]
+fn copy_verify_checks_what_it_copied() {
+    let s = servers();
+    let src = s.source.fresh_db("copyverify");
+    let dst = s.target.fresh_db("copyverify");
+    seed_source(&src, DDL);
+    let run = copy_full(
+        &src,
+        &dst,
+        &[
+            "--schema-map",
+            "app=moved",
+            "--no-owner",
+            "--no-privileges",
+            "--verify",
+        ],
+    );
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("moved.child")
+            && run.stdout.contains("2 tables match (rows and checksums)"),
+        "{}",
+        run.stdout
+    );
+}
