@@ -34,7 +34,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show what a copy would do and what would break, writing nothing (not built yet)
+    /// Show what a copy would do and what would break, writing nothing
     Plan(PlanArgs),
     /// Copy tables from a source server to a target server
     #[command(after_help = COPY_EXAMPLES)]
@@ -177,7 +177,7 @@ pub struct CopyArgs {
     /// Settings for a known target platform (not built yet)
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
-    /// Say what would be done and write nothing (not built yet)
+    /// Say what the copy would do and what would stop it; write nothing (as `pgbarge plan`)
     #[arg(long)]
     pub dry_run: bool,
     /// Copy into a scratch database first, verify, drop it (not built yet)
@@ -201,8 +201,21 @@ pub struct PlanArgs {
     pub map: MapOpts,
     #[command(flatten)]
     pub common: CommonOpts,
+    /// Settings for a known target platform (not built yet)
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
+    /// Plan a rows-only copy into existing tables
+    #[arg(long)]
+    pub data_only: bool,
+    /// Plan a copy that replaces the rows of non-empty target tables
+    #[arg(long)]
+    pub truncate: bool,
+    /// Plan a copy without owners (no roles needed on the target)
+    #[arg(long)]
+    pub no_owner: bool,
+    /// Plan a copy without grants
+    #[arg(long)]
+    pub no_privileges: bool,
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod conn;
 pub mod ddl;
 pub mod error;
+pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod select;
@@ -38,7 +39,10 @@ pub fn run(cli: Cli) -> Result<u8> {
             let settings = CopySettings::from_args(&args)?;
             runtime()?.block_on(run_copy(settings))
         }
-        Command::Plan(_) => Err(not_built("plan")),
+        Command::Plan(args) => {
+            let settings = CopySettings::for_plan(&args)?;
+            runtime()?.block_on(run_plan(settings))
+        }
         Command::Dump(_) => Err(not_built("dump")),
         Command::Restore(_) => Err(not_built("restore")),
         Command::Verify(args) => {
@@ -50,7 +54,7 @@ pub fn run(cli: Cli) -> Result<u8> {
 
 fn not_built(cmd: &str) -> Error {
     Error::usage(format!(
-        "`pgbarge {cmd}` is not built yet; this version offers `pgbarge copy` and `pgbarge verify`"
+        "`pgbarge {cmd}` is not built yet; this version offers `pgbarge copy`, `plan` and `verify`"
     ))
 }
 
@@ -62,7 +66,32 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Runtime(anyhow::anyhow!("starting the async runtime: {e}")))
 }
 
+async fn run_plan(s: CopySettings) -> Result<u8> {
+    let report = tokio::select! {
+        r = plan::plan(&s) => r?,
+        _ = interrupted() => return Err(Error::Interrupted),
+    };
+    if s.json {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Runtime(anyhow::anyhow!("serialising the plan: {e}")))?;
+        println!("{json}");
+    } else {
+        plan::print(&report);
+    }
+    if report.blockers == 0 {
+        Ok(error::exit::OK)
+    } else {
+        Err(Error::Mismatch(format!(
+            "the plan has {} blocker(s); the copy would not run",
+            report.blockers
+        )))
+    }
+}
+
 async fn run_copy(s: CopySettings) -> Result<u8> {
+    if s.dry_run {
+        return run_plan(s).await;
+    }
     let report = tokio::select! {
         r = transfer::copy(&s) => r?,
         _ = interrupted() => return Err(Error::Interrupted),

@@ -97,6 +97,10 @@ pub struct CopySettings {
     pub yes: bool,
     /// Run `verify --checksums` after a successful copy.
     pub verify: bool,
+    /// Plan only (`copy --dry-run`, `pgbarge plan`): write nothing.
+    pub dry_run: bool,
+    /// `plan --json`.
+    pub json: bool,
     pub no_owner: bool,
     pub no_privileges: bool,
     pub rewrite_function_bodies: bool,
@@ -269,6 +273,42 @@ fn not_built(flag: &str, issue: &str) -> Error {
 }
 
 impl CopySettings {
+    /// `pgbarge plan`: the settings of the copy it describes.
+    pub fn for_plan(a: &crate::cli::PlanArgs) -> Result<Self> {
+        if a.preset.is_some() {
+            return Err(not_built("--preset", "plan and verify"));
+        }
+        let cfg = load_config(&a.common)?;
+        let flag_or = |flag: bool, file: Option<bool>| flag || file.unwrap_or(false);
+        let (source, target) = endpoints(&a.endpoints, &cfg)?;
+        Ok(CopySettings {
+            source,
+            target,
+            patterns: patterns(&a.select, &cfg),
+            schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
+            jobs: cfg
+                .jobs
+                .map_or(default_jobs(), |j| j.clamp(1, MAX_JOBS as i64) as usize),
+            format: cfg.format.unwrap_or(CopyFormat::Auto),
+            report: None,
+            truncate: flag_or(a.truncate, cfg.truncate),
+            disable_triggers: flag_or(false, cfg.disable_triggers),
+            keep_foreign_keys: flag_or(false, cfg.keep_foreign_keys),
+            data_only: flag_or(a.data_only, cfg.data_only),
+            schema_only: flag_or(false, cfg.schema_only),
+            clean: false,
+            yes: false,
+            verify: false,
+            dry_run: true,
+            json: a.json,
+            no_owner: flag_or(a.no_owner, cfg.no_owner),
+            no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
+            rewrite_function_bodies: false,
+            no_snapshot: flag_or(false, cfg.no_snapshot),
+            quiet: flag_or(a.common.quiet, cfg.quiet),
+        })
+    }
+
     pub fn from_args(a: &CopyArgs) -> Result<Self> {
         let cfg = load_config(&a.common)?;
         let flag_or = |flag: bool, file: Option<bool>| flag || file.unwrap_or(false);
@@ -284,7 +324,7 @@ impl CopySettings {
                 return Err(not_built(flag, "schema creation"));
             }
         }
-        for (set, flag) in [(a.dry_run, "--dry-run"), (a.rehearse, "--rehearse")] {
+        for (set, flag) in [(a.rehearse, "--rehearse")] {
             if set {
                 return Err(not_built(flag, "plan and verify"));
             }
@@ -327,6 +367,8 @@ impl CopySettings {
             clean: a.clean,
             yes: a.yes,
             verify: a.verify,
+            dry_run: a.dry_run,
+            json: false,
             no_owner: flag_or(a.no_owner, cfg.no_owner),
             no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
             rewrite_function_bodies: a.rewrite_function_bodies,

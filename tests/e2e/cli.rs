@@ -22,7 +22,7 @@ fn help_lists_commands_and_examples() {
 
 #[test]
 fn commands_not_built_yet_exit_2() {
-    for cmd in ["plan", "dump", "restore"] {
+    for cmd in ["dump", "restore"] {
         let run = pgbarge(&[cmd]);
         run.assert_code(2);
         assert!(
@@ -31,10 +31,10 @@ fn commands_not_built_yet_exit_2() {
             run.stderr
         );
     }
-    let run = pgbarge(&["copy", "--data-only", "--dry-run", "--source", "x=1"]);
+    let run = pgbarge(&["copy", "--data-only", "--rehearse", "--source", "x=1"]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains("--dry-run is not built yet"),
+        run.stderr.contains("--rehearse is not built yet"),
         "{}",
         run.stderr
     );

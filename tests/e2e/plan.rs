@@ -1,0 +1,104 @@
+//! `pgbarge plan` / `copy --dry-run`: blockers and warnings from both
+//! servers, and not one write to the target.
+
+use crate::support::*;
+
+/// Everything a write could change on the target: objects, roles,
+/// databases, and the write counters of its tables.
+fn target_state(db: &str) -> String {
+    servers()
+        .target
+        .client(db)
+        .query_one(
+            "SELECT md5(concat_ws('|', \
+               (SELECT string_agg(oid::text || relname, ',' ORDER BY oid) FROM pg_class), \
+               (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace), \
+               (SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles), \
+               (SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database), \
+               (SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension), \
+               (SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_all_tables)))",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn plan_reports_blockers_and_writes_nothing() {
+    let s = servers();
+    let src = s.source.fresh_db("plan");
+    let dst = s.target.fresh_db("plan");
+    s.source
+        .client("postgres")
+        .batch_execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgb_planner') \
+             THEN CREATE ROLE pgb_planner; END IF; END $$;",
+        )
+        .unwrap();
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY); ALTER TABLE app.t OWNER TO pgb_planner; \
+         CREATE TABLE app.u (id int); INSERT INTO app.t SELECT generate_series(1, 100); \
+         CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT count(*)::int FROM app.t';",
+    );
+    s.target
+        .client(&dst)
+        .batch_execute("CREATE SCHEMA app; CREATE TABLE app.u (x int);")
+        .unwrap();
+    s.target
+        .client("postgres")
+        .batch_execute("DROP ROLE IF EXISTS pgb_planner")
+        .unwrap();
+    let before = target_state(&dst);
+    let (a, b) = (s.source.url(&src), s.target.url(&dst));
+    let run = pgbarge(&["plan", "--source", &a, "--target", &b, "--schema", "app"]);
+    run.assert_code(1);
+    for want in [
+        "blocker  table app.u already exists on the target",
+        "blocker  role \"pgb_planner\"",
+        "PostgreSQL 15",
+        "2 tables",
+    ] {
+        assert!(run.stdout.contains(want), "{want}: {}", run.stdout);
+    }
+    assert!(run.stderr.contains("blocker"), "{}", run.stderr);
+
+    // The same through copy --dry-run, as JSON through plan --json,
+    // and with a schema map that avoids the conflict and no owners: clean.
+    let run = pgbarge(&[
+        "copy",
+        "--dry-run",
+        "--source",
+        &a,
+        "--target",
+        &b,
+        "--schema",
+        "app",
+    ]);
+    run.assert_code(1);
+    let run = pgbarge(&[
+        "plan", "--json", "--source", &a, "--target", &b, "--schema", "app",
+    ]);
+    run.assert_code(1);
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(j["blockers"], 2, "{j}");
+    let run = pgbarge(&[
+        "plan",
+        "--source",
+        &a,
+        "--target",
+        &b,
+        "--schema-map",
+        "app=moved",
+        "--no-owner",
+    ]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("no blockers"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("function app.f(): its body mentions schema app"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(target_state(&dst), before, "plan wrote to the target");
+}
