@@ -32,6 +32,10 @@ echo "==> loading the sample database into schema local_app on the source"
 "${PSQL[@]}" -v schema=local_app -d "$SRC" -f demo/sample.sql
 "${PSQL[@]}" -v schema=local_app -d "$SRC" -f demo/sample_data.sql >/dev/null
 
+echo "==> pgbarge plan: what the copy would do and what would stop it (writes nothing)"
+"$BIN" plan --source "$SRC" --target "$TGT" --schema local_app --schema-map local_app=public \
+    --no-owner --no-privileges
+
 echo "==> pgbarge copy --schema local_app --schema-map local_app=public (schema and rows)"
 "$BIN" copy --source "$SRC" --target "$TGT" \
     --schema local_app --schema-map local_app=public --no-owner --no-privileges --jobs 4 \

@@ -198,8 +198,13 @@ impl Findings {
         self.0.push(Finding {
             level: "info",
             message: format!(
-                "about {rows} rows and {} of table data; roughly {:.0} s over a fast link, \
+                "{} and {} of table data; roughly {:.0} s over a fast link, \
                  longer over a slow one (about {:.0} s at 100 Mbit/s)",
+                if rows == 0 && bytes > 8192 {
+                    "an unknown number of rows (the source tables were never analyzed)".to_string()
+                } else {
+                    format!("about {rows} rows")
+                },
                 indicatif::HumanBytes(bytes.max(0) as u64),
                 secs.max(1.0),
                 (bytes as f64 * 8.0 / 100e6).max(1.0)
