@@ -180,7 +180,7 @@ pub struct CopyArgs {
     /// Say what the copy would do and what would stop it; write nothing (as `pgbarge plan`)
     #[arg(long)]
     pub dry_run: bool,
-    /// Copy into a scratch database first, verify, drop it (not built yet)
+    /// Rehearse: copy into a scratch database on the target server, verify it, drop it
     #[arg(long)]
     pub rehearse: bool,
     /// After the copy, run `verify --checksums` on what was copied

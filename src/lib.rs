@@ -18,6 +18,7 @@ pub mod ddl;
 pub mod error;
 pub mod plan;
 pub mod progress;
+pub mod rehearse;
 pub mod report;
 pub mod select;
 pub mod settings;
@@ -92,6 +93,15 @@ async fn run_copy(s: CopySettings) -> Result<u8> {
     if s.dry_run {
         return run_plan(s).await;
     }
+    if s.rehearse {
+        return if rehearse::rehearse(&s).await? {
+            Ok(error::exit::OK)
+        } else {
+            Err(Error::Mismatch(
+                "the rehearsal's verification found differences (listed above)".into(),
+            ))
+        };
+    }
     let report = tokio::select! {
         r = transfer::copy(&s) => r?,
         _ = interrupted() => return Err(Error::Interrupted),
@@ -157,7 +167,7 @@ async fn run_verify(s: settings::VerifySettings) -> Result<u8> {
 }
 
 /// One line per table; only the problems are spelled out.
-fn print_verify(r: &verify::VerifyReport) {
+pub(crate) fn print_verify(r: &verify::VerifyReport) {
     let count = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
     let rows: Vec<[String; 4]> = r
         .tables
@@ -225,7 +235,7 @@ fn print_verify(r: &verify::VerifyReport) {
 }
 
 /// Ctrl-C or SIGTERM.
-async fn interrupted() {
+pub(crate) async fn interrupted() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -101,6 +101,8 @@ pub struct CopySettings {
     pub dry_run: bool,
     /// `plan --json`.
     pub json: bool,
+    /// Copy into a scratch database on the target server, verify, drop it.
+    pub rehearse: bool,
     pub no_owner: bool,
     pub no_privileges: bool,
     pub rewrite_function_bodies: bool,
@@ -300,6 +302,7 @@ impl CopySettings {
             yes: false,
             verify: false,
             dry_run: true,
+            rehearse: false,
             json: a.json,
             no_owner: flag_or(a.no_owner, cfg.no_owner),
             no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
@@ -324,10 +327,15 @@ impl CopySettings {
                 return Err(not_built(flag, "schema creation"));
             }
         }
-        for (set, flag) in [(a.rehearse, "--rehearse")] {
-            if set {
-                return Err(not_built(flag, "plan and verify"));
-            }
+        if a.rehearse && data_only {
+            return Err(Error::usage(
+                "--rehearse copies schema and rows into a scratch database, so it cannot be \
+                 combined with --data-only (the scratch database has no tables); use \
+                 `pgbarge plan --data-only` to check a rows-only copy",
+            ));
+        }
+        if a.rehearse && a.dry_run {
+            return Err(Error::usage("--rehearse and --dry-run exclude each other"));
         }
         let jobs = match a.jobs.map(|j| j as i64).or(cfg.jobs) {
             None => default_jobs(),
@@ -368,6 +376,7 @@ impl CopySettings {
             yes: a.yes,
             verify: a.verify,
             dry_run: a.dry_run,
+            rehearse: a.rehearse,
             json: false,
             no_owner: flag_or(a.no_owner, cfg.no_owner),
             no_privileges: flag_or(a.no_privileges, cfg.no_privileges),

@@ -31,10 +31,10 @@ fn commands_not_built_yet_exit_2() {
             run.stderr
         );
     }
-    let run = pgbarge(&["copy", "--data-only", "--rehearse", "--source", "x=1"]);
+    let run = pgbarge(&["copy", "--preset", "supabase", "--source", "x=1"]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains("--rehearse is not built yet"),
+        run.stderr.contains("--preset is not built yet"),
         "{}",
         run.stderr
     );

@@ -10,5 +10,6 @@ mod content;
 mod plan;
 mod portability;
 mod refusals;
+mod rehearse;
 mod schema;
 mod verify;
