@@ -174,7 +174,7 @@ pub struct CopyArgs {
     /// Rewrite mapped schema names inside function bodies too
     #[arg(long)]
     pub rewrite_function_bodies: bool,
-    /// Settings for a known target platform (not built yet)
+    /// Settings for a target platform: supabase (see the README)
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
     /// Say what the copy would do and what would stop it; write nothing (as `pgbarge plan`)
@@ -201,7 +201,7 @@ pub struct PlanArgs {
     pub map: MapOpts,
     #[command(flatten)]
     pub common: CommonOpts,
-    /// Settings for a known target platform (not built yet)
+    /// Settings for a target platform: supabase (see the README)
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
     /// Plan a rows-only copy into existing tables

@@ -19,6 +19,9 @@ pub struct Patterns {
     pub table: Vec<String>,
     pub exclude_table: Vec<String>,
     pub exclude_table_data: Vec<String>,
+    /// Schemas a preset leaves out: like `--exclude-schema`, but one that
+    /// matches nothing is no error.
+    pub preset_exclude_schema: Vec<String>,
 }
 
 struct TablePattern {
@@ -126,6 +129,7 @@ pub fn select(tables: &[Table], schemas: &[String], p: &Patterns) -> Result<Vec<
     let mut inc_t = compile_tables(&p.table, "--table")?;
     let mut exc_t = compile_tables(&p.exclude_table, "--exclude-table")?;
     let mut exc_d = compile_tables(&p.exclude_table_data, "--exclude-table-data")?;
+    let mut preset = compile_schemas(&p.preset_exclude_schema, "--preset")?;
 
     for s in schemas {
         inc_s.iter_mut().for_each(|m| {
@@ -147,7 +151,8 @@ pub fn select(tables: &[Table], schemas: &[String], p: &Patterns) -> Result<Vec<
         // Every pattern is tried against every name, so `hits` records
         // matches even for tables another rule leaves out.
         let schema_in = inc_s.is_empty() || any_schema(&mut inc_s, &t.name.schema);
-        let schema_out = any_schema(&mut exc_s, &t.name.schema);
+        let schema_out =
+            any_schema(&mut exc_s, &t.name.schema) | any_schema(&mut preset, &t.name.schema);
         let table_in = inc_t.is_empty() || any_table(&mut inc_t, &names);
         let table_out = any_table(&mut exc_t, &names);
         let data_out = any_table(&mut exc_d, &names);
@@ -187,9 +192,15 @@ pub fn select(tables: &[Table], schemas: &[String], p: &Patterns) -> Result<Vec<
 pub fn named_schemas(schemas: &[String], p: &Patterns) -> Result<Vec<String>, String> {
     let mut inc = compile_schemas(&p.schema, "--schema")?;
     let mut exc = compile_schemas(&p.exclude_schema, "--exclude-schema")?;
+    let mut preset = compile_schemas(&p.preset_exclude_schema, "--preset")?;
     Ok(schemas
         .iter()
-        .filter(|s| !inc.is_empty() && any_schema(&mut inc, s) && !any_schema(&mut exc, s))
+        .filter(|s| {
+            !inc.is_empty()
+                && any_schema(&mut inc, s)
+                && !any_schema(&mut exc, s)
+                && !any_schema(&mut preset, s)
+        })
         .cloned()
         .collect())
 }

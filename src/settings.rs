@@ -103,6 +103,9 @@ pub struct CopySettings {
     pub json: bool,
     /// Copy into a scratch database on the target server, verify, drop it.
     pub rehearse: bool,
+    /// Create extensions in this schema (a preset's choice), relocating
+    /// references to their objects.
+    pub extension_schema: Option<String>,
     pub no_owner: bool,
     pub no_privileges: bool,
     pub rewrite_function_bodies: bool,
@@ -120,6 +123,9 @@ pub struct VerifySettings {
     pub checksums: bool,
     pub report: Option<PathBuf>,
     pub quiet: bool,
+    /// Extensions live in this schema on the target (a preset's choice):
+    /// their types count as the same type there.
+    pub extension_schema: Option<String>,
 }
 
 impl VerifySettings {
@@ -133,6 +139,7 @@ impl VerifySettings {
             checksums: true,
             report: None,
             quiet: c.quiet,
+            extension_schema: c.extension_schema.clone(),
         }
     }
 
@@ -150,6 +157,7 @@ impl VerifySettings {
             checksums: a.checksums,
             report: a.report.clone().or(cfg.report),
             quiet: a.common.quiet || cfg.quiet.unwrap_or(false),
+            extension_schema: None,
         })
     }
 
@@ -193,6 +201,67 @@ fn patterns(sel: &SelectOpts, cfg: &ConfigFile) -> Patterns {
         table: pick(&sel.table, &cfg.table),
         exclude_table: pick(&sel.exclude_table, &cfg.exclude_table),
         exclude_table_data: pick(&sel.exclude_table_data, &cfg.exclude_table_data),
+        preset_exclude_schema: Vec::new(),
+    }
+}
+
+/// Schemas Supabase manages itself: never copied with `--preset supabase`.
+pub const SUPABASE_SCHEMAS: &[&str] = &[
+    "auth",
+    "storage",
+    "realtime",
+    "_realtime",
+    "extensions",
+    "graphql",
+    "graphql_public",
+    "pgsodium",
+    "pgsodium_masks",
+    "vault",
+    "supabase_functions",
+    "supabase_migrations",
+    "net",
+    "cron",
+    "pgbouncer",
+    "_analytics",
+    "pgtle",
+];
+
+/// Apply `--preset NAME` to copy settings: see the README for the exact
+/// effect of each preset.
+fn apply_preset(s: &mut CopySettings, preset: &str) -> Result<()> {
+    match preset {
+        "supabase" => {
+            s.patterns
+                .preset_exclude_schema
+                .extend(SUPABASE_SCHEMAS.iter().map(|x| x.to_string()));
+            s.no_owner = true;
+            s.no_privileges = true;
+            s.extension_schema = Some("extensions".into());
+            match s.target.sslmode {
+                conn::params::SslMode::Disable => {
+                    return Err(Error::usage(
+                        "--preset supabase: Supabase accepts only TLS connections; drop \
+                         sslmode=disable (sslmode=require, or verify-full with the project's CA \
+                         certificate)",
+                    ))
+                }
+                conn::params::SslMode::Allow | conn::params::SslMode::Prefer => {
+                    s.target.sslmode = conn::params::SslMode::Require;
+                }
+                _ => {}
+            }
+            if s.target.port == 6543 {
+                return Err(Error::usage(
+                    "--preset supabase: port 6543 is Supabase's transaction-mode pooler, which \
+                     cannot keep pgbarge's session settings or a snapshot; use the direct \
+                     connection (port 5432) or the session pooler",
+                ));
+            }
+            Ok(())
+        }
+        other => Err(Error::usage(format!(
+            "--preset {other}: unknown preset (known: supabase)"
+        ))),
     }
 }
 
@@ -277,13 +346,10 @@ fn not_built(flag: &str, issue: &str) -> Error {
 impl CopySettings {
     /// `pgbarge plan`: the settings of the copy it describes.
     pub fn for_plan(a: &crate::cli::PlanArgs) -> Result<Self> {
-        if a.preset.is_some() {
-            return Err(not_built("--preset", "plan and verify"));
-        }
         let cfg = load_config(&a.common)?;
         let flag_or = |flag: bool, file: Option<bool>| flag || file.unwrap_or(false);
         let (source, target) = endpoints(&a.endpoints, &cfg)?;
-        Ok(CopySettings {
+        let mut out = CopySettings {
             source,
             target,
             patterns: patterns(&a.select, &cfg),
@@ -303,13 +369,18 @@ impl CopySettings {
             verify: false,
             dry_run: true,
             rehearse: false,
+            extension_schema: None,
             json: a.json,
             no_owner: flag_or(a.no_owner, cfg.no_owner),
             no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
             rewrite_function_bodies: false,
             no_snapshot: flag_or(false, cfg.no_snapshot),
             quiet: flag_or(a.common.quiet, cfg.quiet),
-        })
+        };
+        if let Some(p) = a.preset.as_deref() {
+            apply_preset(&mut out, p)?;
+        }
+        Ok(out)
     }
 
     pub fn from_args(a: &CopyArgs) -> Result<Self> {
@@ -321,11 +392,6 @@ impl CopySettings {
             return Err(Error::usage(
                 "--schema-only and --data-only exclude each other",
             ));
-        }
-        for (set, flag) in [(a.preset.is_some(), "--preset")] {
-            if set {
-                return Err(not_built(flag, "schema creation"));
-            }
         }
         if a.rehearse && data_only {
             return Err(Error::usage(
@@ -359,7 +425,7 @@ impl CopySettings {
             }
         };
         let (source, target) = endpoints(&a.endpoints, &cfg)?;
-        Ok(CopySettings {
+        let mut out = CopySettings {
             source,
             target,
             patterns: patterns(&a.select, &cfg),
@@ -377,13 +443,18 @@ impl CopySettings {
             verify: a.verify,
             dry_run: a.dry_run,
             rehearse: a.rehearse,
+            extension_schema: None,
             json: false,
             no_owner: flag_or(a.no_owner, cfg.no_owner),
             no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
             rewrite_function_bodies: a.rewrite_function_bodies,
             no_snapshot: flag_or(a.no_snapshot, cfg.no_snapshot),
             quiet: flag_or(a.common.quiet, cfg.quiet),
-        })
+        };
+        if let Some(p) = a.preset.as_deref() {
+            apply_preset(&mut out, p)?;
+        }
+        Ok(out)
     }
 
     /// The target schema for a source schema.

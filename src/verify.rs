@@ -107,7 +107,12 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
                         &map,
                         &crate::ddl::lexer::AnyName,
                     );
-                    if want != d.type_name {
+                    let relocated = s.extension_schema.as_deref().is_some_and(|x| {
+                        col.type_name
+                            .split_once('.')
+                            .is_some_and(|(_, rest)| d.type_name == format!("{x}.{rest}"))
+                    });
+                    if want != d.type_name && !relocated {
                         check.problems.push(format!(
                             "column \"{}\" is {} on the source and {} on the target",
                             col.name, col.type_name, d.type_name

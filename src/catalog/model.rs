@@ -68,12 +68,43 @@ pub struct SchemaPlan {
 
 /// Names in the mapped schemas, so `X.Y` is renamed only when schema X
 /// holds an object Y.
-struct Known(HashSet<(String, String)>);
+struct Known(HashSet<(String, String)>, HashMap<(String, String), String>);
 
 impl Qualifies for Known {
     fn holds(&self, schema: &str, name: &str) -> bool {
         self.0.contains(&(schema.to_string(), name.to_string()))
     }
+
+    fn relocated(&self, schema: &str, name: &str) -> Option<String> {
+        self.1.get(&(schema.to_string(), name.to_string())).cloned()
+    }
+}
+
+/// With `extension_schema`, every object of an extension that lives
+/// elsewhere on the source is referred to in that schema on the target.
+async fn relocations(c: &Client, to: Option<&str>) -> Result<HashMap<(String, String), String>> {
+    let Some(to) = to else {
+        return Ok(HashMap::new());
+    };
+    let rows = c
+        .query(
+            "SELECT n.nspname::text, x.name FROM pg_catalog.pg_extension e \
+               JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace, LATERAL ( \
+               SELECT p.proname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid \
+                WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype = 'e' \
+               UNION SELECT t.typname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_type t ON t.oid = d.objid \
+                WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.deptype = 'e' \
+               UNION SELECT r.relname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class r ON r.oid = d.objid \
+                WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'e' \
+             ) AS x(name) WHERE n.nspname <> $1 AND e.extname <> 'plpgsql'",
+            &[&to],
+        )
+        .await
+        .pg_context(|| "reading extension members".into())?;
+    Ok(rows
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), to.to_string()))
+        .collect())
 }
 
 pub struct Options<'a> {
@@ -88,6 +119,8 @@ pub struct Options<'a> {
     pub rewrite_function_bodies: bool,
     pub no_owner: bool,
     pub no_privileges: bool,
+    /// Create every extension in this schema (a preset's choice).
+    pub extension_schema: Option<&'a str>,
 }
 
 struct Node {
@@ -123,6 +156,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect(),
+        relocations(c, o.extension_schema).await?,
     );
     let m = Mapper {
         map: o.schema_map.iter().cloned().collect(),
@@ -201,12 +235,13 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         let (name, schema) = e;
         // With search_path = '' an extension needs an explicit schema,
         // which must exist.
-        let target_schema = quote_ident(m.schema(schema));
+        let target_schema = quote_ident(o.extension_schema.unwrap_or(m.schema(schema)));
         let with = format!(
             "CREATE SCHEMA IF NOT EXISTS {target_schema}; CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {target_schema}",
             quote_ident(name)
         );
-        plan.extension_schemas.push(m.schema(schema).to_string());
+        plan.extension_schemas
+            .push(o.extension_schema.unwrap_or(m.schema(schema)).to_string());
         plan.extension_names.push(name.clone());
         plan.extensions.push(Statement {
             what: format!("extension {name}"),

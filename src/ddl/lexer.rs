@@ -435,6 +435,13 @@ const REG_TYPES: &[&str] = &[
 /// may be `table.column` of a table named like the schema).
 pub trait Qualifies {
     fn holds(&self, schema: &str, name: &str) -> bool;
+
+    /// A new schema for one object `schema.name` whose schema is not
+    /// mapped as a whole: an extension member whose extension lives in
+    /// another schema on the target.
+    fn relocated(&self, _schema: &str, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Every `X.Y` with a mapped `X` counts as schema-qualified.
@@ -451,9 +458,6 @@ impl Qualifies for AnyName {
 /// settings. Dollar-quoted bodies, other literals and comments are left
 /// alone. Returns the text unchanged when nothing matched.
 pub fn rename_schemas(sql: &str, map: &HashMap<String, String>, known: &dyn Qualifies) -> String {
-    if map.is_empty() {
-        return sql.to_string();
-    }
     let toks = tokenize(sql);
     let mut out = String::with_capacity(sql.len() + 16);
     // `SET search_path TO a, 'b'`: 0 outside, 1 after the name, 2 before
@@ -509,12 +513,15 @@ fn rename_token(
     match t.kind {
         Kind::Ident | Kind::QuotedIdent => {
             let name = t.name()?;
-            let to = map.get(&name)?;
             if prev(i).is_some_and(|k| toks[k].kind == Kind::Dot) {
                 return None;
             }
             let d = next(i).filter(|&k| toks[k].kind == Kind::Dot)?;
             let k = next(d)?;
+            let Some(to) = map.get(&name) else {
+                let member = toks[k].name()?;
+                return known.relocated(&name, &member).map(|to| ident(&to));
+            };
             let qualified = if toks[k].kind == Kind::Other {
                 true // OPERATOR(schema.+)
             } else {
@@ -725,6 +732,23 @@ mod tests {
         assert_eq!(
             rename_schemas("local_app.orders, local_app.id", &m, &Only),
             "public.orders, local_app.id"
+        );
+    }
+
+    #[test]
+    fn relocates_single_objects_of_an_unmapped_schema() {
+        struct Ext;
+        impl Qualifies for Ext {
+            fn holds(&self, _: &str, _: &str) -> bool {
+                true
+            }
+            fn relocated(&self, schema: &str, name: &str) -> Option<String> {
+                (schema == "public" && name == "uuid_generate_v4").then(|| "extensions".into())
+            }
+        }
+        assert_eq!(
+            rename_schemas("public.uuid_generate_v4(), public.other()", &map(), &Ext),
+            "extensions.uuid_generate_v4(), public.other()"
         );
     }
 

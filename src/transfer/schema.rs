@@ -61,6 +61,7 @@ pub async fn plan(s: &CopySettings, src: &Session) -> Result<SchemaPlan> {
             rewrite_function_bodies: s.rewrite_function_bodies,
             no_owner: s.no_owner,
             no_privileges: s.no_privileges,
+            extension_schema: s.extension_schema.as_deref(),
         },
     )
     .await?;

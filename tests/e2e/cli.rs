@@ -31,13 +31,17 @@ fn commands_not_built_yet_exit_2() {
             run.stderr
         );
     }
-    let run = pgbarge(&["copy", "--preset", "supabase", "--source", "x=1"]);
+    let run = pgbarge(&[
+        "copy",
+        "--preset",
+        "nosuch",
+        "--source",
+        "host=localhost",
+        "--target",
+        "host=localhost",
+    ]);
     run.assert_code(2);
-    assert!(
-        run.stderr.contains("--preset is not built yet"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("unknown preset"), "{}", run.stderr);
     let run = pgbarge(&["copy", "--bogus"]);
     run.assert_code(2);
 }

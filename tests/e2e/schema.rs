@@ -414,3 +414,74 @@ fn objects_not_reproduced_are_named() {
         "{r}"
     );
 }
+
+/// `--preset supabase`: managed schemas stay behind, no owners or grants,
+/// extensions go to `extensions` with every reference to their objects
+/// following them, and TLS is required.
+#[test]
+fn supabase_preset() {
+    let s = servers();
+    let src = s.source.fresh_db("supa");
+    let dst = s.target.fresh_db("supa");
+    seed_source(
+        &src,
+        "CREATE EXTENSION \"uuid-ossp\"; CREATE EXTENSION citext; \
+         CREATE SCHEMA auth; CREATE TABLE auth.users (id int); \
+         CREATE SCHEMA local_app; \
+         CREATE TABLE local_app.people (id uuid PRIMARY KEY DEFAULT public.uuid_generate_v4(), \
+                                        email public.citext NOT NULL); \
+         INSERT INTO local_app.people (email) VALUES ('A@b.c'), ('d@E.f');",
+    );
+    let tls_target = format!(
+        "postgres://postgres@127.0.0.1:{}/{dst}?sslmode=prefer",
+        s.target.port
+    );
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["copy", "--preset", "supabase", "--source"]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        v.push(s.source.url(&src));
+        v.push("--target".into());
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v.extend(["--schema-map".to_string(), "local_app=public".to_string()]);
+        v
+    };
+    // TLS is required.
+    let plain: Vec<String> = args(&[&s.target.url(&dst)]);
+    let run = pgbarge(&plain.iter().map(String::as_str).collect::<Vec<_>>());
+    run.assert_code(2);
+    assert!(run.stderr.contains("TLS"), "{}", run.stderr);
+
+    let ok: Vec<String> = args(&[&tls_target, "--verify"]);
+    let run = pgbarge(&ok.iter().map(String::as_str).collect::<Vec<_>>());
+    run.assert_code(0);
+    assert!(run.stdout.contains("tables match"), "{}", run.stdout);
+    assert!(run.stderr.contains("TLS"), "{}", run.stderr);
+    let mut t = s.target.client(&dst);
+    t.batch_execute("SET search_path = ''").unwrap();
+    let row = t
+        .query_one(
+            "SELECT pg_get_expr(d.adbin, d.adrelid), format_type(a.atttypid, a.atttypmod), \
+                    (SELECT count(*) FROM pg_namespace WHERE nspname = 'auth'), \
+                    (SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'citext') \
+               FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = 1 \
+              WHERE a.attrelid = 'public.people'::regclass AND a.attname = 'email'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "extensions.uuid_generate_v4()");
+    assert_eq!(row.get::<_, String>(1), "extensions.citext");
+    assert_eq!(row.get::<_, i64>(2), 0, "auth is managed by the platform");
+    assert_eq!(row.get::<_, String>(3), "extensions");
+    t.batch_execute("SET search_path = public, extensions")
+        .unwrap();
+    let n: i64 = t
+        .query_one(
+            "SELECT count(*) FROM public.people WHERE email = 'a@B.C'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
