@@ -123,23 +123,39 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
             }
         }
         if st.has_storage() && dt.has_storage() {
+            let chunks = if s.checksums {
+                chunking(a, &st.name).await?
+            } else {
+                None
+            };
             let (x, y) = tokio::try_join!(
-                table_sum(a, &st.name, &cols, s.checksums),
-                table_sum(b, &target, &cols, s.checksums)
+                table_sum(a, &st.name, &cols, s.checksums, chunks.as_ref()),
+                table_sum(b, &target, &cols, s.checksums, chunks.as_ref())
             )?;
-            if x.0 != y.0 {
-                check
-                    .problems
-                    .push(format!("{} rows on the source, {} on the target", x.0, y.0));
-            } else if x.1 != y.1 {
+            if x.rows != y.rows {
+                check.problems.push(format!(
+                    "{} rows on the source, {} on the target",
+                    x.rows, y.rows
+                ));
+            } else if x.sum != y.sum {
                 check
                     .problems
                     .push("content differs (same row count, different checksum)".into());
             }
-            check.source_rows = Some(x.0);
-            check.target_rows = Some(y.0);
-            check.source_checksum = x.1;
-            check.target_checksum = y.1;
+            if let (Some(c), true) = (&chunks, x.sum != y.sum || x.rows != y.rows) {
+                let ranges = differing_ranges(c, &x.buckets, &y.buckets);
+                if !ranges.is_empty() {
+                    check.problems.push(format!(
+                        "rows differ where {} is in {}",
+                        c.column,
+                        ranges.join(", ")
+                    ));
+                }
+            }
+            check.source_rows = Some(x.rows);
+            check.target_rows = Some(y.rows);
+            check.source_checksum = x.sum;
+            check.target_checksum = y.sum;
         }
         checks.push(check);
     }
@@ -209,18 +225,113 @@ async fn read_schema_names(c: &Client) -> anyhow::Result<Vec<String>> {
     .collect())
 }
 
-/// Row count and, with `checksums`, the order-independent content sum.
+/// How a table's checksum is split into ranges of its integer primary
+/// key, so a difference can be located: `CHUNKS` buckets at most, one
+/// scan per side, the per-bucket sums returned (a few kB at most).
+struct Chunks {
+    column: String,
+    min: i64,
+    width: i64,
+}
+
+const CHUNKS: i64 = 1000;
+
+/// A single-column integer primary key and its range on the source.
+async fn chunking(c: &Client, t: &QualName) -> anyhow::Result<Option<Chunks>> {
+    let row = c
+        .query_opt(
+            "SELECT a.attname::text FROM pg_catalog.pg_index i \
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+              WHERE i.indrelid = $1::text::pg_catalog.regclass AND i.indisprimary AND i.indnatts = 1 \
+                AND a.atttypid IN ('int2'::pg_catalog.regtype, 'int4'::pg_catalog.regtype, 'int8'::pg_catalog.regtype)",
+            &[&t.quoted()],
+        )
+        .await
+        .pg_context(|| format!("reading the primary key of {t}"))?;
+    let Some(row) = row else { return Ok(None) };
+    let column: String = row.get(0);
+    let q = quote_ident(&column);
+    let r = c
+        .query_one(
+            &format!(
+                "SELECT min({q})::int8, max({q})::int8 FROM ONLY {}",
+                t.quoted()
+            ),
+            &[],
+        )
+        .await
+        .pg_context(|| format!("reading the key range of {t}"))?;
+    let (Some(min), Some(max)): (Option<i64>, Option<i64>) = (r.get(0), r.get(1)) else {
+        return Ok(None);
+    };
+    let span = (max as i128 - min as i128 + 1).max(1);
+    let width = ((span + CHUNKS as i128 - 1) / CHUNKS as i128).clamp(1, i64::MAX as i128) as i64;
+    Ok(Some(Chunks { column, min, width }))
+}
+
+struct Sum {
+    rows: i64,
+    sum: Option<String>,
+    /// Per key bucket: (rows, checksum), when chunked.
+    buckets: HashMap<i64, (i64, String)>,
+}
+
+/// Row count and, with `checksums`, the order-independent content sum
+/// (per key bucket when `chunks` is given).
 async fn table_sum(
     c: &Client,
     t: &QualName,
     cols: &[String],
     checksums: bool,
-) -> anyhow::Result<(i64, Option<String>)> {
-    let sum = if checksums && !cols.is_empty() {
-        format!(
-            "coalesce(sum(pg_catalog.hashtextextended(ROW({})::text, 0)), 0)::text",
+    chunks: Option<&Chunks>,
+) -> anyhow::Result<Sum> {
+    let hash = format!(
+        "pg_catalog.hashtextextended(ROW({})::text, 0)",
+        if cols.is_empty() {
+            "NULL".to_string()
+        } else {
             cols.join(", ")
-        )
+        }
+    );
+    if let (true, Some(ch)) = (checksums, chunks) {
+        let key = quote_ident(&ch.column);
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT CASE WHEN {key} < {min} THEN -1 ELSE ({key}::int8 - {min}) / {width} END AS b, count(*)::int8, \
+                            coalesce(sum({hash}), 0)::text \
+                       FROM ONLY {} GROUP BY 1",
+                    t.quoted(),
+                    min = ch.min,
+                    width = ch.width,
+                ),
+                &[],
+            )
+            .await
+            .pg_context(|| format!("checksumming {t}"))?;
+        let mut out = Sum {
+            rows: 0,
+            sum: None,
+            buckets: HashMap::new(),
+        };
+        let mut total = 0i128;
+        let mut exact = true;
+        for r in rows {
+            let (b, n, sum): (i64, i64, String) = (r.get(0), r.get(1), r.get(2));
+            out.rows += n;
+            match sum.parse::<i128>() {
+                Ok(v) => total = total.wrapping_add(v),
+                Err(_) => exact = false,
+            }
+            out.buckets.insert(b, (n, sum));
+        }
+        // The bucket sums add up to the whole-table sum (i128 holds the sum
+        // of 2^64 hashes of 64 bits and more).
+        out.sum = Some(if exact { total.to_string() } else { "?".into() });
+        return Ok(out);
+    }
+    let sum = if checksums {
+        format!("coalesce(sum({hash}), 0)::text")
     } else {
         "NULL::text".into()
     };
@@ -231,7 +342,40 @@ async fn table_sum(
         )
         .await
         .pg_context(|| format!("counting {t}"))?;
-    Ok((row.get(0), row.get(1)))
+    Ok(Sum {
+        rows: row.get(0),
+        sum: row.get(1),
+        buckets: HashMap::new(),
+    })
+}
+
+/// Key ranges whose bucket differs between the sides, at most a few.
+fn differing_ranges(
+    c: &Chunks,
+    a: &HashMap<i64, (i64, String)>,
+    b: &HashMap<i64, (i64, String)>,
+) -> Vec<String> {
+    let mut keys: Vec<i64> = a.keys().chain(b.keys()).copied().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let differing: Vec<i64> = keys.into_iter().filter(|k| a.get(k) != b.get(k)).collect();
+    let mut out: Vec<String> = differing
+        .iter()
+        .take(5)
+        .map(|&k| {
+            let lo = c.min as i128 + k as i128 * c.width as i128;
+            let hi = lo + c.width as i128 - 1;
+            if lo == hi {
+                format!("[{lo}]")
+            } else {
+                format!("[{lo}, {hi}]")
+            }
+        })
+        .collect();
+    if differing.len() > 5 {
+        out.push(format!("and {} more ranges", differing.len() - 5));
+    }
+    out
 }
 
 /// Schema parity of the selected tables: (target table, problem).
