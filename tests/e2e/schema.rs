@@ -43,6 +43,14 @@ CREATE AGGREGATE app.mymax(int) (SFUNC = int4larger, STYPE = int, SORTOP = >);
 ALTER TABLE app.tickets ALTER COLUMN code SET STORAGE EXTERNAL, ALTER COLUMN mood SET STATISTICS 500;
 CREATE PUBLICATION tickets_pub FOR TABLE app.tickets (id, code) WHERE (id > 0), app.parents WITH (publish = 'insert, update');
 CREATE STATISTICS app.tickets_stats (dependencies) ON mood, owner_id FROM app.tickets;
+CREATE FUNCTION app.is_positive(int) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT $1 > 0';
+CREATE TABLE "Weird Schema"."Orders ""2""" (
+    id int PRIMARY KEY CHECK (app.is_positive(id)),
+    parent bigint REFERENCES app.parents (id) DEFERRABLE,
+    by_kind int REFERENCES "Weird Schema"."Orders ""2""" (id)
+);
+INSERT INTO "Weird Schema"."Orders ""2""" VALUES (1, 1, NULL), (2, NULL, 1);
+CREATE VIEW "Weird Schema".parents_view AS SELECT p.id, o.id AS order_id FROM app.parents p JOIN "Weird Schema"."Orders ""2""" o ON o.parent = p.id;
 CREATE UNLOGGED TABLE app.scratch (k text COLLATE "C", v int);
 INSERT INTO app.parents (name) VALUES ('p1');
 INSERT INTO app.tickets (code, owner_id) VALUES ('app.kitchen_sink', 1), ('x', NULL);
@@ -141,7 +149,16 @@ fn schema_map_round_trip_is_exact() {
     let run = copy_full(
         &src,
         &mid,
-        &[&["--schema-map", "app=public"], &flags[..]].concat(),
+        &[
+            &[
+                "--schema-map",
+                "app=public",
+                "--schema-map",
+                "Weird Schema=weird_new",
+            ],
+            &flags[..],
+        ]
+        .concat(),
     );
     run.assert_code(0);
     assert!(
@@ -174,7 +191,12 @@ fn schema_map_round_trip_is_exact() {
             "--target",
             &s.target.url(&back),
         ])
-        .args(["--schema-map", "public=app"])
+        .args([
+            "--schema-map",
+            "public=app",
+            "--schema-map",
+            "weird_new=Weird Schema",
+        ])
         .args(flags);
         c
     });
