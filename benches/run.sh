@@ -6,14 +6,17 @@
 # bandwidth cap, like a cloud link). Prints wall time, bytes moved and
 # peak memory of each tool, and the ratios to pgbarge.
 #
-#   benches/run.sh [--scale N] [--jobs N] [--delay-ms D] [--mbit M] [--local-only]
+#   benches/run.sh [--scale N] [--jobs N] [--delay-ms D] [--mbit M] [--local-only] [--full-only]
 #
-# Scale 20 (the default) is about 2 GB of table data.
+# Scale 20 (the default) is about 2 GB of table data. A third setting
+# (local) compares full copies, schema included, into an empty database:
+# `pgbarge copy`, `pg_dump | psql`, `pg_dump -Fd -j N` + `pg_restore -j N`
+# and `pgcopydb clone`. --full-only runs just that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-SCALE=20 JOBS=4 DELAY_MS=20 MBIT=100 THROTTLED=1
+SCALE=20 JOBS=4 DELAY_MS=20 MBIT=100 THROTTLED=1 DATA_ONLY=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) SCALE=$2; shift 2 ;;
@@ -21,6 +24,7 @@ while [ $# -gt 0 ]; do
     --delay-ms) DELAY_MS=$2; shift 2 ;;
     --mbit) MBIT=$2; shift 2 ;;
     --local-only) THROTTLED=0; shift ;;
+    --full-only) THROTTLED=0; DATA_ONLY=0; shift ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -73,8 +77,15 @@ echo "    $SIZE of table data in $(( $(date +%s) - t0 ))s" >&2
 "${PSQL[@]}" -d "$ADMIN" -c "CREATE DATABASE tmpl"
 pg_dump --schema-only -d "$SRC" | "${PSQL[@]}" -d "postgres://postgres@127.0.0.1:$TP/tmpl?sslmode=disable" >/dev/null
 
+# FRESH=tmpl: the target holds the empty schema (data-only settings);
+# FRESH=empty: an empty database (full-copy setting).
+FRESH=tmpl
 fresh_target() {
-  "${PSQL[@]}" -d "$ADMIN" -c "DROP DATABASE IF EXISTS run" -c "CREATE DATABASE run TEMPLATE tmpl"
+  if [ "$FRESH" = empty ]; then
+    "${PSQL[@]}" -d "$ADMIN" -c "DROP DATABASE IF EXISTS run" -c "CREATE DATABASE run"
+  else
+    "${PSQL[@]}" -d "$ADMIN" -c "DROP DATABASE IF EXISTS run" -c "CREATE DATABASE run TEMPLATE tmpl"
+  fi
 }
 
 # measure NAME PORT COMMAND...: wall seconds, peak RSS (MiB), bytes.
@@ -118,7 +129,14 @@ run_pgdump() { bash -c 'pg_dump --data-only --schema bench -d "$1" | tee >(wc -c
 run_pgcopydb() { rm -rf "$WORK/pgcopydb"; pgcopydb copy table-data --source "$SRC" --target "$1" \
   --table-jobs "$JOBS" --dir "$WORK/pgcopydb" --not-consistent; }
 
-export -f run_pgbarge run_pgdump run_pgcopydb
+full_pgbarge() { "$BIN" copy --quiet --schema bench --jobs "$JOBS" --source "$SRC" \
+  --no-owner --no-privileges --target "$1" >/dev/null; }
+full_pgdump() { pg_dump --schema bench --no-owner -d "$SRC" | psql -X -q -v ON_ERROR_STOP=1 -d "$1" >/dev/null; }
+full_pgdump_dir() { rm -rf "$WORK/dump" && pg_dump -Fd -j "$JOBS" --schema bench --no-owner -f "$WORK/dump" -d "$SRC" \
+  && pg_restore -j "$JOBS" --no-owner -d "$1" "$WORK/dump"; }
+full_pgcopydb() { rm -rf "$WORK/pgcopydb"; pgcopydb clone --source "$SRC" --target "$1" --table-jobs "$JOBS" \
+  --index-jobs "$JOBS" --dir "$WORK/pgcopydb" --no-owner --no-acl --skip-extensions; }
+export -f run_pgbarge run_pgdump run_pgcopydb full_pgbarge full_pgdump full_pgdump_dir full_pgcopydb
 export BIN SRC JOBS WORK
 
 setting() {
@@ -146,9 +164,19 @@ print_table() {
   done
 }
 
-setting "local target" "$TP"
+if [ "$DATA_ONLY" = 1 ]; then setting "local target" "$TP"; fi
 if [ "$THROTTLED" = 1 ]; then
   "$PROXY" "$PP" "$TP" "$DELAY_MS" "$MBIT" "$WORK/proxy.stats" & PROXY_PID=$!
   sleep 0.5
   setting "target behind a ${DELAY_MS} ms, ${MBIT} Mbit/s link" "$PP"
 fi
+
+# Full copies (schema included) into an empty database, local target.
+FRESH=empty
+RESULTS=()
+echo "==> full copy, local target" >&2
+measure pgbarge "$TP" full_pgbarge
+measure "pg_dump|psql" "$TP" full_pgdump
+measure "pg_dump-Fd-j|pg_restore-j" "$TP" full_pgdump_dir
+command -v pgcopydb >/dev/null 2>&1 && measure pgcopydb-clone "$TP" full_pgcopydb
+print_table "full copy into an empty database, local target"

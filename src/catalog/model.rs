@@ -50,6 +50,9 @@ pub struct SchemaPlan {
     /// Primary keys, unique and exclusion constraints, indexes: built in
     /// parallel after the data.
     pub indexes: Vec<Statement>,
+    /// For each of `indexes`, the target table it belongs to (None for a
+    /// partitioned table's or other statements that wait for all rows).
+    pub index_tables: Vec<Option<QualName>>,
     /// Foreign keys, materialized view refreshes, triggers, rules,
     /// policies, in this order, after the indexes.
     pub post: Vec<Statement>,
@@ -1085,6 +1088,8 @@ async fn read_table_post(
             fks.extend(comment);
         } else {
             plan.indexes.push(stmt);
+            plan.index_tables
+                .push((only == "ONLY ").then(|| m.name(&table)));
             plan.post.extend(comment);
         }
     }
@@ -1093,11 +1098,12 @@ async fn read_table_post(
     let rows = c
         .query(
             "SELECT pg_catalog.pg_get_indexdef(i.indexrelid), t.relkind::text, n.nspname::text, ic.relname::text, \
-                    pg_catalog.obj_description(i.indexrelid, 'pg_class') \
+                    pg_catalog.obj_description(i.indexrelid, 'pg_class'), tn.nspname::text, t.relname::text \
                FROM pg_catalog.pg_index i \
                JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
                JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
                JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace \
+               JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
               WHERE i.indrelid = ANY($1) \
                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid \
                                    AND k.contype IN ('p', 'u', 'x')) \
@@ -1109,14 +1115,18 @@ async fn read_table_post(
         .pg_context(|| "reading indexes".into())?;
     for r in rows {
         let mut def = m.sql(&r.get::<_, String>(0));
-        if r.get::<_, String>(1) == "p" {
+        let partitioned = r.get::<_, String>(1) == "p";
+        if partitioned {
             def = def.replacen(" ON ONLY ", " ON ", 1);
         }
         let name = QualName::new(r.get::<_, String>(2), r.get::<_, String>(3));
+        let table = QualName::new(r.get::<_, String>(5), r.get::<_, String>(6));
         plan.indexes.push(Statement {
             what: format!("index {name}"),
             sql: def,
         });
+        plan.index_tables
+            .push((!partitioned).then(|| m.name(&table)));
         plan.post
             .extend(comment_stmt("INDEX", &m.q(&name), r.get(4)));
     }
@@ -1486,6 +1496,7 @@ async fn read_statistics(
         .pg_context(|| "reading extended statistics".into())?;
     for r in rows {
         let name = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
+        plan.index_tables.push(None);
         plan.indexes.push(Statement {
             what: format!("statistics {name}"),
             sql: m.sql(&r.get::<_, String>(2)),

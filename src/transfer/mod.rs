@@ -96,6 +96,10 @@ struct Ctx {
     sched: Scheduler,
     progress: Arc<Progress>,
     outcomes: Mutex<Vec<Outcome>>,
+    /// Keys and indexes of each loading table (schema copies), handed to
+    /// the builders as soon as the table's rows are committed.
+    early: Mutex<HashMap<QualName, Vec<catalog::model::Statement>>>,
+    builders: Mutex<Option<schema::Builders>>,
 }
 
 /// Run `copy --data-only` and return its report. Table failures are in the
@@ -285,7 +289,33 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             })
             .collect();
         let sched = Scheduler::new(&ordering.jobs, sizes, locks);
+        // Schema copies build each table's keys and indexes while other
+        // tables still load; what belongs to no single loaded table waits.
+        let mut early: HashMap<QualName, Vec<catalog::model::Statement>> = HashMap::new();
+        let mut remaining = Vec::new();
+        let mut builders = None;
+        if let Some(plan) = &schema_plan {
+            let loading: HashSet<&QualName> = units
+                .iter()
+                .filter(|u| u.copy_data)
+                .map(|u| &u.target)
+                .collect();
+            for (st, table) in plan.indexes.iter().zip(&plan.index_tables) {
+                match table {
+                    Some(t) if loading.contains(t) => {
+                        early.entry(t.clone()).or_default().push(st.clone())
+                    }
+                    _ => remaining.push(st.clone()),
+                }
+            }
+            builders = Some(schema::Builders::spawn(
+                &s.target,
+                s.jobs.div_ceil(2).min(plan.indexes.len()),
+            ));
+        }
         let ctx = Arc::new(Ctx {
+            early: Mutex::new(early),
+            builders: Mutex::new(builders),
             settings: s.clone(),
             snapshot: snapshot.clone(),
             sched,
@@ -305,21 +335,26 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
 
         // Sequences only once every table they feed is in.
         let all_ok = ctx.sched.states().iter().all(|st| *st == JobState::Done);
-        let seq_reports = match (&schema_plan, all_ok) {
-            (Some(plan), true) => {
+        let builders = ctx
+            .builders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let seq_reports = match (&schema_plan, all_ok, builders) {
+            (Some(plan), true, Some(builders)) => {
                 say(&format!(
-                "building {} keys and indexes with {} sessions, then foreign keys, triggers and the rest",
-                plan.indexes.len(),
-                s.jobs.min(plan.indexes.len()).max(1)
-            ));
-            let t0 = Instant::now();
+                    "building the remaining keys and indexes ({} were started as their tables \
+                     finished), then foreign keys, triggers and the rest",
+                    plan.indexes.len() - remaining.len()
+                ));
+                let t0 = Instant::now();
                 let loaded: Vec<QualName> = ctx
                     .units
                     .iter()
                     .filter(|u| u.copy_data)
                     .map(|u| u.target.clone())
                     .collect();
-                let late = schema::apply_post(s, &src, plan, &loaded).await?;
+                let late = schema::apply_post(s, &src, plan, builders, remaining, &loaded).await?;
                 for w in &late {
                     say(&format!("warning: {w}"));
                 }
@@ -329,8 +364,14 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 }
                 Vec::new()
             }
-            (None, true) => set_sequences(&src, &dst, &sequences, &mut warnings).await?,
-            _ => Vec::new(),
+            (None, true, _) => set_sequences(&src, &dst, &sequences, &mut warnings).await?,
+            (_, _, builders) => {
+                if let Some(b) = builders {
+                    // The run failed: let started builds end before undoing.
+                    let _ = b.finish().await;
+                }
+                Vec::new()
+            }
         };
         // The snapshot is held until every worker is done with it.
         let _ = src.client.batch_execute("COMMIT").await;
@@ -986,6 +1027,17 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
                 } else {
                     format!("rolled back with {}", ctx.units[unit].target)
                 });
+            }
+        }
+        if ok {
+            let mut early = ctx.early.lock().unwrap_or_else(|p| p.into_inner());
+            let builders = ctx.builders.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(b) = builders.as_ref() {
+                for &u in &job.units {
+                    for st in early.remove(&ctx.units[u].target).unwrap_or_default() {
+                        b.send(st);
+                    }
+                }
             }
         }
         ctx.sched.complete(j, ok);

@@ -304,53 +304,91 @@ fn first_line(sql: &str) -> String {
     }
 }
 
-/// Keys and indexes in parallel (`jobs` sessions), then the rest in
-/// order, then sequence values from the source snapshot, ANALYZE, owners
-/// and grants, publications. Returns warnings (publications that could
-/// not be created).
+/// Sessions that build keys and indexes from a queue, so a table's
+/// indexes can start as soon as its rows are committed while other tables
+/// still load. `finish` closes the queue and waits; the first failure
+/// stops the others after their current statement.
+pub struct Builders {
+    tx: Option<tokio::sync::mpsc::UnboundedSender<model::Statement>>,
+    set: JoinSet<anyhow::Result<()>>,
+    failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Builders {
+    pub fn spawn(target: &conn::Endpoint, n: usize) -> Self {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<model::Statement>();
+        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+        let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut set = JoinSet::new();
+        for _ in 0..n.max(1) {
+            let (rx, failed, target) = (rx.clone(), failed.clone(), target.clone());
+            set.spawn(async move {
+                let dst = conn::connect(&target, Role::Target).await?;
+                loop {
+                    let next = rx.lock().await.recv().await;
+                    let Some(st) = next else { break };
+                    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                        continue;
+                    }
+                    if let Err(e) = dst.client.batch_execute(&st.sql).await {
+                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return Err(anyhow!(
+                            "building {} on the target: {}\n  statement: {}",
+                            st.what,
+                            describe_pg(&e),
+                            first_line(&st.sql)
+                        ));
+                    }
+                }
+                anyhow::Ok(())
+            });
+        }
+        Builders {
+            tx: Some(tx),
+            set,
+            failed,
+        }
+    }
+
+    pub fn send(&self, st: model::Statement) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(st);
+        }
+    }
+
+    pub async fn finish(mut self) -> Result<()> {
+        self.tx = None;
+        let mut first_err = None;
+        while let Some(r) = self.set.join_next().await {
+            let r = r.map_err(|e| anyhow!("index builder: {e}")).and_then(|r| r);
+            if let (Err(e), None) = (r, &first_err) {
+                first_err = Some(e);
+            }
+        }
+        let _ = self.failed;
+        match first_err {
+            Some(e) => Err(Error::Runtime(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Keys and indexes not built yet (`remaining`) in parallel, then the rest
+/// in order, then sequence values from the source snapshot, ANALYZE,
+/// owners and grants, publications. Returns warnings (publications that
+/// could not be created).
 pub async fn apply_post(
     s: &CopySettings,
     src: &Session,
     plan: &SchemaPlan,
+    builders: Builders,
+    remaining: Vec<model::Statement>,
     analyze: &[QualName],
 ) -> Result<Vec<String>> {
-    let n = s.jobs.min(plan.indexes.len()).max(1);
-    let queue = std::sync::Arc::new(std::sync::Mutex::new(
-        plan.indexes.iter().rev().cloned().collect::<Vec<_>>(),
-    ));
-    let mut set = JoinSet::new();
-    for _ in 0..n {
-        let queue = queue.clone();
-        let target = s.target.clone();
-        set.spawn(async move {
-            let dst = conn::connect(&target, Role::Target).await?;
-            loop {
-                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
-                let Some(st) = next else { break };
-                dst.client.batch_execute(&st.sql).await.map_err(|e| {
-                    anyhow!(
-                        "building {} on the target: {}\n  statement: {}",
-                        st.what,
-                        describe_pg(&e),
-                        first_line(&st.sql)
-                    )
-                })?;
-            }
-            anyhow::Ok(())
-        });
+    for st in remaining {
+        builders.send(st);
     }
-    let mut first_err = None;
-    while let Some(r) = set.join_next().await {
-        let r = r.map_err(|e| anyhow!("index builder: {e}")).and_then(|r| r);
-        if let (Err(e), None) = (r, &first_err) {
-            first_err = Some(e);
-            // The others finish their current statement and stop.
-            queue.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        }
-    }
-    if let Some(e) = first_err {
-        return Err(Error::Runtime(e));
-    }
+    builders.finish().await?;
     let dst = conn::connect(&s.target, Role::Target).await?;
     for st in &plan.post {
         dst.client.batch_execute(&st.sql).await.map_err(|e| {
