@@ -56,6 +56,9 @@ pub struct SchemaPlan {
     /// Foreign keys, materialized view refreshes, triggers, rules,
     /// policies, in this order, after the indexes.
     pub post: Vec<Statement>,
+    /// `VALIDATE CONSTRAINT` of the foreign keys `post` adds NOT VALID:
+    /// run in parallel after `post`.
+    pub validations: Vec<Statement>,
     /// Owners and grants, applied last.
     pub access: Vec<Statement>,
     /// Publications: run at the very end; a failure is a warning, not a
@@ -1084,7 +1087,27 @@ async fn read_table_post(
                 ));
                 continue;
             }
-            fks.push(stmt);
+            // Added NOT VALID (instant), then validated in parallel
+            // sessions: VALIDATE takes only a SHARE UPDATE EXCLUSIVE lock,
+            // so keys on different tables check at the same time. The
+            // result is the same validated key.
+            let def: String = r.get(2);
+            if def.ends_with("NOT VALID") {
+                fks.push(stmt);
+            } else {
+                fks.push(Statement {
+                    what: stmt.what.clone(),
+                    sql: format!("{} NOT VALID", stmt.sql),
+                });
+                plan.validations.push(Statement {
+                    what: format!("validation of foreign key {cname} on {table}"),
+                    sql: format!(
+                        "ALTER TABLE {only}{} VALIDATE CONSTRAINT {}",
+                        m.q(&table),
+                        quote_ident(&cname)
+                    ),
+                });
+            }
             fks.extend(comment);
         } else {
             plan.indexes.push(stmt);

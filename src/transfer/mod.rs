@@ -308,6 +308,16 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                     _ => remaining.push(st.clone()),
                 }
             }
+            // Statistics for the planner, per table, while others load.
+            for t in &loading {
+                early
+                    .entry((*t).clone())
+                    .or_default()
+                    .push(catalog::model::Statement {
+                        what: format!("statistics (ANALYZE) of {t}"),
+                        sql: format!("ANALYZE {}", t.quoted()),
+                    });
+            }
             builders = Some(schema::Builders::spawn(
                 &s.target,
                 s.jobs.div_ceil(2).min(plan.indexes.len()),
@@ -348,13 +358,8 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                     plan.indexes.len() - remaining.len()
                 ));
                 let t0 = Instant::now();
-                let loaded: Vec<QualName> = ctx
-                    .units
-                    .iter()
-                    .filter(|u| u.copy_data)
-                    .map(|u| u.target.clone())
-                    .collect();
-                let late = schema::apply_post(s, &src, plan, builders, remaining, &loaded).await?;
+                // Tables were analyzed as they finished (see `early`).
+                let late = schema::apply_post(s, &src, plan, builders, remaining, &[]).await?;
                 for w in &late {
                     say(&format!("warning: {w}"));
                 }

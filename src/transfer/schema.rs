@@ -400,6 +400,11 @@ pub async fn apply_post(
             ))
         })?;
     }
+    let checkers = Builders::spawn(&s.target, s.jobs.min(plan.validations.len()));
+    for st in &plan.validations {
+        checkers.send(st.clone());
+    }
+    checkers.finish().await?;
     for (from, to) in &plan.sequences {
         let row = src
             .client
