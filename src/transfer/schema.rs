@@ -280,19 +280,25 @@ pub async fn apply_pre(
             })?;
     }
     for st in plan.extensions.iter().chain(&plan.pre) {
-        tx.batch_execute(&st.sql).await.map_err(|e| {
-            Error::Runtime(anyhow!(
-                "creating {} on the target: {}\n  statement: {}",
-                st.what,
-                describe_pg(&e),
-                first_line(&st.sql)
-            ))
-        })?;
+        tx.batch_execute(&st.sql)
+            .await
+            .map_err(|e| statement_failed("creating", st, &e))?;
     }
     tx.commit()
         .await
         .pg_context(|| "committing the schema".into())?;
     Ok(created)
+}
+
+/// The error for a failed DDL statement: what it was for, the server's
+/// words, and the statement's first line.
+fn statement_failed(verb: &str, st: &model::Statement, e: &tokio_postgres::Error) -> Error {
+    Error::Runtime(anyhow!(
+        "{verb} {} on the target: {}\n  statement: {}",
+        st.what,
+        describe_pg(e),
+        first_line(&st.sql)
+    ))
 }
 
 fn first_line(sql: &str) -> String {
@@ -391,14 +397,10 @@ pub async fn apply_post(
     builders.finish().await?;
     let dst = conn::connect(&s.target, Role::Target).await?;
     for st in &plan.post {
-        dst.client.batch_execute(&st.sql).await.map_err(|e| {
-            Error::Runtime(anyhow!(
-                "creating {} on the target: {}\n  statement: {}",
-                st.what,
-                describe_pg(&e),
-                first_line(&st.sql)
-            ))
-        })?;
+        dst.client
+            .batch_execute(&st.sql)
+            .await
+            .map_err(|e| statement_failed("creating", st, &e))?;
     }
     let checkers = Builders::spawn(&s.target, s.jobs.min(plan.validations.len()));
     for st in &plan.validations {
@@ -424,14 +426,10 @@ pub async fn apply_post(
             .pg_context(|| format!("setting sequence {to} on the target"))?;
     }
     for st in &plan.access {
-        dst.client.batch_execute(&st.sql).await.map_err(|e| {
-            Error::Runtime(anyhow!(
-                "setting {} on the target: {}\n  statement: {}",
-                st.what,
-                describe_pg(&e),
-                first_line(&st.sql)
-            ))
-        })?;
+        dst.client
+            .batch_execute(&st.sql)
+            .await
+            .map_err(|e| statement_failed("setting", st, &e))?;
     }
     if !analyze.is_empty() {
         let list: Vec<String> = analyze.iter().map(QualName::quoted).collect();
