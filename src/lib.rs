@@ -187,29 +187,7 @@ pub(crate) fn print_verify(r: &verify::VerifyReport) {
         "target rows",
         if r.checksums { "rows+checksum" } else { "rows" },
     ];
-    let mut w = head.map(str::len);
-    for row in &rows {
-        for (i, c) in row.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
-        }
-    }
-    let line = |c: [&str; 4]| {
-        format!(
-            "{:<w0$}  {:>w1$}  {:>w2$}  {:<w3$}",
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3]
-        )
-    };
-    println!("{}", line(head).trim_end());
-    for row in &rows {
-        println!("{}", line([&row[0], &row[1], &row[2], &row[3]]).trim_end());
-    }
+    print_columns(head, &rows);
     for t in r.tables.iter().filter(|t| !t.problems.is_empty()) {
         for p in &t.problems {
             println!("  {}: {p}", t.target);
@@ -258,6 +236,35 @@ pub(crate) async fn interrupted() {
 }
 
 /// The per-table summary, on stdout.
+/// An aligned table on stdout: the first and last columns left-aligned,
+/// the ones between (numbers) right-aligned; no trailing spaces.
+fn print_columns<const N: usize>(head: [&str; N], rows: &[[String; N]]) {
+    let mut w = head.map(|h| h.chars().count());
+    for row in rows {
+        for (i, c) in row.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; N]| {
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 0 || i == N - 1 {
+                    format!("{c:<width$}", width = w[i])
+                } else {
+                    format!("{c:>width$}", width = w[i])
+                }
+            })
+            .collect();
+        parts.join("  ").trim_end().to_string()
+    };
+    println!("{}", line(head));
+    for row in rows {
+        println!("{}", line(std::array::from_fn(|i| row[i].as_str())));
+    }
+}
+
 pub fn print_summary(r: &RunReport) {
     let rows: Vec<[String; 5]> = r
         .tables
@@ -277,33 +284,7 @@ pub fn print_summary(r: &RunReport) {
         })
         .collect();
     let head = ["table", "rows", "bytes", "seconds", "format"];
-    let mut w = head.map(str::len);
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
-        }
-    }
-    let line = |c: &[String; 5]| {
-        format!(
-            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:<w4$}",
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            c[4],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3],
-            w4 = w[4]
-        )
-        .trim_end()
-        .to_string()
-    };
-    println!("{}", line(&head.map(String::from)));
-    for r in &rows {
-        println!("{}", line(r));
-    }
+    print_columns(head, &rows);
     if let Some(sc) = &r.schema {
         println!(
             "schema: {} statements before the rows ({:.2}s); {} keys and indexes, {} other \

@@ -114,7 +114,7 @@ pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
 
     // The selection and its size.
     let tables = catalog::read_tables(&src.client).await?;
-    let schemas: Vec<String> = tables.iter().map(|t| t.name.schema.clone()).collect();
+    let schemas = catalog::read_schema_names(&src.client).await?;
     match select::select(&tables, &schemas, &s.patterns) {
         Err(e) => f.block(e),
         Ok(chosen) => {
@@ -222,7 +222,7 @@ async fn target_rights(dst: &Session, s: &CopySettings, f: &mut Findings) -> Res
     let row = dst
         .client
         .query_one(
-            "SELECT r.rolsuper, r.rolcreatedb, \
+            "SELECT r.rolsuper, \
                     pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'), \
                     current_user::text \
                FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
@@ -230,8 +230,8 @@ async fn target_rights(dst: &Session, s: &CopySettings, f: &mut Findings) -> Res
         )
         .await
         .pg_context(|| "reading the target role's rights".into())?;
-    let (superuser, _createdb, create_schema, who): (bool, bool, bool, String) =
-        (row.get(0), row.get(1), row.get(2), row.get(3));
+    let (superuser, create_schema, who): (bool, bool, String) =
+        (row.get(0), row.get(1), row.get(2));
     if s.disable_triggers && !superuser {
         f.warn(format!(
             "role {who} is not a superuser: --disable-triggers needs one (or SET on session_replication_role)"
@@ -259,27 +259,28 @@ async fn data_only_checks(
             "SELECT n, pg_catalog.to_regclass(n) IS NOT NULL, \
                     CASE WHEN pg_catalog.to_regclass(n) IS NOT NULL THEN \
                       pg_catalog.has_table_privilege(n, 'INSERT') END \
-               FROM pg_catalog.unnest($1::text[]) AS n",
+               FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i",
             &[&quoted],
         )
         .await
         .pg_context(|| "checking the target tables".into())?;
-    for r in rows {
-        let (name, exists, insert): (String, bool, Option<bool>) = (r.get(0), r.get(1), r.get(2));
+    // unnest keeps the order of `names`.
+    for (r, name) in rows.iter().zip(names) {
+        let (quoted, exists, insert): (String, bool, Option<bool>) = (r.get(0), r.get(1), r.get(2));
         if !exists {
             f.block(format!(
                 "target table {name} does not exist (create it, or drop --data-only)"
             ));
         } else if insert == Some(false) {
             f.block(format!("the target role may not INSERT into {name}"));
-        } else {
+        } else if !s.truncate {
             let has_rows: bool = dst
                 .client
-                .query_one(&format!("SELECT EXISTS (SELECT 1 FROM ONLY {name})"), &[])
+                .query_one(&format!("SELECT EXISTS (SELECT 1 FROM ONLY {quoted})"), &[])
                 .await
                 .pg_context(|| format!("checking whether {name} is empty"))?
                 .get(0);
-            if has_rows && !s.truncate {
+            if has_rows {
                 f.block(format!(
                     "target table {name} already holds rows (--truncate replaces them)"
                 ));

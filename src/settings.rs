@@ -163,10 +163,7 @@ impl VerifySettings {
 
     /// The target schema for a source schema.
     pub fn map_schema<'a>(&'a self, schema: &'a str) -> &'a str {
-        self.schema_map
-            .iter()
-            .find(|(s, _)| s == schema)
-            .map_or(schema, |(_, d)| d.as_str())
+        map_schema(&self.schema_map, schema)
     }
 }
 
@@ -459,11 +456,15 @@ impl CopySettings {
 
     /// The target schema for a source schema.
     pub fn map_schema<'a>(&'a self, schema: &'a str) -> &'a str {
-        self.schema_map
-            .iter()
-            .find(|(s, _)| s == schema)
-            .map_or(schema, |(_, d)| d.as_str())
+        map_schema(&self.schema_map, schema)
     }
+}
+
+/// The target schema for a source schema under `--schema-map` pairs.
+pub fn map_schema<'a>(map: &'a [(String, String)], schema: &'a str) -> &'a str {
+    map.iter()
+        .find(|(s, _)| s == schema)
+        .map_or(schema, |(_, d)| d.as_str())
 }
 
 #[cfg(test)]

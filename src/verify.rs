@@ -70,14 +70,9 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
     let (a, b) = (&src.client, &dst.client);
     let (src_tables, dst_tables) =
         tokio::try_join!(catalog::read_tables(a), catalog::read_tables(b))?;
-    let schemas: Vec<String> = src_tables.iter().map(|t| t.name.schema.clone()).collect();
-    let mut all_schemas = schemas.clone();
-    all_schemas.extend(read_schema_names(a).await?);
-    all_schemas.sort();
-    all_schemas.dedup();
+    let all_schemas = catalog::read_schema_names(a).await?;
     let chosen = select::select(&src_tables, &all_schemas, &s.patterns).map_err(Error::Usage)?;
     let dst_by_name: HashMap<&QualName, &Table> = dst_tables.iter().map(|t| (&t.name, t)).collect();
-    let map: HashMap<String, String> = s.schema_map.iter().cloned().collect();
 
     let mut checks = Vec::new();
     for c in &chosen {
@@ -102,11 +97,7 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
                     .problems
                     .push(format!("column \"{}\" is missing on the target", col.name)),
                 Some(d) => {
-                    let want = crate::ddl::lexer::rename_schemas(
-                        &col.type_name,
-                        &map,
-                        &crate::ddl::lexer::AnyName,
-                    );
+                    let want = crate::ddl::lexer::rename_type(&col.type_name, &s.schema_map);
                     let relocated = s.extension_schema.as_deref().is_some_and(|x| {
                         col.type_name
                             .split_once('.')
@@ -210,19 +201,6 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
         problems: loose,
         ok,
     })
-}
-
-async fn read_schema_names(c: &Client) -> anyhow::Result<Vec<String>> {
-    Ok(c.query(
-        "SELECT nspname::text FROM pg_catalog.pg_namespace \
-              WHERE nspname <> 'information_schema' AND nspname NOT LIKE 'pg\\_%'",
-        &[],
-    )
-    .await
-    .pg_context(|| "reading schemas".into())?
-    .iter()
-    .map(|r| r.get(0))
-    .collect())
 }
 
 /// How a table's checksum is split into ranges of its integer primary

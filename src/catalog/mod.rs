@@ -86,6 +86,36 @@ impl Table {
     }
 }
 
+/// Every user schema of the connected database (not pg_*, not
+/// information_schema), sorted.
+pub async fn read_schema_names(client: &Client) -> Result<Vec<String>> {
+    Ok(client
+        .query(
+            "SELECT nspname::text FROM pg_catalog.pg_namespace \
+              WHERE nspname <> 'information_schema' AND nspname NOT LIKE 'pg\\_%' ORDER BY 1",
+            &[],
+        )
+        .await
+        .pg_context(|| "reading schemas".into())?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Whether a system catalog has a column: how catalog differences
+/// between server versions are told apart.
+pub async fn has_column(client: &Client, catalog: &str, column: &str) -> bool {
+    client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
+              WHERE attrelid = $1::text::pg_catalog.regclass AND attname = $2)",
+            &[&catalog, &column],
+        )
+        .await
+        .map(|r| r.get::<_, bool>(0))
+        .unwrap_or(false)
+}
+
 /// Every user table of the connected database.
 pub async fn read_tables(client: &Client) -> Result<Vec<Table>> {
     let rows = client

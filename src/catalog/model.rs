@@ -197,7 +197,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         }
     }
 
-    read_types(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+    read_types(c, &schemas, &m, &mut nodes, &mut plan).await?;
     read_functions(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_sequences(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_tables(c, o, &m, &mut nodes, &mut plan).await?;
@@ -445,13 +445,11 @@ fn comment_stmt(what: &str, target: &str, comment: Option<String>) -> Option<Sta
 
 async fn read_types(
     c: &Client,
-    o: &Options<'_>,
     schemas: &[String],
     m: &Mapper<'_>,
     nodes: &mut Vec<Node>,
     plan: &mut SchemaPlan,
 ) -> Result<()> {
-    let _ = o;
     let sql = format!(
         "SELECT t.oid, n.nspname::text, t.typname::text, t.typtype::text, \
                 pg_catalog.obj_description(t.oid, 'pg_type'), \
@@ -585,7 +583,7 @@ async fn read_functions(
             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.objid = p.oid \
                  AND i.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND i.deptype = 'i') \
           ORDER BY 2, 3, 6",
-        if server_has_sqlbody(c).await {
+        if super::has_column(c, "pg_catalog.pg_proc", "prosqlbody").await {
             "p.prosqlbody IS NOT NULL"
         } else {
             "false"
@@ -688,17 +686,6 @@ const AGGREGATE_DEF: &str = "SELECT CASE WHEN a.aggkind <> 'n' THEN NULL ELSE \
     || CASE p.proparallel WHEN 's' THEN ', PARALLEL = SAFE' WHEN 'r' THEN ', PARALLEL = RESTRICTED' ELSE '' END \
     || ')' END FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid";
 
-async fn server_has_sqlbody(c: &Client) -> bool {
-    c.query_one(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
-          WHERE attrelid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND attname = 'prosqlbody')",
-        &[],
-    )
-    .await
-    .map(|r| r.get(0))
-    .unwrap_or(false)
-}
-
 fn seq_options(
     typ: &str,
     start: i64,
@@ -722,7 +709,6 @@ async fn read_sequences(
     nodes: &mut Vec<Node>,
     plan: &mut SchemaPlan,
 ) -> Result<()> {
-    let _ = o;
     let sql = format!(
         "SELECT c.oid, n.nspname::text, c.relname::text, pg_catalog.format_type(s.seqtypid, NULL), \
                 s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle, \
@@ -943,7 +929,6 @@ async fn read_tables(
             .collect();
         let mut def = TableDef {
             name: name.clone(),
-            relkind: r.get::<_, String>(3).chars().next().unwrap_or('r'),
             unlogged: r.get(4),
             columns: by_table.remove(&oid).unwrap_or_default(),
             partition_key: r.get(5),
@@ -1156,15 +1141,7 @@ async fn read_table_post(
     plan.post.splice(0..0, fks);
     // Triggers (not the internal ones of foreign keys, not clones on
     // partitions), rules, policies.
-    let has_parent = c
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
-              WHERE attrelid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND attname = 'tgparentid')",
-            &[],
-        )
-        .await
-        .map(|r| r.get::<_, bool>(0))
-        .unwrap_or(false);
+    let has_parent = super::has_column(c, "pg_catalog.pg_trigger", "tgparentid").await;
     let rows = c
         .query(
             &format!(
@@ -1618,18 +1595,8 @@ async fn read_publications(
     m: &Mapper<'_>,
     plan: &mut SchemaPlan,
 ) -> Result<()> {
-    let has = |table: &'static str, col: &'static str| async move {
-        c.query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
-              WHERE attrelid = $1::text::pg_catalog.regclass AND attname = $2)",
-            &[&table, &col],
-        )
-        .await
-        .map(|r| r.get::<_, bool>(0))
-        .unwrap_or(false)
-    };
-    let v15 = has("pg_catalog.pg_publication_rel", "prqual").await;
-    let via_root = has("pg_catalog.pg_publication", "pubviaroot").await;
+    let v15 = super::has_column(c, "pg_catalog.pg_publication_rel", "prqual").await;
+    let via_root = super::has_column(c, "pg_catalog.pg_publication", "pubviaroot").await;
     let names: Vec<String> = o.tables.iter().map(|t| t.quoted()).collect();
     let item = if v15 {
         "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) \

@@ -542,6 +542,13 @@ fn rename_token(
     }
 }
 
+/// A `format_type` name as the target spells it under `--schema-map`
+/// pairs (`local_app.mood[]` -> `public.mood[]`).
+pub fn rename_type(type_name: &str, pairs: &[(String, String)]) -> String {
+    let map: HashMap<String, String> = pairs.iter().cloned().collect();
+    rename_schemas(type_name, &map, &AnyName)
+}
+
 /// The value of a `'...'::regclass`-style literal with its schema renamed,
 /// or `None` when it names no mapped schema.
 fn rename_in_name_literal(value: &str, reg: &str, map: &HashMap<String, String>) -> Option<String> {

@@ -48,8 +48,6 @@ pub struct Column {
 #[derive(Debug, Clone, Default)]
 pub struct TableDef {
     pub name: QualName,
-    /// `r`, `p` (partitioned).
-    pub relkind: char,
     pub unlogged: bool,
     pub columns: Vec<Column>,
     /// `pg_get_partkeydef` for a partitioned table.
@@ -224,7 +222,6 @@ mod tests {
     fn table_with_everything_before_the_data() {
         let t = TableDef {
             name: QualName::new("local_app", "Orders"),
-            relkind: 'r',
             unlogged: true,
             columns: vec![
                 Column {
@@ -276,7 +273,6 @@ mod tests {
     fn partitions_and_keys() {
         let parent = TableDef {
             name: QualName::new("local_app", "m"),
-            relkind: 'p',
             columns: vec![Column {
                 name: "at".into(),
                 type_name: "date".into(),
@@ -292,7 +288,6 @@ mod tests {
         );
         let part = TableDef {
             name: QualName::new("local_app", "m_2024"),
-            relkind: 'r',
             columns: vec![Column {
                 name: "at".into(),
                 type_name: "date".into(),

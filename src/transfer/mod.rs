@@ -359,7 +359,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 ));
                 let t0 = Instant::now();
                 // Tables were analyzed as they finished (see `early`).
-                let late = schema::apply_post(s, &src, plan, builders, remaining, &[]).await?;
+                let late = schema::apply_post(s, &src, plan, builders, remaining).await?;
                 for w in &late {
                     say(&format!("warning: {w}"));
                 }
@@ -488,7 +488,7 @@ async fn prepare(
         tokio::try_join!(
             catalog::read_tables(c),
             TypeCatalog::read(c),
-            read_schemas(c),
+            catalog::read_schema_names(c),
             catalog::read_owned_sequences(c)
         )?
     };
@@ -738,7 +738,7 @@ fn build_unit(
         }
         if let Some(why) = types.catalog.binary_blocker(c.type_oid, types.strict_oids) {
             text_reason = Some(format!("column \"{}\": {why}", c.name));
-        } else if mapped_type(s, &c.type_name) != d.type_name {
+        } else if crate::ddl::lexer::rename_type(&c.type_name, &s.schema_map) != d.type_name {
             text_reason = Some(format!(
                 "column \"{}\" is {} on the source and {} on the target",
                 c.name, c.type_name, d.type_name
@@ -778,37 +778,6 @@ fn build_unit(
         truncate: false,
         copy_data,
     })
-}
-
-/// A source type name as the target should spell it: the schema map
-/// applies to the schema qualification that `format_type` printed.
-fn mapped_type(s: &CopySettings, type_name: &str) -> String {
-    for (from, to) in &s.schema_map {
-        for (f, t) in [
-            (format!("{from}."), format!("{to}.")),
-            (
-                format!("{}.", catalog::quote_ident(from)),
-                format!("{}.", catalog::quote_ident(to)),
-            ),
-        ] {
-            if let Some(rest) = type_name.strip_prefix(&f) {
-                return format!("{t}{rest}");
-            }
-        }
-    }
-    type_name.to_string()
-}
-
-async fn read_schemas(c: &tokio_postgres::Client) -> anyhow::Result<Vec<String>> {
-    let rows = c
-        .query(
-            "SELECT nspname::text FROM pg_catalog.pg_namespace \
-              WHERE nspname <> 'information_schema' AND nspname NOT LIKE 'pg\\_%'",
-            &[],
-        )
-        .await
-        .pg_context(|| "reading schemas".into())?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// Best of a few round trips to the target.

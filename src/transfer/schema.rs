@@ -27,17 +27,7 @@ pub use model::SchemaPlan;
 pub async fn plan(s: &CopySettings, src: &Session) -> Result<SchemaPlan> {
     let c = &src.client;
     let tables = catalog::read_tables(c).await?;
-    let schemas: Vec<String> = c
-        .query(
-            "SELECT nspname::text FROM pg_catalog.pg_namespace \
-              WHERE nspname <> 'information_schema' AND nspname NOT LIKE 'pg\\_%' ORDER BY 1",
-            &[],
-        )
-        .await
-        .pg_context(|| "reading schemas".into())?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let schemas = catalog::read_schema_names(c).await?;
     let chosen = select::select(&tables, &schemas, &s.patterns).map_err(Error::Usage)?;
     let chosen_tables: Vec<QualName> = chosen
         .iter()
@@ -316,8 +306,7 @@ fn first_line(sql: &str) -> String {
 /// stops the others after their current statement.
 pub struct Builders {
     tx: Option<tokio::sync::mpsc::UnboundedSender<model::Statement>>,
-    set: JoinSet<anyhow::Result<()>>,
-    failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    set: JoinSet<Result<()>>,
 }
 
 impl Builders {
@@ -329,7 +318,9 @@ impl Builders {
         for _ in 0..n.max(1) {
             let (rx, failed, target) = (rx.clone(), failed.clone(), target.clone());
             set.spawn(async move {
-                let dst = conn::connect(&target, Role::Target).await?;
+                let dst = conn::connect(&target, Role::Target)
+                    .await
+                    .map_err(Error::Runtime)?;
                 loop {
                     let next = rx.lock().await.recv().await;
                     let Some(st) = next else { break };
@@ -338,22 +329,13 @@ impl Builders {
                     }
                     if let Err(e) = dst.client.batch_execute(&st.sql).await {
                         failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                        return Err(anyhow!(
-                            "building {} on the target: {}\n  statement: {}",
-                            st.what,
-                            describe_pg(&e),
-                            first_line(&st.sql)
-                        ));
+                        return Err(statement_failed("building", &st, &e));
                     }
                 }
-                anyhow::Ok(())
+                Ok(())
             });
         }
-        Builders {
-            tx: Some(tx),
-            set,
-            failed,
-        }
+        Builders { tx: Some(tx), set }
     }
 
     pub fn send(&self, st: model::Statement) {
@@ -366,30 +348,27 @@ impl Builders {
         self.tx = None;
         let mut first_err = None;
         while let Some(r) = self.set.join_next().await {
-            let r = r.map_err(|e| anyhow!("index builder: {e}")).and_then(|r| r);
+            let r = r
+                .map_err(|e| Error::Runtime(anyhow!("index builder: {e}")))
+                .and_then(|r| r);
             if let (Err(e), None) = (r, &first_err) {
                 first_err = Some(e);
             }
         }
-        let _ = self.failed;
-        match first_err {
-            Some(e) => Err(Error::Runtime(e)),
-            None => Ok(()),
-        }
+        first_err.map_or(Ok(()), Err)
     }
 }
 
 /// Keys and indexes not built yet (`remaining`) in parallel, then the rest
-/// in order, then sequence values from the source snapshot, ANALYZE,
-/// owners and grants, publications. Returns warnings (publications that
-/// could not be created).
+/// in order, then sequence values from the source snapshot, owners and
+/// grants, publications (tables were analyzed as their loads finished).
+/// Returns warnings (publications that could not be created).
 pub async fn apply_post(
     s: &CopySettings,
     src: &Session,
     plan: &SchemaPlan,
     builders: Builders,
     remaining: Vec<model::Statement>,
-    analyze: &[QualName],
 ) -> Result<Vec<String>> {
     for st in remaining {
         builders.send(st);
@@ -430,13 +409,6 @@ pub async fn apply_post(
             .batch_execute(&st.sql)
             .await
             .map_err(|e| statement_failed("setting", st, &e))?;
-    }
-    if !analyze.is_empty() {
-        let list: Vec<String> = analyze.iter().map(QualName::quoted).collect();
-        dst.client
-            .batch_execute(&format!("ANALYZE {}", list.join(", ")))
-            .await
-            .pg_context(|| "analyzing the copied tables".into())?;
     }
     let mut warnings = Vec::new();
     for st in &plan.publications {

@@ -103,3 +103,41 @@ fn plan_reports_blockers_and_writes_nothing() {
     );
     assert_eq!(target_state(&dst), before, "plan wrote to the target");
 }
+
+/// `plan --data-only`: target tables must exist and be empty, unless
+/// `--truncate`.
+#[test]
+fn plan_checks_a_rows_only_copy() {
+    let ddl = "CREATE TABLE t (id int); CREATE TABLE u (id int);";
+    let (src, dst) = db_pair("plandata", ddl);
+    seed_source(&src, "INSERT INTO t VALUES (1)");
+    let s = servers();
+    s.target
+        .client(&dst)
+        .batch_execute("INSERT INTO u VALUES (1); DROP TABLE t;")
+        .unwrap();
+    let (a, b) = (s.source.url(&src), s.target.url(&dst));
+    let run = pgbarge(&["plan", "--data-only", "--source", &a, "--target", &b]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("public.t does not exist"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("public.u already holds rows"),
+        "{}",
+        run.stdout
+    );
+    let run = pgbarge(&[
+        "plan",
+        "--data-only",
+        "--truncate",
+        "--source",
+        &a,
+        "--target",
+        &b,
+    ]);
+    run.assert_code(1);
+    assert!(!run.stdout.contains("already holds rows"), "{}", run.stdout);
+}

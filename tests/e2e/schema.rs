@@ -507,3 +507,47 @@ fn supabase_preset() {
         .get(0);
     assert_eq!(n, 1);
 }
+
+/// `--schema-only` creates objects without rows (sequences still carry
+/// over); `--rewrite-function-bodies` renames inside bodies and says so.
+#[test]
+fn schema_only_and_rewritten_function_bodies() {
+    let s = servers();
+    let src = s.source.fresh_db("schemaonly");
+    let dst = s.target.fresh_db("schemaonly");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE TABLE app.t (id serial PRIMARY KEY, v text); \
+         INSERT INTO app.t (v) SELECT 'v' || g FROM generate_series(1, 10) g; \
+         CREATE FUNCTION app.n() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM app.t $$;",
+    );
+    let run = copy_full(
+        &src,
+        &dst,
+        &[
+            "--schema-only",
+            "--schema-map",
+            "app=moved",
+            "--rewrite-function-bodies",
+            "--no-owner",
+            "--no-privileges",
+        ],
+    );
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("function app.n(): body rewritten"),
+        "{}",
+        run.stderr
+    );
+    let mut t = s.target.client(&dst);
+    let rows: i64 = t.query_one("SELECT moved.n()", &[]).unwrap().get(0);
+    assert_eq!(
+        rows, 0,
+        "no rows with --schema-only, and the body points at moved.t"
+    );
+    let next: i32 = t
+        .query_one("SELECT nextval('moved.t_id_seq')::int", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(next, 11, "the sequence continues where the source's was");
+}
