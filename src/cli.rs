@@ -39,13 +39,25 @@ pub enum Command {
     /// Copy tables from a source server to a target server
     #[command(after_help = COPY_EXAMPLES)]
     Copy(CopyArgs),
-    /// Write a compressed dump artifact (not built yet)
+    /// Write a compressed dump (a directory, or a SQL script psql can restore)
+    #[command(after_help = DUMP_EXAMPLES)]
     Dump(DumpArgs),
-    /// Restore a dump artifact into a target server (not built yet)
+    /// Restore a dump into a target server, checking every table's checksum
+    #[command(after_help = RESTORE_EXAMPLES)]
     Restore(RestoreArgs),
     /// Compare a target with its source: rows, checksums, constraints, indexes, sequences
     Verify(VerifyArgs),
 }
+
+const DUMP_EXAMPLES: &str = "\
+Examples:
+  pgbarge dump --source \"$DB\" --output backups/app-2026-11-21 --compress zstd:3
+  pgbarge dump --source \"$DB\" --format sql --output app.sql.gz
+  gunzip -c app.sql.gz | psql \"$OTHER\"
+  pgbarge verify --input backups/app-2026-11-21
+
+The dump is written under a hidden name beside PATH and renamed when complete;
+its files are readable by their owner only.";
 
 const COPY_EXAMPLES: &str = "\
 Examples:
@@ -221,17 +233,29 @@ pub struct PlanArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DumpFormat {
+    /// A directory: manifest, DDL files and one compressed file per table
+    Dir,
+    /// One plain SQL script that psql restores (.sql, .sql.gz, .sql.zst)
+    Sql,
+}
+
 #[derive(Debug, Args)]
 pub struct DumpArgs {
+    /// Source connection string [default: $PGBARGE_SOURCE]
     #[arg(long, value_name = "URL")]
     pub source: Option<String>,
     /// Output directory (format dir) or file (format sql)
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,
-    #[arg(long, value_name = "dir|sql")]
-    pub format: Option<String>,
+    /// Archive layout [default: sql when PATH ends in .sql, .sql.gz or .sql.zst, else dir]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<DumpFormat>,
+    /// Replace an existing dump at PATH (only once the new one is complete)
     #[arg(long)]
     pub force: bool,
+    /// gzip[:1-9], zstd[:1-19] or none [default: gzip:6, or what PATH's suffix says]
     #[arg(long, value_name = "ALGO[:LEVEL]")]
     pub compress: Option<String>,
     #[command(flatten)]
@@ -240,36 +264,65 @@ pub struct DumpArgs {
     pub map: MapOpts,
     #[command(flatten)]
     pub common: CommonOpts,
+    /// Parallel source sessions [default: number of CPUs, at least 2, at most 8]
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Dump without a consistent snapshot (for sources that cannot export one)
+    #[arg(long)]
+    pub no_snapshot: bool,
 }
+
+const RESTORE_EXAMPLES: &str = "\
+Examples:
+  pgbarge restore --input backups/app-2026-11-21 --target \"$STAGING\" --schema-map app=app_copy
+  pgbarge restore --input app.sql.gz --target \"$TARGET\" --dry-run
+
+A SQL-format dump also restores with plain psql: gunzip -c app.sql.gz | psql \"$TARGET\"";
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
+    /// The dump: a directory, or a SQL script written by pgbarge dump
     #[arg(long, short = 'i', value_name = "PATH")]
     pub input: Option<PathBuf>,
+    /// Target connection string [default: $PGBARGE_TARGET]
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
-    #[command(flatten)]
-    pub select: SelectOpts,
+    /// Keep these tables' definitions but load none of their rows (repeatable)
+    #[arg(long = "exclude-table-data", value_name = "GLOB")]
+    pub exclude_table_data: Vec<String>,
     #[command(flatten)]
     pub map: MapOpts,
     #[command(flatten)]
     pub common: CommonOpts,
+    /// Parallel target sessions [default: number of CPUs, at least 2, at most 8]
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Drop the dump's objects that exist on the target and recreate them (asks first)
     #[arg(long)]
     pub clean: bool,
+    /// Answer yes to the --clean confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Say what the restore would do and what would stop it; write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not set owners: new objects belong to the role pgbarge connects as
+    #[arg(long)]
+    pub no_owner: bool,
+    /// Do not restore grants
+    #[arg(long)]
+    pub no_privileges: bool,
+    /// Write a JSON run report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub endpoints: EndpointOpts,
-    /// Check a dump instead of a source (not built yet)
-    #[arg(long, short = 'i', value_name = "PATH")]
+    /// Check a dump offline: every file against its manifest (no --target)
+    #[arg(long, short = 'i', value_name = "PATH", conflicts_with = "source")]
     pub input: Option<PathBuf>,
     #[command(flatten)]
     pub select: SelectOpts,

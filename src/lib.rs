@@ -11,6 +11,7 @@
 //!
 //! `main` parses, calls [`run`], and maps [`Error`] to an exit code.
 
+pub mod archive;
 pub mod catalog;
 pub mod cli;
 pub mod conn;
@@ -44,8 +45,18 @@ pub fn run(cli: Cli) -> Result<u8> {
             let settings = CopySettings::for_plan(&args)?;
             runtime()?.block_on(run_plan(settings))
         }
-        Command::Dump(_) => Err(not_built("dump")),
-        Command::Restore(_) => Err(not_built("restore")),
+        Command::Dump(args) => {
+            let settings = archive::dump::DumpSettings::from_args(&args)?;
+            runtime()?.block_on(run_dump(settings))
+        }
+        Command::Restore(args) => {
+            let settings = archive::restore::RestoreSettings::from_args(&args)?;
+            runtime()?.block_on(run_restore(settings))
+        }
+        Command::Verify(args) if args.input.is_some() && args.endpoints.target.is_none() => {
+            let path = args.input.clone().unwrap_or_default();
+            run_check(&path, args.report.as_deref())
+        }
         Command::Verify(args) => {
             let settings = settings::VerifySettings::from_args(&args)?;
             runtime()?.block_on(run_verify(settings))
@@ -53,10 +64,78 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn not_built(cmd: &str) -> Error {
-    Error::usage(format!(
-        "`pgbarge {cmd}` is not built yet; this version offers `pgbarge copy`, `plan` and `verify`"
-    ))
+async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
+    let r = tokio::select! {
+        r = archive::dump::dump(&s) => r?,
+        _ = interrupted() => return Err(Error::Interrupted),
+    };
+    let rows: Vec<[String; 5]> = r
+        .manifest
+        .tables
+        .iter()
+        .map(|t| {
+            [
+                t.name.to_string(),
+                if t.has_data {
+                    t.rows.to_string()
+                } else {
+                    "-".into()
+                },
+                HumanBytes(t.bytes).to_string(),
+                HumanBytes(t.compressed_bytes).to_string(),
+                if t.has_data {
+                    "dumped"
+                } else {
+                    "definition only"
+                }
+                .into(),
+            ]
+        })
+        .collect();
+    if !s.quiet {
+        print_columns(["table", "rows", "bytes", "stored", "status"], &rows);
+    }
+    let raw: u64 = r.manifest.tables.iter().map(|t| t.bytes).sum();
+    println!(
+        "dumped {} tables, {} rows, {} of rows into {} ({}, {}) in {:.2}s",
+        r.manifest.tables.len(),
+        r.manifest.tables.iter().map(|t| t.rows).sum::<u64>(),
+        HumanBytes(raw),
+        r.output.display(),
+        HumanBytes(r.size),
+        r.manifest.compression,
+        r.seconds
+    );
+    Ok(error::exit::OK)
+}
+
+async fn run_restore(s: archive::restore::RestoreSettings) -> Result<u8> {
+    let report = tokio::select! {
+        r = archive::restore::restore(&s) => r?,
+        _ = interrupted() => return Err(Error::Interrupted),
+    };
+    if s.dry_run {
+        return Ok(error::exit::OK);
+    }
+    if let Some(path) = &s.report {
+        report.write(path)?;
+    }
+    print_summary(&report);
+    Ok(error::exit::OK)
+}
+
+/// `verify --input PATH`: the dump alone, offline.
+fn run_check(path: &std::path::Path, report: Option<&std::path::Path>) -> Result<u8> {
+    let r = archive::check::check(path)?;
+    if let Some(p) = report {
+        report::write_json(p, &r)?;
+    }
+    archive::check::print(&r);
+    if r.ok {
+        Ok(error::exit::OK)
+    } else {
+        Err(r.damaged())
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -238,7 +317,7 @@ pub(crate) async fn interrupted() {
 /// The per-table summary, on stdout.
 /// An aligned table on stdout: the first and last columns left-aligned,
 /// the ones between (numbers) right-aligned; no trailing spaces.
-fn print_columns<const N: usize>(head: [&str; N], rows: &[[String; N]]) {
+pub(crate) fn print_columns<const N: usize>(head: [&str; N], rows: &[[String; N]]) {
     let mut w = head.map(|h| h.chars().count());
     for row in rows {
         for (i, c) in row.iter().enumerate() {

@@ -140,7 +140,7 @@ pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
         }
     }
     if !s.data_only {
-        match schema::plan(s, &src).await {
+        match schema::plan(&s.plan_options(), &src).await {
             Err(Error::Usage(m)) => f.block(m),
             Err(e) => return Err(e),
             Ok(p) => {

@@ -145,7 +145,11 @@ impl VerifySettings {
 
     pub fn from_args(a: &crate::cli::VerifyArgs) -> Result<Self> {
         if a.input.is_some() {
-            return Err(not_built("--input", "dump and restore"));
+            return Err(not_built(
+                "--input with --target (a dump against a target)",
+                "restore the dump, then verify the target against its source; \
+                 `verify --input PATH` alone checks the dump itself",
+            ));
         }
         let cfg = load_config(&a.common)?;
         let (source, target) = endpoints(&a.endpoints, &cfg)?;
@@ -336,8 +340,114 @@ fn endpoints(e: &EndpointOpts, cfg: &ConfigFile) -> Result<(Endpoint, Endpoint)>
     ))
 }
 
-fn not_built(flag: &str, issue: &str) -> Error {
-    Error::usage(format!("{flag} is not built yet ({issue})"))
+fn not_built(flag: &str, instead: &str) -> Error {
+    Error::usage(format!("{flag} is not built yet; {instead}"))
+}
+
+/// `--jobs` from the flag or the config file, checked.
+fn jobs(flag: Option<usize>, cfg: &ConfigFile, cfg_path: Option<&Path>) -> Result<usize> {
+    match flag.map(|j| j as i64).or(cfg.jobs) {
+        None => Ok(default_jobs()),
+        Some(j) if (1..=MAX_JOBS as i64).contains(&j) => Ok(j as usize),
+        Some(j) => {
+            let whence = match (flag, cfg_path) {
+                (None, Some(p)) => format!("key `jobs` in config file {}", p.display()),
+                _ => "--jobs".to_string(),
+            };
+            Err(Error::usage(format!(
+                "{whence}: {j} is out of range; use 1 to {MAX_JOBS}"
+            )))
+        }
+    }
+}
+
+impl crate::archive::dump::DumpSettings {
+    pub fn from_args(a: &crate::cli::DumpArgs) -> Result<Self> {
+        use crate::archive::{ArchiveFormat, Codec};
+        use crate::cli::DumpFormat;
+        let cfg = load_config(&a.common)?;
+        let source = endpoint(&a.source, &cfg.source, "PGBARGE_SOURCE", "source")?;
+        let output = a.output.clone().ok_or_else(|| {
+            Error::usage("no --output given: pass --output PATH (a directory, or FILE.sql.gz)")
+        })?;
+        let name = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let sql_suffix = [(".sql.gz", "gzip"), (".sql.zst", "zstd"), (".sql", "none")]
+            .into_iter()
+            .find(|(sfx, _)| name.ends_with(sfx));
+        let format = match a.format {
+            Some(DumpFormat::Dir) => ArchiveFormat::Dir,
+            Some(DumpFormat::Sql) => ArchiveFormat::Sql,
+            None if sql_suffix.is_some() => ArchiveFormat::Sql,
+            None => ArchiveFormat::Dir,
+        };
+        let codec = match (&a.compress, format, sql_suffix) {
+            (Some(c), _, _) => Codec::parse(c).map_err(Error::Usage)?,
+            (None, ArchiveFormat::Sql, Some((_, algo))) => {
+                Codec::parse(algo).map_err(Error::Usage)?
+            }
+            (None, _, _) => Codec::DEFAULT,
+        };
+        if format == ArchiveFormat::Sql {
+            // The suffix must say how to read the file.
+            let expected = match codec {
+                Codec::Gzip(_) => ".gz",
+                Codec::Zstd(_) => ".zst",
+                Codec::None => ".sql",
+            };
+            if !name.ends_with(expected) {
+                return Err(Error::usage(format!(
+                    "--output {}: a SQL dump compressed with {codec} must end in {}",
+                    output.display(),
+                    if codec == Codec::None {
+                        ".sql".to_string()
+                    } else {
+                        format!(".sql{expected}")
+                    }
+                )));
+            }
+        }
+        let flag_or = |flag: bool, file: Option<bool>| flag || file.unwrap_or(false);
+        Ok(Self {
+            source,
+            output,
+            format,
+            codec,
+            force: a.force,
+            patterns: patterns(&a.select, &cfg),
+            schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
+            jobs: jobs(a.jobs, &cfg, a.common.config.as_deref())?,
+            no_snapshot: flag_or(a.no_snapshot, cfg.no_snapshot),
+            quiet: flag_or(a.common.quiet, cfg.quiet),
+        })
+    }
+}
+
+impl crate::archive::restore::RestoreSettings {
+    pub fn from_args(a: &crate::cli::RestoreArgs) -> Result<Self> {
+        let cfg = load_config(&a.common)?;
+        let input = a.input.clone().ok_or_else(|| {
+            Error::usage("no --input given: pass --input PATH (a dump directory or SQL file)")
+        })?;
+        let target = endpoint(&a.target, &cfg.target, "PGBARGE_TARGET", "target")?;
+        let flag_or = |flag: bool, file: Option<bool>| flag || file.unwrap_or(false);
+        Ok(Self {
+            input,
+            target,
+            schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
+            exclude_table_data: pick(&a.exclude_table_data, &cfg.exclude_table_data),
+            jobs: jobs(a.jobs, &cfg, a.common.config.as_deref())?,
+            clean: a.clean,
+            yes: a.yes,
+            dry_run: a.dry_run,
+            no_owner: flag_or(a.no_owner, cfg.no_owner),
+            no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
+            quiet: flag_or(a.common.quiet, cfg.quiet),
+            report: a.report.clone().or(cfg.report),
+        })
+    }
 }
 
 impl CopySettings {
@@ -400,27 +510,7 @@ impl CopySettings {
         if a.rehearse && a.dry_run {
             return Err(Error::usage("--rehearse and --dry-run exclude each other"));
         }
-        let jobs = match a.jobs.map(|j| j as i64).or(cfg.jobs) {
-            None => default_jobs(),
-            Some(j) if (1..=MAX_JOBS as i64).contains(&j) => j as usize,
-            Some(j) => {
-                let whence = if a.jobs.is_some() {
-                    "--jobs".to_string()
-                } else {
-                    format!(
-                        "key `jobs` in config file {}",
-                        a.common
-                            .config
-                            .as_deref()
-                            .unwrap_or(Path::new(""))
-                            .display()
-                    )
-                };
-                return Err(Error::usage(format!(
-                    "{whence}: {j} is out of range; use 1 to {MAX_JOBS}"
-                )));
-            }
-        };
+        let jobs = jobs(a.jobs, &cfg, a.common.config.as_deref())?;
         let (source, target) = endpoints(&a.endpoints, &cfg)?;
         let mut out = CopySettings {
             source,

@@ -18,7 +18,18 @@ use crate::error::PgContext;
 pub use types::TypeCatalog;
 
 /// A schema-qualified relation name, unquoted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct QualName {
     pub schema: String,
     pub name: String,

@@ -19,24 +19,25 @@ use crate::ddl::model::{render_table, Column, Key, Mapper, TableDef};
 use crate::error::PgContext;
 
 /// One statement with what it creates, for messages.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Statement {
     pub what: String,
     pub sql: String,
 }
 
 /// An object the plan creates, for the conflict check and for clean-up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Created {
-    /// `table`, `view`, `materialized view`, `sequence`, `type`, `function`.
-    pub kind: &'static str,
+    /// `table`, `view`, `materialized view`, `sequence`, `type`, `function`,
+    /// `publication`.
+    pub kind: String,
     /// Target name.
     pub name: QualName,
     /// For functions: the argument types, as the target spells them.
     pub args: Option<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct SchemaPlan {
     /// Target schemas to create when missing.
     pub schemas: Vec<String>,
@@ -64,12 +65,110 @@ pub struct SchemaPlan {
     /// Publications: run at the very end; a failure is a warning, not a
     /// failed copy (creating one needs rights a role may lack).
     pub publications: Vec<Statement>,
-    /// Roles that owners and grants name (they must exist on the target).
-    pub roles: BTreeSet<String>,
+    /// Roles that own objects, and roles granted privileges (they must
+    /// exist on the target).
+    pub owners: BTreeSet<String>,
+    pub grantees: BTreeSet<String>,
     /// Sequences to set from the source afterwards: (source, target).
     pub sequences: Vec<(QualName, QualName)>,
     pub created: Vec<Created>,
     pub warnings: Vec<String>,
+    /// With `Options::record_names`: every object name in the selected
+    /// schemas (target names), so the statements can be renamed again
+    /// later (a dump restored under a schema map).
+    #[serde(default)]
+    pub names: Vec<QualName>,
+}
+
+impl SchemaPlan {
+    /// Every statement, for renaming.
+    fn statements_mut(&mut self) -> impl Iterator<Item = &mut Statement> {
+        self.extensions
+            .iter_mut()
+            .chain(&mut self.pre)
+            .chain(&mut self.indexes)
+            .chain(&mut self.post)
+            .chain(&mut self.validations)
+            .chain(&mut self.access)
+            .chain(&mut self.publications)
+    }
+
+    /// Rename schemas in a plan read earlier (a dump's), names and
+    /// statements alike, with the same lexer rules as a copy. Function
+    /// bodies stay as they are; those that mention a renamed schema are
+    /// named in `warnings`.
+    pub fn remap(&mut self, pairs: &[(String, String)]) {
+        if pairs.is_empty() {
+            return;
+        }
+        let map: HashMap<String, String> = pairs.iter().cloned().collect();
+        let known = Known(
+            self.names
+                .iter()
+                .map(|n| (n.schema.clone(), n.name.clone()))
+                .collect(),
+            HashMap::new(),
+        );
+        let m = Mapper {
+            map: map.clone(),
+            known: &known,
+        };
+        let rename = |n: &mut QualName| *n = m.name(n);
+        for s in self.schemas.iter_mut().chain(&mut self.extension_schemas) {
+            *s = m.schema(s).to_string();
+        }
+        self.index_tables.iter_mut().flatten().for_each(rename);
+        for (_, to) in &mut self.sequences {
+            rename(to);
+        }
+        let mut warnings = Vec::new();
+        for st in self.statements_mut() {
+            if st.what.starts_with("function ") {
+                let mentioned: Vec<String> = lexer::tokenize(&st.sql)
+                    .iter()
+                    .filter(|t| t.kind == lexer::Kind::Dollar)
+                    .flat_map(|t| lexer::mentioned_schemas(t.text, &map))
+                    .collect();
+                if !mentioned.is_empty() {
+                    warnings.push(format!(
+                        "{}: its body mentions schema {} which is mapped; the body is restored \
+                         unchanged",
+                        st.what,
+                        mentioned.join(", ")
+                    ));
+                }
+            }
+            st.sql = lexer::rename_statement(&st.sql, &map, &known);
+        }
+        for c in &mut self.created {
+            if c.kind != "publication" {
+                rename(&mut c.name);
+            }
+            if let Some(a) = &mut c.args {
+                *a = m.sql(a);
+            }
+        }
+        for n in &mut self.names {
+            rename(n);
+        }
+        self.warnings.extend(warnings);
+    }
+
+    /// Leave out owners (`--no-owner`): objects then belong to the role
+    /// that runs the statements.
+    pub fn drop_owners(&mut self) {
+        let owner = |st: &Statement| st.what.starts_with("owner of ");
+        self.access.retain(|st| !owner(st));
+        self.publications.retain(|st| !owner(st));
+        self.owners.clear();
+    }
+
+    /// Leave out grants (`--no-privileges`).
+    pub fn drop_privileges(&mut self) {
+        self.access
+            .retain(|st| !st.what.starts_with("privileges on "));
+        self.grantees.clear();
+    }
 }
 
 /// Names in the mapped schemas, so `X.Y` is renamed only when schema X
@@ -127,6 +226,31 @@ pub struct Options<'a> {
     pub no_privileges: bool,
     /// Create every extension in this schema (a preset's choice).
     pub extension_schema: Option<&'a str>,
+    /// Fill `SchemaPlan::names` (dumps).
+    pub record_names: bool,
+}
+
+/// Object names (schema, name) in `schemas`: what `X.Y` may refer to.
+async fn read_names(c: &Client, schemas: &[String]) -> Result<HashSet<(String, String)>> {
+    Ok(c.query(
+        "SELECT n.nspname::text, x.name FROM pg_catalog.pg_namespace n, LATERAL ( \
+           SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = n.oid \
+           UNION SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = n.oid \
+           UNION SELECT proname::text FROM pg_catalog.pg_proc WHERE pronamespace = n.oid \
+           UNION SELECT collname::text FROM pg_catalog.pg_collation WHERE collnamespace = n.oid \
+           UNION SELECT stxname::text FROM pg_catalog.pg_statistic_ext WHERE stxnamespace = n.oid \
+           UNION SELECT cfgname::text FROM pg_catalog.pg_ts_config WHERE cfgnamespace = n.oid \
+           UNION SELECT dictname::text FROM pg_catalog.pg_ts_dict WHERE dictnamespace = n.oid \
+           UNION SELECT opcname::text FROM pg_catalog.pg_opclass WHERE opcnamespace = n.oid \
+           UNION SELECT opfname::text FROM pg_catalog.pg_opfamily WHERE opfnamespace = n.oid \
+         ) AS x(name) WHERE n.nspname = ANY($1)",
+        &[&schemas],
+    )
+    .await
+    .pg_context(|| "reading object names".into())?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect())
 }
 
 struct Node {
@@ -143,25 +267,14 @@ struct Node {
 pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     let schemas: Vec<String> = o.schemas.to_vec();
     let known = Known(
-        c.query(
-            "SELECT n.nspname::text, x.name FROM pg_catalog.pg_namespace n, LATERAL ( \
-               SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = n.oid \
-               UNION SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = n.oid \
-               UNION SELECT proname::text FROM pg_catalog.pg_proc WHERE pronamespace = n.oid \
-               UNION SELECT collname::text FROM pg_catalog.pg_collation WHERE collnamespace = n.oid \
-               UNION SELECT stxname::text FROM pg_catalog.pg_statistic_ext WHERE stxnamespace = n.oid \
-               UNION SELECT cfgname::text FROM pg_catalog.pg_ts_config WHERE cfgnamespace = n.oid \
-               UNION SELECT dictname::text FROM pg_catalog.pg_ts_dict WHERE dictnamespace = n.oid \
-               UNION SELECT opcname::text FROM pg_catalog.pg_opclass WHERE opcnamespace = n.oid \
-               UNION SELECT opfname::text FROM pg_catalog.pg_opfamily WHERE opfnamespace = n.oid \
-             ) AS x(name) WHERE n.nspname = ANY($1)",
-            &[&o.schema_map.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()],
+        read_names(
+            c,
+            &o.schema_map
+                .iter()
+                .map(|(s, _)| s.clone())
+                .collect::<Vec<_>>(),
         )
-        .await
-        .pg_context(|| "reading object names".into())?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect(),
+        .await?,
         relocations(c, o.extension_schema).await?,
     );
     let m = Mapper {
@@ -169,6 +282,15 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         known: &known,
     };
     let mut plan = SchemaPlan::default();
+    if o.record_names {
+        let mut names: Vec<QualName> = read_names(c, &schemas)
+            .await?
+            .into_iter()
+            .map(|(s, n)| QualName::new(m.schema(&s), n))
+            .collect();
+        names.sort();
+        plan.names = names;
+    }
     let mut nodes: Vec<Node> = Vec::new();
 
     // Which schemas exist on the source (for CREATE SCHEMA and comments).
@@ -545,7 +667,7 @@ async fn read_types(
         }];
         stmts.extend(comment_stmt("TYPE", &target, r.get(4)));
         plan.created.push(Created {
-            kind: "type",
+            kind: "type".into(),
             name: m.name(&name),
             args: None,
         });
@@ -640,7 +762,7 @@ async fn read_functions(
         }];
         stmts.extend(comment_stmt(kw, &target_sig, r.get(6)));
         plan.created.push(Created {
-            kind: "function",
+            kind: "function".into(),
             name: m.name(&name),
             args: Some(m.sql(&args)),
         });
@@ -779,7 +901,7 @@ async fn read_sequences(
         }
         plan.sequences.push((name.clone(), m.name(&name)));
         plan.created.push(Created {
-            kind: "sequence",
+            kind: "sequence".into(),
             name: m.name(&name),
             args: None,
         });
@@ -995,7 +1117,7 @@ async fn read_tables(
             })
             .collect();
         plan.created.push(Created {
-            kind: "table",
+            kind: "table".into(),
             name: m.name(&name),
             args: None,
         });
@@ -1337,7 +1459,7 @@ async fn read_views(
             }
         }
         plan.created.push(Created {
-            kind: if mat { "materialized view" } else { "view" },
+            kind: if mat { "materialized view" } else { "view" }.into(),
             name: m.name(&name),
             args: None,
         });
@@ -1418,7 +1540,7 @@ async fn read_access(
         if seen.insert(k.clone()) {
             let public_schema = kw == "SCHEMA" && m.schema(&k[1..]) == "public";
             if !(o.no_owner || public_schema) {
-                plan.roles.insert(owner.clone());
+                plan.owners.insert(owner.clone());
                 plan.access.push(Statement {
                     what: format!("owner of {} {target}", kw.to_lowercase()),
                     sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
@@ -1443,7 +1565,7 @@ async fn read_access(
         };
         let grantee = match r.get::<_, Option<String>>(3) {
             Some(g) => {
-                plan.roles.insert(g.clone());
+                plan.grantees.insert(g.clone());
                 quote_ident(&g)
             }
             None => "PUBLIC".to_string(),
@@ -1672,7 +1794,7 @@ async fn read_publications(
         });
         if !o.no_owner {
             let owner: String = r.get(6);
-            plan.roles.insert(owner.clone());
+            plan.owners.insert(owner.clone());
             plan.publications.push(Statement {
                 what: format!("owner of publication {name}"),
                 sql: format!(
@@ -1683,7 +1805,7 @@ async fn read_publications(
             });
         }
         plan.created.push(Created {
-            kind: "publication",
+            kind: "publication".into(),
             name: QualName::new(String::new(), name),
             args: None,
         });

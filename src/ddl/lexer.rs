@@ -458,6 +458,23 @@ impl Qualifies for AnyName {
 /// settings. Dollar-quoted bodies, other literals and comments are left
 /// alone. Returns the text unchanged when nothing matched.
 pub fn rename_schemas(sql: &str, map: &HashMap<String, String>, known: &dyn Qualifies) -> String {
+    rename(sql, map, known, false)
+}
+
+/// [`rename_schemas`], plus schema names standing alone after the keyword
+/// `SCHEMA` (`CREATE SCHEMA s`, `GRANT USAGE ON SCHEMA s`, `WITH SCHEMA
+/// s`). For statements pgbarge rendered itself with source names (a
+/// dump's DDL restored under a new map), never for server expressions.
+pub fn rename_statement(sql: &str, map: &HashMap<String, String>, known: &dyn Qualifies) -> String {
+    rename(sql, map, known, true)
+}
+
+fn rename(
+    sql: &str,
+    map: &HashMap<String, String>,
+    known: &dyn Qualifies,
+    schema_words: bool,
+) -> String {
     let toks = tokenize(sql);
     let mut out = String::with_capacity(sql.len() + 16);
     // `SET search_path TO a, 'b'`: 0 outside, 1 after the name, 2 before
@@ -488,6 +505,9 @@ pub fn rename_schemas(sql: &str, map: &HashMap<String, String>, known: &dyn Qual
         };
         if path == 0 {
             replaced = rename_token(&toks, i, map, known);
+            if schema_words && replaced.is_none() {
+                replaced = rename_after_schema_word(&toks, i, map);
+            }
             if t.kind == Kind::Ident && t.text.eq_ignore_ascii_case("search_path") {
                 path = 1;
             }
@@ -540,6 +560,31 @@ fn rename_token(
         }
         _ => None,
     }
+}
+
+/// `SCHEMA name` where `name` is a mapped schema standing alone.
+fn rename_after_schema_word(
+    toks: &[Token],
+    i: usize,
+    map: &HashMap<String, String>,
+) -> Option<String> {
+    let t = &toks[i];
+    if !matches!(t.kind, Kind::Ident | Kind::QuotedIdent) {
+        return None;
+    }
+    // The keyword before, looking past `IF [NOT] EXISTS`.
+    let word =
+        |k: usize, w: &str| toks[k].kind == Kind::Ident && toks[k].text.eq_ignore_ascii_case(w);
+    let mut prev = (0..i).rev().find(|&k| !toks[k].is_trivia())?;
+    while ["exists", "not", "if"].iter().any(|w| word(prev, w)) {
+        prev = (0..prev).rev().find(|&k| !toks[k].is_trivia())?;
+    }
+    let next = (i + 1..toks.len()).find(|&k| !toks[k].is_trivia());
+    let after_keyword = word(prev, "schema");
+    if !after_keyword || next.is_some_and(|k| toks[k].kind == Kind::Dot) {
+        return None;
+    }
+    map.get(&t.name()?).map(|to| ident(to))
 }
 
 /// A `format_type` name as the target spells it under `--schema-map`
@@ -633,6 +678,25 @@ pub fn rename_in_bodies(sql: &str, map: &HashMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_rename_schema_words_too() {
+        let map = HashMap::from([("app".to_string(), "app copy".to_string())]);
+        let sql = "CREATE SCHEMA IF NOT EXISTS \"app\"; CREATE EXTENSION IF NOT EXISTS \"citext\" \
+                   WITH SCHEMA app; GRANT USAGE ON SCHEMA \"app\" TO \"r\"; \
+                   COMMENT ON SCHEMA app IS 'schema app'";
+        assert_eq!(
+            rename_statement(sql, &map, &AnyName),
+            "CREATE SCHEMA IF NOT EXISTS \"app copy\"; CREATE EXTENSION IF NOT EXISTS \"citext\" \
+                   WITH SCHEMA \"app copy\"; GRANT USAGE ON SCHEMA \"app copy\" TO \"r\"; \
+                   COMMENT ON SCHEMA \"app copy\" IS 'schema app'"
+        );
+        // Server expressions keep a column called "schema" alone.
+        assert_eq!(
+            rename_schemas("SELECT schema app", &map, &AnyName),
+            "SELECT schema app"
+        );
+    }
 
     fn map() -> HashMap<String, String> {
         HashMap::from([

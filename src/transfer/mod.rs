@@ -147,25 +147,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         if dst_info.tls { ", TLS" } else { "" }
     ));
 
-    src.client
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await
-        .pg_context(|| "starting the source transaction".into())?;
-    let snapshot = if s.no_snapshot {
-        None
-    } else {
-        let row = src
-            .client
-            .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "the source cannot export a snapshot: {}\n{SNAPSHOT_HELP}",
-                    describe_pg(&e)
-                )
-            })?;
-        Some(row.get::<_, String>(0))
-    };
+    let snapshot = export_snapshot(&src, s.no_snapshot).await?;
 
     let mut warnings = Vec::new();
     if s.no_snapshot {
@@ -180,45 +162,8 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     let mut schema_report = None;
     let mut created_schemas = Vec::new();
     if !s.data_only {
-        let plan = schema::plan(s, &src).await?;
-        let found = schema::conflicts(&dst, &plan).await?;
-        if !found.is_empty() && !s.clean {
-            return Err(Error::usage(format!(
-                "these objects already exist on the target:\n  - {}\nDrop them first, map the \
-                 schema elsewhere (--schema-map), replace them with --clean, or load rows into \
-                 existing tables with --data-only",
-                found
-                    .iter()
-                    .map(|(l, _)| l.as_str())
-                    .collect::<Vec<_>>()
-                    .join("\n  - ")
-            )));
-        }
-        if !found.is_empty() {
-            schema::confirm_clean(s, &found)?;
-        }
-        let absent = schema::missing_extensions(&dst, &plan).await?;
-        if !absent.is_empty() {
-            return Err(Error::usage(format!(
-                "the copied objects use extension(s) {} which the target server does not offer \
-                 (not in pg_available_extensions); install them on the target server or leave out \
-                 the objects that use them",
-                absent.join(", ")
-            )));
-        }
-        let missing = schema::missing_roles(&dst, &plan).await?;
-        if !missing.is_empty() {
-            return Err(Error::usage(format!(
-                "the target has no role {}, which owns or is granted objects on the source. Create \
-                 the role(s) on the target, or pass --no-owner (objects then belong to the role you \
-                 connect as) and/or --no-privileges (no grants are copied)",
-                missing
-                    .iter()
-                    .map(|r| format!("\"{r}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        let plan = schema::plan(&s.plan_options(), &src).await?;
+        let found = schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?;
         warnings.extend(plan.warnings.iter().cloned());
         warnings.extend(schema::misplaced_extensions(&dst, &plan).await?);
         say(&format!(
@@ -291,7 +236,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         let sched = Scheduler::new(&ordering.jobs, sizes, locks);
         // Schema copies build each table's keys and indexes while other
         // tables still load; what belongs to no single loaded table waits.
-        let mut early: HashMap<QualName, Vec<catalog::model::Statement>> = HashMap::new();
+        let mut early = HashMap::new();
         let mut remaining = Vec::new();
         let mut builders = None;
         if let Some(plan) = &schema_plan {
@@ -300,24 +245,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 .filter(|u| u.copy_data)
                 .map(|u| &u.target)
                 .collect();
-            for (st, table) in plan.indexes.iter().zip(&plan.index_tables) {
-                match table {
-                    Some(t) if loading.contains(t) => {
-                        early.entry(t.clone()).or_default().push(st.clone())
-                    }
-                    _ => remaining.push(st.clone()),
-                }
-            }
-            // Statistics for the planner, per table, while others load.
-            for t in &loading {
-                early
-                    .entry((*t).clone())
-                    .or_default()
-                    .push(catalog::model::Statement {
-                        what: format!("statistics (ANALYZE) of {t}"),
-                        sql: format!("ANALYZE {}", t.quoted()),
-                    });
-            }
+            (early, remaining) = schema::split_early(plan, &loading);
             builders = Some(schema::Builders::spawn(
                 &s.target,
                 s.jobs.div_ceil(2).min(plan.indexes.len()),
@@ -359,7 +287,10 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 ));
                 let t0 = Instant::now();
                 // Tables were analyzed as they finished (see `early`).
-                let late = schema::apply_post(s, &src, plan, builders, remaining).await?;
+                let values = schema::read_sequences(&src, plan).await?;
+                let late =
+                    schema::apply_post(&s.target, s.jobs, plan, builders, remaining, &values)
+                        .await?;
                 for w in &late {
                     say(&format!("warning: {w}"));
                 }
@@ -445,7 +376,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         };
         if failed {
             say("the run failed: dropping the objects it created on the target");
-            for p in schema::undo(s, plan, &created_schemas).await {
+            for p in schema::undo(&s.target, plan, &created_schemas).await {
                 say(&format!("warning: clean-up: {p}"));
             }
         }
@@ -932,12 +863,18 @@ async fn empty_referenced(
 }
 
 async fn open_source(ctx: &Ctx) -> anyhow::Result<Session> {
-    let s = conn::connect(&ctx.settings.source, Role::Source).await?;
+    join_snapshot(&ctx.settings.source, ctx.snapshot.as_deref()).await
+}
+
+/// A source session in a read-only transaction that sees `snapshot`
+/// (exported by the coordinator), or its own when there is none.
+pub async fn join_snapshot(ep: &conn::Endpoint, snapshot: Option<&str>) -> anyhow::Result<Session> {
+    let s = conn::connect(ep, Role::Source).await?;
     s.client
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .pg_context(|| "starting a source transaction".into())?;
-    if let Some(id) = &ctx.snapshot {
+    if let Some(id) = snapshot {
         s.client
             .batch_execute(&format!("SET TRANSACTION SNAPSHOT {}", quote_literal(id)))
             .await
@@ -949,6 +886,29 @@ async fn open_source(ctx: &Ctx) -> anyhow::Result<Session> {
             })?;
     }
     Ok(s)
+}
+
+/// Begin the coordinator's read-only transaction on the source and
+/// export its snapshot for the workers (none with `no_snapshot`).
+pub async fn export_snapshot(src: &Session, no_snapshot: bool) -> anyhow::Result<Option<String>> {
+    src.client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .pg_context(|| "starting the source transaction".into())?;
+    if no_snapshot {
+        return Ok(None);
+    }
+    let row = src
+        .client
+        .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "the source cannot export a snapshot: {}\n{SNAPSHOT_HELP}",
+                describe_pg(&e)
+            )
+        })?;
+    Ok(Some(row.get::<_, String>(0)))
 }
 
 async fn open_target(ctx: &Ctx) -> anyhow::Result<Session> {

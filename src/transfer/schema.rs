@@ -22,13 +22,39 @@ use crate::{Error, Result};
 
 pub use model::SchemaPlan;
 
+/// What decides the schema plan besides the source catalog.
+pub struct PlanOptions<'a> {
+    pub patterns: &'a select::Patterns,
+    pub schema_map: &'a [(String, String)],
+    pub rewrite_function_bodies: bool,
+    pub no_owner: bool,
+    pub no_privileges: bool,
+    pub extension_schema: Option<&'a str>,
+    /// Keep every object name in the plan, for renaming it later (dumps).
+    pub record_names: bool,
+}
+
+impl CopySettings {
+    pub fn plan_options(&self) -> PlanOptions<'_> {
+        PlanOptions {
+            patterns: &self.patterns,
+            schema_map: &self.schema_map,
+            rewrite_function_bodies: self.rewrite_function_bodies,
+            no_owner: self.no_owner,
+            no_privileges: self.no_privileges,
+            extension_schema: self.extension_schema.as_deref(),
+            record_names: false,
+        }
+    }
+}
+
 /// Read the source catalog (inside the snapshot) into a plan, and check
 /// the schema map.
-pub async fn plan(s: &CopySettings, src: &Session) -> Result<SchemaPlan> {
+pub async fn plan(o: &PlanOptions<'_>, src: &Session) -> Result<SchemaPlan> {
     let c = &src.client;
     let tables = catalog::read_tables(c).await?;
     let schemas = catalog::read_schema_names(c).await?;
-    let chosen = select::select(&tables, &schemas, &s.patterns).map_err(Error::Usage)?;
+    let chosen = select::select(&tables, &schemas, o.patterns).map_err(Error::Usage)?;
     let chosen_tables: Vec<QualName> = chosen
         .iter()
         .map(|c| tables[c.index].name.clone())
@@ -37,21 +63,22 @@ pub async fn plan(s: &CopySettings, src: &Session) -> Result<SchemaPlan> {
     // Schemas that come along whole: those of the selected tables, and
     // those named by --schema even when they hold no table.
     let mut selected: Vec<String> = chosen_tables.iter().map(|t| t.schema.clone()).collect();
-    selected.extend(select::named_schemas(&schemas, &s.patterns).map_err(Error::Usage)?);
+    selected.extend(select::named_schemas(&schemas, o.patterns).map_err(Error::Usage)?);
     selected.sort();
     selected.dedup();
-    check_map(s, &selected)?;
+    check_map(o.schema_map, &selected)?;
     let plan = model::read(
         c,
         &model::Options {
-            schema_map: &s.schema_map,
+            schema_map: o.schema_map,
             schemas: &selected,
             tables: &chosen_tables,
-            tables_only: !s.patterns.table.is_empty(),
-            rewrite_function_bodies: s.rewrite_function_bodies,
-            no_owner: s.no_owner,
-            no_privileges: s.no_privileges,
-            extension_schema: s.extension_schema.as_deref(),
+            tables_only: !o.patterns.table.is_empty(),
+            rewrite_function_bodies: o.rewrite_function_bodies,
+            no_owner: o.no_owner,
+            no_privileges: o.no_privileges,
+            extension_schema: o.extension_schema,
+            record_names: o.record_names,
         },
     )
     .await?;
@@ -60,15 +87,15 @@ pub async fn plan(s: &CopySettings, src: &Session) -> Result<SchemaPlan> {
 
 /// Two source schemas onto one target, or a map onto a schema that is
 /// itself copied, would merge objects silently: refuse.
-fn check_map(s: &CopySettings, selected: &[String]) -> Result<()> {
+pub fn check_map(schema_map: &[(String, String)], selected: &[String]) -> Result<()> {
     let mut seen: HashMap<&str, &str> = HashMap::new();
-    for (from, to) in &s.schema_map {
+    for (from, to) in schema_map {
         if let Some(other) = seen.insert(to, from) {
             return Err(Error::usage(format!(
                 "--schema-map maps both \"{other}\" and \"{from}\" onto \"{to}\"; each target schema can take one source schema"
             )));
         }
-        if selected.iter().any(|x| x == to) && !s.schema_map.iter().any(|(f, _)| f == to) {
+        if selected.iter().any(|x| x == to) && !schema_map.iter().any(|(f, _)| f == to) {
             return Err(Error::usage(format!(
                 "--schema-map {from}={to}: schema \"{to}\" is itself copied; leave it out \
                  (--exclude-schema {to}) or map it elsewhere"
@@ -82,7 +109,7 @@ fn check_map(s: &CopySettings, selected: &[String]) -> Result<()> {
 pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, String)>> {
     let mut found = Vec::new();
     for c in &plan.created {
-        let (sql, arg) = match c.kind {
+        let (sql, arg) = match c.kind.as_str() {
             "publication" => (
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)",
                 c.name.name.clone(),
@@ -120,6 +147,88 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
         }
     }
     Ok(found)
+}
+
+/// Everything that must hold before the first write of a schema copy or
+/// restore: no existing objects unless `--clean` (confirmed), the
+/// extensions and roles the plan needs. Returns the objects `--clean`
+/// drops.
+pub async fn check_target(
+    dst: &Session,
+    plan: &SchemaPlan,
+    clean: bool,
+    yes: bool,
+    target: &conn::Endpoint,
+) -> Result<Vec<(String, String)>> {
+    let found = conflicts(dst, plan).await?;
+    if !found.is_empty() && !clean {
+        return Err(Error::usage(format!(
+            "these objects already exist on the target:\n  - {}\nDrop them first, map the \
+             schema elsewhere (--schema-map), replace them with --clean, or load rows into \
+             existing tables with --data-only",
+            found
+                .iter()
+                .map(|(l, _)| l.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  - ")
+        )));
+    }
+    if !found.is_empty() {
+        confirm_clean(yes, target, &found)?;
+    }
+    let absent = missing_extensions(dst, plan).await?;
+    if !absent.is_empty() {
+        return Err(Error::usage(format!(
+            "the objects use extension(s) {} which the target server does not offer \
+             (not in pg_available_extensions); install them on the target server or leave out \
+             the objects that use them",
+            absent.join(", ")
+        )));
+    }
+    let missing = missing_roles(dst, plan).await?;
+    if !missing.is_empty() {
+        return Err(Error::usage(format!(
+            "the target has no role {}, which owns or is granted objects on the source. Create \
+             the role(s) on the target, or pass --no-owner (objects then belong to the role you \
+             connect as) and/or --no-privileges (no grants are copied)",
+            missing
+                .iter()
+                .map(|r| format!("\"{r}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(found)
+}
+
+/// Keys and indexes of each loading table, to build as soon as its rows
+/// are committed (with its ANALYZE), and the ones that wait for all rows.
+#[allow(clippy::type_complexity)]
+pub fn split_early(
+    plan: &SchemaPlan,
+    loading: &HashSet<&QualName>,
+) -> (
+    HashMap<QualName, Vec<model::Statement>>,
+    Vec<model::Statement>,
+) {
+    let mut early: HashMap<QualName, Vec<model::Statement>> = HashMap::new();
+    let mut remaining = Vec::new();
+    for (st, table) in plan.indexes.iter().zip(&plan.index_tables) {
+        match table {
+            Some(t) if loading.contains(t) => early.entry(t.clone()).or_default().push(st.clone()),
+            _ => remaining.push(st.clone()),
+        }
+    }
+    for t in loading {
+        early
+            .entry((*t).clone())
+            .or_default()
+            .push(model::Statement {
+                what: format!("statistics (ANALYZE) of {t}"),
+                sql: format!("ANALYZE {}", t.quoted()),
+            });
+    }
+    (early, remaining)
 }
 
 /// Extensions the target already has in another schema than the source
@@ -187,7 +296,7 @@ pub async fn missing_extensions(dst: &Session, plan: &SchemaPlan) -> Result<Vec<
 
 /// Roles that owners and grants name but the target lacks.
 pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
-    let wanted: Vec<String> = plan.roles.iter().cloned().collect();
+    let wanted: Vec<String> = plan.owners.union(&plan.grantees).cloned().collect();
     let present = present(
         dst,
         "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
@@ -203,7 +312,7 @@ pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<Strin
 
 fn drop_sql(c: &model::Created, cascade: bool) -> String {
     let tail = if cascade { " CASCADE" } else { "" };
-    match c.kind {
+    match c.kind.as_str() {
         "publication" => format!(
             "DROP PUBLICATION IF EXISTS {}{tail}",
             catalog::quote_ident(&c.name.name)
@@ -359,33 +468,18 @@ impl Builders {
     }
 }
 
-/// Keys and indexes not built yet (`remaining`) in parallel, then the rest
-/// in order, then sequence values from the source snapshot, owners and
-/// grants, publications (tables were analyzed as their loads finished).
-/// Returns warnings (publications that could not be created).
-pub async fn apply_post(
-    s: &CopySettings,
-    src: &Session,
-    plan: &SchemaPlan,
-    builders: Builders,
-    remaining: Vec<model::Statement>,
-) -> Result<Vec<String>> {
-    for st in remaining {
-        builders.send(st);
-    }
-    builders.finish().await?;
-    let dst = conn::connect(&s.target, Role::Target).await?;
-    for st in &plan.post {
-        dst.client
-            .batch_execute(&st.sql)
-            .await
-            .map_err(|e| statement_failed("creating", st, &e))?;
-    }
-    let checkers = Builders::spawn(&s.target, s.jobs.min(plan.validations.len()));
-    for st in &plan.validations {
-        checkers.send(st.clone());
-    }
-    checkers.finish().await?;
+/// A sequence's state, to carry over with `setval`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SequenceValue {
+    /// Target name.
+    pub sequence: QualName,
+    pub last_value: i64,
+    pub is_called: bool,
+}
+
+/// The state of the plan's sequences on the source (inside the snapshot).
+pub async fn read_sequences(src: &Session, plan: &SchemaPlan) -> Result<Vec<SequenceValue>> {
+    let mut out = Vec::new();
     for (from, to) in &plan.sequences {
         let row = src
             .client
@@ -395,14 +489,58 @@ pub async fn apply_post(
             )
             .await
             .pg_context(|| format!("reading sequence {from} on the source"))?;
-        let (last, called): (i64, bool) = (row.get(0), row.get(1));
+        out.push(SequenceValue {
+            sequence: to.clone(),
+            last_value: row.get(0),
+            is_called: row.get(1),
+        });
+    }
+    Ok(out)
+}
+
+/// The statement that sets a sequence (also written into SQL dumps).
+pub fn setval_sql(v: &SequenceValue) -> String {
+    format!(
+        "SELECT pg_catalog.setval({}::regclass, {}, {})",
+        catalog::quote_literal(&v.sequence.quoted()),
+        v.last_value,
+        v.is_called
+    )
+}
+
+/// Keys and indexes not built yet (`remaining`) in parallel, then the rest
+/// in order, then sequence values, owners and grants, publications
+/// (tables were analyzed as their loads finished). Returns warnings
+/// (publications that could not be created).
+pub async fn apply_post(
+    target: &conn::Endpoint,
+    jobs: usize,
+    plan: &SchemaPlan,
+    builders: Builders,
+    remaining: Vec<model::Statement>,
+    sequences: &[SequenceValue],
+) -> Result<Vec<String>> {
+    for st in remaining {
+        builders.send(st);
+    }
+    builders.finish().await?;
+    let dst = conn::connect(target, Role::Target).await?;
+    for st in &plan.post {
         dst.client
-            .query_one(
-                "SELECT pg_catalog.setval($1::text::regclass, $2, $3)",
-                &[&to.quoted(), &last, &called],
-            )
+            .batch_execute(&st.sql)
             .await
-            .pg_context(|| format!("setting sequence {to} on the target"))?;
+            .map_err(|e| statement_failed("creating", st, &e))?;
+    }
+    let checkers = Builders::spawn(target, jobs.min(plan.validations.len()));
+    for st in &plan.validations {
+        checkers.send(st.clone());
+    }
+    checkers.finish().await?;
+    for v in sequences {
+        dst.client
+            .batch_execute(&setval_sql(v))
+            .await
+            .pg_context(|| format!("setting sequence {} on the target", v.sequence))?;
     }
     for st in &plan.access {
         dst.client
@@ -420,9 +558,9 @@ pub async fn apply_post(
 }
 
 /// Drop what this run created (after a failure), newest first.
-pub async fn undo(s: &CopySettings, plan: &SchemaPlan, schemas: &[String]) -> Vec<String> {
+pub async fn undo(target: &conn::Endpoint, plan: &SchemaPlan, schemas: &[String]) -> Vec<String> {
     let mut problems = Vec::new();
-    let dst = match conn::connect(&s.target, Role::Target).await {
+    let dst = match conn::connect(target, Role::Target).await {
         Ok(d) => d,
         Err(e) => return vec![format!("cannot reconnect to clean up: {e:#}")],
     };
@@ -446,9 +584,9 @@ pub async fn undo(s: &CopySettings, plan: &SchemaPlan, schemas: &[String]) -> Ve
 
 /// `--clean` asks before dropping: on a terminal it prompts, elsewhere it
 /// needs `--yes`.
-pub fn confirm_clean(s: &CopySettings, found: &[(String, String)]) -> Result<()> {
+pub fn confirm_clean(yes: bool, target: &conn::Endpoint, found: &[(String, String)]) -> Result<()> {
     use std::io::{BufRead, IsTerminal, Write};
-    if s.yes {
+    if yes {
         return Ok(());
     }
     let list = found
@@ -460,12 +598,12 @@ pub fn confirm_clean(s: &CopySettings, found: &[(String, String)]) -> Result<()>
         return Err(Error::usage(format!(
             "--clean would drop and recreate these objects on target {}:\n{list}\n\
              Pass --yes to confirm without a terminal",
-            s.target
+            target
         )));
     }
     eprint!(
         "--clean drops and recreates these objects on target {}:\n{list}\nProceed? [y/N] ",
-        s.target
+        target
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();

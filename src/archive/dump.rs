@@ -1,0 +1,530 @@
+//! `pgbarge dump`: the source's schema and rows, from one snapshot, into
+//! an archive.
+//!
+//! Everything is written under a hidden working name beside the output
+//! and renamed into place only when complete, so an interrupted or failed
+//! dump never looks like a dump; the working copy is removed on failure.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::anyhow;
+use futures_util::{pin_mut, StreamExt};
+use tokio::task::JoinSet;
+
+use super::blocks::{self, BlockWriter};
+use super::script;
+use super::{
+    ArchiveFormat, Codec, FileEntry, Manifest, Selection, SourceInfo, TableEntry, FORMAT_NAME,
+    FORMAT_VERSION, SQL_HEADER,
+};
+use crate::catalog::{self, QualName};
+use crate::conn::{self, Role, Session};
+use crate::error::describe_pg;
+use crate::progress::{Mode, Progress};
+use crate::select::{self, Patterns};
+use crate::transfer::framing::RowCounter;
+use crate::transfer::{self, schema};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct DumpSettings {
+    pub source: conn::Endpoint,
+    pub output: PathBuf,
+    pub format: ArchiveFormat,
+    pub codec: Codec,
+    pub force: bool,
+    pub patterns: Patterns,
+    pub schema_map: Vec<(String, String)>,
+    pub jobs: usize,
+    pub no_snapshot: bool,
+    pub quiet: bool,
+}
+
+/// What a finished dump holds, for the summary.
+pub struct DumpReport {
+    pub manifest: Manifest,
+    pub output: PathBuf,
+    /// Bytes on disk.
+    pub size: u64,
+    pub seconds: f64,
+}
+
+/// The working copy beside the output: whatever is left of it when the
+/// dump ends (everything, on failure) is removed.
+struct Partial(PathBuf);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A SQL script's header, serialised from borrowed parts.
+#[derive(serde::Serialize)]
+struct SqlHeaderRef<'a> {
+    manifest: &'a Manifest,
+    plan: &'a schema::SchemaPlan,
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::Runtime(anyhow!("{what} {}: {e}", path.display()))
+}
+
+/// Refuse to overwrite without `--force`, and refuse even with it to
+/// replace something that is not a dump.
+fn check_output(s: &DumpSettings) -> Result<()> {
+    let out = &s.output;
+    let Ok(meta) = std::fs::symlink_metadata(out) else {
+        return Ok(());
+    };
+    if !s.force {
+        return Err(Error::usage(format!(
+            "{} already exists; pass --force to replace it, or choose another --output",
+            out.display()
+        )));
+    }
+    let looks_like_dump = if meta.is_dir() {
+        out.join("manifest.json").is_file()
+            || std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_none())
+    } else {
+        meta.is_file() && super::Archive::open(out).is_ok()
+    };
+    if !looks_like_dump {
+        return Err(Error::usage(format!(
+            "{} exists and is not a pgbarge dump; --force replaces only dumps. Remove it \
+             yourself or choose another --output",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
+    let started = Instant::now();
+    check_output(s)?;
+    let mode = Mode::detect(s.quiet);
+    let say = |m: &str| {
+        if mode != Mode::Quiet {
+            eprintln!("{m}");
+        }
+    };
+    let parent = match s.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = s
+        .output
+        .file_name()
+        .ok_or_else(|| Error::usage(format!("--output {}: not a file name", s.output.display())))?
+        .to_string_lossy()
+        .into_owned();
+    let work = parent.join(format!(".{name}.pgbarge-partial-{}", std::process::id()));
+    create_private_dir(&work)
+        .map_err(|e| io_error("cannot create the dump beside", &s.output, e))?;
+    let partial = Partial(work.clone());
+
+    let src = conn::connect(&s.source, Role::Source).await?;
+    let info = src.server_info().await?;
+    say(&format!(
+        "source: {} (PostgreSQL {}{})",
+        s.source,
+        info.version,
+        if info.tls { ", TLS" } else { "" }
+    ));
+    let snapshot = transfer::export_snapshot(&src, s.no_snapshot).await?;
+    let options = schema::PlanOptions {
+        patterns: &s.patterns,
+        schema_map: &s.schema_map,
+        rewrite_function_bodies: false,
+        no_owner: false,
+        no_privileges: false,
+        extension_schema: None,
+        record_names: true,
+    };
+    let plan = schema::plan(&options, &src).await?;
+    let sequences = schema::read_sequences(&src, &plan).await?;
+    for w in &plan.warnings {
+        say(&format!("warning: {w}"));
+    }
+
+    // The tables whose rows go in, biggest first.
+    let all = catalog::read_tables(&src.client).await?;
+    let schemas = catalog::read_schema_names(&src.client).await?;
+    let chosen = select::select(&all, &schemas, &s.patterns).map_err(Error::Usage)?;
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut entries: Vec<TableEntry> = Vec::new();
+    for c in &chosen {
+        let t = &all[c.index];
+        if !t.has_storage() || t.extension_member {
+            continue;
+        }
+        let columns: Vec<String> = t
+            .columns
+            .iter()
+            .filter(|c| !c.generated)
+            .map(|c| catalog::quote_ident(&c.name))
+            .collect();
+        let target = QualName::new(
+            crate::settings::map_schema(&s.schema_map, &t.name.schema),
+            t.name.name.clone(),
+        );
+        let index = entries.len();
+        entries.push(TableEntry {
+            name: target,
+            columns: columns.join(", "),
+            has_data: c.copy_data,
+            rows: 0,
+            bytes: 0,
+            compressed_bytes: 0,
+            checksum: String::new(),
+            file: None,
+            offset: None,
+        });
+        if c.copy_data && !columns.is_empty() {
+            let file = format!("data/{:05}.copy{}", index + 1, s.codec.suffix());
+            entries[index].file = Some(file);
+            jobs.push(Job {
+                index,
+                source: t.name.clone(),
+                est_rows: t.est_rows.max(0) as u64,
+                est_bytes: t.bytes.max(0) as u64,
+            });
+        }
+    }
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.est_bytes));
+    create_private_dir(&work.join("data"))
+        .map_err(|e| io_error("cannot create", &work.join("data"), e))?;
+    say(&format!(
+        "dumping {} tables with {} jobs ({}, {})",
+        jobs.len(),
+        s.jobs.min(jobs.len()).max(1),
+        match s.format {
+            ArchiveFormat::Dir => "directory",
+            ArchiveFormat::Sql => "SQL script",
+        },
+        s.codec
+    ));
+
+    let progress = Progress::new(mode, jobs.len(), jobs.iter().map(|j| j.est_bytes).sum());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let ticker = tokio::spawn(progress.clone().run_ticker(stop_rx));
+    let entries = Arc::new(Mutex::new(entries));
+    let run = run_jobs(s, snapshot.as_deref(), jobs, &work, &entries, &progress).await;
+    let _ = stop_tx.send(());
+    let _ = ticker.await;
+    run?;
+    let _ = src.client.batch_execute("COMMIT").await;
+    let mut entries = Arc::try_unwrap(entries)
+        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .unwrap_or_else(|a| a.lock().unwrap_or_else(|p| p.into_inner()).clone());
+
+    let mut manifest = Manifest {
+        format: FORMAT_NAME.into(),
+        format_version: FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        created_unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        layout: match s.format {
+            ArchiveFormat::Dir => "dir",
+            ArchiveFormat::Sql => "sql",
+        }
+        .into(),
+        source: SourceInfo {
+            url: s.source.redacted(),
+            server_version: info.version.clone(),
+        },
+        snapshot,
+        selection: Selection {
+            schema: s.patterns.schema.clone(),
+            exclude_schema: s.patterns.exclude_schema.clone(),
+            table: s.patterns.table.clone(),
+            exclude_table: s.patterns.exclude_table.clone(),
+            exclude_table_data: s.patterns.exclude_table_data.clone(),
+        },
+        schema_map: s.schema_map.clone(),
+        compression: s.codec.to_string(),
+        data_format: "text".into(),
+        files: Vec::new(),
+        tables: Vec::new(),
+        sequences,
+    };
+    let pre = script::pre_data(&plan);
+    let post = script::post_data(&plan, &manifest.sequences);
+    let size = match s.format {
+        ArchiveFormat::Dir => {
+            let schema_json = serde_json::to_vec_pretty(&plan)
+                .map_err(|e| Error::Runtime(anyhow!("serialising the schema: {e}")))?;
+            for (file, data) in [
+                ("schema.json", &schema_json[..]),
+                ("pre-data.sql", pre.as_bytes()),
+                ("post-data.sql", post.as_bytes()),
+            ] {
+                let w = blocks::write_small(&work.join(file), data)
+                    .map_err(|e| io_error("cannot write", &work.join(file), e))?;
+                manifest.files.push(FileEntry {
+                    path: file.into(),
+                    bytes: w.bytes,
+                    checksum: w.checksum,
+                });
+            }
+            manifest.tables = entries;
+            let text = serde_json::to_vec_pretty(&manifest)
+                .map_err(|e| Error::Runtime(anyhow!("serialising the manifest: {e}")))?;
+            // Written last: a directory without it is no dump.
+            blocks::write_small(&work.join("manifest.json"), &text)
+                .map_err(|e| io_error("cannot write", &work.join("manifest.json"), e))?;
+            sync_dir(&work);
+            let size = dir_size(&work);
+            replace(&work, &s.output)?;
+            size
+        }
+        ArchiveFormat::Sql => {
+            let file = work.join("dump");
+            assemble_sql(
+                &file,
+                s.codec,
+                &mut manifest,
+                &mut entries,
+                &plan,
+                &pre,
+                &post,
+                &work,
+            )?;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            replace(&file, &s.output)?;
+            size
+        }
+    };
+    drop(partial);
+    sync_dir(&parent);
+    Ok(DumpReport {
+        manifest,
+        output: s.output.clone(),
+        size,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+struct Job {
+    index: usize,
+    source: QualName,
+    est_rows: u64,
+    est_bytes: u64,
+}
+
+async fn run_jobs(
+    s: &DumpSettings,
+    snapshot: Option<&str>,
+    jobs: Vec<Job>,
+    work: &Path,
+    entries: &Arc<Mutex<Vec<TableEntry>>>,
+    progress: &Arc<Progress>,
+) -> Result<()> {
+    let n = s.jobs.min(jobs.len());
+    let mut sessions = Vec::new();
+    for _ in 0..n {
+        sessions.push(transfer::join_snapshot(&s.source, snapshot).await?);
+    }
+    let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
+    let mut set = JoinSet::new();
+    for src in sessions {
+        let (queue, entries, progress) = (queue.clone(), entries.clone(), progress.clone());
+        let (work, codec) = (work.to_path_buf(), s.codec);
+        set.spawn(async move {
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some(job) = next else { break };
+                let (name, file) = {
+                    let e = entries.lock().unwrap_or_else(|p| p.into_inner());
+                    (e[job.index].name.to_string(), e[job.index].file.clone())
+                };
+                let path = work.join(file.unwrap_or_default());
+                let columns = entries.lock().unwrap_or_else(|p| p.into_inner())[job.index]
+                    .columns
+                    .clone();
+                let tp = progress.start_table(&name, job.est_rows);
+                let r = dump_table(&src, &job.source, &columns, &path, codec, &tp).await;
+                progress.finish_table(&tp, if r.is_ok() { "dumped" } else { "FAILED" });
+                let (rows, w) = r?;
+                let mut e = entries.lock().unwrap_or_else(|p| p.into_inner());
+                let t = &mut e[job.index];
+                t.rows = rows;
+                t.bytes = w.bytes;
+                t.compressed_bytes = w.compressed_bytes;
+                t.checksum = w.checksum;
+            }
+            Ok::<_, Error>(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        let r = r
+            .map_err(|e| Error::Runtime(anyhow!("dump worker: {e}")))
+            .and_then(|r| r);
+        if r.is_err() {
+            set.abort_all();
+            return r;
+        }
+    }
+    Ok(())
+}
+
+/// One table's rows as COPY text into its own compressed file.
+async fn dump_table(
+    src: &Session,
+    table: &QualName,
+    columns: &str,
+    path: &Path,
+    codec: Codec,
+    tp: &crate::progress::TableProgress,
+) -> Result<(u64, blocks::Written)> {
+    let sql = format!(
+        "COPY {} ({columns}) TO STDOUT (FORMAT text)",
+        table.quoted()
+    );
+    let stream = src
+        .client
+        .copy_out(&sql)
+        .await
+        .map_err(|e| Error::Runtime(anyhow!("source {table}: {}", describe_pg(&e))))?;
+    pin_mut!(stream);
+    let mut w = BlockWriter::create(path, codec).map_err(|e| io_error("cannot create", path, e))?;
+    let mut counter = RowCounter::new(false);
+    let mut seen = 0;
+    while let Some(msg) = stream.next().await {
+        let msg =
+            msg.map_err(|e| Error::Runtime(anyhow!("source {table}: {}", describe_pg(&e))))?;
+        counter
+            .feed(&msg)
+            .map_err(|e| Error::Runtime(anyhow!("source {table}: {e}")))?;
+        w.write(&msg)
+            .await
+            .map_err(|e| io_error("cannot write", w.path(), e))?;
+        tp.add(msg.len() as u64, counter.rows() - seen);
+        seen = counter.rows();
+    }
+    let rows = counter
+        .finish()
+        .map_err(|e| Error::Runtime(anyhow!("source {table}: {e}")))?;
+    let written = w
+        .finish()
+        .await
+        .map_err(|e| io_error("cannot write", path, e))?;
+    Ok((rows, written))
+}
+
+/// The SQL script: the header line (manifest and plan), pre-data, each
+/// table's COPY block, post-data. Table files are compressed already and
+/// are copied in as they are: concatenated gzip members and zstd frames
+/// are one stream to any decompressor.
+#[allow(clippy::too_many_arguments)]
+fn assemble_sql(
+    file: &Path,
+    codec: Codec,
+    manifest: &mut Manifest,
+    entries: &mut [TableEntry],
+    plan: &schema::SchemaPlan,
+    pre: &str,
+    post: &str,
+    work: &Path,
+) -> Result<()> {
+    use std::io::Write;
+    // Offsets of each table's rows in the uncompressed script, counted
+    // after the header line.
+    let mut offset = pre.len() as u64;
+    for t in entries.iter_mut() {
+        if t.file.is_some() {
+            offset += script::copy_header(t).len() as u64;
+            t.offset = Some(offset);
+            offset += t.bytes + script::COPY_END.len() as u64;
+        }
+    }
+    manifest.tables = entries.to_vec();
+    let header_json = serde_json::to_string(&SqlHeaderRef { manifest, plan })
+        .map_err(|e| Error::Runtime(anyhow!("serialising the header: {e}")))?;
+    let werr = |e| io_error("cannot write", file, e);
+    let f = blocks::create_private(file).map_err(werr)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
+    let small = |text: &str| codec.compress(text.as_bytes());
+    out.write_all(&small(&format!("{SQL_HEADER}{header_json}\n")).map_err(werr)?)
+        .map_err(werr)?;
+    out.write_all(&small(pre).map_err(werr)?).map_err(werr)?;
+    for t in entries.iter() {
+        let Some(data) = &t.file else { continue };
+        out.write_all(&small(&script::copy_header(t)).map_err(werr)?)
+            .map_err(werr)?;
+        let path = work.join(data);
+        let mut f = std::fs::File::open(&path).map_err(|e| io_error("cannot read", &path, e))?;
+        std::io::copy(&mut f, &mut out).map_err(werr)?;
+        std::fs::remove_file(&path).map_err(|e| io_error("cannot remove", &path, e))?;
+        out.write_all(&small(script::COPY_END).map_err(werr)?)
+            .map_err(werr)?;
+    }
+    out.write_all(&small(post).map_err(werr)?).map_err(werr)?;
+    let f = out.into_inner().map_err(|e| werr(e.into_error()))?;
+    f.sync_all().map_err(werr)?;
+    Ok(())
+}
+
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(path)
+}
+
+/// Move the finished dump into place, replacing an older one (checked by
+/// `check_output`) only now that the new one is complete.
+fn replace(from: &Path, to: &Path) -> Result<()> {
+    let old = to.with_file_name(format!(
+        ".{}.pgbarge-old-{}",
+        to.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let had_old = std::fs::symlink_metadata(to).is_ok();
+    if had_old {
+        std::fs::rename(to, &old).map_err(|e| io_error("cannot move aside the old", to, e))?;
+    }
+    if let Err(e) = std::fs::rename(from, to) {
+        if had_old {
+            let _ = std::fs::rename(&old, to);
+        }
+        return Err(io_error("cannot move the dump into place at", to, e));
+    }
+    if had_old {
+        let _ = if std::fs::metadata(&old).is_ok_and(|m| m.is_dir()) {
+            std::fs::remove_dir_all(&old)
+        } else {
+            std::fs::remove_file(&old)
+        };
+    }
+    Ok(())
+}
+
+fn sync_dir(path: &Path) {
+    if let Ok(d) = std::fs::File::open(path) {
+        let _ = d.sync_all();
+    }
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}

@@ -1,0 +1,233 @@
+//! Dump archives: what `pgbarge dump` writes, `restore` loads and
+//! `verify --input` checks.
+//!
+//! Two formats share one writer:
+//! - **dir** (default): `manifest.json`, `schema.json` (the schema plan
+//!   restore replays, with every object name so it can be renamed again),
+//!   `pre-data.sql` and `post-data.sql` (the same DDL for people and for
+//!   psql), and one compressed file of COPY text per table under `data/`.
+//! - **sql**: one plain SQL script (`.sql`, `.sql.gz`, `.sql.zst`) that
+//!   psql restores: DDL, `COPY ... FROM stdin` blocks, post-data. Its first
+//!   line is a comment holding the manifest and the plan, so pgbarge can
+//!   restore and check it too.
+//!
+//! Every table's content is checksummed (xxh3-64 of the uncompressed COPY
+//! text) and counted; restore and verify check both.
+
+pub mod blocks;
+pub mod check;
+pub mod codec;
+pub mod dump;
+pub mod restore;
+pub mod script;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::QualName;
+use crate::transfer::schema::{SchemaPlan, SequenceValue};
+pub use codec::Codec;
+
+/// What `manifest.json` says in its `format` key.
+pub const FORMAT_NAME: &str = "pgbarge-dump";
+/// The archive layout this pgbarge writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// How a SQL-format dump's first line starts.
+pub const SQL_HEADER: &str = "-- pgbarge-dump ";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    Dir,
+    Sql,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    pub tool_version: String,
+    pub created_unix: u64,
+    /// `dir` or `sql`.
+    pub layout: String,
+    pub source: SourceInfo,
+    pub snapshot: Option<String>,
+    pub selection: Selection,
+    pub schema_map: Vec<(String, String)>,
+    pub compression: String,
+    /// COPY format of the data files.
+    pub data_format: String,
+    /// Files besides the table data (dir format).
+    pub files: Vec<FileEntry>,
+    pub tables: Vec<TableEntry>,
+    pub sequences: Vec<SequenceValue>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// Connection URL without password.
+    pub url: String,
+    pub server_version: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Selection {
+    pub schema: Vec<String>,
+    pub exclude_schema: Vec<String>,
+    pub table: Vec<String>,
+    pub exclude_table: Vec<String>,
+    pub exclude_table_data: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub bytes: u64,
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableEntry {
+    /// Name in the archive (after the dump's schema map).
+    pub name: QualName,
+    /// Quoted, comma-separated column list of the COPY data.
+    pub columns: String,
+    /// False when `--exclude-table-data` left the rows out.
+    pub has_data: bool,
+    pub rows: u64,
+    /// Uncompressed COPY text.
+    pub bytes: u64,
+    pub compressed_bytes: u64,
+    pub checksum: String,
+    /// Dir format: the data file, relative to the archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// SQL format: where the rows start in the uncompressed script,
+    /// counted from the line after the header line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// A SQL-format dump's header line: the manifest and the plan together.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SqlHeader {
+    pub manifest: Manifest,
+    pub plan: SchemaPlan,
+}
+
+/// An archive opened for reading.
+pub struct Archive {
+    pub path: PathBuf,
+    pub format: ArchiveFormat,
+    pub manifest: Manifest,
+    pub plan: SchemaPlan,
+    /// Compression of the data (dir) or of the whole script (sql).
+    pub codec: Codec,
+    /// SQL format: length of the header line, with its newline.
+    pub header_len: u64,
+}
+
+impl Archive {
+    /// Open a dump: a directory with `manifest.json`, or a SQL script that
+    /// pgbarge wrote. Anything else is a usage error that says what it is.
+    pub fn open(path: &Path) -> crate::Result<Archive> {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            crate::Error::usage(format!("cannot read dump {}: {e}", path.display()))
+        })?;
+        if meta.is_dir() {
+            let mpath = path.join("manifest.json");
+            let text = std::fs::read(&mpath).map_err(|e| {
+                crate::Error::usage(format!(
+                    "{} is not a pgbarge dump: cannot read {}: {e}",
+                    path.display(),
+                    mpath.display()
+                ))
+            })?;
+            let manifest = parse_manifest(&text, &mpath)?;
+            let codec = Codec::parse(&manifest.compression).map_err(|e| {
+                crate::Error::usage(format!("{}: compression {e}", mpath.display()))
+            })?;
+            let spath = path.join("schema.json");
+            let stext = std::fs::read(&spath).map_err(|e| {
+                crate::Error::usage(format!(
+                    "dump {} is incomplete: cannot read {}: {e}",
+                    path.display(),
+                    spath.display()
+                ))
+            })?;
+            let plan = serde_json::from_slice(&stext)
+                .map_err(|e| crate::Error::usage(format!("{} is damaged: {e}", spath.display())))?;
+            Ok(Archive {
+                path: path.to_path_buf(),
+                format: ArchiveFormat::Dir,
+                manifest,
+                plan,
+                codec,
+                header_len: 0,
+            })
+        } else {
+            let codec = Codec::from_path(path);
+            let line = script::read_header_line(path, codec)?;
+            let json = line.strip_prefix(SQL_HEADER).ok_or_else(|| {
+                crate::Error::usage(format!(
+                    "{} is not a pgbarge dump (no pgbarge header on its first line{})",
+                    path.display(),
+                    match codec {
+                        Codec::None => "",
+                        _ => ", after decompression",
+                    }
+                ))
+            })?;
+            check_version(json.as_bytes(), path, true)?;
+            let header: SqlHeader = serde_json::from_str(json.trim_end()).map_err(|e| {
+                crate::Error::usage(format!("{}: damaged header: {e}", path.display()))
+            })?;
+            Ok(Archive {
+                path: path.to_path_buf(),
+                format: ArchiveFormat::Sql,
+                header_len: line.len() as u64,
+                manifest: header.manifest,
+                plan: header.plan,
+                codec,
+            })
+        }
+    }
+}
+
+/// The format and version checks come first, so a dump from a newer
+/// pgbarge is refused by name instead of failing on an unknown field.
+fn check_version(text: &[u8], path: &Path, nested: bool) -> crate::Result<()> {
+    let v: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+        crate::Error::usage(format!(
+            "{} is not a pgbarge dump manifest: {e}",
+            path.display()
+        ))
+    })?;
+    let m = if nested { &v["manifest"] } else { &v };
+    if m["format"].as_str() != Some(FORMAT_NAME) {
+        return Err(crate::Error::usage(format!(
+            "{} is not a pgbarge dump manifest (no \"format\": \"{FORMAT_NAME}\")",
+            path.display()
+        )));
+    }
+    match m["format_version"].as_u64() {
+        Some(n) if n == FORMAT_VERSION as u64 => Ok(()),
+        Some(n) if n > FORMAT_VERSION as u64 => Err(crate::Error::usage(format!(
+            "{} was written by a newer pgbarge (archive format {n}; this pgbarge {} reads \
+             format {FORMAT_VERSION}); restore it with a newer pgbarge",
+            path.display(),
+            env!("CARGO_PKG_VERSION")
+        ))),
+        _ => Err(crate::Error::usage(format!(
+            "{}: unknown archive format version {}",
+            path.display(),
+            m["format_version"]
+        ))),
+    }
+}
+
+fn parse_manifest(text: &[u8], path: &Path) -> crate::Result<Manifest> {
+    check_version(text, path, false)?;
+    serde_json::from_slice(text)
+        .map_err(|e| crate::Error::usage(format!("{} is damaged: {e}", path.display())))
+}

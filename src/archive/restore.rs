@@ -1,0 +1,637 @@
+//! `pgbarge restore`: a dump into a target, with the same conflict rules,
+//! schema map and post-data building as a schema copy.
+//!
+//! Every table's rows are checked against the manifest while they load
+//! (length, xxh3 checksum, row count) and committed only when they match;
+//! a failed table fails the restore, and what the restore created is
+//! dropped again.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail};
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::blocks::{self, RangeHasher};
+use super::check::ScriptWalker;
+use super::{Archive, ArchiveFormat, TableEntry};
+use crate::catalog::QualName;
+use crate::conn::{self, Role, Session};
+use crate::error::describe_pg;
+use crate::progress::{Mode, Progress, TableProgress};
+use crate::report::{EndpointReport, RunReport, SchemaReport, TableReport};
+use crate::transfer::framing::RowCounter;
+use crate::transfer::schema::{self, Builders};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct RestoreSettings {
+    pub input: PathBuf,
+    pub target: conn::Endpoint,
+    pub schema_map: Vec<(String, String)>,
+    /// Tables (archive names, globs) whose rows are not loaded.
+    pub exclude_table_data: Vec<String>,
+    pub jobs: usize,
+    pub clean: bool,
+    pub yes: bool,
+    pub dry_run: bool,
+    pub no_owner: bool,
+    pub no_privileges: bool,
+    pub quiet: bool,
+    pub report: Option<PathBuf>,
+}
+
+/// Chunks in flight from a file reader to a COPY.
+const DEPTH: usize = 8;
+
+pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
+    let started = Instant::now();
+    let started_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mode = Mode::detect(s.quiet);
+    let say = |m: &str| {
+        if mode != Mode::Quiet {
+            eprintln!("{m}");
+        }
+    };
+    let mut archive = Archive::open(&s.input)?;
+    let mut plan = std::mem::take(&mut archive.plan);
+    let manifest = archive.manifest.clone();
+    let mut schemas: Vec<String> = plan.schemas.clone();
+    schemas.extend(manifest.tables.iter().map(|t| t.name.schema.clone()));
+    schemas.sort();
+    schemas.dedup();
+    for (from, _) in &s.schema_map {
+        if !schemas.contains(from) {
+            return Err(Error::usage(format!(
+                "--schema-map: the dump has no schema \"{from}\" (it holds {})",
+                schemas.join(", ")
+            )));
+        }
+    }
+    schema::check_map(&s.schema_map, &schemas)?;
+    if s.no_owner {
+        plan.drop_owners();
+    }
+    if s.no_privileges {
+        plan.drop_privileges();
+    }
+    plan.remap(&s.schema_map);
+    let map_name = |n: &QualName| {
+        QualName::new(
+            crate::settings::map_schema(&s.schema_map, &n.schema),
+            n.name.clone(),
+        )
+    };
+    let skip_data = globs(&s.exclude_table_data)?;
+    let mut tables: Vec<TableEntry> = manifest.tables.clone();
+    for t in &mut tables {
+        if skip_data.iter().any(|g| g.is_match(t.name.to_string())) {
+            t.has_data = false;
+            t.file = None;
+            t.offset = None;
+        }
+        t.name = map_name(&t.name);
+    }
+    let sequences: Vec<schema::SequenceValue> = manifest
+        .sequences
+        .iter()
+        .map(|v| schema::SequenceValue {
+            sequence: map_name(&v.sequence),
+            ..v.clone()
+        })
+        .collect();
+
+    let mut dst = conn::connect(&s.target, Role::Target).await?;
+    let info = dst.server_info().await?;
+    if info.in_recovery {
+        return Err(Error::usage(format!(
+            "target {} is a read-only standby; point --target at the primary",
+            s.target
+        )));
+    }
+    say(&format!(
+        "dump: {} ({} format, {}, {} tables, from PostgreSQL {})",
+        s.input.display(),
+        manifest.layout,
+        manifest.compression,
+        manifest.tables.len(),
+        manifest.source.server_version
+    ));
+    say(&format!(
+        "target: {} (PostgreSQL {}{})",
+        s.target,
+        info.version,
+        if info.tls { ", TLS" } else { "" }
+    ));
+    let found = if s.dry_run {
+        // Report conflicts without prompting or refusing.
+        schema::conflicts(&dst, &plan).await?
+    } else {
+        schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?
+    };
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(schema::misplaced_extensions(&dst, &plan).await?);
+    for w in &warnings {
+        say(&format!("warning: {w}"));
+    }
+    if s.dry_run {
+        print_dry_run(s, &plan, &tables, &found, &dst).await?;
+        return Ok(RunReport {
+            command: "restore --dry-run".into(),
+            ok: true,
+            ..Default::default()
+        });
+    }
+
+    say(&format!(
+        "creating the schema: {} statements, then {} keys and indexes and {} other statements after the data",
+        plan.extensions.len() + plan.pre.len(),
+        plan.indexes.len(),
+        plan.post.len()
+    ));
+    let t0 = Instant::now();
+    let created_schemas = schema::apply_pre(&mut dst, &plan, &found).await?;
+    let mut schema_report = SchemaReport {
+        statements_before_rows: plan.extensions.len() + plan.pre.len(),
+        keys_and_indexes: plan.indexes.len(),
+        statements_after_rows: plan.post.len(),
+        access_statements: plan.access.len(),
+        sequences_set: sequences.len(),
+        seconds_before_rows: round3(t0.elapsed().as_secs_f64()),
+        seconds_after_rows: 0.0,
+    };
+
+    let outcome: Result<Vec<TableReport>> = async {
+        let loading: HashSet<&QualName> = tables
+            .iter()
+            .filter(|t| t.has_data)
+            .map(|t| &t.name)
+            .collect();
+        let (early, remaining) = schema::split_early(&plan, &loading);
+        let builders = Builders::spawn(&s.target, s.jobs.div_ceil(2).min(plan.indexes.len()));
+        let loads: Vec<usize> = (0..tables.len()).filter(|&i| tables[i].has_data).collect();
+        say(&format!(
+            "loading {} tables with {} jobs",
+            loads.len(),
+            match archive.format {
+                ArchiveFormat::Dir => s.jobs.min(loads.len()).max(1),
+                ArchiveFormat::Sql => 1,
+            }
+        ));
+        let progress = Progress::new(
+            mode,
+            loads.len(),
+            loads.iter().map(|&i| tables[i].bytes).sum(),
+        );
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+        let ticker = tokio::spawn(progress.clone().run_ticker(stop_rx));
+        let ctx = Arc::new(Loads {
+            archive,
+            tables: tables.clone(),
+            target: s.target.clone(),
+            progress: progress.clone(),
+            early: Mutex::new(early),
+            builders,
+            results: Mutex::new(vec![None; tables.len()]),
+        });
+        let run = match ctx.archive.format {
+            ArchiveFormat::Dir => load_dir(&ctx, loads, s.jobs).await,
+            ArchiveFormat::Sql => load_sql(&ctx, loads).await,
+        };
+        let _ = stop_tx.send(());
+        let _ = ticker.await;
+        let ctx = Arc::into_inner(ctx).ok_or_else(|| anyhow!("restore workers still running"))?;
+        let results = ctx.results.into_inner().unwrap_or_else(|p| p.into_inner());
+        let reports: Vec<TableReport> = tables
+            .iter()
+            .zip(&results)
+            .map(|(t, r)| table_report(t, r))
+            .collect();
+        let failed: Vec<String> = reports
+            .iter()
+            .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.target)))
+            .collect();
+        if let Err(e) = run {
+            let _ = ctx.builders.finish().await;
+            return Err(e);
+        }
+        if !failed.is_empty() {
+            let _ = ctx.builders.finish().await;
+            return Err(Error::Runtime(anyhow!(
+                "{} of {} tables could not be restored:\n  {}",
+                failed.len(),
+                reports.len(),
+                failed.join("\n  ")
+            )));
+        }
+        say("building the remaining keys and indexes, then foreign keys, triggers and the rest");
+        let t1 = Instant::now();
+        let late = schema::apply_post(
+            &s.target,
+            s.jobs,
+            &plan,
+            ctx.builders,
+            remaining,
+            &sequences,
+        )
+        .await?;
+        schema_report.seconds_after_rows = round3(t1.elapsed().as_secs_f64());
+        for w in &late {
+            say(&format!("warning: {w}"));
+        }
+        warnings.extend(late);
+        Ok(reports)
+    }
+    .await;
+    let tables = match outcome {
+        Ok(t) => t,
+        Err(e) => {
+            say("the restore failed: dropping the objects it created on the target");
+            for p in schema::undo(&s.target, &plan, &created_schemas).await {
+                say(&format!("warning: clean-up: {p}"));
+            }
+            return Err(e);
+        }
+    };
+    Ok(RunReport {
+        tool: "pgbarge".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: "restore".into(),
+        started_unix,
+        seconds: round3(started.elapsed().as_secs_f64()),
+        source: EndpointReport {
+            url: s.input.display().to_string(),
+            server_version: manifest.source.server_version.clone(),
+            tls: false,
+        },
+        target: EndpointReport {
+            url: s.target.redacted(),
+            server_version: info.version.clone(),
+            tls: info.tls,
+        },
+        snapshot: manifest.snapshot.clone(),
+        jobs: s.jobs,
+        format: "text".into(),
+        total_rows: tables.iter().map(|t| t.rows).sum(),
+        total_bytes: tables.iter().map(|t| t.bytes).sum(),
+        tables,
+        schema: Some(schema_report),
+        warnings,
+        ok: true,
+        ..Default::default()
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn globs(patterns: &[String]) -> Result<Vec<globset::GlobMatcher>> {
+    patterns
+        .iter()
+        .map(|p| {
+            globset::Glob::new(p)
+                .map(|g| g.compile_matcher())
+                .map_err(|e| Error::usage(format!("--exclude-table-data {p}: {e}")))
+        })
+        .collect()
+}
+
+/// One table's load: rows, seconds, or the error.
+#[derive(Debug, Clone)]
+enum Loaded {
+    Ok { rows: u64, seconds: f64 },
+    Failed(String),
+}
+
+fn table_report(t: &TableEntry, r: &Option<Loaded>) -> TableReport {
+    let (status, rows, seconds, error) = match (t.has_data, r) {
+        (false, _) => ("data-excluded", 0, 0.0, None),
+        (true, Some(Loaded::Ok { rows, seconds })) => ("ok", *rows, *seconds, None),
+        (true, Some(Loaded::Failed(e))) => ("failed", 0, 0.0, Some(e.clone())),
+        (true, None) => ("not-run", 0, 0.0, None),
+    };
+    TableReport {
+        source: t.file.clone().unwrap_or_else(|| t.name.to_string()),
+        target: t.name.to_string(),
+        status: status.into(),
+        rows,
+        bytes: if status == "ok" { t.bytes } else { 0 },
+        format: "text".into(),
+        format_reason: "text: dumps hold COPY text".into(),
+        seconds: round3(seconds),
+        error,
+    }
+}
+
+struct Loads {
+    archive: Archive,
+    tables: Vec<TableEntry>,
+    target: conn::Endpoint,
+    progress: Arc<Progress>,
+    early: Mutex<std::collections::HashMap<QualName, Vec<crate::catalog::model::Statement>>>,
+    builders: Builders,
+    results: Mutex<Vec<Option<Loaded>>>,
+}
+
+impl Loads {
+    fn record(&self, i: usize, r: anyhow::Result<Loaded>) -> bool {
+        let ok = r.is_ok();
+        if ok {
+            let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+            for st in early.remove(&self.tables[i].name).unwrap_or_default() {
+                self.builders.send(st);
+            }
+        }
+        let mut out = self.results.lock().unwrap_or_else(|p| p.into_inner());
+        out[i] = Some(r.unwrap_or_else(|e| Loaded::Failed(format!("{e:#}"))));
+        ok
+    }
+}
+
+/// Directory format: `jobs` sessions, each file read on its own thread.
+async fn load_dir(ctx: &Arc<Loads>, mut loads: Vec<usize>, jobs: usize) -> Result<()> {
+    loads.sort_by_key(|&i| std::cmp::Reverse(ctx.tables[i].compressed_bytes));
+    let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(loads)));
+    let n = jobs.min(queue.lock().map(|q| q.len()).unwrap_or(1)).max(1);
+    let mut sessions = Vec::new();
+    for _ in 0..n {
+        sessions.push(conn::connect(&ctx.target, Role::Target).await?);
+    }
+    let mut set = JoinSet::new();
+    for mut dst in sessions {
+        let (ctx, queue) = (ctx.clone(), queue.clone());
+        set.spawn(async move {
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some(i) = next else { break };
+                let t = &ctx.tables[i];
+                let path = ctx.archive.path.join(t.file.as_deref().unwrap_or_default());
+                let codec = ctx.archive.codec;
+                let (tx, rx) = mpsc::channel::<Bytes>(DEPTH);
+                let reader = tokio::task::spawn_blocking(move || {
+                    blocks::read_file(&path, codec, &mut |chunk| {
+                        tx.blocking_send(chunk)
+                            .map_err(|_| std::io::Error::other("the load stopped"))
+                    })
+                });
+                let tp = ctx.progress.start_table(&t.name.to_string(), t.rows);
+                let r = load_table(&mut dst, t, rx, &tp).await;
+                // The reader's own error explains a short stream best.
+                let r = match (r, reader.await) {
+                    (Err(_), Ok(Err(e))) => Err(anyhow!(
+                        "{}: cannot be read: {e}; the dump is damaged",
+                        t.file.as_deref().unwrap_or_default()
+                    )),
+                    (r, _) => r,
+                };
+                ctx.progress
+                    .finish_table(&tp, if r.is_ok() { "restored" } else { "FAILED" });
+                if !ctx.record(i, r) {
+                    // The session may be mid-COPY: start afresh.
+                    dst = conn::connect(&ctx.target, Role::Target).await?;
+                }
+            }
+            Ok::<_, Error>(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.map_err(|e| Error::Runtime(anyhow!("restore worker: {e}")))??;
+    }
+    Ok(())
+}
+
+/// SQL format: one pass over the script; tables load in the order they
+/// appear, each from its byte range.
+async fn load_sql(ctx: &Arc<Loads>, loads: Vec<usize>) -> Result<()> {
+    let mut dst = conn::connect(&ctx.target, Role::Target).await?;
+    // Every table with rows in the script, in script order; the ones not
+    // loaded are read past.
+    let in_script: Vec<usize> = (0..ctx.archive.manifest.tables.len())
+        .filter(|&i| ctx.archive.manifest.tables[i].offset.is_some())
+        .collect();
+    let (tx, mut rx) = mpsc::channel::<(usize, Bytes)>(DEPTH);
+    let reader = {
+        let ctx = ctx.clone();
+        let in_script = in_script.clone();
+        tokio::task::spawn_blocking(move || {
+            let a = &ctx.archive;
+            let entries: Vec<&TableEntry> =
+                in_script.iter().map(|&i| &a.manifest.tables[i]).collect();
+            let mut walker = ScriptWalker::new(a, &entries);
+            blocks::read_file(&a.path, a.codec, &mut |chunk| {
+                walker.feed(&chunk, &mut |k, part| {
+                    tx.blocking_send((in_script[k], Bytes::copy_from_slice(part)))
+                        .map_err(|_| std::io::Error::other("the load stopped"))
+                })
+            })
+        })
+    };
+    let mut pending: Option<(usize, Bytes)> = None;
+    for &i in &in_script {
+        let t = &ctx.tables[i];
+        // This table's pieces, handed on through a channel of its own.
+        let (ttx, trx) = mpsc::channel::<Bytes>(DEPTH);
+        let wanted = loads.contains(&i);
+        let forward = async {
+            let mut ttx = Some(ttx);
+            loop {
+                let next = match pending.take() {
+                    Some(p) => Some(p),
+                    None => rx.recv().await,
+                };
+                match next {
+                    Some((k, b)) if k == i => {
+                        if let Some(s) = &ttx {
+                            if s.send(b).await.is_err() {
+                                ttx = None;
+                            }
+                        }
+                    }
+                    Some(other) => {
+                        pending = Some(other);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            drop(ttx);
+        };
+        if !wanted {
+            drop(trx);
+            forward.await;
+            continue;
+        }
+        let tp = ctx.progress.start_table(&t.name.to_string(), t.rows);
+        let (r, ()) = tokio::join!(load_table(&mut dst, t, trx, &tp), forward);
+        ctx.progress
+            .finish_table(&tp, if r.is_ok() { "restored" } else { "FAILED" });
+        if !ctx.record(i, r) {
+            dst = conn::connect(&ctx.target, Role::Target).await?;
+        }
+    }
+    drop(rx);
+    match reader.await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(Error::Runtime(anyhow!(
+            "{}: cannot be read: {e}; the dump is damaged",
+            ctx.archive.path.display()
+        ))),
+        Err(e) => Err(Error::Runtime(anyhow!("script reader: {e}"))),
+    }
+}
+
+/// One table in one transaction: emptied (so COPY may FREEZE), loaded from
+/// `rx`, and committed only if length, checksum and row count match the
+/// manifest.
+async fn load_table(
+    dst: &mut Session,
+    t: &TableEntry,
+    mut rx: mpsc::Receiver<Bytes>,
+    tp: &TableProgress,
+) -> anyhow::Result<Loaded> {
+    let t0 = Instant::now();
+    let what = t
+        .file
+        .clone()
+        .unwrap_or_else(|| format!("rows of {}", t.name));
+    let tx = dst
+        .client
+        .transaction()
+        .await
+        .map_err(|e| anyhow!("target: {}", describe_pg(&e)))?;
+    tx.batch_execute(&format!("TRUNCATE ONLY {}", t.name.quoted()))
+        .await
+        .map_err(|e| anyhow!("emptying target {}: {}", t.name, describe_pg(&e)))?;
+    let sink = tx
+        .copy_in::<_, Bytes>(&format!(
+            "COPY {} ({}) FROM STDIN (FORMAT text, FREEZE)",
+            t.name.quoted(),
+            t.columns
+        ))
+        .await
+        .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
+    futures_util::pin_mut!(sink);
+    let mut hasher = RangeHasher::default();
+    let mut counter = RowCounter::new(false);
+    let mut bytes = 0u64;
+    let mut seen = 0;
+    while let Some(chunk) = rx.recv().await {
+        hasher.update(&chunk);
+        counter.feed(&chunk)?;
+        bytes += chunk.len() as u64;
+        tp.add(chunk.len() as u64, counter.rows() - seen);
+        seen = counter.rows();
+        sink.as_mut()
+            .feed(chunk)
+            .await
+            .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
+    }
+    // Checked before the COPY ends: a mismatch rolls the table back.
+    if bytes != t.bytes {
+        bail!(
+            "{what}: {bytes} bytes of rows where the manifest says {}; the dump is damaged",
+            t.bytes
+        );
+    }
+    let sum = hasher.finish();
+    if sum != t.checksum {
+        bail!(
+            "{what}: content checksum {sum} differs from the manifest's {}; the dump is damaged",
+            t.checksum
+        );
+    }
+    let rows = sink
+        .as_mut()
+        .finish()
+        .await
+        .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
+    if rows != t.rows {
+        bail!("{what}: {rows} rows where the manifest says {}", t.rows);
+    }
+    tx.commit()
+        .await
+        .map_err(|e| anyhow!("committing {}: {}", t.name, describe_pg(&e)))?;
+    Ok(Loaded::Ok {
+        rows,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// `restore --dry-run`: what would be created and loaded, and what is in
+/// the way; nothing is written.
+async fn print_dry_run(
+    s: &RestoreSettings,
+    plan: &schema::SchemaPlan,
+    tables: &[TableEntry],
+    found: &[(String, String)],
+    dst: &Session,
+) -> Result<()> {
+    let rows: Vec<[String; 4]> = tables
+        .iter()
+        .map(|t| {
+            [
+                t.name.to_string(),
+                if t.has_data {
+                    t.rows.to_string()
+                } else {
+                    "-".into()
+                },
+                indicatif::HumanBytes(t.bytes).to_string(),
+                if t.has_data {
+                    "load"
+                } else {
+                    "definition only"
+                }
+                .into(),
+            ]
+        })
+        .collect();
+    crate::print_columns(["table", "rows", "bytes", "action"], &rows);
+    println!(
+        "would create {} schema(s), {} objects before the rows, {} keys and indexes and {} \
+         other statements after them, {} owner/grant statements",
+        plan.schemas.len(),
+        plan.extensions.len() + plan.pre.len(),
+        plan.indexes.len(),
+        plan.post.len() + plan.validations.len(),
+        plan.access.len()
+    );
+    let mut blockers = Vec::new();
+    if !found.is_empty() {
+        let list: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
+        if s.clean {
+            println!("--clean would drop and recreate: {}", list.join(", "));
+        } else {
+            blockers.push(format!("already on the target: {}", list.join(", ")));
+        }
+    }
+    let absent = schema::missing_extensions(dst, plan).await?;
+    if !absent.is_empty() {
+        blockers.push(format!("extensions not offered: {}", absent.join(", ")));
+    }
+    let missing = schema::missing_roles(dst, plan).await?;
+    if !missing.is_empty() {
+        blockers.push(format!("roles missing: {}", missing.join(", ")));
+    }
+    for b in &blockers {
+        println!("blocker: {b}");
+    }
+    if blockers.is_empty() {
+        println!("dry run: nothing was written; the restore can run");
+        Ok(())
+    } else {
+        Err(Error::Mismatch(format!(
+            "dry run: {} blocker(s); the restore would not run",
+            blockers.len()
+        )))
+    }
+}
