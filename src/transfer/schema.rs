@@ -359,6 +359,37 @@ pub async fn apply_pre(
     tx.batch_execute("SET LOCAL check_function_bodies = off")
         .await
         .pg_context(|| "preparing the schema transaction".into())?;
+    // Foreign keys among the tables being replaced go first (they would go
+    // with their tables, but block dropping the tables they reference);
+    // one from a table outside the plan still stops the drop below.
+    if !drops.is_empty() {
+        let tables: Vec<String> = plan
+            .created
+            .iter()
+            .filter(|c| c.kind == "table")
+            .map(|c| c.name.quoted())
+            .collect();
+        let rows = tx
+            .query(
+                "WITH t AS (SELECT pg_catalog.to_regclass(n) AS oid FROM pg_catalog.unnest($1::text[]) AS n) \
+                 SELECT pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::pg_catalog.regclass, c.conname) \
+                   FROM pg_catalog.pg_constraint c \
+                  WHERE c.contype = 'f' AND c.conparentid = 0 \
+                    AND c.conrelid IN (SELECT oid FROM t) AND c.confrelid IN (SELECT oid FROM t)",
+                &[&tables],
+            )
+            .await
+            .pg_context(|| "--clean: reading the foreign keys among the replaced tables".into())?;
+        for r in rows {
+            let sql: String = r.get(0);
+            tx.batch_execute(&sql).await.map_err(|e| {
+                Error::Runtime(anyhow!(
+                    "--clean: {sql}: {}\nNothing was changed.",
+                    describe_pg(&e)
+                ))
+            })?;
+        }
+    }
     // Newest first; without CASCADE, so nothing outside the plan goes.
     for (label, sql) in drops.iter().rev() {
         tx.batch_execute(sql).await.map_err(|e| {

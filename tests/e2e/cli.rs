@@ -1,4 +1,4 @@
-//! The command-line surface: help, version, commands not built yet.
+//! The command-line surface: help, version, missing and bad arguments.
 
 use crate::support::*;
 
@@ -21,15 +21,26 @@ fn help_lists_commands_and_examples() {
 }
 
 #[test]
-fn commands_not_built_yet_exit_2() {
-    for cmd in ["dump", "restore"] {
-        let run = pgbarge(&[cmd]);
+fn bad_usage_exits_2_naming_the_fix() {
+    for (args, wanted) in [
+        (&["dump", "--source", "host=localhost"][..], "--output"),
+        (&["restore", "--target", "host=localhost"][..], "--input"),
+        (
+            &[
+                "dump",
+                "--source",
+                "host=localhost",
+                "-o",
+                "x",
+                "--compress",
+                "lz4",
+            ][..],
+            "gzip",
+        ),
+    ] {
+        let run = pgbarge(args);
         run.assert_code(2);
-        assert!(
-            run.stderr.contains("not built yet"),
-            "{cmd}: {}",
-            run.stderr
-        );
+        assert!(run.stderr.contains(wanted), "{args:?}: {}", run.stderr);
     }
     let run = pgbarge(&[
         "copy",

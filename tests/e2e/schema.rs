@@ -6,12 +6,12 @@ use std::process::Command;
 
 use crate::support::*;
 
-const FIXTURE: &str = include_str!("fixture.sql");
-const FIXTURE_DATA: &str = include_str!("fixture_data.sql");
+pub const FIXTURE: &str = include_str!("fixture.sql");
+pub const FIXTURE_DATA: &str = include_str!("fixture_data.sql");
 
 /// Objects beyond tables: views, a materialized view, functions, a
 /// trigger, policies, indexes, checks, comments, a standalone sequence.
-const EXTRA: &str = r#"
+pub const EXTRA: &str = r#"
 CREATE SEQUENCE app.ticket_no START 1000 INCREMENT 5;
 CREATE FUNCTION app.next_ticket() RETURNS bigint LANGUAGE sql AS $$ SELECT nextval('app.ticket_no') $$;
 CREATE TABLE app.tickets (
@@ -56,7 +56,7 @@ INSERT INTO app.parents (name) VALUES ('p1');
 INSERT INTO app.tickets (code, owner_id) VALUES ('app.kitchen_sink', 1), ('x', NULL);
 "#;
 
-fn pg_dump_schema(server: &PgServer, db: &str) -> String {
+pub fn pg_dump_schema(server: &PgServer, db: &str) -> String {
     let out = Command::new(pg_bin().join("pg_dump"))
         .args(["--schema-only", "--no-owner", "-d", &server.url(db)])
         .output()
@@ -115,7 +115,7 @@ fn creates_the_schema_natively_as_pg_dump_sees_it() {
 
 /// Equal texts, or a panic showing a unified diff.
 #[track_caller]
-fn assert_same_text(a: &str, b: &str) {
+pub fn assert_same_text(a: &str, b: &str) {
     if a == b {
         return;
     }

@@ -1,0 +1,383 @@
+//! `dump`, `restore` and `verify --input`: round trips through both
+//! formats and every compression, a schema map on restore, psql restoring
+//! the SQL format, and damaged, foreign and newer archives.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::schema::{assert_same_text, pg_dump_schema, EXTRA, FIXTURE, FIXTURE_DATA};
+use crate::support::*;
+
+/// The fixture database every test here dumps (made once).
+fn source_db() -> &'static str {
+    static DB: OnceLock<String> = OnceLock::new();
+    DB.get_or_init(|| {
+        let db = servers().source.fresh_db("dumpsrc");
+        seed_source(&db, FIXTURE);
+        seed_source(&db, FIXTURE_DATA);
+        seed_source(&db, EXTRA);
+        seed_source(&db, "REFRESH MATERIALIZED VIEW app.mood_counts");
+        db
+    })
+}
+
+fn dump(out: &Path, extra: &[&str]) -> Run {
+    let src = servers().source.url(source_db());
+    let mut args = vec!["dump", "--source", &src, "--output", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    pgbarge(&args)
+}
+
+fn restore(input: &Path, dst_db: &str, extra: &[&str]) -> Run {
+    let dst = servers().target.url(dst_db);
+    let mut args = vec![
+        "restore",
+        "--input",
+        input.to_str().unwrap(),
+        "--target",
+        &dst,
+        "--no-owner",
+        "--no-privileges",
+    ];
+    args.extend_from_slice(extra);
+    pgbarge(&args)
+}
+
+fn check(input: &Path) -> Run {
+    pgbarge(&["verify", "--input", input.to_str().unwrap()])
+}
+
+#[track_caller]
+fn assert_restored_exactly(dst: &str) {
+    let s = servers();
+    assert_same_content(source_db(), dst);
+    assert_same_text(
+        &pg_dump_schema(&s.source, source_db()),
+        &pg_dump_schema(&s.target, dst),
+    );
+    let next: i64 = s
+        .target
+        .client(dst)
+        .query_one("SELECT nextval('app.ticket_no')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(next, 1010, "sequences continue where the source's were");
+}
+
+#[test]
+fn round_trips_through_every_format_and_compression() {
+    let dir = temp_dir();
+    for (name, extra) in [
+        ("dir-gzip", &["--compress", "gzip:1"][..]),
+        ("dir-zstd", &["--compress", "zstd:3"][..]),
+        ("dir-none", &["--compress", "none", "--jobs", "1"][..]),
+        ("app.sql.gz", &[][..]),
+        ("app.sql.zst", &[][..]),
+        ("app.sql", &["--format", "sql"][..]),
+    ] {
+        let out = dir.path().join(name);
+        dump(&out, extra).assert_code(0);
+        let run = check(&out);
+        run.assert_code(0);
+        assert!(run.stdout.contains("is intact"), "{name}: {}", run.stdout);
+        let dst = servers().target.fresh_db("rt");
+        restore(&out, &dst, &["--jobs", "3"]).assert_code(0);
+        assert_restored_exactly(&dst);
+    }
+    // Files only their owner may read.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in [
+            "dir-gzip/manifest.json",
+            "dir-gzip/data/00001.copy.gz",
+            "app.sql.gz",
+        ] {
+            let mode = std::fs::metadata(dir.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{f} is readable by others: {mode:o}");
+        }
+    }
+}
+
+/// Dump, restore under a map, dump that, restore under the reverse map:
+/// the result is the source again, as pg_dump sees it.
+#[test]
+fn restore_renames_schemas_exactly() {
+    let s = servers();
+    let dir = temp_dir();
+    let first = dir.path().join("first");
+    dump(&first, &[]).assert_code(0);
+    let mid = s.target.fresh_db("rmap_mid");
+    let run = restore(
+        &first,
+        &mid,
+        &[
+            "--schema-map",
+            "app=app_copy",
+            "--schema-map",
+            "Weird Schema=weird2",
+        ],
+    );
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("function app.next_ticket()") && run.stderr.contains("mapped"),
+        "a body mentioning the old schema is named: {}",
+        run.stderr
+    );
+    let code: String = s
+        .target
+        .client(&mid)
+        .query_one("SELECT code FROM app_copy.tickets ORDER BY id LIMIT 1", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(code, "app.kitchen_sink", "row data is never renamed");
+    let second = dir.path().join("second");
+    pgbarge(&[
+        "dump",
+        "--source",
+        &s.target.url(&mid),
+        "--output",
+        second.to_str().unwrap(),
+    ])
+    .assert_code(0);
+    let back = s.target.fresh_db("rmap_back");
+    restore(
+        &second,
+        &back,
+        &[
+            "--schema-map",
+            "app_copy=app",
+            "--schema-map",
+            "weird2=Weird Schema",
+        ],
+    )
+    .assert_code(0);
+    assert_restored_exactly(&back);
+}
+
+#[test]
+fn psql_restores_the_sql_format() {
+    let s = servers();
+    let dir = temp_dir();
+    let out = dir.path().join("app.sql.gz");
+    dump(&out, &[]).assert_code(0);
+    let dst = s.target.fresh_db("viapsql");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gunzip -c '{}' | '{}' -X -q -v ON_ERROR_STOP=1 -d '{}' >/dev/null",
+            out.display(),
+            pg_bin().join("psql").display(),
+            s.target.url(&dst)
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success(), "gunzip | psql failed");
+    assert_restored_exactly(&dst);
+}
+
+/// Flip one byte in the middle of a file.
+fn corrupt(path: &Path) {
+    let mut data = std::fs::read(path).unwrap();
+    let i = data.len() / 2;
+    data[i] ^= 0x55;
+    std::fs::write(path, data).unwrap();
+}
+
+fn truncate(path: &Path) {
+    let data = std::fs::read(path).unwrap();
+    std::fs::write(path, &data[..data.len() * 2 / 3]).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+/// The biggest data file of a directory dump.
+fn biggest_file(dump: &Path) -> String {
+    let mut files: Vec<(u64, String)> = std::fs::read_dir(dump.join("data"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.metadata().unwrap().len(),
+                format!("data/{}", e.file_name().to_string_lossy()),
+            )
+        })
+        .collect();
+    files.sort();
+    files.pop().unwrap().1
+}
+
+#[test]
+fn damaged_archives_are_found_and_named() {
+    let s = servers();
+    let dir = temp_dir();
+    let good = dir.path().join("good");
+    dump(&good, &["--exclude-table-data", "app.scratch"]).assert_code(0);
+    let file = biggest_file(&good);
+
+    for (name, damage) in [("truncated", truncate as fn(&Path)), ("flipped", corrupt)] {
+        let bad = dir.path().join(name);
+        copy_dir(&good, &bad);
+        damage(&bad.join(&file));
+        let run = check(&bad);
+        run.assert_code(1);
+        assert!(
+            run.stdout.contains(&file) && run.stdout.contains("damaged"),
+            "{}",
+            run.all()
+        );
+        // A restore refuses the damaged table and leaves nothing behind.
+        let dst = s.target.fresh_db("damaged");
+        let run = restore(&bad, &dst, &[]);
+        run.assert_code(3);
+        assert!(run.stderr.contains(&file), "{}", run.stderr);
+        assert!(
+            user_tables(&mut s.target.client(&dst)).is_empty(),
+            "a failed restore drops what it created"
+        );
+    }
+
+    // A file the dump did not write.
+    let extra = dir.path().join("extra");
+    copy_dir(&good, &extra);
+    std::fs::write(extra.join("data/stray.txt"), "hello").unwrap();
+    let run = check(&extra);
+    run.assert_code(1);
+    assert!(run.stdout.contains("data/stray.txt"), "{}", run.stdout);
+
+    // A damaged schema file.
+    let schema = dir.path().join("schema");
+    copy_dir(&good, &schema);
+    corrupt(&schema.join("post-data.sql"));
+    check(&schema).assert_code(1);
+
+    // A truncated SQL script.
+    let sql = dir.path().join("app.sql.zst");
+    dump(&sql, &[]).assert_code(0);
+    truncate(&sql);
+    let run = check(&sql);
+    run.assert_code(1);
+    assert!(run.all().contains("damaged"), "{}", run.all());
+}
+
+#[test]
+fn foreign_and_newer_archives_are_refused_clearly() {
+    let dir = temp_dir();
+    let text = dir.path().join("notes.sql");
+    std::fs::write(&text, "SELECT 1;\n").unwrap();
+    let run = check(&text);
+    run.assert_code(2);
+    assert!(run.stderr.contains("not a pgbarge dump"), "{}", run.stderr);
+    let gz = dir.path().join("notes.sql.gz");
+    std::fs::write(&gz, "plain text, not gzip").unwrap();
+    let run = check(&gz);
+    run.assert_code(2);
+    assert!(run.stderr.contains("not a pgbarge dump"), "{}", run.stderr);
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let run = check(&empty_dir);
+    run.assert_code(2);
+    assert!(run.stderr.contains("manifest.json"), "{}", run.stderr);
+
+    let newer = dir.path().join("newer");
+    dump(&newer, &[]).assert_code(0);
+    let m = newer.join("manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    std::fs::write(
+        &m,
+        text.replace("\"format_version\": 1", "\"format_version\": 7"),
+    )
+    .unwrap();
+    let run = check(&newer);
+    run.assert_code(2);
+    assert!(run.stderr.contains("newer pgbarge"), "{}", run.stderr);
+    let dst = servers().target.fresh_db("newer");
+    let run = restore(&newer, &dst, &[]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("newer pgbarge"), "{}", run.stderr);
+}
+
+#[test]
+fn outputs_are_never_overwritten_or_left_half_written() {
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    dump(&out, &["--table", "app.parents"]).assert_code(0);
+    let run = dump(&out, &["--table", "app.parents"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    dump(&out, &["--table", "app.parents", "--force"]).assert_code(0);
+    check(&out).assert_code(0);
+
+    // --force replaces dumps only.
+    let other = dir.path().join("mine");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("precious.txt"), "keep").unwrap();
+    let run = dump(&other, &["--force"]);
+    run.assert_code(2);
+    assert!(other.join("precious.txt").exists());
+
+    // An unwritable place: exit 3, nothing left behind.
+    let missing = dir.path().join("no/such/dir/d");
+    let run = dump(&missing, &[]);
+    run.assert_code(3);
+    assert!(run.stderr.contains("no/such/dir"), "{}", run.stderr);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.iter().all(|n| !n.contains("partial")),
+        "no working copy left: {left:?}"
+    );
+
+    // A suffix that contradicts the compression.
+    let run = dump(&dir.path().join("x.sql.gz"), &["--compress", "zstd"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains(".sql.zst"), "{}", run.stderr);
+}
+
+#[test]
+fn restore_refuses_conflicts_cleans_on_request_and_dry_runs_without_writing() {
+    let s = servers();
+    let dir = temp_dir();
+    let out = dir.path().join("d.sql.gz");
+    dump(&out, &[]).assert_code(0);
+    let dst = s.target.fresh_db("rconf");
+
+    let run = restore(&out, &dst, &["--dry-run"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("app.tickets") && run.stdout.contains("nothing was written"));
+    assert!(user_tables(&mut s.target.client(&dst)).is_empty());
+
+    restore(&out, &dst, &[]).assert_code(0);
+    let run = restore(&out, &dst, &[]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("already exist") && run.stderr.contains("app.tickets"),
+        "{}",
+        run.stderr
+    );
+    let run = restore(&out, &dst, &["--dry-run"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("blocker"), "{}", run.stdout);
+
+    s.target
+        .client(&dst)
+        .batch_execute("INSERT INTO app.parents (name) VALUES ('added on the target')")
+        .unwrap();
+    restore(&out, &dst, &["--clean", "--yes"]).assert_code(0);
+    assert_restored_exactly(&dst);
+}
