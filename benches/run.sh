@@ -7,16 +7,20 @@
 # peak memory of each tool, and the ratios to pgbarge.
 #
 #   benches/run.sh [--scale N] [--jobs N] [--delay-ms D] [--mbit M] [--local-only] [--full-only]
+#                  [--dump-only]
 #
 # Scale 20 (the default) is about 2 GB of table data. A third setting
 # (local) compares full copies, schema included, into an empty database:
 # `pgbarge copy`, `pg_dump | psql`, `pg_dump -Fd -j N` + `pg_restore -j N`
-# and `pgcopydb clone`. --full-only runs just that one.
+# and `pgcopydb clone`. --full-only runs just that one. A fourth compares
+# dumps (`pgbarge dump` gzip:6 and zstd:3 with `pg_dump -Fc`, `pg_dump -Fd
+# -j 2` and `pg_dump | pigz`: wall time, size, peak memory) and restores
+# (`pgbarge restore` with `pg_restore -j 2`); --dump-only runs just that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-SCALE=20 JOBS=4 DELAY_MS=20 MBIT=100 THROTTLED=1 DATA_ONLY=1
+SCALE=20 JOBS=4 DELAY_MS=20 MBIT=100 THROTTLED=1 DATA_ONLY=1 FULL=1 DUMPS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) SCALE=$2; shift 2 ;;
@@ -24,7 +28,8 @@ while [ $# -gt 0 ]; do
     --delay-ms) DELAY_MS=$2; shift 2 ;;
     --mbit) MBIT=$2; shift 2 ;;
     --local-only) THROTTLED=0; shift ;;
-    --full-only) THROTTLED=0; DATA_ONLY=0; shift ;;
+    --full-only) THROTTLED=0; DATA_ONLY=0; DUMPS=0; shift ;;
+    --dump-only) THROTTLED=0; DATA_ONLY=0; FULL=0; shift ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +40,7 @@ if ! command -v pgcopydb >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgcopydb >/dev/null 2>&1 \
     || echo "note: pgcopydb could not be installed; it is left out" >&2
 fi
+command -v pigz >/dev/null 2>&1 || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pigz >/dev/null
 [ -x /usr/bin/time ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 
 echo "==> building" >&2
@@ -173,6 +179,7 @@ fi
 
 # Full copies (schema included) into an empty database, local target.
 FRESH=empty
+if [ "$FULL" = 1 ]; then
 RESULTS=()
 echo "==> full copy, local target" >&2
 measure pgbarge "$TP" full_pgbarge
@@ -180,3 +187,72 @@ measure "pg_dump|psql" "$TP" full_pgdump
 measure "pg_dump-Fd-j|pg_restore-j" "$TP" full_pgdump_dir
 command -v pgcopydb >/dev/null 2>&1 && measure pgcopydb-clone "$TP" full_pgcopydb
 print_table "full copy into an empty database, local target"
+fi
+
+# Dumps of the source to local files, then restores of two of them.
+DJ=2
+measure_dump() {
+  local name=$1 out=$2; shift 2
+  rm -rf "$WORK/dumps"; mkdir -p "$WORK/dumps"
+  local t0 t1 rss size
+  t0=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$WORK/time.out" bash -c '"$@"' _ "$@" "$WORK/dumps/$out" > "$WORK/out.log" 2>&1 || {
+    echo "$name failed:" >&2; tail -20 "$WORK/out.log" >&2; DRESULTS+=("$name failed - -"); return; }
+  t1=$(date +%s.%N)
+  rss=$(( $(tail -n 1 "$WORK/time.out") / 1024 ))
+  size=$(du -sb "$WORK/dumps/$out" | cut -f1)
+  DRESULTS+=("$name $(echo "$t1 - $t0" | bc) $rss $size")
+  echo "    $name: $(echo "$t1 - $t0" | bc)s, $size bytes, ${rss} MiB peak" >&2
+  # Keep the two archives the restores use.
+  case "$name" in
+    pgbarge-gzip6) rm -rf "$WORK/keep-pgbarge"; mv "$WORK/dumps/$out" "$WORK/keep-pgbarge" ;;
+    pg_dump-Fd-j2) rm -rf "$WORK/keep-pgdump"; mv "$WORK/dumps/$out" "$WORK/keep-pgdump" ;;
+  esac
+}
+dump_pgbarge() { "$BIN" dump --quiet --schema bench --jobs "$DJ" --source "$SRC" --compress "$1" --output "$2" >/dev/null; }
+dump_gzip6() { dump_pgbarge gzip:6 "$1"; }
+dump_zstd3() { dump_pgbarge zstd:3 "$1"; }
+dump_fc() { pg_dump -Fc --schema bench -d "$SRC" -f "$1"; }
+dump_fd() { pg_dump -Fd -j "$DJ" --schema bench -d "$SRC" -f "$1"; }
+dump_pigz() { pg_dump --schema bench -d "$SRC" | pigz -6 -p "$(nproc)" > "$1"; }
+restore_pgbarge() { "$BIN" restore --quiet --jobs "$DJ" --input "$WORK/keep-pgbarge" --target "$1" >/dev/null; }
+restore_pgdump() { pg_restore -j "$DJ" -d "$1" "$WORK/keep-pgdump"; }
+export -f dump_pgbarge dump_gzip6 dump_zstd3 dump_fc dump_fd dump_pigz restore_pgbarge restore_pgdump
+export DJ
+
+if [ "$DUMPS" = 1 ]; then
+  DRESULTS=()
+  echo "==> dumps to local files" >&2
+  measure_dump pgbarge-gzip6 d dump_gzip6
+  measure_dump pgbarge-zstd3 d dump_zstd3
+  measure_dump pg_dump-Fd-j2 d dump_fd
+  measure_dump pg_dump-Fc d.dump dump_fc
+  measure_dump "pg_dump|pigz" d.sql.gz dump_pigz
+  fd=$(printf '%s\n' "${DRESULTS[@]}" | awk '$1 == "pg_dump-Fd-j2" {print $2, $4}')
+  echo
+  echo "### dumps (scale $SCALE, $SIZE of table data, 2 jobs; ratios to pg_dump -Fd -j 2)"
+  echo
+  echo "| tool | wall s | x pg_dump -Fd -j 2 time | size MB | x its size | peak MiB |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for r in "${DRESULTS[@]}"; do
+    set -- $r
+    if [ "$2" = failed ]; then echo "| $1 | failed | | | | |"; continue; fi
+    printf '| %s | %.1f | %.2f | %.1f | %.3f | %s |\n' "$1" "$2" "$(echo "$2 / ${fd% *}" | bc -l)" \
+      "$(echo "$4 / 1000000" | bc -l)" "$(echo "$4 / ${fd#* }" | bc -l)" "$3"
+  done
+  RESULTS=()
+  echo "==> restores into an empty database" >&2
+  measure pgbarge-restore "$TP" restore_pgbarge
+  measure pg_restore-j2 "$TP" restore_pgdump
+  base=$(echo "${RESULTS[1]}" | awk '{print $2}')
+  echo
+  echo "### restores of those dumps (gzip), local target; ratio to pg_restore -j 2"
+  echo
+  echo "| tool | wall s | x pg_restore time | peak MiB |"
+  echo "|---|---:|---:|---:|"
+  for r in "${RESULTS[@]}"; do
+    set -- $r
+    if [ "$2" = failed ] || [ "$2" = incomplete ]; then echo "| $1 | $2 | | |"; continue; fi
+    printf '| %s | %.1f | %.2f | %s |\n' "$1" "$2" "$(echo "$2 / $base" | bc -l)" "$3"
+  done
+fi
