@@ -7,6 +7,7 @@
 //! - [`catalog`]: reads a server's catalog (read-only).
 //! - [`select`]: which tables a command works on (pure).
 //! - [`transfer`]: snapshot, ordering, parallel COPY streaming.
+//! - [`archive`]: dumps (directory and SQL), restore, offline checks.
 //! - [`progress`], [`report`]: what the user sees and keeps.
 //!
 //! `main` parses, calls [`run`], and maps [`Error`] to an exit code.

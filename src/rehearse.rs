@@ -3,7 +3,7 @@
 //! target is left as it was. The scratch database is dropped on every
 //! path out: success, failure and interruption.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::anyhow;
 
@@ -18,10 +18,7 @@ use crate::{Error, Result};
 pub async fn rehearse(s: &CopySettings) -> Result<bool> {
     let admin = conn::connect(&s.target, Role::Target).await?;
     may_create_databases(&admin).await?;
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let stamp = crate::report::unix_now();
     let scratch = format!("pgbarge_rehearsal_{}_{stamp}", std::process::id());
     admin
         .client

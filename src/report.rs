@@ -8,6 +8,19 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
+/// Seconds since the Unix epoch, now (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Seconds rounded to milliseconds, for reports.
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct EndpointReport {
     /// Connection URL without password.

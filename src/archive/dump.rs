@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::anyhow;
 use futures_util::{pin_mut, StreamExt};
@@ -225,10 +225,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         format: FORMAT_NAME.into(),
         format_version: FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
-        created_unix: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        created_unix: crate::report::unix_now(),
         layout: match s.format {
             ArchiveFormat::Dir => "dir",
             ArchiveFormat::Sql => "sql",

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::{anyhow, bail};
 use bytes::Bytes;
@@ -51,10 +51,7 @@ const DEPTH: usize = 8;
 
 pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     let started = Instant::now();
-    let started_unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let started_unix = crate::report::unix_now();
     let mode = Mode::detect(s.quiet);
     let say = |m: &str| {
         if mode != Mode::Quiet {
@@ -165,7 +162,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         statements_after_rows: plan.post.len(),
         access_statements: plan.access.len(),
         sequences_set: sequences.len(),
-        seconds_before_rows: round3(t0.elapsed().as_secs_f64()),
+        seconds_before_rows: crate::report::round3(t0.elapsed().as_secs_f64()),
         seconds_after_rows: 0.0,
     };
 
@@ -243,7 +240,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             &sequences,
         )
         .await?;
-        schema_report.seconds_after_rows = round3(t1.elapsed().as_secs_f64());
+        schema_report.seconds_after_rows = crate::report::round3(t1.elapsed().as_secs_f64());
         for w in &late {
             say(&format!("warning: {w}"));
         }
@@ -266,7 +263,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         version: env!("CARGO_PKG_VERSION").into(),
         command: "restore".into(),
         started_unix,
-        seconds: round3(started.elapsed().as_secs_f64()),
+        seconds: crate::report::round3(started.elapsed().as_secs_f64()),
         source: EndpointReport {
             url: s.input.display().to_string(),
             server_version: manifest.source.server_version.clone(),
@@ -288,10 +285,6 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         ok: true,
         ..Default::default()
     })
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 fn globs(patterns: &[String]) -> Result<Vec<globset::GlobMatcher>> {
@@ -327,7 +320,7 @@ fn table_report(t: &TableEntry, r: &Option<Loaded>) -> TableReport {
         bytes: if status == "ok" { t.bytes } else { 0 },
         format: "text".into(),
         format_reason: "text: dumps hold COPY text".into(),
-        seconds: round3(seconds),
+        seconds: crate::report::round3(seconds),
         error,
     }
 }

@@ -21,7 +21,7 @@ mod stream;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use tokio::task::JoinSet;
@@ -106,10 +106,7 @@ struct Ctx {
 /// report; the caller turns them into the exit code.
 pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     let started = Instant::now();
-    let started_unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let started_unix = crate::report::unix_now();
     let mode = Mode::detect(s.quiet);
     let say = |m: &str| {
         if mode != Mode::Quiet {
@@ -180,7 +177,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             statements_after_rows: plan.post.len(),
             access_statements: plan.access.len(),
             sequences_set: plan.sequences.len(),
-            seconds_before_rows: round3(t0.elapsed().as_secs_f64()),
+            seconds_before_rows: crate::report::round3(t0.elapsed().as_secs_f64()),
             seconds_after_rows: 0.0,
         });
         schema_plan = Some(plan);
@@ -296,7 +293,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 }
                 warnings.extend(late);
                 if let Some(r) = schema_report.as_mut() {
-                    r.seconds_after_rows = round3(t0.elapsed().as_secs_f64());
+                    r.seconds_after_rows = crate::report::round3(t0.elapsed().as_secs_f64());
                 }
                 Vec::new()
             }
@@ -382,10 +379,6 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         }
     }
     outcome
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 fn endpoint_report(ep: &conn::Endpoint, info: &ServerInfo) -> EndpointReport {
