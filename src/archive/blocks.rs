@@ -178,30 +178,6 @@ pub fn read_file(
     Ok((total, checksum_text(&hasher)))
 }
 
-/// Checksums of byte ranges of a stream fed in pieces (a SQL script's
-/// tables).
-pub struct RangeHasher {
-    hasher: Xxh3,
-}
-
-impl Default for RangeHasher {
-    fn default() -> Self {
-        RangeHasher {
-            hasher: Xxh3::new(),
-        }
-    }
-}
-
-impl RangeHasher {
-    pub fn update(&mut self, data: &[u8]) {
-        self.hasher.update(data);
-    }
-
-    pub fn finish(&self) -> String {
-        checksum_text(&self.hasher)
-    }
-}
-
 /// Write a small file in one go (DDL, manifest), privately, durably.
 pub fn write_small(path: &Path, data: &[u8]) -> io::Result<Written> {
     let mut f = create_private(path)?;

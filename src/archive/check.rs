@@ -7,10 +7,11 @@ use std::path::Path;
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::blocks::{self, RangeHasher};
+use super::blocks::{self, checksum_text};
 use super::{Archive, ArchiveFormat, TableEntry};
 use crate::transfer::framing::RowCounter;
 use crate::{Error, Result};
+use xxhash_rust::xxh3::Xxh3;
 
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
@@ -156,9 +157,9 @@ fn check_sql(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
         .iter()
         .filter(|t| t.offset.is_some())
         .collect();
-    let mut states: Vec<(RangeHasher, RowCounter, u64)> = with_data
+    let mut states: Vec<(Xxh3, RowCounter, u64)> = with_data
         .iter()
-        .map(|_| (RangeHasher::default(), RowCounter::new(false), 0))
+        .map(|_| (Xxh3::new(), RowCounter::new(false), 0))
         .collect();
     let mut walker = ScriptWalker::new(a, &with_data);
     let read = blocks::read_file(&a.path, a.codec, &mut |chunk: Bytes| {
@@ -197,7 +198,7 @@ fn check_sql(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
         } else {
             counter
                 .finish()
-                .map(|rows| (*n, h.finish(), rows))
+                .map(|rows| (*n, checksum_text(h), rows))
                 .map_err(std::io::Error::other)
         };
         out.push(judge(t, got));

@@ -128,12 +128,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
 
     let src = conn::connect(&s.source, Role::Source).await?;
     let info = src.server_info().await?;
-    say(&format!(
-        "source: {} (PostgreSQL {}{})",
-        s.source,
-        info.version,
-        if info.tls { ", TLS" } else { "" }
-    ));
+    say(&info.describe("source", &s.source));
     let snapshot = transfer::export_snapshot(&src, s.no_snapshot).await?;
     let options = schema::PlanOptions {
         patterns: &s.patterns,
@@ -144,15 +139,15 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         extension_schema: None,
         record_names: true,
     };
-    let plan = schema::plan(&options, &src).await?;
+    let all = catalog::read_tables(&src.client).await?;
+    let schemas = catalog::read_schema_names(&src.client).await?;
+    let plan = schema::plan_with(&options, &src, &all, &schemas).await?;
     let sequences = schema::read_sequences(&src, &plan).await?;
     for w in &plan.warnings {
         say(&format!("warning: {w}"));
     }
 
     // The tables whose rows go in, biggest first.
-    let all = catalog::read_tables(&src.client).await?;
-    let schemas = catalog::read_schema_names(&src.client).await?;
     let chosen = select::select(&all, &schemas, &s.patterns).map_err(Error::Usage)?;
     let mut jobs: Vec<Job> = Vec::new();
     let mut entries: Vec<TableEntry> = Vec::new();
@@ -336,14 +331,11 @@ async fn run_jobs(
             loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some(job) = next else { break };
-                let (name, file) = {
-                    let e = entries.lock().unwrap_or_else(|p| p.into_inner());
-                    (e[job.index].name.to_string(), e[job.index].file.clone())
+                let (name, file, columns) = {
+                    let e = &entries.lock().unwrap_or_else(|p| p.into_inner())[job.index];
+                    (e.name.to_string(), e.file.clone(), e.columns.clone())
                 };
                 let path = work.join(file.unwrap_or_default());
-                let columns = entries.lock().unwrap_or_else(|p| p.into_inner())[job.index]
-                    .columns
-                    .clone();
                 let tp = progress.start_table(&name, job.est_rows);
                 let r = dump_table(&src, &job.source, &columns, &path, codec, &tp).await;
                 progress.finish_table(&tp, if r.is_ok() { "dumped" } else { "FAILED" });

@@ -17,7 +17,7 @@ use futures_util::SinkExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::blocks::{self, RangeHasher};
+use super::blocks::{self, checksum_text};
 use super::check::ScriptWalker;
 use super::{Archive, ArchiveFormat, TableEntry};
 use crate::catalog::QualName;
@@ -28,6 +28,7 @@ use crate::report::{EndpointReport, RunReport, SchemaReport, TableReport};
 use crate::transfer::framing::RowCounter;
 use crate::transfer::schema::{self, Builders};
 use crate::{Error, Result};
+use xxhash_rust::xxh3::Xxh3;
 
 #[derive(Debug, Clone)]
 pub struct RestoreSettings {
@@ -108,12 +109,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
 
     let mut dst = conn::connect(&s.target, Role::Target).await?;
     let info = dst.server_info().await?;
-    if info.in_recovery {
-        return Err(Error::usage(format!(
-            "target {} is a read-only standby; point --target at the primary",
-            s.target
-        )));
-    }
+    info.refuse_standby(&s.target)?;
     say(&format!(
         "dump: {} ({} format, {}, {} tables, from PostgreSQL {})",
         s.input.display(),
@@ -122,12 +118,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         manifest.tables.len(),
         manifest.source.server_version
     ));
-    say(&format!(
-        "target: {} (PostgreSQL {}{})",
-        s.target,
-        info.version,
-        if info.tls { ", TLS" } else { "" }
-    ));
+    say(&info.describe("target", &s.target));
     let found = if s.dry_run {
         // Report conflicts without prompting or refusing.
         schema::conflicts(&dst, &plan).await?
@@ -201,7 +192,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         });
         let run = match ctx.archive.format {
             ArchiveFormat::Dir => load_dir(&ctx, loads, s.jobs).await,
-            ArchiveFormat::Sql => load_sql(&ctx, loads).await,
+            ArchiveFormat::Sql => load_sql(&ctx).await,
         };
         let _ = stop_tx.send(());
         let _ = ticker.await;
@@ -404,7 +395,7 @@ async fn load_dir(ctx: &Arc<Loads>, mut loads: Vec<usize>, jobs: usize) -> Resul
 
 /// SQL format: one pass over the script; tables load in the order they
 /// appear, each from its byte range.
-async fn load_sql(ctx: &Arc<Loads>, loads: Vec<usize>) -> Result<()> {
+async fn load_sql(ctx: &Arc<Loads>) -> Result<()> {
     let mut dst = conn::connect(&ctx.target, Role::Target).await?;
     // Every table with rows in the script, in script order; the ones not
     // loaded are read past.
@@ -433,7 +424,7 @@ async fn load_sql(ctx: &Arc<Loads>, loads: Vec<usize>) -> Result<()> {
         let t = &ctx.tables[i];
         // This table's pieces, handed on through a channel of its own.
         let (ttx, trx) = mpsc::channel::<Bytes>(DEPTH);
-        let wanted = loads.contains(&i);
+        let wanted = t.has_data;
         let forward = async {
             let mut ttx = Some(ttx);
             loop {
@@ -513,7 +504,7 @@ async fn load_table(
         .await
         .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
     futures_util::pin_mut!(sink);
-    let mut hasher = RangeHasher::default();
+    let mut hasher = Xxh3::new();
     let mut counter = RowCounter::new(false);
     let mut bytes = 0u64;
     let mut seen = 0;
@@ -535,7 +526,7 @@ async fn load_table(
             t.bytes
         );
     }
-    let sum = hasher.finish();
+    let sum = checksum_text(&hasher);
     if sum != t.checksum {
         bail!(
             "{what}: content checksum {sum} differs from the manifest's {}; the dump is damaged",

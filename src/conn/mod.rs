@@ -108,6 +108,26 @@ impl ServerInfo {
     pub fn major(&self) -> i32 {
         self.version_num / 10000
     }
+
+    /// `LABEL: URL (PostgreSQL VERSION, TLS)`, the line every command
+    /// prints for each server it uses.
+    pub fn describe(&self, label: &str, ep: &Endpoint) -> String {
+        format!(
+            "{label}: {ep} (PostgreSQL {}{})",
+            self.version,
+            if self.tls { ", TLS" } else { "" }
+        )
+    }
+
+    /// A target must accept writes.
+    pub fn refuse_standby(&self, ep: &Endpoint) -> crate::Result<()> {
+        if self.in_recovery {
+            return Err(crate::Error::usage(format!(
+                "target {ep} is a read-only standby; point --target at the primary"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// An open session with its settings applied.

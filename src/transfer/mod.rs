@@ -125,24 +125,9 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             s.source, s.target
         )));
     }
-    if dst_info.in_recovery {
-        return Err(Error::usage(format!(
-            "target {} is a read-only standby; point --target at the primary",
-            s.target
-        )));
-    }
-    say(&format!(
-        "source: {} (PostgreSQL {}{})",
-        s.source,
-        src_info.version,
-        if src_info.tls { ", TLS" } else { "" }
-    ));
-    say(&format!(
-        "target: {} (PostgreSQL {}{})",
-        s.target,
-        dst_info.version,
-        if dst_info.tls { ", TLS" } else { "" }
-    ));
+    dst_info.refuse_standby(&s.target)?;
+    say(&src_info.describe("source", &s.source));
+    say(&dst_info.describe("target", &s.target));
 
     let snapshot = export_snapshot(&src, s.no_snapshot).await?;
 

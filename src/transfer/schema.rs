@@ -54,7 +54,19 @@ pub async fn plan(o: &PlanOptions<'_>, src: &Session) -> Result<SchemaPlan> {
     let c = &src.client;
     let tables = catalog::read_tables(c).await?;
     let schemas = catalog::read_schema_names(c).await?;
-    let chosen = select::select(&tables, &schemas, o.patterns).map_err(Error::Usage)?;
+    plan_with(o, src, &tables, &schemas).await
+}
+
+/// [`plan`] for a caller that has read the source's tables and schema
+/// names already.
+pub async fn plan_with(
+    o: &PlanOptions<'_>,
+    src: &Session,
+    tables: &[catalog::Table],
+    schemas: &[String],
+) -> Result<SchemaPlan> {
+    let c = &src.client;
+    let chosen = select::select(tables, schemas, o.patterns).map_err(Error::Usage)?;
     let chosen_tables: Vec<QualName> = chosen
         .iter()
         .map(|c| tables[c.index].name.clone())
@@ -63,7 +75,7 @@ pub async fn plan(o: &PlanOptions<'_>, src: &Session) -> Result<SchemaPlan> {
     // Schemas that come along whole: those of the selected tables, and
     // those named by --schema even when they hold no table.
     let mut selected: Vec<String> = chosen_tables.iter().map(|t| t.schema.clone()).collect();
-    selected.extend(select::named_schemas(&schemas, o.patterns).map_err(Error::Usage)?);
+    selected.extend(select::named_schemas(schemas, o.patterns).map_err(Error::Usage)?);
     selected.sort();
     selected.dedup();
     check_map(o.schema_map, &selected)?;

@@ -381,3 +381,37 @@ fn restore_refuses_conflicts_cleans_on_request_and_dry_runs_without_writing() {
     restore(&out, &dst, &["--clean", "--yes"]).assert_code(0);
     assert_restored_exactly(&dst);
 }
+
+/// `dump --no-snapshot`, `restore --exclude-table-data` and `--report`.
+#[test]
+fn restore_can_leave_rows_out_and_writes_a_report() {
+    let s = servers();
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    let run = dump(&out, &["--no-snapshot"]);
+    run.assert_code(0);
+    let dst = s.target.fresh_db("rexcl");
+    let report = dir.path().join("restore.json");
+    restore(
+        &out,
+        &dst,
+        &[
+            "--exclude-table-data",
+            "app.tickets",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    )
+    .assert_code(0);
+    let n: i64 = s
+        .target
+        .client(&dst)
+        .query_one("SELECT count(*) FROM app.tickets", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "the table is there, without its rows");
+    let r = read_report(&report);
+    assert_eq!(r["command"], "restore");
+    assert_eq!(report_table(&r, "app.tickets")["status"], "data-excluded");
+    assert_eq!(report_table(&r, "app.parents")["status"], "ok");
+}
