@@ -1134,6 +1134,73 @@ async fn read_tables(
     Ok(())
 }
 
+/// A primary key or unique constraint that `ADD CONSTRAINT ... USING
+/// INDEX` can make from its own index: its index definition and the
+/// `PRIMARY KEY USING INDEX name [DEFERRABLE ...]` clause. `None` for
+/// keys with INCLUDE columns, storage parameters or a tablespace, which
+/// keep the one-statement form.
+fn key_by_index(name: &str, def: &str, index: &str) -> Option<(String, String)> {
+    let (kind, rest) = if let Some(rest) = def.strip_prefix("PRIMARY KEY (") {
+        ("PRIMARY KEY", rest)
+    } else if let Some(rest) = def.strip_prefix("UNIQUE NULLS NOT DISTINCT (") {
+        ("UNIQUE", rest)
+    } else {
+        ("UNIQUE", def.strip_prefix("UNIQUE (")?)
+    };
+    // Column names are quoted where needed; a quoted name may hold ")".
+    let mut in_quotes = false;
+    let mut end = None;
+    for (i, ch) in rest.char_indices() {
+        match ch {
+            '"' => in_quotes = !in_quotes,
+            ')' if !in_quotes => {
+                end = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let tail = &rest[end? + 1..];
+    if !matches!(
+        tail,
+        "" | " DEFERRABLE" | " DEFERRABLE INITIALLY DEFERRED" | " DEFERRABLE INITIALLY IMMEDIATE"
+    ) {
+        return None;
+    }
+    // The key's index carries its name, quoted only where needed.
+    let after = index.strip_prefix("CREATE UNIQUE INDEX ")?;
+    let token = if after.starts_with('"') {
+        let mut end = None;
+        let b = after.as_bytes();
+        let mut i = 1;
+        while i < b.len() {
+            if b[i] == b'"' {
+                if b.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                end = Some(i + 1);
+                break;
+            }
+            i += 1;
+        }
+        &after[..end?]
+    } else {
+        after.split(' ').next()?
+    };
+    let unquoted = match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(t) => t.replace("\"\"", "\""),
+        None => token.to_string(),
+    };
+    if unquoted != name || !after[token.len()..].starts_with(" ON ") || index.contains(" WHERE ") {
+        return None;
+    }
+    Some((
+        index.to_string(),
+        format!("{kind} USING INDEX {token}{tail}"),
+    ))
+}
+
 /// Keys, indexes, foreign keys, triggers, rules and policies of the
 /// selected tables.
 async fn read_table_post(
@@ -1149,7 +1216,8 @@ async fn read_table_post(
         .query(
             "SELECT k.contype::text, k.conname::text, pg_catalog.pg_get_constraintdef(k.oid), \
                     n.nspname::text, t.relname::text, t.relkind::text, k.confrelid = 0 OR k.confrelid = ANY($1), \
-                    pg_catalog.obj_description(k.oid, 'pg_constraint') \
+                    pg_catalog.obj_description(k.oid, 'pg_constraint'), \
+                    CASE WHEN k.contype IN ('p', 'u') THEN pg_catalog.pg_get_indexdef(k.conindid) END \
                FROM pg_catalog.pg_constraint k \
                JOIN pg_catalog.pg_class t ON t.oid = k.conrelid \
                JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
@@ -1160,6 +1228,7 @@ async fn read_table_post(
         .await
         .pg_context(|| "reading keys and foreign keys".into())?;
     let mut fks = Vec::new();
+    let mut attaches = Vec::new();
     for r in rows {
         let kind: String = r.get(0);
         let cname: String = r.get(1);
@@ -1217,7 +1286,31 @@ async fn read_table_post(
             }
             fks.extend(comment);
         } else {
-            plan.indexes.push(stmt);
+            // A plain key on a table is built as its unique index first
+            // (a SHARE lock, so the table's other indexes build at the
+            // same time) and becomes the constraint after all loads; the
+            // ALTER TABLE form would hold an exclusive lock for the build.
+            let split = (only == "ONLY ")
+                .then(|| r.get::<_, Option<String>>(8))
+                .flatten()
+                .and_then(|index| key_by_index(&cname, &r.get::<_, String>(2), &index));
+            match split {
+                Some((index, using)) => {
+                    plan.indexes.push(Statement {
+                        what: format!("index of constraint {cname} on {table}"),
+                        sql: m.sql(&index),
+                    });
+                    attaches.push(Statement {
+                        what: stmt.what,
+                        sql: format!(
+                            "ALTER TABLE ONLY {} ADD CONSTRAINT {} {using}",
+                            m.q(&table),
+                            quote_ident(&cname),
+                        ),
+                    });
+                }
+                None => plan.indexes.push(stmt),
+            }
             plan.index_tables
                 .push((only == "ONLY ").then(|| m.name(&table)));
             plan.post.extend(comment);
@@ -1260,7 +1353,7 @@ async fn read_table_post(
         plan.post
             .extend(comment_stmt("INDEX", &m.q(&name), r.get(4)));
     }
-    plan.post.splice(0..0, fks);
+    plan.post.splice(0..0, attaches.into_iter().chain(fks));
     // Triggers (not the internal ones of foreign keys, not clones on
     // partitions), rules, policies.
     let has_parent = super::has_column(c, "pg_catalog.pg_trigger", "tgparentid").await;
@@ -1811,4 +1904,63 @@ async fn read_publications(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_by_index;
+
+    #[test]
+    fn plain_keys_are_built_from_their_index() {
+        let (index, using) = key_by_index(
+            "accounts_pkey",
+            "PRIMARY KEY (id)",
+            "CREATE UNIQUE INDEX accounts_pkey ON app.accounts USING btree (id)",
+        )
+        .unwrap();
+        assert_eq!(
+            index,
+            "CREATE UNIQUE INDEX accounts_pkey ON app.accounts USING btree (id)"
+        );
+        assert_eq!(using, "PRIMARY KEY USING INDEX accounts_pkey");
+        let (_, using) = key_by_index(
+            "Odd Key",
+            "UNIQUE (\"a)b\", c) DEFERRABLE INITIALLY DEFERRED",
+            "CREATE UNIQUE INDEX \"Odd Key\" ON app.t USING btree (\"a)b\", c)",
+        )
+        .unwrap();
+        assert_eq!(
+            using,
+            "UNIQUE USING INDEX \"Odd Key\" DEFERRABLE INITIALLY DEFERRED"
+        );
+        let (_, using) = key_by_index(
+            "u",
+            "UNIQUE NULLS NOT DISTINCT (a)",
+            "CREATE UNIQUE INDEX u ON app.t USING btree (a) NULLS NOT DISTINCT",
+        )
+        .unwrap();
+        assert_eq!(using, "UNIQUE USING INDEX u");
+    }
+
+    #[test]
+    fn keys_with_options_keep_the_one_statement_form() {
+        for def in [
+            "PRIMARY KEY (id) INCLUDE (v)",
+            "PRIMARY KEY (id) WITH (fillfactor='70')",
+            "UNIQUE (id) USING INDEX TABLESPACE ts",
+            "EXCLUDE USING gist (r WITH &&)",
+        ] {
+            assert!(
+                key_by_index("k", def, "CREATE UNIQUE INDEX k ON app.t USING btree (id)").is_none(),
+                "{def}"
+            );
+        }
+        // An index named otherwise (cannot happen for a key) is left alone.
+        assert!(key_by_index(
+            "k",
+            "PRIMARY KEY (id)",
+            "CREATE UNIQUE INDEX other ON app.t USING btree (id)"
+        )
+        .is_none());
+    }
 }
