@@ -241,6 +241,15 @@ pub enum DumpFormat {
     Sql,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DumpDataFormat {
+    /// Binary COPY for tables whose column types all have a portable binary
+    /// form (directory dumps only), text for the rest
+    Auto,
+    /// COPY text everywhere (readable with zcat)
+    Text,
+}
+
 #[derive(Debug, Args)]
 pub struct DumpArgs {
     /// Source connection string [default: $PGBARGE_SOURCE]
@@ -258,6 +267,14 @@ pub struct DumpArgs {
     /// gzip[:1-9], zstd[:1-19] or none [default: gzip:6, or what PATH's suffix says]
     #[arg(long, value_name = "ALGO[:LEVEL]")]
     pub compress: Option<String>,
+    /// How table rows are stored: auto (binary where portable, in directory
+    /// dumps) or text; SQL dumps always hold text [default: auto]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub data_format: Option<DumpDataFormat>,
+    /// Directory dumps: split a table's rows into files of about this many
+    /// MiB (uncompressed), which restore loads side by side [default: 64]
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub part_size: Option<u64>,
     #[command(flatten)]
     pub select: SelectOpts,
     #[command(flatten)]

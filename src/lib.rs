@@ -70,7 +70,7 @@ async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
         r = archive::dump::dump(&s) => r?,
         _ = interrupted() => return Err(Error::Interrupted),
     };
-    let rows: Vec<[String; 5]> = r
+    let rows: Vec<[String; 6]> = r
         .manifest
         .tables
         .iter()
@@ -84,6 +84,11 @@ async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
                 },
                 HumanBytes(t.bytes).to_string(),
                 HumanBytes(t.compressed_bytes).to_string(),
+                match (t.has_data, t.parts.len()) {
+                    (false, _) => "-".into(),
+                    (true, n) if n > 1 => format!("{}, {n} files", t.format),
+                    (true, _) => t.format.clone(),
+                },
                 if t.has_data {
                     "dumped"
                 } else {
@@ -94,7 +99,10 @@ async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
         })
         .collect();
     if !s.quiet {
-        print_columns(["table", "rows", "bytes", "stored", "status"], &rows);
+        print_columns(
+            ["table", "rows", "bytes", "stored", "format", "status"],
+            &rows,
+        );
     }
     let raw: u64 = r.manifest.tables.iter().map(|t| t.bytes).sum();
     println!(

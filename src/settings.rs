@@ -420,6 +420,10 @@ impl crate::archive::dump::DumpSettings {
             schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
             jobs: jobs(a.jobs, &cfg, a.common.config.as_deref())?,
             no_snapshot: flag_or(a.no_snapshot, cfg.no_snapshot),
+            // SQL scripts hold COPY text: psql and people read them.
+            binary_data: format == ArchiveFormat::Dir
+                && a.data_format != Some(crate::cli::DumpDataFormat::Text),
+            part_bytes: a.part_size.unwrap_or(64).saturating_mul(1 << 20),
             quiet: flag_or(a.common.quiet, cfg.quiet),
         })
     }

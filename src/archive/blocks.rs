@@ -76,6 +76,11 @@ impl BlockWriter {
         &self.path
     }
 
+    /// Uncompressed bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written.bytes + self.buf.len() as u64
+    }
+
     pub async fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
             let n = (BLOCK - self.buf.len()).min(data.len());

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::blocks::{self, checksum_text};
-use super::{Archive, ArchiveFormat, TableEntry};
+use super::{Archive, ArchiveFormat, Part, TableEntry};
 use crate::transfer::framing::RowCounter;
 use crate::{Error, Result};
 use xxhash_rust::xxh3::Xxh3;
@@ -35,9 +35,10 @@ pub struct TableCheck {
     pub problem: Option<String>,
 }
 
-/// What one table's content must be, compared with what was read.
-fn judge(t: &TableEntry, got: std::io::Result<(u64, String, u64)>) -> TableCheck {
-    let problem = match got {
+/// What is wrong with a table's content (or one part of it), compared
+/// with what the manifest says, if anything.
+fn judge(t: &Part, got: std::io::Result<(u64, String, u64)>) -> Option<String> {
+    match got {
         Err(e) => Some(format!("cannot be read: {e}")),
         Ok((bytes, _, _)) if bytes != t.bytes => Some(format!(
             "holds {bytes} bytes of rows, the manifest says {}",
@@ -51,13 +52,6 @@ fn judge(t: &TableEntry, got: std::io::Result<(u64, String, u64)>) -> TableCheck
             Some(format!("holds {rows} rows, the manifest says {}", t.rows))
         }
         Ok(_) => None,
-    };
-    TableCheck {
-        table: t.name.to_string(),
-        rows: t.rows,
-        bytes: t.bytes,
-        status: if problem.is_some() { "damaged" } else { "ok" }.into(),
-        problem,
     }
 }
 
@@ -99,24 +93,38 @@ fn check_dir(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
     }
     let mut out = Vec::new();
     for t in &a.manifest.tables {
-        let Some(file) = &t.file else {
+        if t.file.is_none() && t.parts.is_empty() {
             out.push(no_data(t));
             continue;
-        };
-        listed.push(file.clone());
-        let mut counter = RowCounter::new(false);
-        let got = blocks::read_file(&a.path.join(file), a.codec, &mut |chunk: Bytes| {
-            counter.feed(&chunk).map_err(std::io::Error::other)
-        })
-        .and_then(|(n, sum)| {
-            let rows = counter.finish().map_err(std::io::Error::other)?;
-            Ok((n, sum, rows))
-        });
-        let mut c = judge(t, got);
-        if let Some(p) = &mut c.problem {
-            *p = format!("{file}: {p}");
         }
-        out.push(c);
+        // Each part on its own, and the table over all of them.
+        let mut whole = Xxh3::new();
+        let mut found = (0, 0);
+        let mut problem = None;
+        for part in t.pieces() {
+            let file = part.file.clone().unwrap_or_default();
+            listed.push(file.clone());
+            let mut counter = RowCounter::new(t.binary());
+            let got = blocks::read_file(&a.path.join(&file), a.codec, &mut |chunk: Bytes| {
+                whole.update(&chunk);
+                counter.feed(&chunk).map_err(std::io::Error::other)
+            })
+            .and_then(|(n, sum)| {
+                let rows = counter.finish().map_err(std::io::Error::other)?;
+                Ok((n, sum, rows))
+            });
+            if let Ok((n, _, rows)) = &got {
+                found = (found.0 + n, found.1 + rows);
+            }
+            if let (None, Some(p)) = (&problem, judge(&part, got)) {
+                problem = Some(format!("{file}: {p}"));
+            }
+        }
+        if problem.is_none() && t.parts.len() > 1 {
+            let whole = Ok((found.0, checksum_text(&whole), found.1));
+            problem = judge(&t.total(), whole).map(|p| format!("parts together: {p}"));
+        }
+        out.push(table_check(t, problem));
     }
     // Anything else in the archive was not written by the dump.
     for dir in ["", "data"] {
@@ -136,6 +144,16 @@ fn check_dir(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
         }
     }
     out
+}
+
+fn table_check(t: &TableEntry, problem: Option<String>) -> TableCheck {
+    TableCheck {
+        table: t.name.to_string(),
+        rows: t.rows,
+        bytes: t.bytes,
+        status: if problem.is_some() { "damaged" } else { "ok" }.into(),
+        problem,
+    }
 }
 
 fn no_data(t: &TableEntry) -> TableCheck {
@@ -159,7 +177,7 @@ fn check_sql(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
         .collect();
     let mut states: Vec<(Xxh3, RowCounter, u64)> = with_data
         .iter()
-        .map(|_| (Xxh3::new(), RowCounter::new(false), 0))
+        .map(|t| (Xxh3::new(), RowCounter::new(t.binary()), 0))
         .collect();
     let mut walker = ScriptWalker::new(a, &with_data);
     let read = blocks::read_file(&a.path, a.codec, &mut |chunk: Bytes| {
@@ -201,7 +219,7 @@ fn check_sql(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
                 .map(|rows| (*n, checksum_text(h), rows))
                 .map_err(std::io::Error::other)
         };
-        out.push(judge(t, got));
+        out.push(table_check(t, judge(&t.total(), got)));
     }
     out
 }

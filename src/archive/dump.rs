@@ -14,12 +14,13 @@ use anyhow::anyhow;
 use futures_util::{pin_mut, StreamExt};
 use tokio::task::JoinSet;
 
-use super::blocks::{self, BlockWriter};
+use super::blocks::{self, checksum_text, BlockWriter};
 use super::script;
 use super::{
-    ArchiveFormat, Codec, FileEntry, Manifest, Selection, SourceInfo, TableEntry, FORMAT_NAME,
-    FORMAT_VERSION, SQL_HEADER,
+    ArchiveFormat, Codec, FileEntry, Manifest, Part, Selection, SourceInfo, TableEntry,
+    FORMAT_NAME, FORMAT_VERSION, SQL_HEADER,
 };
+use crate::catalog::types::TypeCatalog;
 use crate::catalog::{self, QualName};
 use crate::conn::{self, Role, Session};
 use crate::error::describe_pg;
@@ -28,6 +29,7 @@ use crate::select::{self, Patterns};
 use crate::transfer::framing::RowCounter;
 use crate::transfer::{self, schema};
 use crate::{Error, Result};
+use xxhash_rust::xxh3::Xxh3;
 
 #[derive(Debug, Clone)]
 pub struct DumpSettings {
@@ -40,6 +42,11 @@ pub struct DumpSettings {
     pub schema_map: Vec<(String, String)>,
     pub jobs: usize,
     pub no_snapshot: bool,
+    /// Binary COPY for tables whose types allow it portably (dir format).
+    pub binary_data: bool,
+    /// Dir format: a table's rows go into another file after this many
+    /// uncompressed bytes.
+    pub part_bytes: u64,
     pub quiet: bool,
 }
 
@@ -147,6 +154,16 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         say(&format!("warning: {w}"));
     }
 
+    let types = if s.binary_data {
+        Some(
+            TypeCatalog::read(&src.client)
+                .await
+                .map_err(|e| Error::Runtime(e.context("reading the source's types")))?,
+        )
+    } else {
+        None
+    };
+
     // The tables whose rows go in, biggest first.
     let chosen = select::select(&all, &schemas, &s.patterns).map_err(Error::Usage)?;
     let mut jobs: Vec<Job> = Vec::new();
@@ -156,12 +173,16 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         if !t.has_storage() || t.extension_member {
             continue;
         }
-        let columns: Vec<String> = t
-            .columns
+        let stored: Vec<&catalog::Column> = t.columns.iter().filter(|c| !c.generated).collect();
+        let columns: Vec<String> = stored
             .iter()
-            .filter(|c| !c.generated)
             .map(|c| catalog::quote_ident(&c.name))
             .collect();
+        let binary = types.as_ref().is_some_and(|types| {
+            stored
+                .iter()
+                .all(|c| types.dump_blocker(c.type_oid).is_none())
+        });
         let target = QualName::new(
             crate::settings::map_schema(&s.schema_map, &t.name.schema),
             t.name.name.clone(),
@@ -171,12 +192,14 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
             name: target,
             columns: columns.join(", "),
             has_data: c.copy_data,
+            format: if binary { "binary" } else { "text" }.into(),
             rows: 0,
             bytes: 0,
             compressed_bytes: 0,
             checksum: String::new(),
             file: None,
             offset: None,
+            parts: Vec::new(),
         });
         if c.copy_data && !columns.is_empty() {
             let file = format!("data/{:05}.copy{}", index + 1, s.codec.suffix());
@@ -240,7 +263,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         },
         schema_map: s.schema_map.clone(),
         compression: s.codec.to_string(),
-        data_format: "text".into(),
+        data_format: if s.binary_data { "auto" } else { "text" }.into(),
         files: Vec::new(),
         tables: Vec::new(),
         sequences,
@@ -327,25 +350,45 @@ async fn run_jobs(
     for src in sessions {
         let (queue, entries, progress) = (queue.clone(), entries.clone(), progress.clone());
         let (work, codec) = (work.to_path_buf(), s.codec);
+        // A SQL script holds each table as one COPY block.
+        let part_bytes = match s.format {
+            ArchiveFormat::Dir => s.part_bytes,
+            ArchiveFormat::Sql => u64::MAX,
+        };
         set.spawn(async move {
             loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some(job) = next else { break };
-                let (name, file, columns) = {
+                let (name, file, columns, binary) = {
                     let e = &entries.lock().unwrap_or_else(|p| p.into_inner())[job.index];
-                    (e.name.to_string(), e.file.clone(), e.columns.clone())
+                    (
+                        e.name.to_string(),
+                        e.file.clone(),
+                        e.columns.clone(),
+                        e.binary(),
+                    )
                 };
-                let path = work.join(file.unwrap_or_default());
+                let file = file.unwrap_or_default();
                 let tp = progress.start_table(&name, job.est_rows);
-                let r = dump_table(&src, &job.source, &columns, &path, codec, &tp).await;
+                let copy = Copy {
+                    table: &job.source,
+                    columns: &columns,
+                    binary,
+                    part_bytes,
+                };
+                let r = dump_table(&src, &copy, &work, &file, codec, &tp).await;
                 progress.finish_table(&tp, if r.is_ok() { "dumped" } else { "FAILED" });
-                let (rows, w) = r?;
+                let d = r?;
                 let mut e = entries.lock().unwrap_or_else(|p| p.into_inner());
                 let t = &mut e[job.index];
-                t.rows = rows;
-                t.bytes = w.bytes;
-                t.compressed_bytes = w.compressed_bytes;
-                t.checksum = w.checksum;
+                t.rows = d.rows;
+                t.bytes = d.bytes;
+                t.compressed_bytes = d.compressed_bytes;
+                t.checksum = d.checksum;
+                if d.parts.len() > 1 {
+                    t.file = None;
+                    t.parts = d.parts;
+                }
             }
             Ok::<_, Error>(())
         });
@@ -362,18 +405,48 @@ async fn run_jobs(
     Ok(())
 }
 
-/// One table's rows as COPY text into its own compressed file.
+/// What to read of one table.
+struct Copy<'a> {
+    table: &'a QualName,
+    columns: &'a str,
+    binary: bool,
+    /// Start another file once this many bytes are written.
+    part_bytes: u64,
+}
+
+/// The 19-byte header of a binary COPY stream with no flags and no
+/// extension, which starts every part after the first.
+const BINARY_HEADER: &[u8; 19] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// The trailer that ends a binary COPY stream.
+const BINARY_TRAILER: &[u8; 2] = b"\xff\xff";
+
+/// What one table's dump wrote: its parts, and the totals over them.
+struct Dumped {
+    rows: u64,
+    bytes: u64,
+    compressed_bytes: u64,
+    /// Of all parts' contents in order.
+    checksum: String,
+    parts: Vec<Part>,
+}
+
+/// One table's rows as COPY data into compressed files: `file`, and when
+/// the rows exceed `part_bytes`, more parts beside it (`NAME.2.copy.gz`,
+/// ...), each cut where a row ends and a whole COPY stream of its own.
 async fn dump_table(
     src: &Session,
-    table: &QualName,
-    columns: &str,
-    path: &Path,
+    copy: &Copy<'_>,
+    work: &Path,
+    file: &str,
     codec: Codec,
     tp: &crate::progress::TableProgress,
-) -> Result<(u64, blocks::Written)> {
+) -> Result<Dumped> {
+    let table = copy.table;
     let sql = format!(
-        "COPY {} ({columns}) TO STDOUT (FORMAT text)",
-        table.quoted()
+        "COPY {} ({}) TO STDOUT (FORMAT {})",
+        table.quoted(),
+        copy.columns,
+        if copy.binary { "binary" } else { "text" }
     );
     let stream = src
         .client
@@ -381,15 +454,63 @@ async fn dump_table(
         .await
         .map_err(|e| Error::Runtime(anyhow!("source {table}: {}", describe_pg(&e))))?;
     pin_mut!(stream);
-    let mut w = BlockWriter::create(path, codec).map_err(|e| io_error("cannot create", path, e))?;
-    let mut counter = RowCounter::new(false);
+    let part_name = |n: usize| match n {
+        1 => file.to_string(),
+        n => {
+            let stem = file
+                .strip_suffix(&format!(".copy{}", codec.suffix()))
+                .unwrap_or(file);
+            format!("{stem}.{n}.copy{}", codec.suffix())
+        }
+    };
+    let open = |name: &str| {
+        let path = work.join(name);
+        BlockWriter::create(&path, codec).map_err(|e| io_error("cannot create", &path, e))
+    };
+    let mut w = open(file)?;
+    let mut parts: Vec<Part> = Vec::new();
+    let mut part_rows = 0u64;
+    let mut hasher = Xxh3::new();
+    let mut counter = RowCounter::new(copy.binary);
     let mut seen = 0;
+    let mut first = true;
+    // Parts are cut only where the server's header is the plain one.
+    let mut splittable = true;
     while let Some(msg) = stream.next().await {
         let msg =
             msg.map_err(|e| Error::Runtime(anyhow!("source {table}: {}", describe_pg(&e))))?;
+        if first && copy.binary {
+            splittable = msg.starts_with(BINARY_HEADER);
+        }
+        first = false;
+        let trailer_only = copy.binary && msg[..] == BINARY_TRAILER[..];
+        if splittable && w.written() >= copy.part_bytes && counter.at_row_end() && !trailer_only {
+            // Close this part as a whole stream, start the next one.
+            if copy.binary {
+                hasher.update(BINARY_TRAILER);
+                w.write(BINARY_TRAILER)
+                    .await
+                    .map_err(|e| io_error("cannot write", w.path(), e))?;
+            }
+            let name = part_name(parts.len() + 1);
+            let done = w
+                .finish()
+                .await
+                .map_err(|e| io_error("cannot write", &work.join(&name), e))?;
+            parts.push(part(name, counter.rows() - part_rows, done));
+            part_rows = counter.rows();
+            w = open(&part_name(parts.len() + 1))?;
+            if copy.binary {
+                hasher.update(BINARY_HEADER);
+                w.write(BINARY_HEADER)
+                    .await
+                    .map_err(|e| io_error("cannot write", w.path(), e))?;
+            }
+        }
         counter
             .feed(&msg)
             .map_err(|e| Error::Runtime(anyhow!("source {table}: {e}")))?;
+        hasher.update(&msg);
         w.write(&msg)
             .await
             .map_err(|e| io_error("cannot write", w.path(), e))?;
@@ -399,11 +520,29 @@ async fn dump_table(
     let rows = counter
         .finish()
         .map_err(|e| Error::Runtime(anyhow!("source {table}: {e}")))?;
-    let written = w
+    let name = part_name(parts.len() + 1);
+    let done = w
         .finish()
         .await
-        .map_err(|e| io_error("cannot write", path, e))?;
-    Ok((rows, written))
+        .map_err(|e| io_error("cannot write", &work.join(&name), e))?;
+    parts.push(part(name, rows - part_rows, done));
+    Ok(Dumped {
+        rows,
+        bytes: parts.iter().map(|p| p.bytes).sum(),
+        compressed_bytes: parts.iter().map(|p| p.compressed_bytes).sum(),
+        checksum: checksum_text(&hasher),
+        parts,
+    })
+}
+
+fn part(file: String, rows: u64, w: blocks::Written) -> Part {
+    Part {
+        file: Some(file),
+        rows,
+        bytes: w.bytes,
+        compressed_bytes: w.compressed_bytes,
+        checksum: w.checksum,
+    }
 }
 
 /// The SQL script: the header line (manifest and plan), pre-data, each

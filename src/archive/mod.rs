@@ -5,14 +5,16 @@
 //! - **dir** (default): `manifest.json`, `schema.json` (the schema plan
 //!   restore replays, with every object name so it can be renamed again),
 //!   `pre-data.sql` and `post-data.sql` (the same DDL for people and for
-//!   psql), and one compressed file of COPY text per table under `data/`.
+//!   psql), and one compressed file of COPY data per table under `data/`:
+//!   binary COPY where every column's type has a portable binary form
+//!   (cheaper for both servers), text elsewhere.
 //! - **sql**: one plain SQL script (`.sql`, `.sql.gz`, `.sql.zst`) that
 //!   psql restores: DDL, `COPY ... FROM stdin` blocks, post-data. Its first
 //!   line is a comment holding the manifest and the plan, so pgbarge can
 //!   restore and check it too.
 //!
 //! Every table's content is checksummed (xxh3-64 of the uncompressed COPY
-//! text) and counted; restore and verify check both.
+//! data) and counted; restore and verify check both.
 
 pub mod blocks;
 pub mod check;
@@ -31,8 +33,10 @@ pub use codec::Codec;
 
 /// What `manifest.json` says in its `format` key.
 pub const FORMAT_NAME: &str = "pgbarge-dump";
-/// The archive layout this pgbarge writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The archive layout this pgbarge writes. Version 2 added binary table
+/// data (`tables[].format`); version 1 archives (all text) still read.
+pub const FORMAT_VERSION: u32 = 2;
+const OLDEST_FORMAT_VERSION: u32 = 1;
 /// How a SQL-format dump's first line starts.
 pub const SQL_HEADER: &str = "-- pgbarge-dump ";
 
@@ -55,7 +59,8 @@ pub struct Manifest {
     pub selection: Selection,
     pub schema_map: Vec<(String, String)>,
     pub compression: String,
-    /// COPY format of the data files.
+    /// `auto` (binary where portable) or `text`; each table says which
+    /// it got.
     pub data_format: String,
     /// Files besides the table data (dir format).
     pub files: Vec<FileEntry>,
@@ -94,8 +99,11 @@ pub struct TableEntry {
     pub columns: String,
     /// False when `--exclude-table-data` left the rows out.
     pub has_data: bool,
+    /// COPY format of the rows: `text` or `binary`.
+    #[serde(default = "text_format")]
+    pub format: String,
     pub rows: u64,
-    /// Uncompressed COPY text.
+    /// Uncompressed COPY data.
     pub bytes: u64,
     pub compressed_bytes: u64,
     pub checksum: String,
@@ -106,6 +114,52 @@ pub struct TableEntry {
     /// counted from the line after the header line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
+    /// Dir format, a big table: its rows in several files (each a whole
+    /// COPY stream) that restore loads side by side; `file` is then unset
+    /// and the table's rows, bytes and checksum cover all parts in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
+}
+
+/// One file of a table's rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Part {
+    /// Relative to the archive; unset for a SQL script's one range.
+    pub file: Option<String>,
+    pub rows: u64,
+    pub bytes: u64,
+    pub compressed_bytes: u64,
+    pub checksum: String,
+}
+
+fn text_format() -> String {
+    "text".into()
+}
+
+impl TableEntry {
+    pub fn binary(&self) -> bool {
+        self.format == "binary"
+    }
+
+    /// The pieces a table's rows are stored in: its parts, or the table's
+    /// one file (or script range) as a single part.
+    pub fn pieces(&self) -> Vec<Part> {
+        if !self.parts.is_empty() {
+            return self.parts.clone();
+        }
+        vec![self.total()]
+    }
+
+    /// The table's rows as one piece: the totals over its parts.
+    pub fn total(&self) -> Part {
+        Part {
+            file: self.file.clone(),
+            rows: self.rows,
+            bytes: self.bytes,
+            compressed_bytes: self.compressed_bytes,
+            checksum: self.checksum.clone(),
+        }
+    }
 }
 
 /// A SQL-format dump's header line: the manifest and the plan together.
@@ -211,7 +265,7 @@ fn check_version(text: &[u8], path: &Path, nested: bool) -> crate::Result<()> {
         )));
     }
     match m["format_version"].as_u64() {
-        Some(n) if n == FORMAT_VERSION as u64 => Ok(()),
+        Some(n) if (OLDEST_FORMAT_VERSION as u64..=FORMAT_VERSION as u64).contains(&n) => Ok(()),
         Some(n) if n > FORMAT_VERSION as u64 => Err(crate::Error::usage(format!(
             "{} was written by a newer pgbarge (archive format {n}; this pgbarge {} reads \
              format {FORMAT_VERSION}); restore it with a newer pgbarge",

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use super::blocks::{self, checksum_text};
 use super::check::ScriptWalker;
-use super::{Archive, ArchiveFormat, TableEntry};
+use super::{Archive, ArchiveFormat, Part, TableEntry};
 use crate::catalog::QualName;
 use crate::conn::{self, Role, Session};
 use crate::error::describe_pg;
@@ -164,7 +164,9 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             .map(|t| &t.name)
             .collect();
         let (early, remaining) = schema::split_early(&plan, &loading);
-        let builders = Builders::spawn(&s.target, s.jobs.div_ceil(2).min(plan.indexes.len()));
+        // As many builders as loaders: a table's indexes build side by
+        // side (keys are plain unique indexes until the end).
+        let builders = Builders::spawn(&s.target, s.jobs.min(plan.indexes.len()));
         let loads: Vec<usize> = (0..tables.len()).filter(|&i| tables[i].has_data).collect();
         say(&format!(
             "loading {} tables with {} jobs",
@@ -189,6 +191,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             early: Mutex::new(early),
             builders,
             results: Mutex::new(vec![None; tables.len()]),
+            state: Mutex::new(tables.iter().map(|t| (t.pieces().len(), 0, None)).collect()),
         });
         let run = match ctx.archive.format {
             ArchiveFormat::Dir => load_dir(&ctx, loads, s.jobs).await,
@@ -267,7 +270,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         },
         snapshot: manifest.snapshot.clone(),
         jobs: s.jobs,
-        format: "text".into(),
+        format: manifest.data_format.clone(),
         total_rows: tables.iter().map(|t| t.rows).sum(),
         total_bytes: tables.iter().map(|t| t.bytes).sum(),
         tables,
@@ -309,8 +312,8 @@ fn table_report(t: &TableEntry, r: &Option<Loaded>) -> TableReport {
         status: status.into(),
         rows,
         bytes: if status == "ok" { t.bytes } else { 0 },
-        format: "text".into(),
-        format_reason: "text: dumps hold COPY text".into(),
+        format: t.format.clone(),
+        format_reason: format!("{}: as the dump holds it", t.format),
         seconds: crate::report::round3(seconds),
         error,
     }
@@ -324,27 +327,57 @@ struct Loads {
     early: Mutex<std::collections::HashMap<QualName, Vec<crate::catalog::model::Statement>>>,
     builders: Builders,
     results: Mutex<Vec<Option<Loaded>>>,
+    /// Per table: parts not loaded yet, rows so far, when the first began.
+    state: Mutex<Vec<(usize, u64, Option<Instant>)>>,
 }
 
 impl Loads {
-    fn record(&self, i: usize, r: anyhow::Result<Loaded>) -> bool {
-        let ok = r.is_ok();
-        if ok {
+    /// Note that a load of table `i` (or one of its parts) begins.
+    fn begin(&self, i: usize) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st[i].2.get_or_insert_with(Instant::now);
+    }
+
+    /// Record a part's outcome; once a table's last part is in, its keys
+    /// and indexes start. Returns whether the part loaded.
+    fn record(&self, i: usize, r: anyhow::Result<u64>) -> bool {
+        let mut out = self.results.lock().unwrap_or_else(|p| p.into_inner());
+        let rows = match r {
+            Ok(rows) => rows,
+            Err(e) => {
+                if !matches!(out[i], Some(Loaded::Failed(_))) {
+                    out[i] = Some(Loaded::Failed(format!("{e:#}")));
+                }
+                return false;
+            }
+        };
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (left, total, began) = &mut st[i];
+        *left = left.saturating_sub(1);
+        *total += rows;
+        if *left == 0 && out[i].is_none() {
+            out[i] = Some(Loaded::Ok {
+                rows: *total,
+                seconds: began.map_or(0.0, |b| b.elapsed().as_secs_f64()),
+            });
             let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
             for st in early.remove(&self.tables[i].name).unwrap_or_default() {
                 self.builders.send(st);
             }
         }
-        let mut out = self.results.lock().unwrap_or_else(|p| p.into_inner());
-        out[i] = Some(r.unwrap_or_else(|e| Loaded::Failed(format!("{e:#}"))));
-        ok
+        true
     }
 }
 
 /// Directory format: `jobs` sessions, each file read on its own thread.
-async fn load_dir(ctx: &Arc<Loads>, mut loads: Vec<usize>, jobs: usize) -> Result<()> {
-    loads.sort_by_key(|&i| std::cmp::Reverse(ctx.tables[i].compressed_bytes));
-    let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(loads)));
+async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()> {
+    // Every part of every table is a unit of work; biggest first.
+    let mut units: Vec<(usize, Part)> = loads
+        .iter()
+        .flat_map(|&i| ctx.tables[i].pieces().into_iter().map(move |p| (i, p)))
+        .collect();
+    units.sort_by_key(|(_, p)| std::cmp::Reverse(p.compressed_bytes));
+    let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(units)));
     let n = jobs.min(queue.lock().map(|q| q.len()).unwrap_or(1)).max(1);
     let mut sessions = Vec::new();
     for _ in 0..n {
@@ -356,9 +389,10 @@ async fn load_dir(ctx: &Arc<Loads>, mut loads: Vec<usize>, jobs: usize) -> Resul
         set.spawn(async move {
             loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-                let Some(i) = next else { break };
+                let Some((i, part)) = next else { break };
                 let t = &ctx.tables[i];
-                let path = ctx.archive.path.join(t.file.as_deref().unwrap_or_default());
+                let file = part.file.clone().unwrap_or_default();
+                let path = ctx.archive.path.join(&file);
                 let codec = ctx.archive.codec;
                 let (tx, rx) = mpsc::channel::<Bytes>(DEPTH);
                 let reader = tokio::task::spawn_blocking(move || {
@@ -367,14 +401,20 @@ async fn load_dir(ctx: &Arc<Loads>, mut loads: Vec<usize>, jobs: usize) -> Resul
                             .map_err(|_| std::io::Error::other("the load stopped"))
                     })
                 });
-                let tp = ctx.progress.start_table(&t.name.to_string(), t.rows);
-                let r = load_table(&mut dst, t, rx, &tp).await;
+                let label = match t.parts.iter().position(|p| p.file == part.file) {
+                    Some(k) if t.parts.len() > 1 => {
+                        format!("{} (part {} of {})", t.name, k + 1, t.parts.len())
+                    }
+                    _ => t.name.to_string(),
+                };
+                let tp = ctx.progress.start_table(&label, part.rows);
+                ctx.begin(i);
+                let r = load_table(&mut dst, t, &part, rx, &tp).await;
                 // The reader's own error explains a short stream best.
                 let r = match (r, reader.await) {
-                    (Err(_), Ok(Err(e))) => Err(anyhow!(
-                        "{}: cannot be read: {e}; the dump is damaged",
-                        t.file.as_deref().unwrap_or_default()
-                    )),
+                    (Err(_), Ok(Err(e))) => {
+                        Err(anyhow!("{file}: cannot be read: {e}; the dump is damaged"))
+                    }
                     (r, _) => r,
                 };
                 ctx.progress
@@ -455,7 +495,9 @@ async fn load_sql(ctx: &Arc<Loads>) -> Result<()> {
             continue;
         }
         let tp = ctx.progress.start_table(&t.name.to_string(), t.rows);
-        let (r, ()) = tokio::join!(load_table(&mut dst, t, trx, &tp), forward);
+        ctx.begin(i);
+        let whole = t.total();
+        let (r, ()) = tokio::join!(load_table(&mut dst, t, &whole, trx, &tp), forward);
         ctx.progress
             .finish_table(&tp, if r.is_ok() { "restored" } else { "FAILED" });
         if !ctx.record(i, r) {
@@ -473,39 +515,46 @@ async fn load_sql(ctx: &Arc<Loads>) -> Result<()> {
     }
 }
 
-/// One table in one transaction: emptied (so COPY may FREEZE), loaded from
-/// `rx`, and committed only if length, checksum and row count match the
-/// manifest.
+/// One table (or one part of a split table) in one transaction: a whole
+/// table is emptied first so COPY may FREEZE; parts of one table load side
+/// by side into the table the schema step just created. Loaded from `rx`,
+/// and committed only if length, checksum and row count match the
+/// manifest; returns the rows.
 async fn load_table(
     dst: &mut Session,
     t: &TableEntry,
+    part: &Part,
     mut rx: mpsc::Receiver<Bytes>,
     tp: &TableProgress,
-) -> anyhow::Result<Loaded> {
-    let t0 = Instant::now();
-    let what = t
+) -> anyhow::Result<u64> {
+    let what = part
         .file
         .clone()
         .unwrap_or_else(|| format!("rows of {}", t.name));
+    let whole = t.parts.len() <= 1;
     let tx = dst
         .client
         .transaction()
         .await
         .map_err(|e| anyhow!("target: {}", describe_pg(&e)))?;
-    tx.batch_execute(&format!("TRUNCATE ONLY {}", t.name.quoted()))
-        .await
-        .map_err(|e| anyhow!("emptying target {}: {}", t.name, describe_pg(&e)))?;
+    if whole {
+        tx.batch_execute(&format!("TRUNCATE ONLY {}", t.name.quoted()))
+            .await
+            .map_err(|e| anyhow!("emptying target {}: {}", t.name, describe_pg(&e)))?;
+    }
     let sink = tx
         .copy_in::<_, Bytes>(&format!(
-            "COPY {} ({}) FROM STDIN (FORMAT text, FREEZE)",
+            "COPY {} ({}) FROM STDIN (FORMAT {}{})",
             t.name.quoted(),
-            t.columns
+            t.columns,
+            t.format,
+            if whole { ", FREEZE" } else { "" }
         ))
         .await
         .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
     futures_util::pin_mut!(sink);
     let mut hasher = Xxh3::new();
-    let mut counter = RowCounter::new(false);
+    let mut counter = RowCounter::new(t.binary());
     let mut bytes = 0u64;
     let mut seen = 0;
     while let Some(chunk) = rx.recv().await {
@@ -520,17 +569,17 @@ async fn load_table(
             .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
     }
     // Checked before the COPY ends: a mismatch rolls the table back.
-    if bytes != t.bytes {
+    if bytes != part.bytes {
         bail!(
             "{what}: {bytes} bytes of rows where the manifest says {}; the dump is damaged",
-            t.bytes
+            part.bytes
         );
     }
     let sum = checksum_text(&hasher);
-    if sum != t.checksum {
+    if sum != part.checksum {
         bail!(
             "{what}: content checksum {sum} differs from the manifest's {}; the dump is damaged",
-            t.checksum
+            part.checksum
         );
     }
     let rows = sink
@@ -538,16 +587,13 @@ async fn load_table(
         .finish()
         .await
         .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
-    if rows != t.rows {
-        bail!("{what}: {rows} rows where the manifest says {}", t.rows);
+    if rows != part.rows {
+        bail!("{what}: {rows} rows where the manifest says {}", part.rows);
     }
     tx.commit()
         .await
         .map_err(|e| anyhow!("committing {}: {}", t.name, describe_pg(&e)))?;
-    Ok(Loaded::Ok {
-        rows,
-        seconds: t0.elapsed().as_secs_f64(),
-    })
+    Ok(rows)
 }
 
 /// `restore --dry-run`: what would be created and loaded, and what is in

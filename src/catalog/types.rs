@@ -172,6 +172,22 @@ impl TypeCatalog {
         }
     }
 
+    /// Why a value of this type cannot be stored in binary in a dump that
+    /// may be restored into any server (older ones check embedded OIDs,
+    /// other versions of an extension may change its binary form), or
+    /// `None` when it can.
+    pub fn dump_blocker(&self, oid: u32) -> Option<String> {
+        if let Some(why) = self.binary_blocker(oid, true) {
+            return Some(why);
+        }
+        self.is_non_core_base(oid).then(|| {
+            format!(
+                "{} is not a built-in type; its binary form may differ between versions",
+                self.name(oid)
+            )
+        })
+    }
+
     /// A type that comes from an extension or the user and has its own
     /// binary functions: its format may differ between versions.
     pub fn is_non_core_base(&self, oid: u32) -> bool {

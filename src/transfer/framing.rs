@@ -83,6 +83,19 @@ impl RowCounter {
         }
     }
 
+    /// Whether everything fed so far ends where a row ends (and, for
+    /// binary, after the header): a stream may be cut here.
+    pub fn at_row_end(&self) -> bool {
+        match self {
+            RowCounter::Text {
+                last_was_newline,
+                any,
+                ..
+            } => *any && *last_was_newline,
+            RowCounter::Binary(b) => b.phase == Phase::FieldCount && b.acc_len == 0 && b.rows > 0,
+        }
+    }
+
     /// Check the stream ended where a row ends.
     pub fn finish(&self) -> Result<u64, FramingError> {
         match self {
