@@ -166,7 +166,8 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
         by_target.insert(c.target.clone(), i);
     }
     let mut loose = Vec::new();
-    let found = parity(a, b, &pairs).await?;
+    // Views come along with whole schemas, not with --table picks.
+    let found = parity(a, b, &pairs, s.patterns.table.is_empty()).await?;
     for (table, problem) in found {
         match table.and_then(|t| by_target.get(&t.to_string())) {
             Some(&i) => checks[i].problems.push(problem),
@@ -361,6 +362,7 @@ async fn parity(
     a: &Client,
     b: &Client,
     pairs: &[(QualName, QualName)],
+    views: bool,
 ) -> anyhow::Result<Vec<(Option<QualName>, String)>> {
     let mut out = Vec::new();
     let src_names: Vec<String> = pairs.iter().map(|p| p.0.quoted()).collect();
@@ -422,6 +424,9 @@ async fn parity(
             )),
             _ => {}
         }
+    }
+    if views {
+        out.extend(view_parity(a, b, pairs).await?);
     }
     // Orphans under the target's foreign keys.
     let fks = b
@@ -535,6 +540,62 @@ async fn parity(
                     max.unwrap_or_default()
                 ),
             ));
+        }
+    }
+    Ok(out)
+}
+
+/// Views and materialized views of the schemas the selected tables are
+/// in: present on the target under the mapped schema, of the same kind,
+/// and populated where the source's are.
+async fn view_parity(
+    a: &Client,
+    b: &Client,
+    pairs: &[(QualName, QualName)],
+) -> anyhow::Result<Vec<(Option<QualName>, String)>> {
+    let map: HashMap<&str, &str> = pairs
+        .iter()
+        .map(|(s, t)| (s.schema.as_str(), t.schema.as_str()))
+        .collect();
+    let sql = "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relispopulated \
+                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY($1) \
+                  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                                   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                                     AND d.objid = c.oid AND d.deptype = 'e')";
+    let src_schemas: Vec<String> = map.keys().map(|s| s.to_string()).collect();
+    let dst_schemas: Vec<String> = map.values().map(|s| s.to_string()).collect();
+    let sp: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&src_schemas];
+    let dp: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&dst_schemas];
+    let (sv, dv) = tokio::try_join!(a.query(sql, &sp), b.query(sql, &dp))
+        .map_err(|e| anyhow!("reading views: {}", crate::error::describe_pg(&e)))?;
+    let on_target: HashMap<(String, String), (String, bool)> = dv
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
+        .collect();
+    let mut out = Vec::new();
+    for r in sv {
+        let (schema, name, kind, populated): (String, String, String, bool) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        let target = QualName::new(map[schema.as_str()], name.clone());
+        let label = if kind == "m" {
+            "materialized view"
+        } else {
+            "view"
+        };
+        match on_target.get(&(target.schema.clone(), name)) {
+            None => out.push((None, format!("{label} {target} is missing on the target"))),
+            Some((k, _)) if *k != kind => {
+                out.push((None, format!("{target} is a {label} on the source but not on the target")))
+            }
+            Some((_, false)) if populated => out.push((
+                None,
+                format!(
+                    "{label} {target} is not populated on the target (REFRESH MATERIALIZED VIEW {})",
+                    target.quoted()
+                ),
+            )),
+            _ => {}
         }
     }
     Ok(out)

@@ -9,6 +9,8 @@ const DDL: &str = "CREATE SCHEMA app; \
         parent_id int NOT NULL REFERENCES app.parent (id), note text, at timestamptz, \
         CONSTRAINT note_len CHECK (length(note) < 100)); \
     CREATE INDEX child_note ON app.child (note); \
+    CREATE VIEW app.child_notes AS SELECT id, note FROM app.child; \
+    CREATE MATERIALIZED VIEW app.parent_counts AS SELECT parent_id, count(*) AS n FROM app.child GROUP BY 1; \
     INSERT INTO app.parent (name) SELECT 'p' || g FROM generate_series(1, 50) g; \
     INSERT INTO app.child (parent_id, note, at) \
       SELECT 1 + g % 50, 'n' || g, timestamptz '2024-01-01' + g * interval '1 h' FROM generate_series(1, 2000) g;";
@@ -72,6 +74,12 @@ fn verify_passes_on_a_copy_and_names_each_kind_of_damage() {
             "violate foreign key \"child_parent_id_fkey\"",
         ),
         ("nocolumn", "ALTER TABLE app.child DROP COLUMN at", "column \"at\" is missing on the target"),
+        ("noview", "DROP VIEW app.child_notes", "view app.child_notes is missing on the target"),
+        (
+            "unpopulated",
+            "REFRESH MATERIALIZED VIEW app.parent_counts WITH NO DATA",
+            "materialized view app.parent_counts is not populated on the target",
+        ),
     ];
     for (hint, damage, want) in cases {
         let dst = damaged_copy(&src, hint, damage);
