@@ -77,11 +77,7 @@ async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
         .map(|t| {
             [
                 t.name.to_string(),
-                if t.has_data {
-                    t.rows.to_string()
-                } else {
-                    "-".into()
-                },
+                t.rows_cell(),
                 HumanBytes(t.bytes).to_string(),
                 HumanBytes(t.compressed_bytes).to_string(),
                 match (t.has_data, t.parts.len()) {

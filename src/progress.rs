@@ -33,6 +33,13 @@ impl Mode {
             Mode::Log
         }
     }
+
+    /// A progress line on stderr, unless quiet.
+    pub fn say(self, m: &str) {
+        if self != Mode::Quiet {
+            eprintln!("{m}");
+        }
+    }
 }
 
 /// Live counters of one table.

@@ -113,11 +113,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     let started = Instant::now();
     check_output(s)?;
     let mode = Mode::detect(s.quiet);
-    let say = |m: &str| {
-        if mode != Mode::Quiet {
-            eprintln!("{m}");
-        }
-    };
+    let say = |m: &str| mode.say(m);
     let parent = match s.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -370,7 +366,7 @@ async fn run_jobs(
                 };
                 let file = file.unwrap_or_default();
                 let tp = progress.start_table(&name, job.est_rows);
-                let copy = Copy {
+                let copy = TableRead {
                     table: &job.source,
                     columns: &columns,
                     binary,
@@ -406,7 +402,7 @@ async fn run_jobs(
 }
 
 /// What to read of one table.
-struct Copy<'a> {
+struct TableRead<'a> {
     table: &'a QualName,
     columns: &'a str,
     binary: bool,
@@ -435,7 +431,7 @@ struct Dumped {
 /// ...), each cut where a row ends and a whole COPY stream of its own.
 async fn dump_table(
     src: &Session,
-    copy: &Copy<'_>,
+    copy: &TableRead<'_>,
     work: &Path,
     file: &str,
     codec: Codec,

@@ -141,6 +141,16 @@ impl TableEntry {
         self.format == "binary"
     }
 
+    /// The rows column of a table listing: the count, or `-` when the
+    /// dump holds no rows of it.
+    pub fn rows_cell(&self) -> String {
+        if self.has_data {
+            self.rows.to_string()
+        } else {
+            "-".into()
+        }
+    }
+
     /// The pieces a table's rows are stored in: its parts, or the table's
     /// one file (or script range) as a single part.
     pub fn pieces(&self) -> Vec<Part> {

@@ -54,11 +54,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     let started = Instant::now();
     let started_unix = crate::report::unix_now();
     let mode = Mode::detect(s.quiet);
-    let say = |m: &str| {
-        if mode != Mode::Quiet {
-            eprintln!("{m}");
-        }
-    };
+    let say = |m: &str| mode.say(m);
     let mut archive = Archive::open(&s.input)?;
     let mut plan = std::mem::take(&mut archive.plan);
     let manifest = archive.manifest.clone();
@@ -372,11 +368,14 @@ impl Loads {
 /// Directory format: `jobs` sessions, each file read on its own thread.
 async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()> {
     // Every part of every table is a unit of work; biggest first.
-    let mut units: Vec<(usize, Part)> = loads
+    let mut units: Vec<(usize, usize, Part)> = loads
         .iter()
-        .flat_map(|&i| ctx.tables[i].pieces().into_iter().map(move |p| (i, p)))
+        .flat_map(|&i| {
+            let pieces = ctx.tables[i].pieces().into_iter().enumerate();
+            pieces.map(move |(k, p)| (i, k, p))
+        })
         .collect();
-    units.sort_by_key(|(_, p)| std::cmp::Reverse(p.compressed_bytes));
+    units.sort_by_key(|(_, _, p)| std::cmp::Reverse(p.compressed_bytes));
     let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(units)));
     let n = jobs.min(queue.lock().map(|q| q.len()).unwrap_or(1)).max(1);
     let mut sessions = Vec::new();
@@ -389,7 +388,7 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
         set.spawn(async move {
             loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-                let Some((i, part)) = next else { break };
+                let Some((i, k, part)) = next else { break };
                 let t = &ctx.tables[i];
                 let file = part.file.clone().unwrap_or_default();
                 let path = ctx.archive.path.join(&file);
@@ -401,10 +400,8 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
                             .map_err(|_| std::io::Error::other("the load stopped"))
                     })
                 });
-                let label = match t.parts.iter().position(|p| p.file == part.file) {
-                    Some(k) if t.parts.len() > 1 => {
-                        format!("{} (part {} of {})", t.name, k + 1, t.parts.len())
-                    }
+                let label = match t.parts.len() {
+                    n if n > 1 => format!("{} (part {} of {n})", t.name, k + 1),
                     _ => t.name.to_string(),
                 };
                 let tp = ctx.progress.start_table(&label, part.rows);
@@ -610,11 +607,7 @@ async fn print_dry_run(
         .map(|t| {
             [
                 t.name.to_string(),
-                if t.has_data {
-                    t.rows.to_string()
-                } else {
-                    "-".into()
-                },
+                t.rows_cell(),
                 indicatif::HumanBytes(t.bytes).to_string(),
                 if t.has_data {
                     "load"

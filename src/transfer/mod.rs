@@ -108,11 +108,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     let started = Instant::now();
     let started_unix = crate::report::unix_now();
     let mode = Mode::detect(s.quiet);
-    let say = |m: &str| {
-        if mode != Mode::Quiet {
-            eprintln!("{m}");
-        }
-    };
+    let say = |m: &str| mode.say(m);
 
     let (src, mut dst) = tokio::try_join!(
         conn::connect(&s.source, Role::Source),
