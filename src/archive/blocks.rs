@@ -21,6 +21,9 @@ use super::codec::Codec;
 /// member or zstd frame costs next to nothing in ratio.
 pub const BLOCK: usize = 1 << 20;
 
+/// While blocks do not compress, one in this many is still tried.
+const PROBE_EVERY: u64 = 16;
+
 /// Create a file only its owner can read (archives hold data).
 pub fn create_private(path: &Path) -> io::Result<std::fs::File> {
     let mut o = std::fs::OpenOptions::new();
@@ -46,13 +49,25 @@ pub struct Written {
     pub checksum: String,
 }
 
+/// A block's compressed form, from a rayon thread.
+type Compressed = oneshot::Receiver<io::Result<Vec<u8>>>;
+
 pub struct BlockWriter {
     codec: Codec,
     path: PathBuf,
     file: tokio::fs::File,
     buf: Vec<u8>,
-    pending: VecDeque<oneshot::Receiver<io::Result<Vec<u8>>>>,
+    /// Blocks in flight: their compressed form to come, and the raw
+    /// length of those that were compressed (not stored).
+    pending: VecDeque<(Compressed, Option<usize>)>,
     depth: usize,
+    /// Blocks handed out so far, and whether the last one that came back
+    /// did not compress (random bytes, compressed media): gzip then
+    /// stores the next blocks as they are, trying again every
+    /// `PROBE_EVERY` blocks, since deflate would spend its time for
+    /// nothing on them. zstd notices by itself.
+    blocks: u64,
+    incompressible: bool,
     hasher: Xxh3,
     written: Written,
 }
@@ -67,6 +82,8 @@ impl BlockWriter {
             buf: Vec::with_capacity(BLOCK),
             pending: VecDeque::new(),
             depth: rayon::current_num_threads() + 1,
+            blocks: 0,
+            incompressible: false,
             hasher: Xxh3::new(),
             written: Written::default(),
         })
@@ -104,11 +121,18 @@ impl BlockWriter {
             return self.put(&block).await;
         }
         let (tx, rx) = oneshot::channel();
-        let codec = self.codec;
+        let codec = match self.codec {
+            Codec::Gzip(_) if self.incompressible && self.blocks % PROBE_EVERY != 0 => {
+                Codec::Gzip(0)
+            }
+            c => c,
+        };
+        self.blocks += 1;
+        let raw = (codec != Codec::Gzip(0)).then_some(block.len());
         rayon::spawn(move || {
             let _ = tx.send(codec.compress(&block));
         });
-        self.pending.push_back(rx);
+        self.pending.push_back((rx, raw));
         while self.pending.len() > self.depth {
             self.write_oldest().await?;
         }
@@ -116,10 +140,13 @@ impl BlockWriter {
     }
 
     async fn write_oldest(&mut self) -> io::Result<()> {
-        if let Some(rx) = self.pending.pop_front() {
+        if let Some((rx, raw)) = self.pending.pop_front() {
             let data = rx
                 .await
                 .map_err(|_| io::Error::other("a compression thread stopped"))??;
+            if let Some(raw) = raw {
+                self.incompressible = data.len() as u64 * 100 >= raw as u64 * 98;
+            }
             self.put(&data).await?;
         }
         Ok(())
@@ -195,4 +222,49 @@ pub fn write_small(path: &Path, data: &[u8]) -> io::Result<Written> {
         compressed_bytes: data.len() as u64,
         checksum: checksum_text(&h),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes deflate cannot shrink (xorshift noise).
+    fn noise(n: usize, seed: &mut u64) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                *seed as u8
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn gzip_stores_blocks_that_do_not_compress_and_tries_again_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.copy.gz");
+        let mut w = BlockWriter::create(&path, Codec::Gzip(6)).unwrap();
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        let mut all = noise(20 * BLOCK, &mut seed);
+        all.extend(std::iter::repeat_n(b'a', 40 * BLOCK));
+        for chunk in all.chunks(300_000) {
+            w.write(chunk).await.unwrap();
+        }
+        let written = w.finish().await.unwrap();
+        assert_eq!(written.bytes, all.len() as u64);
+        // The noise costs its own size (stored, or deflate's equal), and
+        // the letters compress again once a probe finds they do: well
+        // under the 40 blocks they would take stored.
+        assert!(written.compressed_bytes < 20 * BLOCK as u64 + 20 * BLOCK as u64);
+        let mut back = Vec::new();
+        let (n, sum) = read_file(&path, Codec::Gzip(6), &mut |b| {
+            back.extend_from_slice(&b);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, all.len() as u64);
+        assert_eq!(sum, written.checksum);
+        assert!(back == all, "the stream reads back unchanged");
+    }
 }

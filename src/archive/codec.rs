@@ -66,7 +66,8 @@ impl Codec {
         }
     }
 
-    /// One independently decompressible block.
+    /// One independently decompressible block. `Gzip(0)` stores the
+    /// block as it is (a valid gzip member without compression).
     pub fn compress(self, data: &[u8]) -> io::Result<Vec<u8>> {
         match self {
             Codec::None => Ok(data.to_vec()),
