@@ -338,7 +338,8 @@ pub struct RestoreArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub endpoints: EndpointOpts,
-    /// Check a dump offline: every file against its manifest (no --target)
+    /// A dump: alone, check every file against its manifest (offline); with
+    /// --target, check the target against what the dump holds
     #[arg(long, short = 'i', value_name = "PATH", conflicts_with = "source")]
     pub input: Option<PathBuf>,
     #[command(flatten)]

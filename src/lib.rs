@@ -58,6 +58,17 @@ pub fn run(cli: Cli) -> Result<u8> {
             let path = args.input.clone().unwrap_or_default();
             run_check(&path, args.report.as_deref())
         }
+        Command::Verify(args) if args.input.is_some() => {
+            let path = args.input.clone().unwrap_or_default();
+            let settings = settings::ArchiveVerifySettings::from_args(&args, &path)?;
+            runtime()?.block_on(async {
+                let report = tokio::select! {
+                    r = verify::verify_archive(&settings) => r?,
+                    _ = interrupted() => return Err(Error::Interrupted),
+                };
+                conclude_verify(&report, settings.report.as_deref())
+            })
+        }
         Command::Verify(args) => {
             let settings = settings::VerifySettings::from_args(&args)?;
             runtime()?.block_on(run_verify(settings))
@@ -227,10 +238,15 @@ async fn run_verify(s: settings::VerifySettings) -> Result<u8> {
         r = verify::verify(&s) => r?,
         _ = interrupted() => return Err(Error::Interrupted),
     };
-    if let Some(path) = &s.report {
-        report::write_json(path, &report)?;
+    conclude_verify(&report, s.report.as_deref())
+}
+
+/// Write the report, print it, and exit 0 when all matched, 1 when not.
+fn conclude_verify(report: &verify::VerifyReport, json: Option<&std::path::Path>) -> Result<u8> {
+    if let Some(path) = json {
+        report::write_json(path, report)?;
     }
-    print_verify(&report);
+    print_verify(report);
     if report.ok {
         return Ok(error::exit::OK);
     }
@@ -240,7 +256,12 @@ async fn run_verify(s: settings::VerifySettings) -> Result<u8> {
         .filter(|t| !t.problems.is_empty())
         .count();
     Err(Error::Mismatch(format!(
-        "the target differs from the source: {n} of {} tables{}",
+        "the target differs from the {}: {n} of {} tables{}",
+        if report.input.is_some() {
+            "dump"
+        } else {
+            "source"
+        },
         report.tables.len(),
         if report.problems.is_empty() {
             String::new()
@@ -267,7 +288,11 @@ pub(crate) fn print_verify(r: &verify::VerifyReport) {
         .collect();
     let head = [
         "table",
-        "source rows",
+        if r.input.is_some() {
+            "dump rows"
+        } else {
+            "source rows"
+        },
         "target rows",
         if r.checksums { "rows+checksum" } else { "rows" },
     ];

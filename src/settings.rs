@@ -144,13 +144,6 @@ impl VerifySettings {
     }
 
     pub fn from_args(a: &crate::cli::VerifyArgs) -> Result<Self> {
-        if a.input.is_some() {
-            return Err(not_built(
-                "--input with --target (a dump against a target)",
-                "restore the dump, then verify the target against its source; \
-                 `verify --input PATH` alone checks the dump itself",
-            ));
-        }
         let cfg = load_config(&a.common)?;
         let (source, target) = endpoints(&a.endpoints, &cfg)?;
         Ok(VerifySettings {
@@ -168,6 +161,45 @@ impl VerifySettings {
     /// The target schema for a source schema.
     pub fn map_schema<'a>(&'a self, schema: &'a str) -> &'a str {
         map_schema(&self.schema_map, schema)
+    }
+}
+
+/// Everything `verify --input DUMP --target URL` needs: the target
+/// against what a dump says it held.
+#[derive(Debug, Clone)]
+pub struct ArchiveVerifySettings {
+    pub input: PathBuf,
+    pub target: Endpoint,
+    /// Archive schema to target schema, as given to `restore`.
+    pub schema_map: Vec<(String, String)>,
+    pub checksums: bool,
+    pub report: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+impl ArchiveVerifySettings {
+    pub fn from_args(a: &crate::cli::VerifyArgs, input: &Path) -> Result<Self> {
+        let cfg = load_config(&a.common)?;
+        let sel = &a.select;
+        if !(sel.schema.is_empty()
+            && sel.exclude_schema.is_empty()
+            && sel.table.is_empty()
+            && sel.exclude_table.is_empty()
+            && sel.exclude_table_data.is_empty())
+        {
+            return Err(Error::usage(
+                "--input with --target checks every table of the dump: \
+                 leave out --schema, --table and their --exclude forms",
+            ));
+        }
+        Ok(ArchiveVerifySettings {
+            input: input.to_path_buf(),
+            target: endpoint(&a.endpoints.target, &cfg.target, "PGBARGE_TARGET", "target")?,
+            schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
+            checksums: a.checksums,
+            report: a.report.clone().or(cfg.report),
+            quiet: a.common.quiet || cfg.quiet.unwrap_or(false),
+        })
     }
 }
 
@@ -338,10 +370,6 @@ fn endpoints(e: &EndpointOpts, cfg: &ConfigFile) -> Result<(Endpoint, Endpoint)>
         endpoint(&e.source, &cfg.source, "PGBARGE_SOURCE", "source")?,
         endpoint(&e.target, &cfg.target, "PGBARGE_TARGET", "target")?,
     ))
-}
-
-fn not_built(flag: &str, instead: &str) -> Error {
-    Error::usage(format!("{flag} is not built yet; {instead}"))
 }
 
 /// `--jobs` from the flag or the config file, checked.

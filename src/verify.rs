@@ -47,6 +47,10 @@ pub struct VerifyReport {
     pub tool: String,
     pub version: String,
     pub command: String,
+    /// `verify --input`: the dump the target is compared with (`source`
+    /// is then the server the dump was taken from).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
     pub source: EndpointReport,
     pub target: EndpointReport,
     pub checksums: bool,
@@ -187,6 +191,7 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
         tool: "pgbarge".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         command: "verify".into(),
+        input: None,
         source: EndpointReport {
             url: s.source.redacted(),
             server_version: si.version.clone(),
@@ -357,23 +362,9 @@ fn differing_ranges(
     out
 }
 
-/// Schema parity of the selected tables: (target table, problem).
-async fn parity(
-    a: &Client,
-    b: &Client,
-    pairs: &[(QualName, QualName)],
-    views: bool,
-) -> anyhow::Result<Vec<(Option<QualName>, String)>> {
-    let mut out = Vec::new();
-    let src_names: Vec<String> = pairs.iter().map(|p| p.0.quoted()).collect();
-    let dst_names: Vec<String> = pairs.iter().map(|p| p.1.quoted()).collect();
-    let to_target: HashMap<String, QualName> = pairs
-        .iter()
-        .map(|(s, t)| (s.to_string(), t.clone()))
-        .collect();
-    // Objects per table: kind, table (schema.name as text), object name,
-    // and whether it is in working order (validated / valid / enabled).
-    let objects = "SELECT 'constraint', n.nspname || '.' || t.relname, k.conname::text, k.convalidated \
+/// Objects per table: kind, table (schema.name as text), object name,
+/// and whether it is in working order (validated / valid / enabled).
+const OBJECTS: &str = "SELECT 'constraint', n.nspname || '.' || t.relname, k.conname::text, k.convalidated \
            FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class t ON t.oid = k.conrelid \
            JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
           WHERE t.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass) \
@@ -389,9 +380,24 @@ async fn parity(
            FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class t ON t.oid = p.polrelid \
            JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
           WHERE t.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass)";
+
+/// Schema parity of the selected tables: (target table, problem).
+async fn parity(
+    a: &Client,
+    b: &Client,
+    pairs: &[(QualName, QualName)],
+    views: bool,
+) -> anyhow::Result<Vec<(Option<QualName>, String)>> {
+    let mut out = Vec::new();
+    let src_names: Vec<String> = pairs.iter().map(|p| p.0.quoted()).collect();
+    let dst_names: Vec<String> = pairs.iter().map(|p| p.1.quoted()).collect();
+    let to_target: HashMap<String, QualName> = pairs
+        .iter()
+        .map(|(s, t)| (s.to_string(), t.clone()))
+        .collect();
     let sp: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&src_names];
     let dp: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&dst_names];
-    let (sx, dx) = tokio::try_join!(a.query(objects, &sp), b.query(objects, &dp)).map_err(|e| {
+    let (sx, dx) = tokio::try_join!(a.query(OBJECTS, &sp), b.query(OBJECTS, &dp)).map_err(|e| {
         anyhow!(
             "reading constraints and indexes: {}",
             crate::error::describe_pg(&e)
@@ -428,7 +434,54 @@ async fn parity(
     if views {
         out.extend(view_parity(a, b, pairs).await?);
     }
-    // Orphans under the target's foreign keys.
+    out.extend(orphans(b, &dst_names, pairs.iter().map(|p| &p.1)).await?);
+    // Sequences that feed the selected tables: not behind the source, and
+    // past the largest value in their column.
+    let owned_src = catalog::read_owned_sequences(a).await?;
+    for o in owned_src
+        .iter()
+        .filter(|o| to_target.contains_key(&o.table.to_string()))
+    {
+        let target = &to_target[&o.table.to_string()];
+        let Ok(src_next) = next_value(a, &o.sequence.quoted()).await else {
+            continue;
+        };
+        let Some((dseq, dst_next, max)) = feeding(b, target, &o.column).await? else {
+            out.push((
+                Some(target.clone()),
+                format!("column \"{}\" has no sequence on the target", o.column),
+            ));
+            continue;
+        };
+        if dst_next < src_next {
+            out.push((
+                Some(target.clone()),
+                format!(
+                    "sequence {dseq} would hand out {dst_next}, behind the source's {src_next}"
+                ),
+            ));
+        } else if max.is_some_and(|m| dst_next <= m) {
+            out.push((
+                Some(target.clone()),
+                format!(
+                    "sequence {dseq} would hand out {dst_next}, but column \"{}\" already holds {}",
+                    o.column,
+                    max.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Rows under the target's foreign keys (of the `targets`, quoted in
+/// `dst_names`) without the row they reference.
+async fn orphans(
+    b: &Client,
+    dst_names: &[String],
+    targets: impl Iterator<Item = &QualName>,
+) -> anyhow::Result<Vec<(Option<QualName>, String)>> {
+    let mut out = Vec::new();
     let fks = b
         .query(
             "SELECT k.conname::text, pg_catalog.format('%I.%I', cn.nspname, c.relname), \
@@ -449,7 +502,7 @@ async fn parity(
         )
         .await
         .pg_context(|| "reading the target's foreign keys".into())?;
-    let dst_set: HashSet<String> = pairs.iter().map(|p| p.1.to_string()).collect();
+    let dst_set: HashSet<String> = targets.map(|t| t.to_string()).collect();
     for r in fks {
         let (name, child, parent, label): (String, String, String, String) =
             (r.get(0), r.get(1), r.get(2), r.get(3));
@@ -479,65 +532,6 @@ async fn parity(
                 t,
                 format!(
                     "{orphans} row(s) violate foreign key \"{name}\" (no matching row in {parent})"
-                ),
-            ));
-        }
-    }
-    // Sequences that feed the selected tables: not behind the source, and
-    // past the largest value in their column.
-    let owned_src = catalog::read_owned_sequences(a).await?;
-    for o in owned_src
-        .iter()
-        .filter(|o| to_target.contains_key(&o.table.to_string()))
-    {
-        let target = &to_target[&o.table.to_string()];
-        let Ok(src_next) = next_value(a, &o.sequence.quoted()).await else {
-            continue;
-        };
-        let dseq: Option<String> = b
-            .query_one(
-                "SELECT pg_catalog.pg_get_serial_sequence($1, $2)",
-                &[&target.quoted(), &o.column],
-            )
-            .await
-            .pg_context(|| format!("finding the sequence of {target}.{}", o.column))?
-            .get(0);
-        let Some(dseq) = dseq else {
-            out.push((
-                Some(target.clone()),
-                format!("column \"{}\" has no sequence on the target", o.column),
-            ));
-            continue;
-        };
-        let dst_next = next_value(b, &dseq)
-            .await
-            .pg_context(|| format!("reading sequence {dseq}"))?;
-        let max: Option<i64> = b
-            .query_one(
-                &format!(
-                    "SELECT max({})::int8 FROM {}",
-                    quote_ident(&o.column),
-                    target.quoted()
-                ),
-                &[],
-            )
-            .await
-            .ok()
-            .and_then(|r| r.get(0));
-        if dst_next < src_next {
-            out.push((
-                Some(target.clone()),
-                format!(
-                    "sequence {dseq} would hand out {dst_next}, behind the source's {src_next}"
-                ),
-            ));
-        } else if max.is_some_and(|m| dst_next <= m) {
-            out.push((
-                Some(target.clone()),
-                format!(
-                    "sequence {dseq} would hand out {dst_next}, but column \"{}\" already holds {}",
-                    o.column,
-                    max.unwrap_or_default()
                 ),
             ));
         }
@@ -601,6 +595,40 @@ async fn view_parity(
     Ok(out)
 }
 
+/// The sequence that feeds a column of the target, the value it hands
+/// out next, and the column's largest value; None without a sequence.
+async fn feeding(
+    b: &Client,
+    target: &QualName,
+    column: &str,
+) -> anyhow::Result<Option<(String, i64, Option<i64>)>> {
+    let dseq: Option<String> = b
+        .query_one(
+            "SELECT pg_catalog.pg_get_serial_sequence($1, $2)",
+            &[&target.quoted(), &column],
+        )
+        .await
+        .pg_context(|| format!("finding the sequence of {target}.{column}"))?
+        .get(0);
+    let Some(dseq) = dseq else { return Ok(None) };
+    let next = next_value(b, &dseq)
+        .await
+        .pg_context(|| format!("reading sequence {dseq}"))?;
+    let max: Option<i64> = b
+        .query_one(
+            &format!(
+                "SELECT max({})::int8 FROM {}",
+                quote_ident(column),
+                target.quoted()
+            ),
+            &[],
+        )
+        .await
+        .ok()
+        .and_then(|r| r.get(0));
+    Ok(Some((dseq, next, max)))
+}
+
 /// The value a sequence hands out next.
 async fn next_value(c: &Client, seq: &str) -> std::result::Result<i64, tokio_postgres::Error> {
     let sql = format!(
@@ -609,4 +637,274 @@ async fn next_value(c: &Client, seq: &str) -> std::result::Result<i64, tokio_pos
         catalog::quote_literal(seq)
     );
     c.query_one(&sql, &[]).await.map(|r| r.get::<_, i64>(0))
+}
+
+/// `verify --input DUMP --target URL`: does the target hold what the dump
+/// held? Per table of the dump: present under the mapped schema with the
+/// dump's columns, the same row count, and with `--checksums` the same
+/// rows: the target's rows are read back with COPY in the dump's format
+/// (binary or text, same session settings) and summed as the dump summed
+/// them (`RowSum`, order-independent). Then what the target alone can
+/// tell: constraints the dump creates present and validated (unless the
+/// dump leaves them NOT VALID), indexes valid, no orphan rows, sequences
+/// past their column's data.
+pub async fn verify_archive(s: &crate::settings::ArchiveVerifySettings) -> Result<VerifyReport> {
+    let a = crate::archive::Archive::open(&s.input)?;
+    let dst = conn::connect(&s.target, Role::Target).await?;
+    let di = dst.server_info().await?;
+    let b = &dst.client;
+    b.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .pg_context(|| "starting a read-only transaction".into())?;
+    let dst_tables = catalog::read_tables(b).await?;
+    let dst_by_name: HashMap<&QualName, &Table> = dst_tables.iter().map(|t| (&t.name, t)).collect();
+    let map = |n: &QualName| {
+        QualName::new(
+            crate::settings::map_schema(&s.schema_map, &n.schema),
+            n.name.clone(),
+        )
+    };
+    let mut checks = Vec::new();
+    let mut present = Vec::new();
+    for t in &a.manifest.tables {
+        let target = map(&t.name);
+        let mut check = TableCheck {
+            source: t.name.to_string(),
+            target: target.to_string(),
+            ..TableCheck::default()
+        };
+        let Some(dt) = dst_by_name.get(&target) else {
+            check
+                .problems
+                .push(format!("table {target} is missing on the target"));
+            checks.push(check);
+            continue;
+        };
+        present.push(target.clone());
+        let have: HashSet<String> = dt.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        let missing: Vec<String> = split_columns(&t.columns)
+            .into_iter()
+            .filter(|c| !have.contains(c))
+            .collect();
+        for c in &missing {
+            check
+                .problems
+                .push(format!("column {c} is missing on the target"));
+        }
+        if t.has_data && missing.is_empty() {
+            let compare = s.checksums && t.row_sum.is_some();
+            let (rows, sum) = if compare {
+                let (n, sum) = row_sum(b, &target, t).await?;
+                (n, Some(sum))
+            } else {
+                let n: i64 = b
+                    .query_one(
+                        &format!("SELECT count(*)::int8 FROM ONLY {}", target.quoted()),
+                        &[],
+                    )
+                    .await
+                    .pg_context(|| format!("counting {target}"))?
+                    .get(0);
+                (n as u64, None)
+            };
+            if rows != t.rows {
+                check
+                    .problems
+                    .push(format!("{} rows in the dump, {rows} on the target", t.rows));
+            } else if compare && sum != t.row_sum {
+                check
+                    .problems
+                    .push("content differs (same row count, different checksum)".into());
+            }
+            if s.checksums && t.row_sum.is_none() {
+                check.problems.push(
+                    "the dump holds no row checksum for this table (written by an older pgbarge): \
+                     only the row count was compared"
+                        .into(),
+                );
+            }
+            check.source_rows = Some(t.rows as i64);
+            check.target_rows = Some(rows as i64);
+            check.source_checksum = compare.then(|| t.row_sum.clone()).flatten();
+            check.target_checksum = sum;
+        }
+        checks.push(check);
+    }
+    let names: Vec<String> = present.iter().map(|t| t.quoted()).collect();
+    let mut found = target_health(b, &a.plan, &names, &present).await?;
+    found.extend(orphans(b, &names, present.iter()).await?);
+    for o in catalog::read_owned_sequences(b).await? {
+        if !present.contains(&o.table) {
+            continue;
+        }
+        if let Some((dseq, next, Some(max))) = feeding(b, &o.table, &o.column).await? {
+            if next <= max {
+                found.push((
+                    Some(o.table.clone()),
+                    format!(
+                        "sequence {dseq} would hand out {next}, but column \"{}\" already holds {max}",
+                        o.column
+                    ),
+                ));
+            }
+        }
+    }
+    let mut loose = Vec::new();
+    for (table, problem) in found {
+        match table.and_then(|t| checks.iter_mut().find(|c| c.target == t.to_string())) {
+            Some(c) => c.problems.push(problem),
+            None => loose.push(problem),
+        }
+    }
+    for c in &mut checks {
+        c.status = if c.problems.is_empty() {
+            "ok"
+        } else {
+            "differs"
+        }
+        .into();
+    }
+    let ok = checks.iter().all(|c| c.problems.is_empty()) && loose.is_empty();
+    Ok(VerifyReport {
+        tool: "pgbarge".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: "verify".into(),
+        input: Some(s.input.display().to_string()),
+        source: EndpointReport {
+            url: a.manifest.source.url.clone(),
+            server_version: a.manifest.source.server_version.clone(),
+            tls: false,
+        },
+        target: EndpointReport {
+            url: s.target.redacted(),
+            server_version: di.version.clone(),
+            tls: di.tls,
+        },
+        checksums: s.checksums,
+        tables: checks,
+        problems: loose,
+        ok,
+    })
+}
+
+/// The quoted column names of a manifest's column list.
+fn split_columns(list: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for ch in list.chars() {
+        match ch {
+            '"' => {
+                quoted = !quoted;
+                cur.push(ch);
+            }
+            ',' if !quoted => out.push(std::mem::take(&mut cur).trim().to_string()),
+            _ => cur.push(ch),
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// The target table's rows read back as the dump wrote them, summed.
+async fn row_sum(
+    b: &Client,
+    target: &QualName,
+    t: &crate::archive::TableEntry,
+) -> anyhow::Result<(u64, String)> {
+    use futures_util::StreamExt;
+    let sql = format!(
+        "COPY {} ({}) TO STDOUT (FORMAT {})",
+        target.quoted(),
+        t.columns,
+        if t.binary() { "binary" } else { "text" }
+    );
+    let stream = b
+        .copy_out(&sql)
+        .await
+        .pg_context(|| format!("reading {target}"))?;
+    futures_util::pin_mut!(stream);
+    let mut sum = crate::transfer::framing::RowSum::new(t.binary());
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.pg_context(|| format!("reading {target}"))?;
+        sum.feed(&chunk)
+            .map_err(|e| anyhow!("reading {target}: {e}"))?;
+    }
+    sum.finish().map_err(|e| anyhow!("reading {target}: {e}"))
+}
+
+/// Constraints and indexes of the target tables: every constraint the
+/// dump's DDL adds is there, validated unless the dump adds it NOT VALID
+/// for good; every index is valid.
+async fn target_health(
+    b: &Client,
+    plan: &crate::transfer::schema::SchemaPlan,
+    names: &[String],
+    present: &[QualName],
+) -> anyhow::Result<Vec<(Option<QualName>, String)>> {
+    // Statements say `constraint NAME on TABLE`; validations, `validation
+    // of foreign key NAME on TABLE`. Constraint names are matched within
+    // the table's name (the dump's schema may be mapped again).
+    let after_on = |w: &str, prefix: &str| {
+        w.strip_prefix(prefix)
+            .and_then(|r| r.rsplit_once(" on "))
+            .map(|(c, t)| (c.to_string(), t.rsplit('.').next().unwrap_or(t).to_string()))
+    };
+    let validated: HashSet<(String, String)> = plan
+        .validations
+        .iter()
+        .filter_map(|v| after_on(&v.what, "validation of foreign key "))
+        .collect();
+    let mut expected: HashMap<(String, String), bool> = HashMap::new();
+    for st in plan.pre.iter().chain(&plan.indexes).chain(&plan.post) {
+        if let Some(key) = after_on(&st.what, "constraint ") {
+            let valid = !st.sql.ends_with("NOT VALID") || validated.contains(&key);
+            expected.insert(key, valid);
+        }
+    }
+    let rows = b
+        .query(OBJECTS, &[&names])
+        .await
+        .pg_context(|| "reading the target's constraints and indexes".into())?;
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for r in rows {
+        let (kind, table, name, good): (String, String, String, bool) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        let Some(t) = present.iter().find(|p| p.to_string() == table) else {
+            continue;
+        };
+        let bare = table.rsplit('.').next().unwrap_or(&table).to_string();
+        match kind.as_str() {
+            "constraint" => {
+                let key = (name.clone(), bare);
+                if !good && expected.get(&key).copied().unwrap_or(true) {
+                    out.push((
+                        Some(t.clone()),
+                        format!("constraint \"{name}\" is NOT VALID on the target"),
+                    ));
+                }
+                seen.insert(key);
+            }
+            "index" if !good => out.push((
+                Some(t.clone()),
+                format!("index \"{name}\" is not valid on the target (a failed build?)"),
+            )),
+            _ => {}
+        }
+    }
+    for ((name, table), _) in expected {
+        if seen.contains(&(name.clone(), table.clone())) {
+            continue;
+        }
+        if let Some(t) = present.iter().find(|p| p.name == table) {
+            out.push((
+                Some(t.clone()),
+                format!("constraint \"{name}\" is missing on the target"),
+            ));
+        }
+    }
+    Ok(out)
 }

@@ -26,7 +26,7 @@ use crate::conn::{self, Role, Session};
 use crate::error::describe_pg;
 use crate::progress::{Mode, Progress};
 use crate::select::{self, Patterns};
-use crate::transfer::framing::RowCounter;
+use crate::transfer::framing::RowSum;
 use crate::transfer::{self, schema};
 use crate::{Error, Result};
 use xxhash_rust::xxh3::Xxh3;
@@ -193,6 +193,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
             bytes: 0,
             compressed_bytes: 0,
             checksum: String::new(),
+            row_sum: None,
             file: None,
             offset: None,
             parts: Vec::new(),
@@ -381,6 +382,7 @@ async fn run_jobs(
                 t.bytes = d.bytes;
                 t.compressed_bytes = d.compressed_bytes;
                 t.checksum = d.checksum;
+                t.row_sum = Some(d.row_sum);
                 if d.parts.len() > 1 {
                     t.file = None;
                     t.parts = d.parts;
@@ -423,6 +425,8 @@ struct Dumped {
     compressed_bytes: u64,
     /// Of all parts' contents in order.
     checksum: String,
+    /// Order-independent, of the rows (`RowSum`).
+    row_sum: String,
     parts: Vec<Part>,
 }
 
@@ -467,7 +471,7 @@ async fn dump_table(
     let mut parts: Vec<Part> = Vec::new();
     let mut part_rows = 0u64;
     let mut hasher = Xxh3::new();
-    let mut counter = RowCounter::new(copy.binary);
+    let mut counter = RowSum::new(copy.binary);
     let mut seen = 0;
     let mut first = true;
     // Parts are cut only where the server's header is the plain one.
@@ -480,7 +484,11 @@ async fn dump_table(
         }
         first = false;
         let trailer_only = copy.binary && msg[..] == BINARY_TRAILER[..];
-        if splittable && w.written() >= copy.part_bytes && counter.at_row_end() && !trailer_only {
+        if splittable
+            && w.written() >= copy.part_bytes
+            && counter.counter().at_row_end()
+            && !trailer_only
+        {
             // Close this part as a whole stream, start the next one.
             if copy.binary {
                 hasher.update(BINARY_TRAILER);
@@ -513,7 +521,7 @@ async fn dump_table(
         tp.add(msg.len() as u64, counter.rows() - seen);
         seen = counter.rows();
     }
-    let rows = counter
+    let (rows, row_sum) = counter
         .finish()
         .map_err(|e| Error::Runtime(anyhow!("source {table}: {e}")))?;
     let name = part_name(parts.len() + 1);
@@ -527,6 +535,7 @@ async fn dump_table(
         bytes: parts.iter().map(|p| p.bytes).sum(),
         compressed_bytes: parts.iter().map(|p| p.compressed_bytes).sum(),
         checksum: checksum_text(&hasher),
+        row_sum,
         parts,
     })
 }

@@ -107,6 +107,11 @@ pub struct TableEntry {
     pub bytes: u64,
     pub compressed_bytes: u64,
     pub checksum: String,
+    /// Order-independent sum over the rows (`transfer::framing::RowSum`):
+    /// `verify --input --target` compares it with the target's rows.
+    /// Absent in dumps written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_sum: Option<String>,
     /// Dir format: the data file, relative to the archive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,

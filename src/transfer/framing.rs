@@ -115,6 +115,89 @@ impl RowCounter {
     }
 }
 
+/// An order-independent content sum of a COPY stream: the wrapping sum
+/// of the xxh3-64 hash of each row's bytes (a text row with its newline;
+/// a binary row from its field count to its last field). Two streams of
+/// the same rows in any order have the same sum, so a table dumped once
+/// and read back from a server later can be compared without sorting.
+#[derive(Debug, Clone)]
+pub struct RowSum {
+    counter: RowCounter,
+    /// The start of a row that began in an earlier chunk.
+    partial: Vec<u8>,
+    /// Binary: the header is behind us (bytes now belong to rows).
+    in_rows: bool,
+    sum: u64,
+}
+
+impl RowSum {
+    pub fn new(binary: bool) -> Self {
+        RowSum {
+            counter: RowCounter::new(binary),
+            partial: Vec::new(),
+            in_rows: !binary,
+            sum: 0,
+        }
+    }
+
+    pub fn counter(&self) -> &RowCounter {
+        &self.counter
+    }
+
+    fn row(&mut self, piece: &[u8]) {
+        let h = if self.partial.is_empty() {
+            xxhash_rust::xxh3::xxh3_64(piece)
+        } else {
+            self.partial.extend_from_slice(piece);
+            let h = xxhash_rust::xxh3::xxh3_64(&self.partial);
+            self.partial.clear();
+            h
+        };
+        self.sum = self.sum.wrapping_add(h);
+    }
+
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), FramingError> {
+        let mut start = 0;
+        match &mut self.counter {
+            RowCounter::Binary(b) => {
+                let mut marks = Vec::new();
+                b.feed_marked(data, &mut |at| marks.push(at))?;
+                for at in marks {
+                    if self.in_rows {
+                        self.row(&data[start..at]);
+                    }
+                    self.in_rows = true;
+                    start = at;
+                }
+            }
+            c => {
+                c.feed(data)?;
+                while let Some(i) = memchr::memchr(b'\n', &data[start..]) {
+                    let end = start + i + 1;
+                    self.row(&data[start..end]);
+                    start = end;
+                }
+            }
+        }
+        if self.in_rows {
+            self.partial.extend_from_slice(&data[start..]);
+        }
+        Ok(())
+    }
+
+    /// Rows so far.
+    pub fn rows(&self) -> u64 {
+        self.counter.rows()
+    }
+
+    /// Check the stream ended where it should; the rows and their sum
+    /// (`xxh3-64-rows:` and 16 hex digits).
+    pub fn finish(&self) -> Result<(u64, String), FramingError> {
+        let rows = self.counter.finish()?;
+        Ok((rows, format!("xxh3-64-rows:{:016x}", self.sum)))
+    }
+}
+
 /// Streaming parser of the binary COPY framing.
 #[derive(Debug, Clone)]
 pub struct BinaryFraming {
@@ -175,7 +258,19 @@ impl BinaryFraming {
         };
     }
 
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), FramingError> {
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), FramingError> {
+        self.feed_marked(data, &mut |_| {})
+    }
+
+    /// `feed`, calling `mark` with every offset in `data` where a row may
+    /// start: after the header and after each row. The bytes between two
+    /// marks are one row; those after the last mark, the trailer.
+    pub fn feed_marked(
+        &mut self,
+        whole: &[u8],
+        mark: &mut impl FnMut(usize),
+    ) -> Result<(), FramingError> {
+        let mut data = whole;
         while !data.is_empty() {
             match self.phase {
                 Phase::Signature(n) => {
@@ -258,6 +353,12 @@ impl BinaryFraming {
                 }
                 Phase::Done => return Err(FramingError("data after the trailer".into())),
             }
+            // Every step consumes bytes, so ending it in FieldCount with
+            // nothing half read means the header or a row just ended (a
+            // row of zero fields included).
+            if self.phase == Phase::FieldCount && self.acc_len == 0 {
+                mark(whole.len() - data.len());
+            }
         }
         Ok(())
     }
@@ -337,6 +438,52 @@ mod tests {
         let mut extra = data.clone();
         extra.push(0);
         assert!(f.feed(&extra).is_err());
+    }
+
+    fn sum(binary: bool, chunks: &[&[u8]]) -> (u64, String) {
+        let mut s = RowSum::new(binary);
+        for c in chunks {
+            s.feed(c).unwrap();
+        }
+        s.finish().unwrap()
+    }
+
+    #[test]
+    fn row_sums_ignore_order_and_chunking_but_not_content() {
+        let rows: [Vec<Option<&[u8]>>; 3] = [
+            vec![Some(b"abc"), None, Some(b"")],
+            vec![Some(&[7u8; 300][..]), Some(b"x"), None],
+            vec![],
+        ];
+        let data = binary(&rows);
+        let whole = sum(true, &[&data]);
+        assert_eq!(whole.0, 3);
+        for split in 0..data.len() {
+            assert_eq!(
+                sum(true, &[&data[..split], &data[split..]]),
+                whole,
+                "{split}"
+            );
+        }
+        let reordered = binary(&[rows[2].clone(), rows[0].clone(), rows[1].clone()]);
+        assert_eq!(sum(true, &[&reordered]), whole);
+        let changed = binary(&[rows[0].clone(), vec![Some(b"y")], rows[2].clone()]);
+        assert_ne!(sum(true, &[&changed]), whole);
+
+        let text = b"1\tfoo\n2\t\\N\n3\tbar\n";
+        let whole = sum(false, &[text]);
+        assert_eq!(whole.0, 3);
+        for split in 0..text.len() {
+            assert_eq!(
+                sum(false, &[&text[..split], &text[split..]]),
+                whole,
+                "{split}"
+            );
+        }
+        assert_eq!(sum(false, &[b"3\tbar\n1\tfoo\n", b"2\t\\N\n"]), whole);
+        assert_ne!(sum(false, &[b"1\tfoo\n2\t\\N\n3\tbaz\n"]), whole);
+        // No rows: the same empty sum in either format.
+        assert_eq!(sum(false, &[]).1, sum(true, &[&binary(&[])]).1);
     }
 
     #[test]

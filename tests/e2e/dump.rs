@@ -546,3 +546,101 @@ fn big_tables_split_into_parts_with_formats_per_table() {
     restore(&old, &dst, &[]).assert_code(0);
     assert_same_content(&src, &dst);
 }
+
+/// `verify --input DUMP --target URL`: a restore matches its dump (both
+/// formats, under a schema map, rows read back in the dump's format), and
+/// each kind of damage to the restored target is named, exit 1.
+#[test]
+fn verify_checks_a_target_against_its_dump() {
+    let s = servers();
+    let dir = temp_dir();
+    let maps = [
+        "--schema-map",
+        "app=app_copy",
+        "--schema-map",
+        "Weird Schema=weird2",
+    ];
+    let verify = |input: &Path, db: &str| {
+        let mut args = vec![
+            "verify",
+            "--input",
+            input.to_str().unwrap(),
+            "--checksums",
+            "--target",
+        ];
+        let url = s.target.url(db);
+        args.push(&url);
+        args.extend_from_slice(&maps);
+        pgbarge(&args)
+    };
+    let archive = dir.path().join("d");
+    dump(&archive, &["--part-size", "1"]).assert_code(0);
+    let script = dir.path().join("d.sql.gz");
+    dump(&script, &["--format", "sql"]).assert_code(0);
+    for (input, hint) in [(&archive, "vin_dir"), (&script, "vin_sql")] {
+        let db = s.target.fresh_db(hint);
+        restore(input, &db, &maps).assert_code(0);
+        let run = verify(input, &db);
+        run.assert_code(0);
+        assert!(
+            run.stdout.contains("dump rows")
+                && run.stdout.contains("tables match (rows and checksums)"),
+            "{hint}: {}",
+            run.stdout
+        );
+    }
+
+    let cases = [
+        (
+            "changed",
+            "UPDATE app_copy.kitchen_sink SET j = '{}' WHERE id = (SELECT min(id) FROM app_copy.kitchen_sink)",
+            "app_copy.kitchen_sink: content differs",
+        ),
+        (
+            "deleted",
+            "DELETE FROM weird2.\"Mixed Case \"\"Quoted\"\" Table\" WHERE ctid = (SELECT min(ctid) FROM weird2.\"Mixed Case \"\"Quoted\"\" Table\")",
+            "rows in the dump",
+        ),
+        (
+            "notvalid",
+            "ALTER TABLE app_copy.kitchen_sink DROP CONSTRAINT kitchen_sink_parent_id_fkey; \
+             ALTER TABLE app_copy.kitchen_sink ADD CONSTRAINT kitchen_sink_parent_id_fkey \
+               FOREIGN KEY (parent_id) REFERENCES app_copy.parents (id) NOT VALID",
+            "constraint \"kitchen_sink_parent_id_fkey\" is NOT VALID",
+        ),
+        (
+            "nokey",
+            "ALTER TABLE app_copy.kitchen_sink DROP CONSTRAINT kitchen_sink_parent_id_fkey",
+            "constraint \"kitchen_sink_parent_id_fkey\" is missing",
+        ),
+        (
+            "orphan",
+            "SET session_replication_role = replica; \
+             UPDATE app_copy.kitchen_sink SET parent_id = 999999 WHERE id = (SELECT min(id) FROM app_copy.kitchen_sink)",
+            "violate foreign key \"kitchen_sink_parent_id_fkey\"",
+        ),
+        (
+            "nocolumn",
+            "ALTER TABLE app_copy.kitchen_sink DROP COLUMN js",
+            "column \"js\" is missing on the target",
+        ),
+        (
+            "notable",
+            "DROP TABLE app_copy.empty_table",
+            "table app_copy.empty_table is missing on the target",
+        ),
+    ];
+    for (hint, damage, want) in cases {
+        let db = s.target.fresh_db(&format!("vin_{hint}"));
+        restore(&archive, &db, &maps).assert_code(0);
+        s.target.client(&db).batch_execute(damage).unwrap();
+        let run = verify(&archive, &db);
+        run.assert_code(1);
+        assert!(run.stdout.contains(want), "{hint}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("differs from the dump"),
+            "{hint}: {}",
+            run.stderr
+        );
+    }
+}
