@@ -183,10 +183,24 @@ if [ "$FULL" = 1 ]; then
 RESULTS=()
 echo "==> full copy, local target" >&2
 measure pgbarge "$TP" full_pgbarge
+# verify --checksums of that copy against the source, timed against it.
+t0=$(date +%s.%N)
+if "$BIN" verify --quiet --checksums --schema bench --source "$SRC" \
+    --target "postgres://postgres@127.0.0.1:$TP/run?sslmode=disable" > "$WORK/verify.log" 2>&1; then
+  VERIFY_S=$(echo "$(date +%s.%N) - $t0" | bc)
+  echo "    pgbarge verify --checksums: ${VERIFY_S}s" >&2
+else
+  echo "verify failed:" >&2; tail -5 "$WORK/verify.log" >&2; VERIFY_S=failed
+fi
 measure "pg_dump|psql" "$TP" full_pgdump
 measure "pg_dump-Fd-j|pg_restore-j" "$TP" full_pgdump_dir
 command -v pgcopydb >/dev/null 2>&1 && measure pgcopydb-clone "$TP" full_pgcopydb
 print_table "full copy into an empty database, local target"
+copy_s=$(echo "${RESULTS[0]}" | awk '{print $2}')
+echo
+if [ "$VERIFY_S" = failed ]; then echo "pgbarge verify --checksums of that copy: failed"
+else printf 'pgbarge verify --checksums of that copy: %.1f s = %.2f x the copy'"'"'s time\n' "$VERIFY_S" "$(echo "$VERIFY_S / $copy_s" | bc -l)"
+fi
 fi
 
 # Dumps of the source to local files, then restores of two of them.
