@@ -296,6 +296,17 @@ Examples:
 
 A SQL-format dump also restores with plain psql: gunzip -c app.sql.gz | psql \"$TARGET\"";
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PartLoads {
+    /// Side by side where the target has cores to spare: a remote target,
+    /// or a local one on a machine with more than two cores per job
+    Auto,
+    /// Each part of a split table in a session of its own, side by side
+    Parallel,
+    /// A split table's parts one after another in one session, with FREEZE
+    Serial,
+}
+
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// The dump: a directory, or a SQL script written by pgbarge dump
@@ -314,6 +325,11 @@ pub struct RestoreArgs {
     /// Parallel target sessions [default: number of CPUs, at least 2, at most 8]
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Tables dumped in several files: load their parts side by side
+    /// (parallel), one after another with FREEZE (serial), or decide (auto)
+    /// [default: auto]
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub part_loads: Option<PartLoads>,
     /// Drop the dump's objects that exist on the target and recreate them (asks first)
     #[arg(long)]
     pub clean: bool,

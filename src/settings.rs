@@ -471,6 +471,7 @@ impl crate::archive::restore::RestoreSettings {
             schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
             exclude_table_data: pick(&a.exclude_table_data, &cfg.exclude_table_data),
             jobs: jobs(a.jobs, &cfg, a.common.config.as_deref())?,
+            part_loads: a.part_loads.unwrap_or(crate::cli::PartLoads::Auto),
             clean: a.clean,
             yes: a.yes,
             dry_run: a.dry_run,

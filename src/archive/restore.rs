@@ -38,6 +38,7 @@ pub struct RestoreSettings {
     /// Tables (archive names, globs) whose rows are not loaded.
     pub exclude_table_data: Vec<String>,
     pub jobs: usize,
+    pub part_loads: crate::cli::PartLoads,
     pub clean: bool,
     pub yes: bool,
     pub dry_run: bool,
@@ -163,6 +164,11 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         // As many builders as loaders: a table's indexes build side by
         // side (keys are plain unique indexes until the end).
         let builders = Builders::spawn(&s.target, s.jobs.min(plan.indexes.len()));
+        let side_by_side = match s.part_loads {
+            crate::cli::PartLoads::Parallel => true,
+            crate::cli::PartLoads::Serial => false,
+            crate::cli::PartLoads::Auto => parts_side_by_side(&s.target, s.jobs),
+        };
         let loads: Vec<usize> = (0..tables.len()).filter(|&i| tables[i].has_data).collect();
         say(&format!(
             "loading {} tables with {} jobs",
@@ -187,7 +193,13 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             early: Mutex::new(early),
             builders,
             results: Mutex::new(vec![None; tables.len()]),
-            state: Mutex::new(tables.iter().map(|t| (t.pieces().len(), 0, None)).collect()),
+            state: Mutex::new(
+                tables
+                    .iter()
+                    .map(|t| (if side_by_side { t.pieces().len() } else { 1 }, 0, None))
+                    .collect(),
+            ),
+            side_by_side,
         });
         let run = match ctx.archive.format {
             ArchiveFormat::Dir => load_dir(&ctx, loads, s.jobs).await,
@@ -323,8 +335,10 @@ struct Loads {
     early: Mutex<std::collections::HashMap<QualName, Vec<crate::catalog::model::Statement>>>,
     builders: Builders,
     results: Mutex<Vec<Option<Loaded>>>,
-    /// Per table: parts not loaded yet, rows so far, when the first began.
+    /// Per table: units not loaded yet, rows so far, when the first began.
     state: Mutex<Vec<(usize, u64, Option<Instant>)>>,
+    /// Split tables' parts load side by side (see `parts_side_by_side`).
+    side_by_side: bool,
 }
 
 impl Loads {
@@ -365,17 +379,53 @@ impl Loads {
     }
 }
 
+/// `--part-loads auto`: whether a split table's parts load side by side,
+/// each in a session of its own, or one after another in one session and
+/// transaction. Side
+/// by side spreads a big table over the target's cores but costs CPU:
+/// every row is WAL-logged and none frozen, where one session that empties
+/// the table first loads with FREEZE (and, under `wal_level = minimal`,
+/// writes no WAL for the rows). It pays when the target has cores to
+/// spare. A target on this machine shares its cores with pgbarge's own
+/// decompression, so there parts go side by side only when the machine
+/// has more than two cores per job.
+fn parts_side_by_side(target: &conn::Endpoint, jobs: usize) -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    !target.is_local() || cores > 2 * jobs
+}
+
+/// One piece of restore work: a table's rows whole (every part in turn,
+/// in one transaction that empties the table first) or one part of a
+/// split table loading beside its other parts.
+struct Unit {
+    table: usize,
+    /// (part number, part)
+    parts: Vec<(usize, Part)>,
+    whole: bool,
+}
+
 /// Directory format: `jobs` sessions, each file read on its own thread.
 async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()> {
-    // Every part of every table is a unit of work; biggest first.
-    let mut units: Vec<(usize, usize, Part)> = loads
-        .iter()
-        .flat_map(|&i| {
-            let pieces = ctx.tables[i].pieces().into_iter().enumerate();
-            pieces.map(move |(k, p)| (i, k, p))
-        })
-        .collect();
-    units.sort_by_key(|(_, _, p)| std::cmp::Reverse(p.compressed_bytes));
+    let mut units: Vec<Unit> = Vec::new();
+    for &i in &loads {
+        let pieces: Vec<(usize, Part)> = ctx.tables[i].pieces().into_iter().enumerate().collect();
+        if ctx.side_by_side && pieces.len() > 1 {
+            units.extend(pieces.into_iter().map(|p| Unit {
+                table: i,
+                parts: vec![p],
+                whole: false,
+            }));
+        } else {
+            units.push(Unit {
+                table: i,
+                parts: pieces,
+                whole: true,
+            });
+        }
+    }
+    // Most work first: uncompressed bytes say more about the loading
+    // work than compressed ones (random bytes do not compress).
+    units.sort_by_key(|u| std::cmp::Reverse(u.parts.iter().map(|(_, p)| p.bytes).sum::<u64>()));
     let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(units)));
     let n = jobs.min(queue.lock().map(|q| q.len()).unwrap_or(1)).max(1);
     let mut sessions = Vec::new();
@@ -388,35 +438,51 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
         set.spawn(async move {
             loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-                let Some((i, k, part)) = next else { break };
-                let t = &ctx.tables[i];
-                let file = part.file.clone().unwrap_or_default();
-                let path = ctx.archive.path.join(&file);
-                let codec = ctx.archive.codec;
-                let (tx, rx) = mpsc::channel::<Bytes>(DEPTH);
-                let reader = tokio::task::spawn_blocking(move || {
-                    blocks::read_file(&path, codec, &mut |chunk| {
-                        tx.blocking_send(chunk)
-                            .map_err(|_| std::io::Error::other("the load stopped"))
-                    })
-                });
-                let label = match t.parts.len() {
-                    n if n > 1 => format!("{} (part {} of {n})", t.name, k + 1),
+                let Some(unit) = next else { break };
+                let t = &ctx.tables[unit.table];
+                // Each file on a thread of its own; a unit's later parts
+                // wait at their channel's bound until their turn.
+                let mut feeds = Vec::new();
+                let mut readers = Vec::new();
+                for (_, part) in &unit.parts {
+                    let file = part.file.clone().unwrap_or_default();
+                    let path = ctx.archive.path.join(&file);
+                    let codec = ctx.archive.codec;
+                    let (tx, rx) = mpsc::channel::<Bytes>(DEPTH);
+                    let reader = tokio::task::spawn_blocking(move || {
+                        blocks::read_file(&path, codec, &mut |chunk| {
+                            tx.blocking_send(chunk).map_err(|_| {
+                                std::io::Error::new(
+                                    std::io::ErrorKind::BrokenPipe,
+                                    "the load stopped",
+                                )
+                            })
+                        })
+                    });
+                    readers.push((file, reader));
+                    feeds.push((part.clone(), rx));
+                }
+                let label = match (t.parts.len(), unit.parts.first()) {
+                    (n, Some((k, _))) if n > 1 && !unit.whole => {
+                        format!("{} (part {} of {n})", t.name, k + 1)
+                    }
                     _ => t.name.to_string(),
                 };
-                let tp = ctx.progress.start_table(&label, part.rows);
-                ctx.begin(i);
-                let r = load_table(&mut dst, t, &part, rx, &tp).await;
-                // The reader's own error explains a short stream best.
-                let r = match (r, reader.await) {
-                    (Err(_), Ok(Err(e))) => {
-                        Err(anyhow!("{file}: cannot be read: {e}; the dump is damaged"))
+                let rows = unit.parts.iter().map(|(_, p)| p.rows).sum();
+                let tp = ctx.progress.start_table(&label, rows);
+                ctx.begin(unit.table);
+                let mut r = load_table(&mut dst, t, unit.whole, feeds, &tp).await;
+                // A file that cannot be read explains a short stream best.
+                for (file, reader) in readers {
+                    if let (Err(_), Ok(Err(e))) = (&r, reader.await) {
+                        if e.kind() != std::io::ErrorKind::BrokenPipe {
+                            r = Err(anyhow!("{file}: cannot be read: {e}; the dump is damaged"));
+                        }
                     }
-                    (r, _) => r,
-                };
+                }
                 ctx.progress
                     .finish_table(&tp, if r.is_ok() { "restored" } else { "FAILED" });
-                if !ctx.record(i, r) {
+                if !ctx.record(unit.table, r) {
                     // The session may be mid-COPY: start afresh.
                     dst = conn::connect(&ctx.target, Role::Target).await?;
                 }
@@ -493,8 +559,8 @@ async fn load_sql(ctx: &Arc<Loads>) -> Result<()> {
         }
         let tp = ctx.progress.start_table(&t.name.to_string(), t.rows);
         ctx.begin(i);
-        let whole = t.total();
-        let (r, ()) = tokio::join!(load_table(&mut dst, t, &whole, trx, &tp), forward);
+        let feeds = vec![(t.total(), trx)];
+        let (r, ()) = tokio::join!(load_table(&mut dst, t, true, feeds, &tp), forward);
         ctx.progress
             .finish_table(&tp, if r.is_ok() { "restored" } else { "FAILED" });
         if !ctx.record(i, r) {
@@ -512,23 +578,18 @@ async fn load_sql(ctx: &Arc<Loads>) -> Result<()> {
     }
 }
 
-/// One table (or one part of a split table) in one transaction: a whole
-/// table is emptied first so COPY may FREEZE; parts of one table load side
-/// by side into the table the schema step just created. Loaded from `rx`,
-/// and committed only if length, checksum and row count match the
-/// manifest; returns the rows.
+/// A unit of rows in one transaction: `whole`, the table is emptied
+/// first so every part may COPY with FREEZE; otherwise one part loads
+/// beside the table's others. Each part comes from its receiver and is
+/// checked (length, checksum, rows) against the manifest before its COPY
+/// ends, so a mismatch rolls the unit back; returns the rows.
 async fn load_table(
     dst: &mut Session,
     t: &TableEntry,
-    part: &Part,
-    mut rx: mpsc::Receiver<Bytes>,
+    whole: bool,
+    parts: Vec<(Part, mpsc::Receiver<Bytes>)>,
     tp: &TableProgress,
 ) -> anyhow::Result<u64> {
-    let what = part
-        .file
-        .clone()
-        .unwrap_or_else(|| format!("rows of {}", t.name));
-    let whole = t.parts.len() <= 1;
     let tx = dst
         .client
         .transaction()
@@ -539,13 +600,36 @@ async fn load_table(
             .await
             .map_err(|e| anyhow!("emptying target {}: {}", t.name, describe_pg(&e)))?;
     }
+    let mut total = 0;
+    for (part, rx) in parts {
+        total += copy_part(&tx, t, &part, whole, rx, tp).await?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| anyhow!("committing {}: {}", t.name, describe_pg(&e)))?;
+    Ok(total)
+}
+
+/// One part's COPY inside the unit's transaction.
+async fn copy_part(
+    tx: &tokio_postgres::Transaction<'_>,
+    t: &TableEntry,
+    part: &Part,
+    freeze: bool,
+    mut rx: mpsc::Receiver<Bytes>,
+    tp: &TableProgress,
+) -> anyhow::Result<u64> {
+    let what = part
+        .file
+        .clone()
+        .unwrap_or_else(|| format!("rows of {}", t.name));
     let sink = tx
         .copy_in::<_, Bytes>(&format!(
             "COPY {} ({}) FROM STDIN (FORMAT {}{})",
             t.name.quoted(),
             t.columns,
             t.format,
-            if whole { ", FREEZE" } else { "" }
+            if freeze { ", FREEZE" } else { "" }
         ))
         .await
         .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
@@ -587,9 +671,6 @@ async fn load_table(
     if rows != part.rows {
         bail!("{what}: {rows} rows where the manifest says {}", part.rows);
     }
-    tx.commit()
-        .await
-        .map_err(|e| anyhow!("committing {}: {}", t.name, describe_pg(&e)))?;
     Ok(rows)
 }
 

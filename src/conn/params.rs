@@ -81,6 +81,19 @@ impl Endpoint {
         self.host.starts_with('/')
     }
 
+    /// The server runs on this machine: a Unix socket, `localhost` or a
+    /// loopback address.
+    pub fn is_local(&self) -> bool {
+        self.is_unix_socket()
+            || self.host.eq_ignore_ascii_case("localhost")
+            || self
+                .host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// The endpoint as a URL without the password: safe for any output.
     pub fn redacted(&self) -> String {
         let user = percent_encode(&self.user);
@@ -486,6 +499,24 @@ mod tests {
         let p = parse("postgres://u@[::1]:5432/d").unwrap();
         assert_eq!(p.host.as_deref(), Some("::1"));
         assert_eq!(p.port, Some(5432));
+    }
+
+    #[test]
+    fn local_servers_are_sockets_localhost_and_loopback() {
+        let none = |_: &str| None;
+        let env = env_with(&none, None);
+        let local = |url: &str| resolve(&parse(url).unwrap(), &env).unwrap().is_local();
+        for url in [
+            "postgres://localhost/app",
+            "postgres://127.0.0.1:5433/app",
+            "postgres://[::1]/app",
+            "postgres:///app?host=/tmp/sock",
+        ] {
+            assert!(local(url), "{url}");
+        }
+        for url in ["postgres://db.example.com/app", "postgres://10.0.0.5/app"] {
+            assert!(!local(url), "{url}");
+        }
     }
 
     #[test]

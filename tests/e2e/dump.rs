@@ -503,10 +503,17 @@ fn big_tables_split_into_parts_with_formats_per_table() {
         // Arrays of a user type carry server-local OIDs in binary.
         assert_eq!(table_entry(&m, "moods")["format"], "text");
         check(&out).assert_code(0);
+        // Parts side by side, or one after another with FREEZE.
+        let how = if name == "auto" { "parallel" } else { "serial" };
         let dst = s.target.fresh_db("parts");
-        let run = restore(&out, &dst, &["--jobs", "3"]);
+        let run = restore(&out, &dst, &["--jobs", "3", "--part-loads", how]);
         run.assert_code(0);
-        assert!(run.stderr.contains("part 2 of"), "{}", run.stderr);
+        assert_eq!(
+            run.stderr.contains("part 2 of"),
+            how == "parallel",
+            "{}",
+            run.stderr
+        );
         assert_same_content(&src, &dst);
         assert_same_text(
             &pg_dump_schema(&s.source, &src),
@@ -527,11 +534,13 @@ fn big_tables_split_into_parts_with_formats_per_table() {
     let run = check(&bad);
     run.assert_code(1);
     assert!(run.stdout.contains(&part), "{}", run.all());
-    let dst = s.target.fresh_db("parts_bad");
-    let run = restore(&bad, &dst, &["--jobs", "2"]);
-    run.assert_code(3);
-    assert!(run.stderr.contains(&part), "{}", run.stderr);
-    assert!(user_tables(&mut s.target.client(&dst)).is_empty());
+    for how in ["parallel", "serial"] {
+        let dst = s.target.fresh_db("parts_bad");
+        let run = restore(&bad, &dst, &["--jobs", "2", "--part-loads", how]);
+        run.assert_code(3);
+        assert!(run.stderr.contains(&part), "{how}: {}", run.stderr);
+        assert!(user_tables(&mut s.target.client(&dst)).is_empty());
+    }
 
     // Format 1: no parts, no per-table format, COPY text.
     let old = dumped("v1", &["--data-format", "text"]);
