@@ -12,7 +12,8 @@
 # Scale 20 (the default) is about 2 GB of table data. A third setting
 # (local) compares full copies, schema included, into an empty database:
 # `pgbarge copy`, `pg_dump | psql`, `pg_dump -Fd -j N` + `pg_restore -j N`
-# and `pgcopydb clone`. --full-only runs just that one. A fourth compares
+# and `pgcopydb clone`, then times `pgbarge verify --checksums` of
+# pgbarge's copy against the copy. --full-only runs just that one. A fourth compares
 # dumps (`pgbarge dump` gzip:6 and zstd:3 with `pg_dump -Fc`, `pg_dump -Fd
 # -j 2` and `pg_dump | pigz`: wall time, size, peak memory) and restores
 # (`pgbarge restore` with `pg_restore -j 2`); --dump-only runs just that.
