@@ -84,7 +84,7 @@ pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
             ));
         }
     }
-    if !di.tls && !s.target.is_unix_socket() && !is_local(&s.target) {
+    if !di.tls && !s.target.is_local() {
         f.warn("the connection to the target is not encrypted (sslmode=require or stronger is advised)".into());
     }
     src.client
@@ -156,6 +156,19 @@ pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
                         "extension {e} is not available on the target server"
                     ));
                 }
+                for e in schema::restricted_extensions(&dst, &p).await? {
+                    f.warn(format!(
+                        "extension {e} is not installed on the target and the target role is not a \
+                         superuser{}: creating it will likely be refused (ask the server's admin or \
+                         provider to create it first)",
+                        if di.major() >= 13 {
+                            ", and the extension is not marked trusted or the role may not create in \
+                             this database"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
                 for role in schema::missing_roles(&dst, &p).await? {
                     f.block(format!(
                         "role \"{role}\" owns or is granted copied objects but does not exist on the \
@@ -211,10 +224,6 @@ impl Findings {
             ),
         });
     }
-}
-
-fn is_local(ep: &conn::Endpoint) -> bool {
-    matches!(ep.host.as_str(), "localhost" | "127.0.0.1" | "::1")
 }
 
 /// May the target role create what the copy creates?

@@ -306,6 +306,40 @@ pub async fn missing_extensions(dst: &Session, plan: &SchemaPlan) -> Result<Vec<
         .collect())
 }
 
+/// Extensions the objects use that the target offers but has not
+/// installed, where the connected role is not a superuser and either the
+/// extension is not marked trusted (PostgreSQL 13+) or the role may not
+/// create in the database: creating them will likely be refused. Managed
+/// platforms often allow a list of extensions through other means, so
+/// this is a caution, not a certainty.
+pub async fn restricted_extensions(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
+    if plan.extension_names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let trusted = if dst.server_info().await?.major() >= 13 {
+        "COALESCE((SELECT pg_catalog.bool_or(v.trusted) FROM pg_catalog.pg_available_extension_versions v \
+                    WHERE v.name = a.name AND v.version = a.default_version), false)"
+    } else {
+        "false"
+    };
+    let sql = format!(
+        "SELECT a.name::text FROM pg_catalog.pg_available_extensions a \
+          WHERE a.name = ANY($1) \
+            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = a.name) \
+            AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) \
+            AND NOT ({trusted} AND pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')) \
+          ORDER BY 1"
+    );
+    Ok(dst
+        .client
+        .query(&sql, &[&plan.extension_names])
+        .await
+        .pg_context(|| "reading the target's extension rights".into())?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
 /// Roles that owners and grants name but the target lacks.
 pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
     let wanted: Vec<String> = plan.owners.union(&plan.grantees).cloned().collect();

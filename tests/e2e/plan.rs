@@ -141,3 +141,56 @@ fn plan_checks_a_rows_only_copy() {
     run.assert_code(1);
     assert!(!run.stdout.contains("already holds rows"), "{}", run.stdout);
 }
+
+/// An extension the copied objects need that the target role may not
+/// create (not a superuser, extension not trusted) is named before the
+/// copy, and the plan still writes nothing.
+#[test]
+fn plan_warns_about_an_extension_the_target_role_may_not_create() {
+    let s = servers();
+    let src = s.source.fresh_db("planext");
+    let dst = s.target.fresh_db("planext");
+    seed_source(
+        &src,
+        "CREATE EXTENSION pg_buffercache; CREATE SCHEMA app; \
+         CREATE VIEW app.buffers AS SELECT count(*) AS n FROM public.pg_buffercache;",
+    );
+    s.target
+        .client("postgres")
+        .batch_execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgb_plain') \
+             THEN CREATE ROLE pgb_plain LOGIN; END IF; END $$;",
+        )
+        .unwrap();
+    // It may create schemas, just not that extension.
+    s.target
+        .client(&dst)
+        .batch_execute(&format!(
+            "GRANT CREATE ON DATABASE \"{dst}\" TO pgb_plain; \
+             CREATE SCHEMA app; CREATE TABLE app.u (x int)"
+        ))
+        .unwrap();
+    let before = target_state(&dst);
+    let target = format!(
+        "postgres://pgb_plain@127.0.0.1:{}/{dst}?sslmode=disable",
+        s.target.port
+    );
+    let run = pgbarge(&[
+        "plan",
+        "--source",
+        &s.source.url(&src),
+        "--target",
+        &target,
+        "--schema",
+        "app",
+        "--no-owner",
+        "--no-privileges",
+    ]);
+    assert!(
+        run.stdout
+            .contains("warning  extension pg_buffercache is not installed on the target"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(target_state(&dst), before, "plan wrote to the target");
+}
