@@ -71,3 +71,4 @@ SELECT g, 1 + (random() * (100000 * :scale - 1))::bigint, 'file-' || g || '.bin'
  GROUP BY g;
 
 VACUUM ANALYZE;
+CHECKPOINT;
