@@ -172,28 +172,9 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
         })
         .filter(|(_, t)| dst_by_name.contains_key(t))
         .collect();
-    let mut by_target: HashMap<String, usize> = HashMap::new();
-    for (i, c) in checks.iter().enumerate() {
-        by_target.insert(c.target.clone(), i);
-    }
-    let mut loose = Vec::new();
     // Views come along with whole schemas, not with --table picks.
     let found = parity(a, b, &pairs, s.patterns.table.is_empty()).await?;
-    for (table, problem) in found {
-        match table.and_then(|t| by_target.get(&t.to_string())) {
-            Some(&i) => checks[i].problems.push(problem),
-            None => loose.push(problem),
-        }
-    }
-    for c in &mut checks {
-        c.status = if c.problems.is_empty() {
-            "ok"
-        } else {
-            "differs"
-        }
-        .into();
-    }
-    let ok = checks.iter().all(|c| c.problems.is_empty()) && loose.is_empty();
+    let (loose, ok) = settle(&mut checks, found);
     Ok(VerifyReport {
         tool: "pgbarge".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -214,6 +195,37 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
         problems: loose,
         ok,
     })
+}
+
+/// File the problems found beyond the per-table checks under their
+/// table (the rest stay loose), set each table's status, and say whether
+/// everything matched: (loose problems, ok).
+fn settle(
+    checks: &mut [TableCheck],
+    found: Vec<(Option<QualName>, String)>,
+) -> (Vec<String>, bool) {
+    let by_target: HashMap<String, usize> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.target.clone(), i))
+        .collect();
+    let mut loose = Vec::new();
+    for (table, problem) in found {
+        match table.and_then(|t| by_target.get(&t.to_string())) {
+            Some(&i) => checks[i].problems.push(problem),
+            None => loose.push(problem),
+        }
+    }
+    for c in checks.iter_mut() {
+        c.status = if c.problems.is_empty() {
+            "ok"
+        } else {
+            "differs"
+        }
+        .into();
+    }
+    let ok = checks.iter().all(|c| c.problems.is_empty()) && loose.is_empty();
+    (loose, ok)
 }
 
 /// How a table's checksum is split into ranges of its integer primary
@@ -725,7 +737,8 @@ pub async fn verify_archive(s: &crate::settings::ArchiveVerifySettings) -> Resul
                     .problems
                     .push("content differs (same row count, different checksum)".into());
             }
-            if s.checksums && t.row_sum.is_none() {
+            // (A table without columns has no rows stored, nor a sum.)
+            if s.checksums && t.row_sum.is_none() && !t.columns.is_empty() {
                 check.problems.push(
                     "the dump holds no row checksum for this table (written by an older pgbarge): \
                      only the row count was compared"
@@ -758,22 +771,7 @@ pub async fn verify_archive(s: &crate::settings::ArchiveVerifySettings) -> Resul
             }
         }
     }
-    let mut loose = Vec::new();
-    for (table, problem) in found {
-        match table.and_then(|t| checks.iter_mut().find(|c| c.target == t.to_string())) {
-            Some(c) => c.problems.push(problem),
-            None => loose.push(problem),
-        }
-    }
-    for c in &mut checks {
-        c.status = if c.problems.is_empty() {
-            "ok"
-        } else {
-            "differs"
-        }
-        .into();
-    }
-    let ok = checks.iter().all(|c| c.problems.is_empty()) && loose.is_empty();
+    let (loose, ok) = settle(&mut checks, found);
     Ok(VerifyReport {
         tool: "pgbarge".into(),
         version: env!("CARGO_PKG_VERSION").into(),
