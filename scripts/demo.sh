@@ -76,12 +76,14 @@ echo "==> pgbarge dump: a compressed backup of the source (directory format, zst
 rm -rf target/demo-dump target/demo.sql.gz
 "$BIN" dump --quiet --source "$SRC" --schema local_app --output target/demo-dump --compress zstd:3
 "$BIN" verify --input target/demo-dump | tail -n 1
-echo "==> pgbarge restore of it into a new database, under a new schema name, verified"
+echo "==> pgbarge restore of it into a new database, under a new schema name, verified against the source and the dump"
 "${PSQL[@]}" -d "$TGT" -c "CREATE DATABASE restored"
 RESTORED="postgres://postgres@127.0.0.1:$TP/restored?sslmode=disable"
 "$BIN" restore --quiet --input target/demo-dump --target "$RESTORED" --schema-map local_app=shop \
     --no-owner --no-privileges >/dev/null
 "$BIN" verify --source "$SRC" --target "$RESTORED" --schema local_app --schema-map local_app=shop \
+    --checksums | tail -n 1
+"$BIN" verify --input target/demo-dump --target "$RESTORED" --schema-map local_app=shop \
     --checksums | tail -n 1
 echo "==> pgbarge dump --format sql: a plain .sql.gz that psql restores"
 "$BIN" dump --quiet --source "$SRC" --schema local_app --output target/demo.sql.gz
