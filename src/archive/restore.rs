@@ -173,10 +173,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         say(&format!(
             "loading {} tables with {} jobs",
             loads.len(),
-            match archive.format {
-                ArchiveFormat::Dir => s.jobs.min(loads.len()).max(1),
-                ArchiveFormat::Sql => 1,
-            }
+            s.jobs.min(loads.len()).max(1)
         ));
         let progress = Progress::new(
             mode,
@@ -203,7 +200,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         });
         let run = match ctx.archive.format {
             ArchiveFormat::Dir => load_dir(&ctx, loads, s.jobs).await,
-            ArchiveFormat::Sql => load_sql(&ctx).await,
+            ArchiveFormat::Sql => load_sql(&ctx, s.jobs).await,
         };
         let _ = stop_tx.send(());
         let _ = ticker.await;
@@ -490,25 +487,68 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
             Ok::<_, Error>(())
         });
     }
-    while let Some(r) = set.join_next().await {
-        r.map_err(|e| Error::Runtime(anyhow!("restore worker: {e}")))??;
-    }
-    Ok(())
+    join_all(set).await
 }
 
-/// SQL format: one pass over the script; tables load in the order they
-/// appear, each from its byte range.
-async fn load_sql(ctx: &Arc<Loads>) -> Result<()> {
-    let mut dst = conn::connect(&ctx.target, Role::Target).await?;
-    // Every table with rows in the script, in script order; the ones not
-    // loaded are read past.
+/// Wait for every worker (each holds the shared context, and their file
+/// readers cannot be cancelled midway), then give the first error.
+async fn join_all(mut set: JoinSet<Result<()>>) -> Result<()> {
+    let mut first = Ok(());
+    while let Some(r) = set.join_next().await {
+        let r = r
+            .map_err(|e| Error::Runtime(anyhow!("restore worker: {e}")))
+            .and_then(|r| r);
+        if first.is_ok() {
+            first = r;
+        }
+    }
+    first
+}
+
+/// SQL format: `jobs` sessions, each reading the whole script (one
+/// compressed stream cannot be entered midway) and loading its share of
+/// the tables, balanced by bytes, in script order. Decompressing is
+/// cheap next to loading, so a pass per job buys parallel loads.
+async fn load_sql(ctx: &Arc<Loads>, jobs: usize) -> Result<()> {
+    // Every table with rows in the script, in script order.
     let in_script: Vec<usize> = (0..ctx.archive.manifest.tables.len())
         .filter(|&i| ctx.archive.manifest.tables[i].offset.is_some())
         .collect();
+    let mut wanted: Vec<usize> = in_script
+        .iter()
+        .copied()
+        .filter(|&i| ctx.tables[i].has_data)
+        .collect();
+    wanted.sort_by_key(|&i| std::cmp::Reverse(ctx.tables[i].bytes));
+    let n = jobs.min(wanted.len()).max(1);
+    let mut shares: Vec<(u64, HashSet<usize>)> = vec![(0, HashSet::new()); n];
+    for i in wanted {
+        if let Some(least) = shares.iter_mut().min_by_key(|(bytes, _)| *bytes) {
+            least.0 += ctx.tables[i].bytes;
+            least.1.insert(i);
+        }
+    }
+    let mut set = JoinSet::new();
+    for (_, mine) in shares {
+        let (ctx, in_script) = (ctx.clone(), in_script.clone());
+        set.spawn(async move { load_sql_share(&ctx, &in_script, &mine).await });
+    }
+    join_all(set).await
+}
+
+/// One pass over the script loading the tables in `mine`; the others
+/// (and tables whose rows are not wanted) are read past.
+async fn load_sql_share(
+    ctx: &Arc<Loads>,
+    in_script: &[usize],
+    mine: &HashSet<usize>,
+) -> Result<()> {
+    let mut dst = conn::connect(&ctx.target, Role::Target).await?;
     let (tx, mut rx) = mpsc::channel::<(usize, Bytes)>(DEPTH);
     let reader = {
         let ctx = ctx.clone();
-        let in_script = in_script.clone();
+        let in_script = in_script.to_vec();
+        let mine = mine.clone();
         tokio::task::spawn_blocking(move || {
             let a = &ctx.archive;
             let entries: Vec<&TableEntry> =
@@ -516,18 +556,46 @@ async fn load_sql(ctx: &Arc<Loads>) -> Result<()> {
             let mut walker = ScriptWalker::new(a, &entries);
             blocks::read_file(&a.path, a.codec, &mut |chunk| {
                 walker.feed(&chunk, &mut |k, part| {
+                    if !mine.contains(&in_script[k]) {
+                        return Ok(());
+                    }
                     tx.blocking_send((in_script[k], Bytes::copy_from_slice(part)))
-                        .map_err(|_| std::io::Error::other("the load stopped"))
+                        .map_err(|_| {
+                            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the load stopped")
+                        })
                 })
             })
         })
     };
+    let loaded = load_share(ctx, &mut dst, in_script, mine, &mut rx).await;
+    drop(rx);
+    let read = match reader.await {
+        Ok(Ok(_)) => Ok(()),
+        // The load ended first; its own error says why.
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Ok(Err(e)) => Err(Error::Runtime(anyhow!(
+            "{}: cannot be read: {e}; the dump is damaged",
+            ctx.archive.path.display()
+        ))),
+        Err(e) => Err(Error::Runtime(anyhow!("script reader: {e}"))),
+    };
+    // A damaged script explains a failed load best.
+    read.and(loaded)
+}
+
+/// The tables of one share, fed from the share's pass over the script.
+async fn load_share(
+    ctx: &Arc<Loads>,
+    dst: &mut Session,
+    in_script: &[usize],
+    mine: &HashSet<usize>,
+    rx: &mut mpsc::Receiver<(usize, Bytes)>,
+) -> Result<()> {
     let mut pending: Option<(usize, Bytes)> = None;
-    for &i in &in_script {
+    for &i in in_script.iter().filter(|i| mine.contains(i)) {
         let t = &ctx.tables[i];
         // This table's pieces, handed on through a channel of its own.
         let (ttx, trx) = mpsc::channel::<Bytes>(DEPTH);
-        let wanted = t.has_data;
         let forward = async {
             let mut ttx = Some(ttx);
             loop {
@@ -552,30 +620,17 @@ async fn load_sql(ctx: &Arc<Loads>) -> Result<()> {
             }
             drop(ttx);
         };
-        if !wanted {
-            drop(trx);
-            forward.await;
-            continue;
-        }
         let tp = ctx.progress.start_table(&t.name.to_string(), t.rows);
         ctx.begin(i);
         let feeds = vec![(t.total(), trx)];
-        let (r, ()) = tokio::join!(load_table(&mut dst, t, true, feeds, &tp), forward);
+        let (r, ()) = tokio::join!(load_table(dst, t, true, feeds, &tp), forward);
         ctx.progress
             .finish_table(&tp, if r.is_ok() { "restored" } else { "FAILED" });
         if !ctx.record(i, r) {
-            dst = conn::connect(&ctx.target, Role::Target).await?;
+            *dst = conn::connect(&ctx.target, Role::Target).await?;
         }
     }
-    drop(rx);
-    match reader.await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(Error::Runtime(anyhow!(
-            "{}: cannot be read: {e}; the dump is damaged",
-            ctx.archive.path.display()
-        ))),
-        Err(e) => Err(Error::Runtime(anyhow!("script reader: {e}"))),
-    }
+    Ok(())
 }
 
 /// A unit of rows in one transaction: `whole`, the table is emptied
