@@ -287,6 +287,9 @@ pub struct DumpArgs {
     /// Dump without a consistent snapshot (for sources that cannot export one)
     #[arg(long)]
     pub no_snapshot: bool,
+    /// Write a JSON run report to FILE (the manifest, timing, warnings)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 const RESTORE_EXAMPLES: &str = "\

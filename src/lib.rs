@@ -81,6 +81,9 @@ async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
         r = archive::dump::dump(&s) => r?,
         _ = interrupted() => return Err(Error::Interrupted),
     };
+    if let Some(path) = &s.report {
+        report::write_json(path, &r)?;
+    }
     let rows: Vec<[String; 6]> = r
         .manifest
         .tables

@@ -453,6 +453,7 @@ impl crate::archive::dump::DumpSettings {
                 && a.data_format != Some(crate::cli::DumpDataFormat::Text),
             part_bytes: a.part_size.unwrap_or(64).saturating_mul(1 << 20),
             quiet: flag_or(a.common.quiet, cfg.quiet),
+            report: a.report.clone().or(cfg.report),
         })
     }
 }

@@ -48,15 +48,23 @@ pub struct DumpSettings {
     /// uncompressed bytes.
     pub part_bytes: u64,
     pub quiet: bool,
+    /// `--report`: where the JSON run report goes.
+    pub report: Option<PathBuf>,
 }
 
-/// What a finished dump holds, for the summary.
+/// What a finished dump holds: the summary, and `--report`'s JSON.
+#[derive(serde::Serialize)]
 pub struct DumpReport {
-    pub manifest: Manifest,
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub command: &'static str,
     pub output: PathBuf,
     /// Bytes on disk.
     pub size: u64,
     pub seconds: f64,
+    pub warnings: Vec<String>,
+    pub ok: bool,
+    pub manifest: Manifest,
 }
 
 /// The working copy beside the output: whatever is left of it when the
@@ -315,10 +323,15 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     drop(partial);
     sync_dir(&parent);
     Ok(DumpReport {
-        manifest,
+        tool: "pgbarge",
+        version: env!("CARGO_PKG_VERSION"),
+        command: "dump",
         output: s.output.clone(),
         size,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: crate::report::round3(started.elapsed().as_secs_f64()),
+        warnings: plan.warnings.clone(),
+        ok: true,
+        manifest,
     })
 }
 

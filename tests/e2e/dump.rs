@@ -388,8 +388,25 @@ fn restore_can_leave_rows_out_and_writes_a_report() {
     let s = servers();
     let dir = temp_dir();
     let out = dir.path().join("d");
-    let run = dump(&out, &["--no-snapshot"]);
+    let dump_report = dir.path().join("dump.json");
+    let run = dump(
+        &out,
+        &["--no-snapshot", "--report", dump_report.to_str().unwrap()],
+    );
     run.assert_code(0);
+    let r = read_report(&dump_report);
+    assert_eq!(
+        (r["command"].as_str(), r["ok"].as_bool()),
+        (Some("dump"), Some(true))
+    );
+    let tickets = r["manifest"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"]["name"] == "tickets")
+        .unwrap();
+    assert_eq!(tickets["rows"], 2, "{tickets}");
+    assert!(r["size"].as_u64().unwrap() > 0);
     let dst = s.target.fresh_db("rexcl");
     let report = dir.path().join("restore.json");
     restore(
