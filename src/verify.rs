@@ -915,3 +915,47 @@ async fn target_health(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_column_lists_split_outside_quotes_only() {
+        assert_eq!(
+            split_columns(r#"id, "a,b", "x""y", "Mixed Case""#),
+            [r#"id"#, r#""a,b""#, r#""x""y""#, r#""Mixed Case""#]
+        );
+        assert!(split_columns("").is_empty());
+    }
+
+    #[test]
+    fn settle_files_problems_under_their_table_and_keeps_the_rest_loose() {
+        let mut checks = vec![
+            TableCheck {
+                target: "app.a".into(),
+                ..TableCheck::default()
+            },
+            TableCheck {
+                target: "app.b".into(),
+                ..TableCheck::default()
+            },
+        ];
+        let found = vec![
+            (
+                Some(QualName::new("app", "b")),
+                "index \"i\" is missing".to_string(),
+            ),
+            (None, "view app.v is missing".to_string()),
+        ];
+        let (loose, ok) = settle(&mut checks, found);
+        assert!(!ok);
+        assert_eq!(loose, ["view app.v is missing"]);
+        assert_eq!(
+            (checks[0].status.as_str(), checks[1].status.as_str()),
+            ("ok", "differs")
+        );
+        let (loose, ok) = settle(&mut checks[..1], Vec::new());
+        assert!(ok && loose.is_empty());
+    }
+}
