@@ -318,6 +318,18 @@ pub struct RestoreArgs {
     /// Target connection string [default: $PGBARGE_TARGET]
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
+    /// Only the dump's schemas matching GLOB (repeatable)
+    #[arg(long, short = 'n', value_name = "GLOB")]
+    pub schema: Vec<String>,
+    /// Leave out the dump's schemas matching GLOB (repeatable)
+    #[arg(long, short = 'N', value_name = "GLOB")]
+    pub exclude_schema: Vec<String>,
+    /// Only the dump's tables matching GLOB, as schema.table or table (repeatable)
+    #[arg(long, short = 't', value_name = "GLOB")]
+    pub table: Vec<String>,
+    /// Leave out the dump's tables matching GLOB (repeatable)
+    #[arg(long, short = 'T', value_name = "GLOB")]
+    pub exclude_table: Vec<String>,
     /// Keep these tables' definitions but load none of their rows (repeatable)
     #[arg(long = "exclude-table-data", value_name = "GLOB")]
     pub exclude_table_data: Vec<String>,

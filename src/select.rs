@@ -205,6 +205,18 @@ pub fn named_schemas(schemas: &[String], p: &Patterns) -> Result<Vec<String>, St
         .collect())
 }
 
+/// Schemas whose objects a selection keeps: the ones `--schema` names (all
+/// when it is not given) that `--exclude-schema` does not.
+pub fn kept_schemas(schemas: &[String], p: &Patterns) -> Result<Vec<String>, String> {
+    let mut inc = compile_schemas(&p.schema, "--schema")?;
+    let mut exc = compile_schemas(&p.exclude_schema, "--exclude-schema")?;
+    Ok(schemas
+        .iter()
+        .filter(|s| (inc.is_empty() || any_schema(&mut inc, s)) && !any_schema(&mut exc, s))
+        .cloned()
+        .collect())
+}
+
 fn any_schema(ms: &mut [SchemaPattern], s: &str) -> bool {
     ms.iter_mut().fold(false, |acc, m| m.matches(s) | acc)
 }

@@ -471,6 +471,13 @@ impl crate::archive::restore::RestoreSettings {
             target,
             schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
             exclude_table_data: pick(&a.exclude_table_data, &cfg.exclude_table_data),
+            selection: Patterns {
+                schema: a.schema.clone(),
+                exclude_schema: a.exclude_schema.clone(),
+                table: a.table.clone(),
+                exclude_table: a.exclude_table.clone(),
+                ..Patterns::default()
+            },
             jobs: jobs(a.jobs, &cfg, a.common.config.as_deref())?,
             part_loads: a.part_loads.unwrap_or(crate::cli::PartLoads::Auto),
             clean: a.clean,

@@ -37,6 +37,9 @@ pub struct RestoreSettings {
     pub schema_map: Vec<(String, String)>,
     /// Tables (archive names, globs) whose rows are not loaded.
     pub exclude_table_data: Vec<String>,
+    /// `--schema`, `--table` and their `--exclude` forms, over the dump's
+    /// (archive) names.
+    pub selection: crate::select::Patterns,
     pub jobs: usize,
     pub part_loads: crate::cli::PartLoads,
     pub clean: bool,
@@ -72,6 +75,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         }
     }
     schema::check_map(&s.schema_map, &schemas)?;
+    let left_out = select_from_dump(s, &manifest, &schemas, &mut plan)?;
     if s.no_owner {
         plan.drop_owners();
     }
@@ -86,7 +90,12 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         )
     };
     let skip_data = globs(&s.exclude_table_data)?;
-    let mut tables: Vec<TableEntry> = manifest.tables.clone();
+    let mut tables: Vec<TableEntry> = manifest
+        .tables
+        .iter()
+        .filter(|t| !left_out.contains(&t.name))
+        .cloned()
+        .collect();
     for t in &mut tables {
         if skip_data.iter().any(|g| g.is_match(t.name.to_string())) {
             t.has_data = false;
@@ -95,9 +104,10 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         }
         t.name = map_name(&t.name);
     }
-    let sequences: Vec<schema::SequenceValue> = manifest
+    let mut sequences: Vec<schema::SequenceValue> = manifest
         .sequences
         .iter()
+        .filter(|v| !left_out.contains(&v.sequence))
         .map(|v| schema::SequenceValue {
             sequence: map_name(&v.sequence),
             ..v.clone()
@@ -144,6 +154,25 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     ));
     let t0 = Instant::now();
     let created_schemas = schema::apply_pre(&mut dst, &plan, &found).await?;
+    if !left_out.is_empty() {
+        // Identity sequences come with their table: set only those that
+        // the chosen objects brought.
+        let names: Vec<String> = sequences.iter().map(|v| v.sequence.quoted()).collect();
+        let present: Vec<bool> = dst
+            .client
+            .query(
+                "SELECT pg_catalog.to_regclass(n) IS NOT NULL FROM pg_catalog.unnest($1::text[]) \
+                   WITH ORDINALITY AS u(n, i) ORDER BY i",
+                &[&names],
+            )
+            .await
+            .map_err(|e| Error::Runtime(anyhow!("target: {}", describe_pg(&e))))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut flags = present.into_iter();
+        sequences.retain(|_| flags.next().unwrap_or(true));
+    }
     let mut schema_report = SchemaReport {
         statements_before_rows: plan.extensions.len() + plan.pre.len(),
         keys_and_indexes: plan.indexes.len(),
@@ -284,6 +313,70 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         ok: true,
         ..Default::default()
     })
+}
+
+/// `--schema`/`--table` and their `--exclude` forms at restore: choose
+/// tables of the dump as `dump` chooses them from a database, then leave
+/// out of the plan the other tables, every object of schemas left out,
+/// and whatever depends on those. Returns what is left out (archive
+/// names). A chosen table that needs something left out goes too, and
+/// is named in a warning.
+fn select_from_dump(
+    s: &RestoreSettings,
+    manifest: &super::Manifest,
+    schemas: &[String],
+    plan: &mut schema::SchemaPlan,
+) -> Result<HashSet<QualName>> {
+    let p = &s.selection;
+    if p.schema.is_empty()
+        && p.exclude_schema.is_empty()
+        && p.table.is_empty()
+        && p.exclude_table.is_empty()
+    {
+        return Ok(HashSet::new());
+    }
+    let all: Vec<crate::catalog::Table> = manifest
+        .tables
+        .iter()
+        .map(|t| crate::catalog::Table {
+            oid: 0,
+            name: t.name.clone(),
+            relkind: 'r',
+            partition_root: None,
+            est_rows: t.rows as i64,
+            bytes: t.bytes as i64,
+            extension_member: false,
+            columns: Vec::new(),
+        })
+        .collect();
+    let chosen: HashSet<QualName> = crate::select::select(&all, schemas, p)
+        .map_err(Error::Usage)?
+        .into_iter()
+        .map(|c| all[c.index].name.clone())
+        .collect();
+    let kept = crate::select::kept_schemas(schemas, p).map_err(Error::Usage)?;
+    let dropped: HashSet<String> = schemas
+        .iter()
+        .filter(|x| !kept.contains(x))
+        .cloned()
+        .collect();
+    let excluded: HashSet<QualName> = all
+        .iter()
+        .map(|t| t.name.clone())
+        .filter(|n| !chosen.contains(n))
+        .collect();
+    let out = plan.keep_only(excluded, &dropped);
+    for t in chosen.iter().filter(|t| out.contains(*t)) {
+        plan.warnings.push(format!(
+            "table {t} is left out: its definition needs an object the selection leaves out"
+        ));
+    }
+    if manifest.tables.iter().all(|t| out.contains(&t.name)) {
+        return Err(Error::usage(
+            "the selection leaves no table of the dump to restore",
+        ));
+    }
+    Ok(out)
 }
 
 fn globs(patterns: &[String]) -> Result<Vec<globset::GlobMatcher>> {

@@ -93,6 +93,94 @@ impl SchemaPlan {
             .chain(&mut self.publications)
     }
 
+    /// Leave out of a plan read earlier (a dump's) the `excluded` objects
+    /// and every object of `dropped_schemas`: each statement that names
+    /// one of them, and in turn what such a statement would have created
+    /// (a view over a left-out table goes, then its refresh and grants).
+    /// Returns every object left out, tables among them.
+    pub fn keep_only(
+        &mut self,
+        excluded: HashSet<QualName>,
+        dropped_schemas: &HashSet<String>,
+    ) -> HashSet<QualName> {
+        let mut out = excluded;
+        out.extend(
+            self.names
+                .iter()
+                .filter(|n| dropped_schemas.contains(&n.schema))
+                .cloned(),
+        );
+        let names_out = |sql: &str, out: &HashSet<QualName>| {
+            lexer::qualified_names(sql)
+                .into_iter()
+                .any(|(s, n)| out.contains(&QualName::new(s, n)))
+        };
+        loop {
+            let before = out.len();
+            let mut more = Vec::new();
+            for st in self.statements() {
+                if names_out(&st.sql, &out) {
+                    if let Some((s, n)) = lexer::created_object(&st.sql) {
+                        more.push(QualName::new(s, n));
+                    }
+                }
+            }
+            out.extend(more);
+            if out.len() == before {
+                break;
+            }
+        }
+        // A constraint that goes (a foreign key to a left-out table) takes
+        // its validation and comment with it: (constraint, table).
+        let mut gone_keys: HashSet<(String, Option<(String, String)>)> = HashSet::new();
+        for st in self.statements() {
+            if let Some(key) = st.what.strip_prefix("constraint ") {
+                if names_out(&st.sql, &out) {
+                    let name = key.rsplit_once(" on ").map_or(key, |(c, _)| c);
+                    let table = lexer::qualified_names(&st.sql).into_iter().next();
+                    gone_keys.insert((name.to_string(), table));
+                }
+            }
+        }
+        let keep = |st: &Statement| {
+            if names_out(&st.sql, &out) {
+                return false;
+            }
+            let name = st
+                .what
+                .strip_prefix("validation of foreign key ")
+                .map(|k| k.rsplit_once(" on ").map_or(k, |(c, _)| c))
+                .or_else(|| st.what.strip_prefix("comment on constraint "));
+            let table = lexer::qualified_names(&st.sql).into_iter().next();
+            !name.is_some_and(|n| gone_keys.contains(&(n.to_string(), table)))
+        };
+        self.pre.retain(keep);
+        let kept: Vec<bool> = self.indexes.iter().map(keep).collect();
+        let mut flags = kept.iter();
+        self.indexes.retain(|_| *flags.next().unwrap_or(&true));
+        let mut flags = kept.iter();
+        self.index_tables.retain(|_| *flags.next().unwrap_or(&true));
+        self.post.retain(keep);
+        self.validations.retain(keep);
+        self.access.retain(keep);
+        self.publications.retain(keep);
+        self.schemas.retain(|s| !dropped_schemas.contains(s));
+        self.sequences.retain(|(_, t)| !out.contains(t));
+        self.created.retain(|c| !out.contains(&c.name));
+        out
+    }
+
+    fn statements(&self) -> impl Iterator<Item = &Statement> {
+        self.extensions
+            .iter()
+            .chain(&self.pre)
+            .chain(&self.indexes)
+            .chain(&self.post)
+            .chain(&self.validations)
+            .chain(&self.access)
+            .chain(&self.publications)
+    }
+
     /// Rename schemas in a plan read earlier (a dump's), names and
     /// statements alike, with the same lexer rules as a copy. Function
     /// bodies stay as they are; those that mention a renamed schema are
@@ -1908,7 +1996,84 @@ async fn read_publications(
 
 #[cfg(test)]
 mod tests {
-    use super::key_by_index;
+    use super::{key_by_index, QualName, SchemaPlan, Statement};
+    use std::collections::HashSet;
+
+    fn st(what: &str, sql: &str) -> Statement {
+        Statement {
+            what: what.into(),
+            sql: sql.into(),
+        }
+    }
+
+    #[test]
+    fn keep_only_drops_what_names_a_left_out_object_and_what_depends_on_that() {
+        let mut plan = SchemaPlan {
+            schemas: vec!["app".into(), "other".into()],
+            pre: vec![
+                st("table app.a", r#"CREATE TABLE "app"."a" (id int)"#),
+                st("table app.b", r#"CREATE TABLE "app"."b" (a_id int)"#),
+                st("type other.t", r#"CREATE TYPE "other"."t" AS ENUM ('x')"#),
+                st("table app.c", r#"CREATE TABLE "app"."c" (v "other"."t")"#),
+                st(
+                    "view app.v",
+                    r#"CREATE VIEW "app"."v" AS SELECT id FROM "app"."a""#,
+                ),
+                st(
+                    "view app.w",
+                    r#"CREATE VIEW "app"."w" AS SELECT id FROM "app"."v""#,
+                ),
+            ],
+            indexes: vec![st(
+                "index app.b_i",
+                r#"CREATE INDEX b_i ON "app"."b" (a_id)"#,
+            )],
+            index_tables: vec![Some(QualName::new("app", "b"))],
+            post: vec![
+                st(
+                    "constraint b_fk on app.b",
+                    r#"ALTER TABLE ONLY "app"."b" ADD CONSTRAINT "b_fk" FOREIGN KEY (a_id) REFERENCES "app"."a"(id) NOT VALID"#,
+                ),
+                st(
+                    "comment on constraint b_fk",
+                    r#"COMMENT ON CONSTRAINT "b_fk" ON "app"."b" IS 'k'"#,
+                ),
+                st(
+                    "trigger g on app.b",
+                    r#"CREATE TRIGGER g AFTER INSERT ON "app"."b" FOR EACH ROW EXECUTE FUNCTION "app"."f"()"#,
+                ),
+            ],
+            validations: vec![st(
+                "validation of foreign key b_fk on app.b",
+                r#"ALTER TABLE ONLY "app"."b" VALIDATE CONSTRAINT "b_fk""#,
+            )],
+            access: vec![st(
+                "privileges on view app.w",
+                r#"GRANT SELECT ON "app"."w" TO r"#,
+            )],
+            names: ["a", "b", "c", "v", "w", "f"]
+                .iter()
+                .map(|n| QualName::new("app", *n))
+                .chain([QualName::new("other", "t")])
+                .collect(),
+            ..SchemaPlan::default()
+        };
+        let out = plan.keep_only(
+            HashSet::from([QualName::new("app", "a")]),
+            &HashSet::from(["other".to_string()]),
+        );
+        let whats = |v: &[Statement]| v.iter().map(|s| s.what.clone()).collect::<Vec<_>>();
+        assert_eq!(whats(&plan.pre), ["table app.b"]);
+        assert_eq!(whats(&plan.indexes), ["index app.b_i"]);
+        assert_eq!(plan.index_tables.len(), 1);
+        assert_eq!(whats(&plan.post), ["trigger g on app.b"]);
+        assert!(plan.validations.is_empty() && plan.access.is_empty());
+        assert_eq!(plan.schemas, ["app"]);
+        for gone in ["a", "c", "v", "w"] {
+            assert!(out.contains(&QualName::new("app", gone)), "{gone}");
+        }
+        assert!(!out.contains(&QualName::new("app", "b")));
+    }
 
     #[test]
     fn plain_keys_are_built_from_their_index() {

@@ -101,6 +101,62 @@ fn is_ident_char(c: char) -> bool {
 
 const OPERATOR_CHARS: &str = "+-*/<>=~!@#%^&|`?";
 
+/// Every `schema.name` pair the statement spells outside strings and
+/// comments (identifiers or quoted identifiers around a dot), in order.
+pub fn qualified_names(sql: &str) -> Vec<(String, String)> {
+    let toks: Vec<Token> = tokenize(sql)
+        .into_iter()
+        .filter(|t| !t.is_trivia())
+        .collect();
+    let mut out = Vec::new();
+    for w in toks.windows(3) {
+        if let (Some(a), Kind::Dot, Some(b)) = (w[0].name(), w[1].kind, w[2].name()) {
+            out.push((a, b));
+        }
+    }
+    out
+}
+
+/// The object a `CREATE [OR REPLACE] [UNLOGGED] TABLE | VIEW |
+/// MATERIALIZED VIEW | FUNCTION | PROCEDURE | AGGREGATE | TYPE | DOMAIN |
+/// SEQUENCE` statement creates: its first qualified name. None for other
+/// statements (indexes, triggers, policies and rules belong to a table,
+/// they do not name a new schema object).
+pub fn created_object(sql: &str) -> Option<(String, String)> {
+    let words: Vec<String> = tokenize(sql)
+        .into_iter()
+        .filter(|t| !t.is_trivia())
+        .take(6)
+        .map(|t| t.text.to_ascii_uppercase())
+        .collect();
+    let mut w = words.iter().map(String::as_str);
+    if w.next() != Some("CREATE") {
+        return None;
+    }
+    let mut kind = w.next()?;
+    if kind == "OR" {
+        w.next(); // REPLACE
+        kind = w.next()?;
+    }
+    if kind == "UNLOGGED" {
+        kind = w.next()?;
+    }
+    matches!(
+        kind,
+        "TABLE"
+            | "VIEW"
+            | "MATERIALIZED"
+            | "FUNCTION"
+            | "PROCEDURE"
+            | "AGGREGATE"
+            | "TYPE"
+            | "DOMAIN"
+            | "SEQUENCE"
+    )
+    .then(|| qualified_names(sql).into_iter().next())
+    .flatten()
+}
+
 /// Split SQL into tokens. Unterminated quotes and comments run to the end
 /// of the input (the server produced it, so that does not happen in
 /// practice; the text is kept either way).
@@ -678,6 +734,32 @@ pub fn rename_in_bodies(sql: &str, map: &HashMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qualified_names_and_created_objects() {
+        let sql = r#"CREATE VIEW "App"."v 1" AS SELECT 'x.y', a.b FROM app.t /* c.d */ JOIN "Q"."r" ON true"#;
+        assert_eq!(
+            qualified_names(sql),
+            [("App", "v 1"), ("a", "b"), ("app", "t"), ("Q", "r")]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        assert_eq!(created_object(sql), Some(("App".into(), "v 1".into())));
+        assert_eq!(
+            created_object(
+                "CREATE OR REPLACE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1'"
+            ),
+            Some(("app".into(), "f".into()))
+        );
+        assert_eq!(
+            created_object("CREATE UNLOGGED TABLE app.u (id int)"),
+            Some(("app".into(), "u".into()))
+        );
+        assert_eq!(created_object("CREATE INDEX i ON app.t (a)"), None);
+        assert_eq!(
+            created_object("ALTER TABLE app.t ADD CONSTRAINT k CHECK (a > 0)"),
+            None
+        );
+    }
 
     #[test]
     fn statements_rename_schema_words_too() {

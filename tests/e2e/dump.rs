@@ -670,3 +670,68 @@ fn verify_checks_a_target_against_its_dump() {
         );
     }
 }
+
+/// `restore --schema/--table/--exclude-*`: the chosen tables and what
+/// belongs to them, nothing that depends on what is left out.
+#[test]
+fn restore_picks_schemas_and_tables_of_a_dump() {
+    let s = servers();
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    dump(&out, &[]).assert_code(0);
+    let same = |dst: &str, table: &str| {
+        assert_eq!(
+            digest(&mut s.source.client(source_db()), table),
+            digest(&mut s.target.client(dst), table),
+            "{table}"
+        );
+    };
+
+    let dst = s.target.fresh_db("pick_schema");
+    restore(&out, &dst, &["--schema", "app"]).assert_code(0);
+    let tables = user_tables(&mut s.target.client(&dst));
+    assert!(tables.iter().all(|t| t.starts_with("app.")), "{tables:?}");
+    same(&dst, "app.kitchen_sink");
+    same(&dst, "app.parents");
+
+    let dst = s.target.fresh_db("pick_table");
+    restore(&out, &dst, &["--table", "app.parents"]).assert_code(0);
+    assert_eq!(user_tables(&mut s.target.client(&dst)), ["app.parents"]);
+    same(&dst, "app.parents");
+
+    // The table that references the left-out one stays, without its key.
+    let dst = s.target.fresh_db("pick_excl");
+    let run = restore(
+        &out,
+        &dst,
+        &["--schema", "app", "--exclude-table", "app.parents"],
+    );
+    run.assert_code(0);
+    let tables = user_tables(&mut s.target.client(&dst));
+    assert!(!tables.contains(&"app.parents".to_string()), "{tables:?}");
+    same(&dst, "app.kitchen_sink");
+    // Views over it go, and the view over those views; the rest stays.
+    let views: Vec<String> = s
+        .target
+        .client(&dst)
+        .query(
+            "SELECT relname::text FROM pg_class WHERE relkind IN ('v', 'm') \
+               AND relnamespace = 'app'::regnamespace ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(views, ["mood_counts"]);
+    same(&dst, "app.mood_counts");
+    same(&dst, "app.tickets");
+
+    let run = restore(
+        &out,
+        &s.target.fresh_db("pick_none"),
+        &["--table", "app.no_such"],
+    );
+    run.assert_code(2);
+    assert!(run.stderr.contains("app.no_such"), "{}", run.stderr);
+}
