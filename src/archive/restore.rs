@@ -603,9 +603,10 @@ async fn join_all(mut set: JoinSet<Result<()>>) -> Result<()> {
 /// the tables, balanced by bytes, in script order. Decompressing is
 /// cheap next to loading, so a pass per job buys parallel loads.
 async fn load_sql(ctx: &Arc<Loads>, jobs: usize) -> Result<()> {
-    // Every table with rows in the script, in script order.
-    let in_script: Vec<usize> = (0..ctx.archive.manifest.tables.len())
-        .filter(|&i| ctx.archive.manifest.tables[i].offset.is_some())
+    // Every table restored with rows in the script, in script order
+    // (indexes into `ctx.tables`, which a selection may have thinned).
+    let in_script: Vec<usize> = (0..ctx.tables.len())
+        .filter(|&i| ctx.tables[i].offset.is_some())
         .collect();
     let mut wanted: Vec<usize> = in_script
         .iter()
@@ -644,8 +645,7 @@ async fn load_sql_share(
         let mine = mine.clone();
         tokio::task::spawn_blocking(move || {
             let a = &ctx.archive;
-            let entries: Vec<&TableEntry> =
-                in_script.iter().map(|&i| &a.manifest.tables[i]).collect();
+            let entries: Vec<&TableEntry> = in_script.iter().map(|&i| &ctx.tables[i]).collect();
             let mut walker = ScriptWalker::new(a, &entries);
             blocks::read_file(&a.path, a.codec, &mut |chunk| {
                 walker.feed(&chunk, &mut |k, part| {

@@ -727,6 +727,27 @@ fn restore_picks_schemas_and_tables_of_a_dump() {
     same(&dst, "app.mood_counts");
     same(&dst, "app.tickets");
 
+    // The same from a SQL script: its byte ranges of the chosen tables.
+    let script = dir.path().join("d.sql.gz");
+    dump(&script, &[]).assert_code(0);
+    let dst = s.target.fresh_db("pick_sql");
+    let run = restore(
+        &script,
+        &dst,
+        &[
+            "--schema",
+            "app",
+            "--exclude-table",
+            "app.parents",
+            "--jobs",
+            "2",
+        ],
+    );
+    run.assert_code(0);
+    same(&dst, "app.kitchen_sink");
+    same(&dst, "app.tickets");
+    assert!(!user_tables(&mut s.target.client(&dst)).contains(&"app.parents".to_string()));
+
     let run = restore(
         &out,
         &s.target.fresh_db("pick_none"),
