@@ -335,6 +335,32 @@ fn select_from_dump(
     {
         return Ok(HashSet::new());
     }
+    // Partitions are chosen with the root of their tree, as by dump: the
+    // parent is the second name of `CREATE TABLE x PARTITION OF y`.
+    let mut parent: std::collections::HashMap<QualName, QualName> = Default::default();
+    for st in &plan.pre {
+        if st.sql.contains(" PARTITION OF ") {
+            let names = crate::ddl::lexer::qualified_names(&st.sql);
+            if let (Some(created), Some((ps, pn))) =
+                (crate::ddl::lexer::created_object(&st.sql), names.get(1))
+            {
+                parent.insert(
+                    QualName::new(created.0, created.1),
+                    QualName::new(ps.clone(), pn.clone()),
+                );
+            }
+        }
+    }
+    let root = |n: &QualName| {
+        let mut top = parent.get(n)?;
+        for _ in 0..64 {
+            match parent.get(top) {
+                Some(up) => top = up,
+                None => break,
+            }
+        }
+        Some(top.clone())
+    };
     let all: Vec<crate::catalog::Table> = manifest
         .tables
         .iter()
@@ -342,7 +368,7 @@ fn select_from_dump(
             oid: 0,
             name: t.name.clone(),
             relkind: 'r',
-            partition_root: None,
+            partition_root: root(&t.name),
             est_rows: t.rows as i64,
             bytes: t.bytes as i64,
             extension_member: false,

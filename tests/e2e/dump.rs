@@ -699,6 +699,15 @@ fn restore_picks_schemas_and_tables_of_a_dump() {
     assert_eq!(user_tables(&mut s.target.client(&dst)), ["app.parents"]);
     same(&dst, "app.parents");
 
+    // A partitioned table's pattern brings its partitions.
+    let dst = s.target.fresh_db("pick_parts");
+    restore(&out, &dst, &["--table", "app.events"]).assert_code(0);
+    assert_eq!(
+        user_tables(&mut s.target.client(&dst)),
+        ["app.events_2024", "app.events_2025", "app.events_other"]
+    );
+    same(&dst, "app.events");
+
     // The table that references the left-out one stays, without its key.
     let dst = s.target.fresh_db("pick_excl");
     let run = restore(
