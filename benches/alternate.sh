@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Alternating runs: pgbarge and its peer take turns, N runs each, on the
+# same servers and data; prints every time, the medians and their ratio.
+# Single runs vary by 20-30% on a shared 2-core machine (page cache,
+# writeback, neighbours); taking turns spreads that drift over both tools.
+#
+#   benches/alternate.sh [--scale N] [--runs N] dump|restore
+#
+# dump:    pgbarge dump (gzip:6, --jobs 2) against pg_dump -Fd -j 2
+# restore: pgbarge restore --jobs 2 of a pgbarge gzip:6 dump against
+#          pg_restore -j 2 of a pg_dump -Fd dump, each into a fresh
+#          database after a CHECKPOINT
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+SCALE=5 RUNS=5 WHAT=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scale) SCALE=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    dump|restore) WHAT=$1; shift ;;
+    *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+[ -n "$WHAT" ] || { echo "say what to compare: dump or restore (see the header of $0)" >&2; exit 2; }
+
+ensure_rust
+ensure_postgres
+echo "==> building" >&2
+cargo build --release --quiet --bin pgbarge
+BIN=$PWD/target/release/pgbarge
+PATH=$(pg_bindir):$PATH
+
+WORK=$(mktemp -d /tmp/pgbarge-alternate.XXXXXX); chmod 755 "$WORK"
+cleanup() { stop_server "$WORK/source"; stop_server "$WORK/target"; rm -rf "$WORK"; }
+trap cleanup EXIT
+SP=$(free_port); TP=$(free_port)
+start_server "$WORK/source" "$SP"
+start_server "$WORK/target" "$TP"
+for dir in source target; do
+  printf 'shared_buffers = 512MB\nwal_level = minimal\nmax_wal_senders = 0\n' >>"$WORK/$dir/data/postgresql.conf"
+  as_pg "$(pg_bindir)/pg_ctl" -D "$WORK/$dir/data" -w restart >/dev/null
+done
+PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+SRC="postgres://postgres@127.0.0.1:$SP/postgres?sslmode=disable"
+ADMIN="postgres://postgres@127.0.0.1:$TP/postgres?sslmode=disable"
+RUN="postgres://postgres@127.0.0.1:$TP/run?sslmode=disable"
+echo "==> generating the dataset at scale $SCALE" >&2
+"${PSQL[@]}" -v scale="$SCALE" -d "$SRC" -f benches/dataset.sql >/dev/null
+
+# timed NAME COMMAND...: seconds of wall time, appended to NAME's list.
+declare -A TIMES
+timed() {
+  local name=$1 t0; shift
+  sync
+  t0=$(date +%s.%N)
+  "$@" >"$WORK/out.log" 2>&1 || { echo "$name failed:" >&2; tail -5 "$WORK/out.log" >&2; exit 1; }
+  TIMES[$name]+="$(echo "$(date +%s.%N) - $t0" | bc) "
+}
+fresh() { "${PSQL[@]}" -d "$ADMIN" -c "DROP DATABASE IF EXISTS run" -c "CREATE DATABASE run" -c CHECKPOINT; }
+
+if [ "$WHAT" = dump ]; then
+  A=pgbarge-dump B=pg_dump-Fd-j2
+  for _ in $(seq "$RUNS"); do
+    rm -rf "$WORK/d"; timed $A "$BIN" dump --quiet --schema bench --jobs 2 --source "$SRC" --output "$WORK/d"
+    rm -rf "$WORK/d"; timed $B pg_dump -Fd -j 2 --schema bench -d "$SRC" -f "$WORK/d"
+  done
+else
+  A=pgbarge-restore B=pg_restore-j2
+  "$BIN" dump --quiet --schema bench --jobs 2 --source "$SRC" --output "$WORK/pgbarge" >/dev/null
+  pg_dump -Fd -j 2 --schema bench -d "$SRC" -f "$WORK/pgdump"
+  for _ in $(seq "$RUNS"); do
+    fresh; timed $A "$BIN" restore --quiet --jobs 2 --input "$WORK/pgbarge" --target "$RUN"
+    fresh; timed $B pg_restore -j 2 -d "$RUN" "$WORK/pgdump"
+  done
+fi
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{x[NR]=$1} END {print x[int((NR+1)/2)]}'; }
+ma=$(echo "${TIMES[$A]}" | median); mb=$(echo "${TIMES[$B]}" | median)
+echo
+echo "### $WHAT, alternating, $RUNS runs each (scale $SCALE)"
+echo
+echo "| tool | runs (s) | median s |"
+echo "|---|---|---:|"
+echo "| $A | ${TIMES[$A]}| $ma |"
+echo "| $B | ${TIMES[$B]}| $mb |"
+echo
+printf 'ratio of medians: %.2f\n' "$(echo "$ma / $mb" | bc -l)"
