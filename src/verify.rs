@@ -741,7 +741,7 @@ pub async fn verify_archive(s: &crate::settings::ArchiveVerifySettings) -> Resul
             if s.checksums && t.row_sum.is_none() && !t.columns.is_empty() {
                 check.problems.push(
                     "the dump holds no row checksum for this table (written by an older pgbarge): \
-                     only the row count was compared"
+                     only the row count was compared; dump again with this pgbarge to compare content"
                         .into(),
                 );
             }
@@ -875,12 +875,14 @@ async fn target_health(
         .query(OBJECTS, &[&names])
         .await
         .pg_context(|| "reading the target's constraints and indexes".into())?;
+    let by_text: HashMap<String, &QualName> = present.iter().map(|p| (p.to_string(), p)).collect();
+    let by_name: HashMap<&str, &QualName> = present.iter().map(|p| (p.name.as_str(), p)).collect();
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for r in rows {
         let (kind, table, name, good): (String, String, String, bool) =
             (r.get(0), r.get(1), r.get(2), r.get(3));
-        let Some(t) = present.iter().find(|p| p.to_string() == table) else {
+        let Some(&t) = by_text.get(&table) else {
             continue;
         };
         let bare = table.rsplit('.').next().unwrap_or(&table).to_string();
@@ -906,7 +908,7 @@ async fn target_health(
         if seen.contains(&(name.clone(), table.clone())) {
             continue;
         }
-        if let Some(t) = present.iter().find(|p| p.name == table) {
+        if let Some(&t) = by_name.get(table.as_str()) {
             out.push((
                 Some(t.clone()),
                 format!("constraint \"{name}\" is missing on the target"),

@@ -329,7 +329,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         output: s.output.clone(),
         size,
         seconds: crate::report::round3(started.elapsed().as_secs_f64()),
-        warnings: plan.warnings.clone(),
+        warnings: plan.warnings,
         ok: true,
         manifest,
     })

@@ -24,7 +24,7 @@ use crate::catalog::QualName;
 use crate::conn::{self, Role, Session};
 use crate::error::describe_pg;
 use crate::progress::{Mode, Progress, TableProgress};
-use crate::report::{EndpointReport, RunReport, SchemaReport, TableReport};
+use crate::report::{EndpointReport, RunReport, TableReport};
 use crate::transfer::framing::RowCounter;
 use crate::transfer::schema::{self, Builders};
 use crate::{Error, Result};
@@ -146,12 +146,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         });
     }
 
-    say(&format!(
-        "creating the schema: {} statements, then {} keys and indexes and {} other statements after the data",
-        plan.extensions.len() + plan.pre.len(),
-        plan.indexes.len(),
-        plan.post.len()
-    ));
+    say(&schema::describe_steps(&plan));
     let t0 = Instant::now();
     let created_schemas = schema::apply_pre(&mut dst, &plan, &found).await?;
     if !left_out.is_empty() {
@@ -173,15 +168,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         let mut flags = present.into_iter();
         sequences.retain(|_| flags.next().unwrap_or(true));
     }
-    let mut schema_report = SchemaReport {
-        statements_before_rows: plan.extensions.len() + plan.pre.len(),
-        keys_and_indexes: plan.indexes.len(),
-        statements_after_rows: plan.post.len(),
-        access_statements: plan.access.len(),
-        sequences_set: sequences.len(),
-        seconds_before_rows: crate::report::round3(t0.elapsed().as_secs_f64()),
-        seconds_after_rows: 0.0,
-    };
+    let mut schema_report = schema::report_before_rows(&plan, sequences.len(), t0);
 
     let outcome: Result<Vec<TableReport>> = async {
         let loading: HashSet<&QualName> = tables

@@ -144,43 +144,50 @@ impl RowSum {
         &self.counter
     }
 
-    fn row(&mut self, piece: &[u8]) {
-        let h = if self.partial.is_empty() {
+    /// Add one row's hash: `piece` completes what `partial` holds.
+    fn row(partial: &mut Vec<u8>, sum: &mut u64, piece: &[u8]) {
+        let h = if partial.is_empty() {
             xxhash_rust::xxh3::xxh3_64(piece)
         } else {
-            self.partial.extend_from_slice(piece);
-            let h = xxhash_rust::xxh3::xxh3_64(&self.partial);
-            self.partial.clear();
+            partial.extend_from_slice(piece);
+            let h = xxhash_rust::xxh3::xxh3_64(partial);
+            partial.clear();
             h
         };
-        self.sum = self.sum.wrapping_add(h);
+        *sum = sum.wrapping_add(h);
     }
 
     pub fn feed(&mut self, data: &[u8]) -> Result<(), FramingError> {
+        let RowSum {
+            counter,
+            partial,
+            in_rows,
+            sum,
+        } = self;
         let mut start = 0;
-        match &mut self.counter {
+        match counter {
             RowCounter::Binary(b) => {
-                let mut marks = Vec::new();
-                b.feed_marked(data, &mut |at| marks.push(at))?;
-                for at in marks {
-                    if self.in_rows {
-                        self.row(&data[start..at]);
+                // Rows are hashed as the parser finds their ends (no list
+                // of marks per chunk: this runs once per row).
+                b.feed_marked(data, &mut |at| {
+                    if *in_rows {
+                        Self::row(partial, sum, &data[start..at]);
                     }
-                    self.in_rows = true;
+                    *in_rows = true;
                     start = at;
-                }
+                })?;
             }
             c => {
                 c.feed(data)?;
                 while let Some(i) = memchr::memchr(b'\n', &data[start..]) {
                     let end = start + i + 1;
-                    self.row(&data[start..end]);
+                    Self::row(partial, sum, &data[start..end]);
                     start = end;
                 }
             }
         }
-        if self.in_rows {
-            self.partial.extend_from_slice(&data[start..]);
+        if *in_rows {
+            partial.extend_from_slice(&data[start..]);
         }
         Ok(())
     }

@@ -144,23 +144,10 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         let found = schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?;
         warnings.extend(plan.warnings.iter().cloned());
         warnings.extend(schema::misplaced_extensions(&dst, &plan).await?);
-        say(&format!(
-            "creating the schema: {} statements, then {} keys and indexes and {} other statements after the data",
-            plan.extensions.len() + plan.pre.len(),
-            plan.indexes.len(),
-            plan.post.len()
-        ));
+        say(&schema::describe_steps(&plan));
         let t0 = Instant::now();
         created_schemas = schema::apply_pre(&mut dst, &plan, &found).await?;
-        schema_report = Some(crate::report::SchemaReport {
-            statements_before_rows: plan.extensions.len() + plan.pre.len(),
-            keys_and_indexes: plan.indexes.len(),
-            statements_after_rows: plan.post.len(),
-            access_statements: plan.access.len(),
-            sequences_set: plan.sequences.len(),
-            seconds_before_rows: crate::report::round3(t0.elapsed().as_secs_f64()),
-            seconds_after_rows: 0.0,
-        });
+        schema_report = Some(schema::report_before_rows(&plan, plan.sequences.len(), t0));
         schema_plan = Some(plan);
     }
     let outcome: Result<RunReport> = async {

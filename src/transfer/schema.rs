@@ -213,6 +213,35 @@ pub async fn check_target(
     Ok(found)
 }
 
+/// What the schema step is about to do, for the progress line (copy and
+/// restore alike).
+pub fn describe_steps(plan: &SchemaPlan) -> String {
+    format!(
+        "creating the schema: {} statements, then {} keys and indexes and {} other statements after the data",
+        plan.extensions.len() + plan.pre.len(),
+        plan.indexes.len(),
+        plan.post.len()
+    )
+}
+
+/// The report of the schema step once the pre-data is in, `started` when
+/// it began; the time after the rows is filled in later.
+pub fn report_before_rows(
+    plan: &SchemaPlan,
+    sequences_set: usize,
+    started: std::time::Instant,
+) -> crate::report::SchemaReport {
+    crate::report::SchemaReport {
+        statements_before_rows: plan.extensions.len() + plan.pre.len(),
+        keys_and_indexes: plan.indexes.len(),
+        statements_after_rows: plan.post.len(),
+        access_statements: plan.access.len(),
+        sequences_set,
+        seconds_before_rows: crate::report::round3(started.elapsed().as_secs_f64()),
+        seconds_after_rows: 0.0,
+    }
+}
+
 /// Keys and indexes of each loading table, to build as soon as its rows
 /// are committed (with its ANALYZE), and the ones that wait for all rows.
 #[allow(clippy::type_complexity)]

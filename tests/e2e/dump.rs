@@ -699,6 +699,17 @@ fn restore_picks_schemas_and_tables_of_a_dump() {
     assert_eq!(user_tables(&mut s.target.client(&dst)), ["app.parents"]);
     same(&dst, "app.parents");
 
+    // A schema left out takes its tables and the view that names one.
+    let dst = s.target.fresh_db("pick_noweird");
+    restore(&out, &dst, &["--exclude-schema", "Weird Schema"]).assert_code(0);
+    let tables = user_tables(&mut s.target.client(&dst));
+    assert!(
+        tables.iter().all(|t| !t.starts_with("\"Weird Schema\""))
+            && tables.contains(&"app.parents".to_string()),
+        "{tables:?}"
+    );
+    same(&dst, "app.parents");
+
     // A partitioned table's pattern brings its partitions.
     let dst = s.target.fresh_db("pick_parts");
     restore(&out, &dst, &["--table", "app.events"]).assert_code(0);
