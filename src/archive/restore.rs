@@ -367,16 +367,26 @@ fn select_from_dump(
         .into_iter()
         .map(|c| all[c.index].name.clone())
         .collect();
-    let kept = crate::select::kept_schemas(schemas, p).map_err(Error::Usage)?;
+    let mut kept = crate::select::kept_schemas(schemas, p).map_err(Error::Usage)?;
+    let mut excluded: HashSet<QualName> = all
+        .iter()
+        .map(|t| t.name.clone())
+        .filter(|n| !chosen.contains(n))
+        .collect();
+    // With --table, as dump: only what the chosen tables need, and only
+    // the schemas that hold some of it (or that --schema names).
+    if !p.table.is_empty() {
+        let tables: HashSet<QualName> = all.iter().map(|t| t.name.clone()).collect();
+        let (unneeded, needed) = plan.not_needed(&tables, &chosen);
+        let mut holding = crate::select::named_schemas(schemas, p).map_err(Error::Usage)?;
+        holding.extend(chosen.iter().chain(&needed).map(|n| n.schema.clone()));
+        kept.retain(|s| holding.contains(s));
+        excluded.extend(unneeded);
+    }
     let dropped: HashSet<String> = schemas
         .iter()
         .filter(|x| !kept.contains(x))
         .cloned()
-        .collect();
-    let excluded: HashSet<QualName> = all
-        .iter()
-        .map(|t| t.name.clone())
-        .filter(|n| !chosen.contains(n))
         .collect();
     let out = plan.keep_only(excluded, &dropped);
     for t in chosen.iter().filter(|t| out.contains(*t)) {

@@ -170,6 +170,51 @@ impl SchemaPlan {
         out
     }
 
+    /// For `--table` at restore, as a dump with `--table` chooses: the
+    /// objects (types, functions, sequences, views, ...) that none of the
+    /// `chosen` tables needs, directly or through one another. `tables`
+    /// is every table of the plan. A statement works for the object it
+    /// creates, or else for the first object it names (an index, a key, a
+    /// comment, a grant); when that object stays, what the statement
+    /// names is needed. Returns (not needed, needed).
+    pub fn not_needed(
+        &self,
+        tables: &HashSet<QualName>,
+        chosen: &HashSet<QualName>,
+    ) -> (HashSet<QualName>, HashSet<QualName>) {
+        let qual = |v: Vec<(String, String)>| -> Vec<QualName> {
+            v.into_iter().map(|(s, n)| QualName::new(s, n)).collect()
+        };
+        let mut optional = HashSet::new();
+        let mut works: Vec<(Option<QualName>, Vec<QualName>)> = Vec::new();
+        for st in self.statements() {
+            let names = qual(lexer::referenced_names(&st.sql));
+            let created = lexer::created_object(&st.sql).map(|(s, n)| QualName::new(s, n));
+            if let Some(c) = created.as_ref().filter(|c| !tables.contains(*c)) {
+                optional.insert(c.clone());
+            }
+            works.push((created.or_else(|| names.first().cloned()), names));
+        }
+        let mut need: HashSet<QualName> = HashSet::new();
+        loop {
+            let before = need.len();
+            for (subject, names) in &works {
+                let stays = match subject {
+                    Some(s) if optional.contains(s) => need.contains(s),
+                    Some(s) if tables.contains(s) => chosen.contains(s),
+                    _ => true,
+                };
+                if stays {
+                    need.extend(names.iter().filter(|n| optional.contains(*n)).cloned());
+                }
+            }
+            if need.len() == before {
+                break;
+            }
+        }
+        (optional.difference(&need).cloned().collect(), need)
+    }
+
     fn statements(&self) -> impl Iterator<Item = &Statement> {
         self.extensions
             .iter()
@@ -515,6 +560,21 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     for &i in &ordered {
         plan.pre.append(&mut nodes[i].stmts);
         plan.created.push(created[i].clone());
+    }
+    // Sequences left out with --table are neither set nor given an owner.
+    let left_out: HashSet<&QualName> = (0..nodes.len())
+        .filter(|&i| !keep[i] && created[i].kind == "sequence")
+        .map(|i| &created[i].name)
+        .collect();
+    if !left_out.is_empty() {
+        let owned: HashSet<String> = plan
+            .sequences
+            .iter()
+            .filter(|(_, to)| left_out.contains(to))
+            .map(|(from, _)| format!("ownership of sequence {from}"))
+            .collect();
+        plan.sequences.retain(|(_, to)| !left_out.contains(to));
+        plan.post.retain(|st| !owned.contains(&st.what));
     }
     read_publications(c, o, &schemas, &m, &mut plan).await?;
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
@@ -2073,6 +2133,56 @@ mod tests {
             assert!(out.contains(&QualName::new("app", gone)), "{gone}");
         }
         assert!(!out.contains(&QualName::new("app", "b")));
+    }
+
+    #[test]
+    fn not_needed_keeps_what_chosen_tables_need_through_one_another() {
+        let plan = SchemaPlan {
+            pre: vec![
+                st(
+                    "function app.pos",
+                    r#"CREATE FUNCTION "app"."pos"(int) RETURNS bool AS 'x'"#,
+                ),
+                st(
+                    "domain app.d",
+                    r#"CREATE DOMAIN "app"."d" AS int CHECK ("app"."pos"(VALUE))"#,
+                ),
+                st("sequence app.s", r#"CREATE SEQUENCE "app"."s""#),
+                st(
+                    "type app.unused",
+                    r#"CREATE TYPE "app"."unused" AS ENUM ('x')"#,
+                ),
+                st(
+                    "function app.trg",
+                    r#"CREATE FUNCTION "app"."trg"() RETURNS trigger AS 'x'"#,
+                ),
+                st(
+                    "table app.a",
+                    r#"CREATE TABLE "app"."a" (id int DEFAULT nextval('app.s'::regclass), v "app"."d")"#,
+                ),
+                st("table app.b", r#"CREATE TABLE "app"."b" (id int)"#),
+                st(
+                    "view app.v",
+                    r#"CREATE VIEW "app"."v" AS SELECT id FROM "app"."a""#,
+                ),
+            ],
+            post: vec![
+                st(
+                    "trigger g on app.a",
+                    r#"CREATE TRIGGER g AFTER INSERT ON "app"."a" FOR EACH ROW EXECUTE FUNCTION "app"."trg"()"#,
+                ),
+                st(
+                    "comment on type app.unused",
+                    r#"COMMENT ON TYPE "app"."unused" IS 'n'"#,
+                ),
+            ],
+            ..SchemaPlan::default()
+        };
+        let q = |n: &str| QualName::new("app", n);
+        let tables = HashSet::from([q("a"), q("b")]);
+        let (out, need) = plan.not_needed(&tables, &HashSet::from([q("a")]));
+        assert_eq!(out, HashSet::from([q("unused"), q("v")]));
+        assert_eq!(need, HashSet::from([q("pos"), q("d"), q("s"), q("trg")]));
     }
 
     #[test]

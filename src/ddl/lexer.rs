@@ -117,6 +117,25 @@ pub fn qualified_names(sql: &str) -> Vec<(String, String)> {
     out
 }
 
+/// [`qualified_names`], plus the names inside `'s.n'::regclass`-style
+/// literals (`nextval('s.seq'::regclass)` needs sequence `s.seq`).
+pub fn referenced_names(sql: &str) -> Vec<(String, String)> {
+    let toks: Vec<Token> = tokenize(sql)
+        .into_iter()
+        .filter(|t| !t.is_trivia())
+        .collect();
+    let mut out = qualified_names(sql);
+    for w in toks.windows(3) {
+        if let (Kind::String, Kind::Cast, Some(reg)) = (w[0].kind, w[1].kind, w[2].name()) {
+            if REG_TYPES.contains(&reg.as_str()) {
+                let value = w[0].string_value().unwrap_or_default();
+                out.extend(qualified_names(&value).into_iter().take(1));
+            }
+        }
+    }
+    out
+}
+
 /// The object a `CREATE [OR REPLACE] [UNLOGGED] TABLE | VIEW |
 /// MATERIALIZED VIEW | FUNCTION | PROCEDURE | AGGREGATE | TYPE | DOMAIN |
 /// SEQUENCE` statement creates: its first qualified name. None for other
@@ -836,6 +855,19 @@ mod tests {
         let sql = "'local_app.orders' || $$local_app.x$$ -- local_app.y\n/* local_app.z */";
         assert_eq!(r(sql), sql);
         assert_eq!(r("E'local_app.t'"), "E'local_app.t'");
+    }
+
+    #[test]
+    fn referenced_names_include_regclass_literals() {
+        let sql = r#"CREATE TABLE a.t (id int DEFAULT nextval('a.s'::regclass), m "B".mood, x text DEFAULT 'c.d')"#;
+        let names = referenced_names(sql);
+        for (s, n) in [("a", "t"), ("B", "mood"), ("a", "s")] {
+            assert!(
+                names.contains(&(s.into(), n.into())),
+                "{s}.{n} in {names:?}"
+            );
+        }
+        assert!(!names.contains(&("c".into(), "d".into())));
     }
 
     #[test]

@@ -699,6 +699,23 @@ fn restore_picks_schemas_and_tables_of_a_dump() {
     assert_eq!(user_tables(&mut s.target.client(&dst)), ["app.parents"]);
     same(&dst, "app.parents");
 
+    // --table brings what the table needs and nothing else: the same
+    // objects as a dump made with that --table.
+    let only = dir.path().join("only");
+    dump(&only, &["--table", "app.kitchen_sink"]).assert_code(0);
+    let made = s.target.fresh_db("pick_needs_dumped");
+    restore(&only, &made, &[]).assert_code(0);
+    let dst = s.target.fresh_db("pick_needs");
+    restore(&out, &dst, &["--table", "app.kitchen_sink"]).assert_code(0);
+    let objects = user_objects(&mut s.target.client(&dst));
+    assert_eq!(user_objects(&mut s.target.client(&made)), objects);
+    assert!(
+        !objects.iter().any(|o| o.contains("Weird"))
+            && objects.iter().any(|o| o.starts_with("type ")),
+        "{objects:?}"
+    );
+    same(&dst, "app.kitchen_sink");
+
     // A schema left out takes its tables and the view that names one.
     let dst = s.target.fresh_db("pick_noweird");
     restore(&out, &dst, &["--exclude-schema", "Weird Schema"]).assert_code(0);

@@ -395,6 +395,28 @@ pub fn user_tables(c: &mut postgres::Client) -> Vec<String> {
     .collect()
 }
 
+/// Every user schema, relation, type and function of a database, one
+/// line each (`function app.f(integer)`), sorted.
+pub fn user_objects(c: &mut postgres::Client) -> Vec<String> {
+    c.query(
+        "WITH ns AS (SELECT oid, nspname FROM pg_namespace \
+                      WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%') \
+         SELECT 'schema ' || quote_ident(nspname) FROM ns \
+         UNION ALL SELECT 'relation ' || c.relkind::text || ' ' || format('%I.%I', ns.nspname, c.relname) \
+           FROM pg_class c JOIN ns ON ns.oid = c.relnamespace \
+         UNION ALL SELECT 'type ' || format('%I.%I', ns.nspname, t.typname) \
+           FROM pg_type t JOIN ns ON ns.oid = t.typnamespace WHERE t.typrelid = 0 AND t.typelem = 0 \
+         UNION ALL SELECT 'function ' || p.oid::regprocedure::text \
+           FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace \
+         ORDER BY 1",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
 /// Assert both databases hold the same rows in every table.
 #[track_caller]
 pub fn assert_same_content(src_db: &str, dst_db: &str) {
