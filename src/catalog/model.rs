@@ -155,6 +155,30 @@ impl SchemaPlan {
             !name.is_some_and(|n| gone_keys.contains(&(n.to_string(), table)))
         };
         self.pre.retain(keep);
+        // Bodies are not parsed; one that spells a left-out name is kept
+        // and named, since it fails when it runs that part.
+        for st in self
+            .pre
+            .iter()
+            .filter(|st| st.what.starts_with("function "))
+        {
+            let mut gone: Vec<String> = lexer::body_names(&st.sql)
+                .into_iter()
+                .map(|(s, n)| QualName::new(s, n))
+                .filter(|n| out.contains(n))
+                .map(|n| n.to_string())
+                .collect();
+            gone.sort();
+            gone.dedup();
+            if !gone.is_empty() {
+                self.warnings.push(format!(
+                    "{}: its body mentions {}, which the selection leaves out; it is restored \
+                     and fails when it reaches that name",
+                    st.what,
+                    gone.join(", ")
+                ));
+            }
+        }
         let kept: Vec<bool> = self.indexes.iter().map(keep).collect();
         let mut flags = kept.iter();
         self.indexes.retain(|_| *flags.next().unwrap_or(&true));
@@ -176,7 +200,8 @@ impl SchemaPlan {
     /// is every table of the plan. A statement works for the object it
     /// creates, or else for the first object it names (an index, a key, a
     /// comment, a grant); when that object stays, what the statement
-    /// names is needed. Returns (not needed, needed).
+    /// names is needed, also inside a function's body. Returns (not
+    /// needed, needed).
     pub fn not_needed(
         &self,
         tables: &HashSet<QualName>,
@@ -188,7 +213,10 @@ impl SchemaPlan {
         let mut optional = HashSet::new();
         let mut works: Vec<(Option<QualName>, Vec<QualName>)> = Vec::new();
         for st in self.statements() {
-            let names = qual(lexer::referenced_names(&st.sql));
+            let mut names = qual(lexer::referenced_names(&st.sql));
+            // A function's body is not parsed, but what it spells is
+            // taken as needed (a sequence its nextval() uses).
+            names.extend(qual(lexer::body_names(&st.sql)));
             let created = lexer::created_object(&st.sql).map(|(s, n)| QualName::new(s, n));
             if let Some(c) = created.as_ref().filter(|c| !tables.contains(*c)) {
                 optional.insert(c.clone());
@@ -478,10 +506,27 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     let keep: Vec<bool> = if o.tables_only {
         let mut keep = vec![false; nodes.len()];
         let mut stack: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].rank == 3).collect();
+        // What a function's body spells is not in pg_depend (a sequence
+        // its nextval() uses): found by name, it comes along too.
+        let by_name: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !matches!(n.kw, "FUNCTION" | "PROCEDURE" | "AGGREGATE"))
+            .map(|(i, n)| (n.label.as_str(), i))
+            .collect();
         while let Some(i) = stack.pop() {
             if !keep[i] {
                 keep[i] = true;
                 stack.extend(edges[i].iter().copied());
+                let body = nodes[i]
+                    .stmts
+                    .first()
+                    .map_or(Vec::new(), |st| lexer::body_names(&st.sql));
+                stack.extend(body.into_iter().filter_map(|(s, n)| {
+                    by_name
+                        .get(QualName::new(s, n).to_string().as_str())
+                        .copied()
+                }));
             }
         }
         keep
@@ -2071,6 +2116,10 @@ mod tests {
         let mut plan = SchemaPlan {
             schemas: vec!["app".into(), "other".into()],
             pre: vec![
+                st(
+                    "function app.f()",
+                    r#"CREATE FUNCTION "app"."f"() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN DELETE FROM app.a; RETURN NULL; END$$"#,
+                ),
                 st("table app.a", r#"CREATE TABLE "app"."a" (id int)"#),
                 st("table app.b", r#"CREATE TABLE "app"."b" (a_id int)"#),
                 st("type other.t", r#"CREATE TYPE "other"."t" AS ENUM ('x')"#),
@@ -2123,7 +2172,14 @@ mod tests {
             &HashSet::from(["other".to_string()]),
         );
         let whats = |v: &[Statement]| v.iter().map(|s| s.what.clone()).collect::<Vec<_>>();
-        assert_eq!(whats(&plan.pre), ["table app.b"]);
+        assert_eq!(whats(&plan.pre), ["function app.f()", "table app.b"]);
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.starts_with("function app.f(): its body mentions app.a,")),
+            "{:?}",
+            plan.warnings
+        );
         assert_eq!(whats(&plan.indexes), ["index app.b_i"]);
         assert_eq!(plan.index_tables.len(), 1);
         assert_eq!(whats(&plan.post), ["trigger g on app.b"]);

@@ -718,15 +718,50 @@ fn scan_mentions(sql: &str, map: &HashMap<String, String>, found: &mut Vec<Strin
                 scan_mentions(&t.string_value().unwrap_or_default(), map, found, depth + 1)
             }
             Kind::Dollar if depth < 3 => {
-                let open = t.text[1..].find('$').map_or(0, |k| k + 2);
-                let close = t.text.len().saturating_sub(open);
-                if open <= close {
-                    scan_mentions(&t.text[open..close], map, found, depth + 1)
+                if let Some(inner) = dollar_inner(t.text) {
+                    scan_mentions(inner, map, found, depth + 1)
                 }
             }
             _ => {}
         }
     }
+}
+
+/// The text between the delimiters of a dollar-quoted token.
+fn dollar_inner(text: &str) -> Option<&str> {
+    let open = text[1..].find('$').map_or(0, |k| k + 2);
+    let close = text.len().saturating_sub(open);
+    (open <= close).then(|| &text[open..close])
+}
+
+/// The `schema.name` pairs a function's dollar-quoted body spells, also
+/// inside string literals there (dynamic SQL). The body is not parsed:
+/// used to warn, never to decide.
+pub fn body_names(sql: &str) -> Vec<(String, String)> {
+    fn inside(sql: &str, out: &mut Vec<(String, String)>, depth: u8) {
+        out.extend(qualified_names(sql));
+        if depth >= 3 {
+            return;
+        }
+        for t in tokenize(sql) {
+            match t.kind {
+                Kind::String => inside(&t.string_value().unwrap_or_default(), out, depth + 1),
+                Kind::Dollar => {
+                    if let Some(b) = dollar_inner(t.text) {
+                        inside(b, out, depth + 1)
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for t in tokenize(sql).iter().filter(|t| t.kind == Kind::Dollar) {
+        if let Some(b) = dollar_inner(t.text) {
+            inside(b, &mut out, 1);
+        }
+    }
+    out
 }
 
 /// Rewrite the inside of every dollar-quoted string with `rename_schemas`
@@ -855,6 +890,16 @@ mod tests {
         let sql = "'local_app.orders' || $$local_app.x$$ -- local_app.y\n/* local_app.z */";
         assert_eq!(r(sql), sql);
         assert_eq!(r("E'local_app.t'"), "E'local_app.t'");
+    }
+
+    #[test]
+    fn body_names_read_bodies_and_their_dynamic_sql() {
+        let sql = "CREATE FUNCTION a.f() RETURNS int LANGUAGE plpgsql AS $f$ BEGIN \
+                   PERFORM 1 FROM b.t; EXECUTE 'DELETE FROM c.u'; RETURN 1; END $f$";
+        let names = body_names(sql);
+        assert!(names.contains(&("b".into(), "t".into())), "{names:?}");
+        assert!(names.contains(&("c".into(), "u".into())), "{names:?}");
+        assert!(!names.contains(&("a".into(), "f".into())), "{names:?}");
     }
 
     #[test]

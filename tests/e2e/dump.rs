@@ -716,6 +716,23 @@ fn restore_picks_schemas_and_tables_of_a_dump() {
     );
     same(&dst, "app.kitchen_sink");
 
+    // A function's body is not parsed, but the sequence it spells comes
+    // along with the table whose default calls it.
+    // So does a dump made with that --table.
+    let only = dir.path().join("tickets");
+    dump(&only, &["--table", "app.tickets"]).assert_code(0);
+    for (input, db, args) in [
+        (&out, "pick_body", &["--table", "app.tickets"][..]),
+        (&only, "pick_body_dumped", &[][..]),
+    ] {
+        let dst = s.target.fresh_db(db);
+        restore(input, &dst, args).assert_code(0);
+        s.target
+            .client(&dst)
+            .execute("INSERT INTO app.tickets (code) VALUES ('new')", &[])
+            .unwrap_or_else(|e| panic!("{db}: the default's function finds its sequence: {e}"));
+    }
+
     // A schema left out takes its tables and the view that names one.
     let dst = s.target.fresh_db("pick_noweird");
     restore(&out, &dst, &["--exclude-schema", "Weird Schema"]).assert_code(0);
@@ -744,6 +761,12 @@ fn restore_picks_schemas_and_tables_of_a_dump() {
         &["--schema", "app", "--exclude-table", "app.parents"],
     );
     run.assert_code(0);
+    assert!(
+        run.stderr.contains("function app.count_parents()")
+            && run.stderr.contains("its body mentions app.parents"),
+        "{}",
+        run.stderr
+    );
     let tables = user_tables(&mut s.target.client(&dst));
     assert!(!tables.contains(&"app.parents".to_string()), "{tables:?}");
     same(&dst, "app.kitchen_sink");
