@@ -377,9 +377,9 @@ fn select_from_dump(
     // the schemas that hold some of it (or that --schema names).
     if !p.table.is_empty() {
         let tables: HashSet<QualName> = all.iter().map(|t| t.name.clone()).collect();
-        let (unneeded, needed) = plan.not_needed(&tables, &chosen);
+        let (unneeded, named) = plan.not_needed(&tables, &chosen);
         let mut holding = crate::select::named_schemas(schemas, p).map_err(Error::Usage)?;
-        holding.extend(chosen.iter().chain(&needed).map(|n| n.schema.clone()));
+        holding.extend(chosen.iter().chain(&named).map(|n| n.schema.clone()));
         kept.retain(|s| holding.contains(s));
         excluded.extend(unneeded);
     }

@@ -200,8 +200,9 @@ impl SchemaPlan {
     /// is every table of the plan. A statement works for the object it
     /// creates, or else for the first object it names (an index, a key, a
     /// comment, a grant); when that object stays, what the statement
-    /// names is needed, also inside a function's body. Returns (not
-    /// needed, needed).
+    /// names is needed, also inside a function's body. Returns the
+    /// objects not needed, and every name the staying statements spell
+    /// (their schemas must stay: an extension's type lives in one).
     pub fn not_needed(
         &self,
         tables: &HashSet<QualName>,
@@ -233,7 +234,7 @@ impl SchemaPlan {
                     _ => true,
                 };
                 if stays {
-                    need.extend(names.iter().filter(|n| optional.contains(*n)).cloned());
+                    need.extend(names.iter().cloned());
                 }
             }
             if need.len() == before {
@@ -2214,7 +2215,7 @@ mod tests {
                 ),
                 st(
                     "table app.a",
-                    r#"CREATE TABLE "app"."a" (id int DEFAULT nextval('app.s'::regclass), v "app"."d")"#,
+                    r#"CREATE TABLE "app"."a" (id int DEFAULT nextval('app.s'::regclass), v "app"."d", w "ext"."citext")"#,
                 ),
                 st("table app.b", r#"CREATE TABLE "app"."b" (id int)"#),
                 st(
@@ -2238,7 +2239,15 @@ mod tests {
         let tables = HashSet::from([q("a"), q("b")]);
         let (out, need) = plan.not_needed(&tables, &HashSet::from([q("a")]));
         assert_eq!(out, HashSet::from([q("unused"), q("v")]));
-        assert_eq!(need, HashSet::from([q("pos"), q("d"), q("s"), q("trg")]));
+        for n in ["pos", "d", "s", "trg", "a"] {
+            assert!(need.contains(&q(n)), "{n}");
+        }
+        for n in ["unused", "v", "b"] {
+            assert!(!need.contains(&q(n)), "{n}");
+        }
+        // An extension's type: not an object of the plan, but its schema
+        // must stay.
+        assert!(need.contains(&QualName::new("ext", "citext")));
     }
 
     #[test]
