@@ -82,15 +82,8 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
     for c in &chosen {
         let st = &src_tables[c.index];
         let target = QualName::new(s.map_schema(&st.name.schema), st.name.name.clone());
-        let mut check = TableCheck {
-            source: st.name.to_string(),
-            target: target.to_string(),
-            ..TableCheck::default()
-        };
-        let Some(dt) = dst_by_name.get(&target) else {
-            check
-                .problems
-                .push(format!("table {target} is missing on the target"));
+        let (mut check, dt) = start_check(&st.name, &target, &dst_by_name);
+        let Some(dt) = dt else {
             checks.push(check);
             continue;
         };
@@ -689,15 +682,8 @@ pub async fn verify_archive(s: &crate::settings::ArchiveVerifySettings) -> Resul
     let mut present = Vec::new();
     for t in &a.manifest.tables {
         let target = map(&t.name);
-        let mut check = TableCheck {
-            source: t.name.to_string(),
-            target: target.to_string(),
-            ..TableCheck::default()
-        };
-        let Some(dt) = dst_by_name.get(&target) else {
-            check
-                .problems
-                .push(format!("table {target} is missing on the target"));
+        let (mut check, dt) = start_check(&t.name, &target, &dst_by_name);
+        let Some(dt) = dt else {
             checks.push(check);
             continue;
         };
@@ -916,6 +902,27 @@ async fn target_health(
         }
     }
     Ok(out)
+}
+
+/// A table's check, and the target's table; when the target lacks it, a
+/// check that already says so, and no table.
+fn start_check<'a>(
+    source: &QualName,
+    target: &QualName,
+    dst_by_name: &HashMap<&QualName, &'a Table>,
+) -> (TableCheck, Option<&'a Table>) {
+    let mut check = TableCheck {
+        source: source.to_string(),
+        target: target.to_string(),
+        ..TableCheck::default()
+    };
+    let dt = dst_by_name.get(target).copied();
+    if dt.is_none() {
+        check
+            .problems
+            .push(format!("table {target} is missing on the target"));
+    }
+    (check, dt)
 }
 
 #[cfg(test)]

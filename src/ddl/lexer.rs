@@ -104,27 +104,31 @@ const OPERATOR_CHARS: &str = "+-*/<>=~!@#%^&|`?";
 /// Every `schema.name` pair the statement spells outside strings and
 /// comments (identifiers or quoted identifiers around a dot), in order.
 pub fn qualified_names(sql: &str) -> Vec<(String, String)> {
-    let toks: Vec<Token> = tokenize(sql)
+    pairs(&solid_tokens(sql))
+}
+
+fn solid_tokens(sql: &str) -> Vec<Token<'_>> {
+    tokenize(sql)
         .into_iter()
         .filter(|t| !t.is_trivia())
-        .collect();
-    let mut out = Vec::new();
-    for w in toks.windows(3) {
-        if let (Some(a), Kind::Dot, Some(b)) = (w[0].name(), w[1].kind, w[2].name()) {
-            out.push((a, b));
-        }
-    }
-    out
+        .collect()
+}
+
+/// `name . name` among tokens without trivia.
+fn pairs(toks: &[Token]) -> Vec<(String, String)> {
+    toks.windows(3)
+        .filter_map(|w| match (w[0].name(), w[1].kind, w[2].name()) {
+            (Some(a), Kind::Dot, Some(b)) => Some((a, b)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// [`qualified_names`], plus the names inside `'s.n'::regclass`-style
 /// literals (`nextval('s.seq'::regclass)` needs sequence `s.seq`).
 pub fn referenced_names(sql: &str) -> Vec<(String, String)> {
-    let toks: Vec<Token> = tokenize(sql)
-        .into_iter()
-        .filter(|t| !t.is_trivia())
-        .collect();
-    let mut out = qualified_names(sql);
+    let toks = solid_tokens(sql);
+    let mut out = pairs(&toks);
     for w in toks.windows(3) {
         if let (Kind::String, Kind::Cast, Some(reg)) = (w[0].kind, w[1].kind, w[2].name()) {
             if REG_TYPES.contains(&reg.as_str()) {
@@ -142,9 +146,9 @@ pub fn referenced_names(sql: &str) -> Vec<(String, String)> {
 /// statements (indexes, triggers, policies and rules belong to a table,
 /// they do not name a new schema object).
 pub fn created_object(sql: &str) -> Option<(String, String)> {
-    let words: Vec<String> = tokenize(sql)
-        .into_iter()
-        .filter(|t| !t.is_trivia())
+    let toks = solid_tokens(sql);
+    let words: Vec<String> = toks
+        .iter()
         .take(6)
         .map(|t| t.text.to_ascii_uppercase())
         .collect();
@@ -172,7 +176,7 @@ pub fn created_object(sql: &str) -> Option<(String, String)> {
             | "DOMAIN"
             | "SEQUENCE"
     )
-    .then(|| qualified_names(sql).into_iter().next())
+    .then(|| pairs(&toks).into_iter().next())
     .flatten()
 }
 
