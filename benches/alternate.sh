@@ -4,8 +4,12 @@
 # Single runs vary by 20-30% on a shared 2-core machine (page cache,
 # writeback, neighbours); taking turns spreads that drift over both tools.
 #
-#   benches/alternate.sh [--scale N] [--runs N] dump|restore
+#   benches/alternate.sh [--scale N] [--runs N] dump|restore|copy
 #
+# copy:    pgbarge copy (schema and rows, --jobs 4) against pg_dump | psql
+#          and, when installed, pgcopydb clone (4 table and index jobs),
+#          each into a fresh database after a CHECKPOINT; the ratio is
+#          against the fastest peer's median
 # dump:    pgbarge dump (gzip:6, --jobs 2) against pg_dump -Fd -j 2
 # restore: pgbarge restore --jobs 2 of a pgbarge gzip:6 dump against
 #          pg_restore -j 2 of a pg_dump -Fd dump, each into a fresh
@@ -19,11 +23,11 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --scale) SCALE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
-    dump|restore) WHAT=$1; shift ;;
+    dump|restore|copy) WHAT=$1; shift ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
-[ -n "$WHAT" ] || { echo "say what to compare: dump or restore (see the header of $0)" >&2; exit 2; }
+[ -n "$WHAT" ] || { echo "say what to compare: dump, restore or copy (see the header of $0)" >&2; exit 2; }
 
 ensure_rust
 ensure_postgres
@@ -66,6 +70,17 @@ if [ "$WHAT" = dump ]; then
     rm -rf "$WORK/d"; timed $A "$BIN" dump --quiet --schema bench --jobs 2 --source "$SRC" --output "$WORK/d"
     rm -rf "$WORK/d"; timed $B pg_dump -Fd -j 2 --schema bench -d "$SRC" -f "$WORK/d"
   done
+elif [ "$WHAT" = copy ]; then
+  A=pgbarge-copy B=pg_dump-psql C=
+  command -v pgcopydb >/dev/null && C=pgcopydb-clone
+  for _ in $(seq "$RUNS"); do
+    fresh; timed $A "$BIN" copy --quiet --schema bench --jobs 4 --no-owner --no-privileges --source "$SRC" --target "$RUN"
+    fresh; timed $B bash -c 'set -o pipefail; pg_dump --schema bench --no-owner --no-privileges -d "$1" | psql -X -q -v ON_ERROR_STOP=1 -d "$2"' _ "$SRC" "$RUN"
+    if [ -n "$C" ]; then
+      fresh; rm -rf "$WORK/pgcopydb"
+      timed $C pgcopydb clone --source "$SRC" --target "$RUN" --table-jobs 4 --index-jobs 4 --dir "$WORK/pgcopydb" --no-owner --no-acl --skip-extensions
+    fi
+  done
 else
   A=pgbarge-restore B=pg_restore-j2
   "$BIN" dump --quiet --schema bench --jobs 2 --source "$SRC" --output "$WORK/pgbarge" >/dev/null
@@ -78,6 +93,9 @@ fi
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{x[NR]=$1} END {print x[int((NR+1)/2)]}'; }
 ma=$(echo "${TIMES[$A]}" | median); mb=$(echo "${TIMES[$B]}" | median)
+if [ -n "${C:-}" ]; then
+  mc=$(echo "${TIMES[$C]}" | median)
+fi
 echo
 echo "### $WHAT, alternating, $RUNS runs each (scale $SCALE)"
 echo
@@ -85,5 +103,9 @@ echo "| tool | runs (s) | median s |"
 echo "|---|---|---:|"
 echo "| $A | ${TIMES[$A]}| $ma |"
 echo "| $B | ${TIMES[$B]}| $mb |"
+if [ -n "${C:-}" ]; then
+  echo "| $C | ${TIMES[$C]}| $mc |"
+  if (( $(echo "$mc < $mb" | bc) )); then B=$C mb=$mc; fi
+fi
 echo
-printf 'ratio of medians: %.2f\n' "$(echo "$ma / $mb" | bc -l)"
+printf 'ratio of medians: %.2f (%s against %s, the fastest peer)\n' "$(echo "$ma / $mb" | bc -l)" "$A" "$B"
