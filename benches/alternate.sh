@@ -60,7 +60,7 @@ timed() {
   sync
   t0=$(date +%s.%N)
   "$@" >"$WORK/out.log" 2>&1 || { echo "$name failed:" >&2; tail -5 "$WORK/out.log" >&2; exit 1; }
-  TIMES[$name]+="$(echo "$(date +%s.%N) - $t0" | bc) "
+  TIMES[$name]+="$(printf '%.2f' "$(echo "$(date +%s.%N) - $t0" | bc)") "
 }
 fresh() { "${PSQL[@]}" -d "$ADMIN" -c "DROP DATABASE IF EXISTS run" -c "CREATE DATABASE run" -c CHECKPOINT; }
 

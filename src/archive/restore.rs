@@ -378,7 +378,9 @@ fn select_from_dump(
     if !p.table.is_empty() {
         let tables: HashSet<QualName> = all.iter().map(|t| t.name.clone()).collect();
         let (unneeded, named) = plan.not_needed(&tables, &chosen);
-        let mut holding = crate::select::named_schemas(schemas, p).map_err(Error::Usage)?;
+        let wanted = crate::select::named_schemas(schemas, p).map_err(Error::Usage)?;
+        plan.drop_unused_extensions(&named, &wanted);
+        let mut holding = wanted;
         holding.extend(chosen.iter().chain(&named).map(|n| n.schema.clone()));
         kept.retain(|s| holding.contains(s));
         excluded.extend(unneeded);

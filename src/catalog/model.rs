@@ -244,6 +244,50 @@ impl SchemaPlan {
         (optional.difference(&need).cloned().collect(), need)
     }
 
+    /// For `--table` at restore: leave out the extensions nothing kept
+    /// uses. A plan does not record an extension's members, so this goes
+    /// by schema: an extension stays when a name the kept statements spell
+    /// (`named`) lives in its schema and no statement of the plan creates
+    /// it (so it can only come from an extension there), or when its
+    /// schema is one of `wanted`. Returns the names of those left out.
+    pub fn drop_unused_extensions(
+        &mut self,
+        named: &HashSet<QualName>,
+        wanted: &[String],
+    ) -> Vec<String> {
+        let created: HashSet<QualName> = self
+            .statements()
+            .filter_map(|st| lexer::created_object(&st.sql))
+            .map(|(s, n)| QualName::new(s, n))
+            .collect();
+        let used: HashSet<&str> = named
+            .iter()
+            .filter(|n| !created.contains(*n))
+            .map(|n| n.schema.as_str())
+            .collect();
+        let keep: Vec<bool> = self
+            .extension_schemas
+            .iter()
+            .map(|s| used.contains(s.as_str()) || wanted.contains(s))
+            .collect();
+        let dropped = self
+            .extension_names
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| !**k)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let mut flags = keep.iter();
+        self.extensions.retain(|_| *flags.next().unwrap_or(&true));
+        let mut flags = keep.iter();
+        self.extension_names
+            .retain(|_| *flags.next().unwrap_or(&true));
+        let mut flags = keep.iter();
+        self.extension_schemas
+            .retain(|_| *flags.next().unwrap_or(&true));
+        dropped
+    }
+
     fn statements(&self) -> impl Iterator<Item = &Statement> {
         self.extensions
             .iter()
@@ -493,14 +537,22 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     let deps = read_depends(c).await?;
     let index: HashMap<Key, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key, i)).collect();
     let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); nodes.len()];
-    let mut needed_ext: BTreeSet<String> = BTreeSet::new();
+    // What each node uses of an extension: an object it depends on
+    // (a type, a function) or anything else of one (an index's operator
+    // class, an operator, a collation).
+    let mut ext_uses: Vec<(usize, &String)> = Vec::new();
     for d in &deps.edges {
         if let (Some(&from), Some(&to)) = (index.get(&d.0), index.get(&d.1)) {
             if from != to {
                 edges[from].insert(to);
             }
-        } else if let (Some(_), Some(ext)) = (index.get(&d.0), deps.extension_of.get(&d.1)) {
-            needed_ext.insert(ext.clone());
+        } else if let (Some(&from), Some(ext)) = (index.get(&d.0), deps.extension_of.get(&d.1)) {
+            ext_uses.push((from, ext));
+        }
+    }
+    for (k, ext) in &deps.uses {
+        if let Some(&from) = index.get(k) {
+            ext_uses.push((from, ext));
         }
     }
     // With --table, only what the selected tables need comes along.
@@ -534,6 +586,11 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     } else {
         vec![true; nodes.len()]
     };
+    let needed_ext: BTreeSet<&String> = ext_uses
+        .iter()
+        .filter(|(i, _)| keep[*i])
+        .map(|(_, e)| *e)
+        .collect();
     for e in deps
         .extensions
         .iter()
@@ -633,6 +690,8 @@ struct Depends {
     edges: Vec<(Key, Key)>,
     /// Extension member objects -> extension name.
     extension_of: HashMap<Key, String>,
+    /// Node -> extension it uses through a member of any kind.
+    uses: Vec<(Key, String)>,
     /// Every extension: (name, schema).
     extensions: Vec<(String, String)>,
 }
@@ -709,6 +768,26 @@ async fn read_depends(c: &Client) -> Result<Depends> {
             ))
         })
         .collect();
+    let uses_sql = format!(
+        "SELECT DISTINCT {}, e.extname::text FROM pg_catalog.pg_depend d \
+           JOIN pg_catalog.pg_depend m ON m.classid = d.refclassid AND m.objid = d.refobjid \
+                AND m.deptype = 'e' AND m.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass \
+           JOIN pg_catalog.pg_extension e ON e.oid = m.refobjid \
+          WHERE d.deptype = 'n' AND d.objid >= 16384",
+        resolve("d.classid", "d.objid")
+    );
+    let uses = c
+        .query(&uses_sql, &[])
+        .await
+        .pg_context(|| "reading what uses extensions".into())?
+        .iter()
+        .filter_map(|r| {
+            Some((
+                parse_key(r.get::<_, Option<String>>(0)?.as_str())?,
+                r.get(1),
+            ))
+        })
+        .collect();
     let extensions = c
         .query(
             "SELECT e.extname::text, n.nspname::text FROM pg_catalog.pg_extension e \
@@ -724,6 +803,7 @@ async fn read_depends(c: &Client) -> Result<Depends> {
     Ok(Depends {
         edges,
         extension_of,
+        uses,
         extensions,
     })
 }
@@ -2248,6 +2328,42 @@ mod tests {
         // An extension's type: not an object of the plan, but its schema
         // must stay.
         assert!(need.contains(&QualName::new("ext", "citext")));
+    }
+
+    #[test]
+    fn extensions_stay_only_where_a_kept_statement_uses_their_schema() {
+        let ext = |name: &str, schema: &str| {
+            st(
+                &format!("extension {name}"),
+                &format!("CREATE EXTENSION IF NOT EXISTS {name} WITH SCHEMA {schema}"),
+            )
+        };
+        let mut plan = SchemaPlan {
+            extensions: vec![
+                ext("citext", "ext"),
+                ext("pgcrypto", "crypto"),
+                ext("hstore", "app"),
+                ext("cube", "geo"),
+            ],
+            extension_names: ["citext", "pgcrypto", "hstore", "cube"]
+                .map(String::from)
+                .to_vec(),
+            extension_schemas: ["ext", "crypto", "app", "geo"].map(String::from).to_vec(),
+            pre: vec![st("table app.a", r#"CREATE TABLE "app"."a" (id int)"#)],
+            ..SchemaPlan::default()
+        };
+        let named = HashSet::from([
+            // Comes from an extension: nothing in the plan creates it.
+            QualName::new("ext", "citext"),
+            // Created by the plan: says nothing about hstore.
+            QualName::new("app", "a"),
+        ]);
+        let dropped = plan.drop_unused_extensions(&named, &["geo".to_string()]);
+        assert_eq!(dropped, ["pgcrypto", "hstore"]);
+        assert_eq!(plan.extension_names, ["citext", "cube"]);
+        assert_eq!(plan.extension_schemas, ["ext", "geo"]);
+        assert_eq!(plan.extensions.len(), 2);
+        assert!(plan.extensions[1].sql.contains("cube"));
     }
 
     #[test]

@@ -671,6 +671,73 @@ fn verify_checks_a_target_against_its_dump() {
     }
 }
 
+/// `restore --table` creates only the extensions the chosen tables use
+/// (a column type, an index's operator class), not every one in the dump;
+/// a dump finds an extension that only an index's operator class uses.
+#[test]
+fn restore_table_brings_only_the_extensions_it_uses() {
+    let s = servers();
+    let src = s.source.fresh_db("pickext");
+    seed_source(
+        &src,
+        "CREATE SCHEMA ext; CREATE EXTENSION citext WITH SCHEMA ext; CREATE EXTENSION pg_trgm; \
+         CREATE SCHEMA app; \
+         CREATE TABLE app.people (id int PRIMARY KEY, email ext.citext); \
+         CREATE TABLE app.notes (id int PRIMARY KEY, body text); \
+         CREATE INDEX notes_body ON app.notes USING gin (body public.gin_trgm_ops); \
+         INSERT INTO app.people VALUES (1, 'A@b.c'); INSERT INTO app.notes VALUES (1, 'hello');",
+    );
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    let src_url = s.source.url(&src);
+    pgbarge(&[
+        "dump",
+        "--source",
+        &src_url,
+        "--output",
+        out.to_str().unwrap(),
+    ])
+    .assert_code(0);
+    let extensions = |db: &str| -> Vec<String> {
+        s.target
+            .client(db)
+            .query(
+                "SELECT extname::text FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    for (table, wanted) in [("app.people", "citext"), ("app.notes", "pg_trgm")] {
+        let dst = s.target.fresh_db("pickext");
+        restore(&out, &dst, &["--table", table]).assert_code(0);
+        assert_eq!(extensions(&dst), [wanted], "restore --table {table}");
+        assert_eq!(user_tables(&mut s.target.client(&dst)), [table]);
+    }
+    // The whole dump has both, also pg_trgm, which only an index's
+    // operator class uses (in a schema without tables).
+    let dst = s.target.fresh_db("pickext");
+    restore(&out, &dst, &[]).assert_code(0);
+    assert_eq!(extensions(&dst), ["citext", "pg_trgm"]);
+    // dump --table chooses the same way.
+    let only = dir.path().join("only");
+    pgbarge(&[
+        "dump",
+        "--source",
+        &src_url,
+        "--table",
+        "app.notes",
+        "--output",
+        only.to_str().unwrap(),
+    ])
+    .assert_code(0);
+    let dst = s.target.fresh_db("pickext");
+    restore(&only, &dst, &[]).assert_code(0);
+    assert_eq!(extensions(&dst), ["pg_trgm"]);
+}
+
 /// `restore --schema/--table/--exclude-*`: the chosen tables and what
 /// belongs to them, nothing that depends on what is left out.
 #[test]
