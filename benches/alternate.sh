@@ -4,8 +4,10 @@
 # Single runs vary by 20-30% on a shared 2-core machine (page cache,
 # writeback, neighbours); taking turns spreads that drift over both tools.
 #
-#   benches/alternate.sh [--scale N] [--runs N] dump|restore|copy
+#   benches/alternate.sh [--scale N] [--runs N] [--compress C] dump|restore|copy
 #
+# --compress: pgbarge's archive compression for dump and restore
+#          (default gzip:6; pg_dump -Fd of PostgreSQL 15 writes gzip only)
 # copy:    pgbarge copy (schema and rows, --jobs 4) against pg_dump | psql
 #          and, when installed, pgcopydb clone (4 table and index jobs),
 #          each into a fresh database after a CHECKPOINT; the ratio is
@@ -18,11 +20,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-SCALE=5 RUNS=5 WHAT=
+SCALE=5 RUNS=5 WHAT= COMPRESS=gzip:6
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) SCALE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --compress) COMPRESS=$2; shift 2 ;;
     dump|restore|copy) WHAT=$1; shift ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -31,6 +34,10 @@ done
 
 ensure_rust
 ensure_postgres
+if [ "$WHAT" = copy ] && ! command -v pgcopydb >/dev/null 2>&1; then
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgcopydb >/dev/null 2>&1 \
+    || echo "note: pgcopydb could not be installed; it is left out" >&2
+fi
 echo "==> building" >&2
 cargo build --release --quiet --bin pgbarge
 BIN=$PWD/target/release/pgbarge
@@ -67,7 +74,7 @@ fresh() { "${PSQL[@]}" -d "$ADMIN" -c "DROP DATABASE IF EXISTS run" -c "CREATE D
 if [ "$WHAT" = dump ]; then
   A=pgbarge-dump B=pg_dump-Fd-j2
   for _ in $(seq "$RUNS"); do
-    rm -rf "$WORK/d"; timed $A "$BIN" dump --quiet --schema bench --jobs 2 --source "$SRC" --output "$WORK/d"
+    rm -rf "$WORK/d"; timed $A "$BIN" dump --quiet --schema bench --jobs 2 --compress "$COMPRESS" --source "$SRC" --output "$WORK/d"
     rm -rf "$WORK/d"; timed $B pg_dump -Fd -j 2 --schema bench -d "$SRC" -f "$WORK/d"
   done
 elif [ "$WHAT" = copy ]; then
@@ -83,7 +90,7 @@ elif [ "$WHAT" = copy ]; then
   done
 else
   A=pgbarge-restore B=pg_restore-j2
-  "$BIN" dump --quiet --schema bench --jobs 2 --source "$SRC" --output "$WORK/pgbarge" >/dev/null
+  "$BIN" dump --quiet --schema bench --jobs 2 --compress "$COMPRESS" --source "$SRC" --output "$WORK/pgbarge" >/dev/null
   pg_dump -Fd -j 2 --schema bench -d "$SRC" -f "$WORK/pgdump"
   for _ in $(seq "$RUNS"); do
     fresh; timed $A "$BIN" restore --quiet --jobs 2 --input "$WORK/pgbarge" --target "$RUN"
@@ -97,7 +104,7 @@ if [ -n "${C:-}" ]; then
   mc=$(echo "${TIMES[$C]}" | median)
 fi
 echo
-echo "### $WHAT, alternating, $RUNS runs each (scale $SCALE)"
+echo "### $WHAT, alternating, $RUNS runs each (scale $SCALE$( [ "$WHAT" = copy ] || echo ", pgbarge $COMPRESS"))"
 echo
 echo "| tool | runs (s) | median s |"
 echo "|---|---|---:|"

@@ -52,6 +52,9 @@ pub struct Written {
 /// A block's compressed form, from a rayon thread.
 type Compressed = oneshot::Receiver<io::Result<Vec<u8>>>;
 
+/// A finished file's `fsync`, running on a blocking thread.
+pub type Sync = tokio::task::JoinHandle<io::Result<()>>;
+
 pub struct BlockWriter {
     codec: Codec,
     path: PathBuf,
@@ -159,7 +162,16 @@ impl BlockWriter {
     }
 
     /// Write what is left, make it durable, and say what the file holds.
-    pub async fn finish(mut self) -> io::Result<Written> {
+    pub async fn finish(self) -> io::Result<Written> {
+        let (written, sync) = self.finish_then_sync().await?;
+        sync.await.map_err(io::Error::other)??;
+        Ok(written)
+    }
+
+    /// Write what is left and say what the file holds; the task returned
+    /// makes it durable, so the caller can go on streaming meanwhile and
+    /// must await the task before the file counts as written.
+    pub async fn finish_then_sync(mut self) -> io::Result<(Written, Sync)> {
         self.flush_block().await?;
         while !self.pending.is_empty() {
             self.write_oldest().await?;
@@ -170,9 +182,10 @@ impl BlockWriter {
             self.put(&empty).await?;
         }
         self.file.flush().await?;
-        self.file.sync_all().await?;
         self.written.checksum = checksum_text(&self.hasher);
-        Ok(self.written)
+        let file = self.file.into_std().await;
+        let sync = tokio::task::spawn_blocking(move || file.sync_all());
+        Ok((self.written, sync))
     }
 }
 

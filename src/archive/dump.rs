@@ -366,6 +366,7 @@ async fn run_jobs(
             ArchiveFormat::Sql => u64::MAX,
         };
         set.spawn(async move {
+            let mut syncs = Vec::new();
             loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some(job) = next else { break };
@@ -388,7 +389,8 @@ async fn run_jobs(
                 };
                 let r = dump_table(&src, &copy, &work, &file, codec, &tp).await;
                 progress.finish_table(&tp, if r.is_ok() { "dumped" } else { "FAILED" });
-                let d = r?;
+                let mut d = r?;
+                syncs.append(&mut d.syncs);
                 let mut e = entries.lock().unwrap_or_else(|p| p.into_inner());
                 let t = &mut e[job.index];
                 t.rows = d.rows;
@@ -401,17 +403,28 @@ async fn run_jobs(
                     t.parts = d.parts;
                 }
             }
-            Ok::<_, Error>(())
+            Ok::<_, Error>(syncs)
         });
     }
+    let mut syncs = Vec::new();
     while let Some(r) = set.join_next().await {
         let r = r
             .map_err(|e| Error::Runtime(anyhow!("dump worker: {e}")))
             .and_then(|r| r);
-        if r.is_err() {
-            set.abort_all();
-            return r;
+        match r {
+            Ok(mut s) => syncs.append(&mut s),
+            Err(e) => {
+                set.abort_all();
+                return Err(e);
+            }
         }
+    }
+    // Every file is durable before the manifest says it is there.
+    for (path, sync) in syncs {
+        sync.await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(|e| io_error("cannot write", &path, e))?;
     }
     Ok(())
 }
@@ -441,6 +454,9 @@ struct Dumped {
     /// Order-independent, of the rows (`RowSum`).
     row_sum: String,
     parts: Vec<Part>,
+    /// Each file's `fsync`, still running: the stream goes on to the next
+    /// part or table meanwhile.
+    syncs: Vec<(PathBuf, blocks::Sync)>,
 }
 
 /// One table's rows as COPY data into compressed files: `file`, and when
@@ -482,6 +498,7 @@ async fn dump_table(
     };
     let mut w = open(file)?;
     let mut parts: Vec<Part> = Vec::new();
+    let mut syncs = Vec::new();
     let mut part_rows = 0u64;
     let mut hasher = Xxh3::new();
     let mut counter = RowSum::new(copy.binary);
@@ -510,10 +527,11 @@ async fn dump_table(
                     .map_err(|e| io_error("cannot write", w.path(), e))?;
             }
             let name = part_name(parts.len() + 1);
-            let done = w
-                .finish()
+            let (done, sync) = w
+                .finish_then_sync()
                 .await
                 .map_err(|e| io_error("cannot write", &work.join(&name), e))?;
+            syncs.push((work.join(&name), sync));
             parts.push(part(name, counter.rows() - part_rows, done));
             part_rows = counter.rows();
             w = open(&part_name(parts.len() + 1))?;
@@ -538,10 +556,11 @@ async fn dump_table(
         .finish()
         .map_err(|e| Error::Runtime(anyhow!("source {table}: {e}")))?;
     let name = part_name(parts.len() + 1);
-    let done = w
-        .finish()
+    let (done, sync) = w
+        .finish_then_sync()
         .await
         .map_err(|e| io_error("cannot write", &work.join(&name), e))?;
+    syncs.push((work.join(&name), sync));
     parts.push(part(name, rows - part_rows, done));
     Ok(Dumped {
         rows,
@@ -550,6 +569,7 @@ async fn dump_table(
         checksum: checksum_text(&hasher),
         row_sum,
         parts,
+        syncs,
     })
 }
 
