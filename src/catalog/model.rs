@@ -249,12 +249,8 @@ impl SchemaPlan {
     /// by schema: an extension stays when a name the kept statements spell
     /// (`named`) lives in its schema and no statement of the plan creates
     /// it (so it can only come from an extension there), or when its
-    /// schema is one of `wanted`. Returns the names of those left out.
-    pub fn drop_unused_extensions(
-        &mut self,
-        named: &HashSet<QualName>,
-        wanted: &[String],
-    ) -> Vec<String> {
+    /// schema is one of `wanted`.
+    pub fn drop_unused_extensions(&mut self, named: &HashSet<QualName>, wanted: &[String]) {
         let created: HashSet<QualName> = self
             .statements()
             .filter_map(|st| lexer::created_object(&st.sql))
@@ -270,13 +266,6 @@ impl SchemaPlan {
             .iter()
             .map(|s| used.contains(s.as_str()) || wanted.contains(s))
             .collect();
-        let dropped = self
-            .extension_names
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| !**k)
-            .map(|(n, _)| n.clone())
-            .collect();
         let mut flags = keep.iter();
         self.extensions.retain(|_| *flags.next().unwrap_or(&true));
         let mut flags = keep.iter();
@@ -285,7 +274,6 @@ impl SchemaPlan {
         let mut flags = keep.iter();
         self.extension_schemas
             .retain(|_| *flags.next().unwrap_or(&true));
-        dropped
     }
 
     fn statements(&self) -> impl Iterator<Item = &Statement> {
@@ -756,17 +744,9 @@ async fn read_depends(c: &Client) -> Result<Depends> {
           WHERE d.deptype = 'e' AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass",
         resolve("d.classid", "d.objid")
     );
-    let extension_of = c
-        .query(&ext_sql, &[])
-        .await
-        .pg_context(|| "reading extension members".into())?
-        .iter()
-        .filter_map(|r| {
-            Some((
-                parse_key(r.get::<_, Option<String>>(0)?.as_str())?,
-                r.get(1),
-            ))
-        })
+    let extension_of = keyed_names(c, &ext_sql, "reading extension members")
+        .await?
+        .into_iter()
         .collect();
     let uses_sql = format!(
         "SELECT DISTINCT {}, e.extname::text FROM pg_catalog.pg_depend d \
@@ -776,18 +756,7 @@ async fn read_depends(c: &Client) -> Result<Depends> {
           WHERE d.deptype = 'n' AND d.objid >= 16384",
         resolve("d.classid", "d.objid")
     );
-    let uses = c
-        .query(&uses_sql, &[])
-        .await
-        .pg_context(|| "reading what uses extensions".into())?
-        .iter()
-        .filter_map(|r| {
-            Some((
-                parse_key(r.get::<_, Option<String>>(0)?.as_str())?,
-                r.get(1),
-            ))
-        })
-        .collect();
+    let uses = keyed_names(c, &uses_sql, "reading what uses extensions").await?;
     let extensions = c
         .query(
             "SELECT e.extname::text, n.nspname::text FROM pg_catalog.pg_extension e \
@@ -806,6 +775,23 @@ async fn read_depends(c: &Client) -> Result<Depends> {
         uses,
         extensions,
     })
+}
+
+/// The (object, name) rows of a query whose first column is a key
+/// (`c123`, `t45`, `f67`) and second a name; rows without a key are
+/// skipped.
+async fn keyed_names(c: &Client, sql: &str, what: &str) -> Result<Vec<(Key, String)>> {
+    Ok(c.query(sql, &[])
+        .await
+        .pg_context(|| what.to_string())?
+        .iter()
+        .filter_map(|r| {
+            Some((
+                parse_key(r.get::<_, Option<String>>(0)?.as_str())?,
+                r.get(1),
+            ))
+        })
+        .collect())
 }
 
 fn parse_key(s: &str) -> Option<Key> {
@@ -2358,8 +2344,9 @@ mod tests {
             // Created by the plan: says nothing about hstore.
             QualName::new("app", "a"),
         ]);
-        let dropped = plan.drop_unused_extensions(&named, &["geo".to_string()]);
-        assert_eq!(dropped, ["pgcrypto", "hstore"]);
+        plan.drop_unused_extensions(&named, &["geo".to_string()]);
+        // pgcrypto (nothing named in crypto) and hstore (app's names are
+        // all the plan's own) go.
         assert_eq!(plan.extension_names, ["citext", "cube"]);
         assert_eq!(plan.extension_schemas, ["ext", "geo"]);
         assert_eq!(plan.extensions.len(), 2);
