@@ -169,6 +169,9 @@ pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
                         }
                     ));
                 }
+                for m in schema::missing_outside(&dst, &p).await? {
+                    f.block(m);
+                }
                 for role in schema::missing_roles(&dst, &p).await? {
                     f.block(format!(
                         "role \"{role}\" owns or is granted copied objects but does not exist on the \

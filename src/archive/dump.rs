@@ -152,8 +152,18 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     };
     let all = catalog::read_tables(&src.client).await?;
     let schemas = catalog::read_schema_names(&src.client).await?;
-    let plan = schema::plan_with(&options, &src, &all, &schemas).await?;
+    let mut plan = schema::plan_with(&options, &src, &all, &schemas).await?;
     let sequences = schema::read_sequences(&src, &plan).await?;
+    for o in &plan.outside {
+        plan.warnings.push(format!(
+            "{} needs {} {}, which the dump does not hold (it is in schema {}, outside the selection): it must \
+             exist where the dump is restored",
+            o.needed_by.join(", "),
+            o.kind,
+            o.name,
+            crate::catalog::quote_ident(&o.schema)
+        ));
+    }
     for w in &plan.warnings {
         say(&format!("warning: {w}"));
     }

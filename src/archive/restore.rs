@@ -894,6 +894,7 @@ async fn print_dry_run(
     if !missing.is_empty() {
         blockers.push(format!("roles missing: {}", missing.join(", ")));
     }
+    blockers.extend(schema::missing_outside(dst, plan).await?);
     for b in &blockers {
         println!("blocker: {b}");
     }

@@ -8,7 +8,7 @@
 //! left to the extension. Pre-data order comes from `pg_depend`.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
 use anyhow::Result;
 use tokio_postgres::Client;
@@ -78,6 +78,40 @@ pub struct SchemaPlan {
     /// later (a dump restored under a schema map).
     #[serde(default)]
     pub names: Vec<QualName>,
+    /// Objects outside the plan that objects of the plan need (a function
+    /// a default calls, a table a view reads, in a schema not selected):
+    /// they must already exist where the plan is applied.
+    #[serde(default)]
+    pub outside: Vec<Outside>,
+}
+
+/// An object the plan needs but does not create.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Outside {
+    /// `table`, `view`, `sequence`, `type`, `function`, ...
+    pub kind: String,
+    /// Its target name as the server spells it (`util.next_code()`).
+    pub name: String,
+    /// Its target schema.
+    pub schema: String,
+    /// The objects of the plan that need it (`table app.a`).
+    pub needed_by: Vec<String>,
+}
+
+impl Outside {
+    /// What to say when the place the plan goes lacks it.
+    pub fn missing(&self, place: &str) -> String {
+        format!(
+            "{} {} needs {} {}, which is not copied and does not exist on {place}: add --schema {} \
+             (or the object to the selection), or create it there first",
+            self.needed_by.join(", "),
+            if self.needed_by.len() > 1 { "all" } else { "" },
+            self.kind,
+            self.name,
+            crate::catalog::quote_ident(&self.schema)
+        )
+        .replace("  ", " ")
+    }
 }
 
 impl SchemaPlan {
@@ -345,6 +379,10 @@ impl SchemaPlan {
         for n in &mut self.names {
             rename(n);
         }
+        for o in &mut self.outside {
+            o.name = m.sql(&o.name);
+            o.schema = m.schema(&o.schema).to_string();
+        }
         self.warnings.extend(warnings);
     }
 
@@ -579,6 +617,22 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         .filter(|(i, _)| keep[*i])
         .map(|(_, e)| *e)
         .collect();
+    // What kept objects need that is neither in the plan nor part of an
+    // extension: it has to exist on the target already.
+    let mut outside: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
+    for d in &deps.edges {
+        if let (Some(&from), None) = (index.get(&d.0), index.get(&d.1)) {
+            if keep[from] && !deps.extension_of.contains_key(&d.1) {
+                let n = &nodes[from];
+                outside.entry(d.1).or_default().insert(format!(
+                    "{} {}",
+                    n.kw.to_lowercase(),
+                    n.label
+                ));
+            }
+        }
+    }
+    plan.outside = describe_outside(c, outside, &m).await?;
     for e in deps
         .extensions
         .iter()
@@ -775,6 +829,64 @@ async fn read_depends(c: &Client) -> Result<Depends> {
         uses,
         extensions,
     })
+}
+
+/// Names the objects outside the plan that `needs` lists, in target terms.
+async fn describe_outside(
+    c: &Client,
+    needs: BTreeMap<Key, BTreeSet<String>>,
+    m: &Mapper<'_>,
+) -> Result<Vec<Outside>> {
+    if needs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key_text = |k: &Key| match k {
+        Key::Class(o) => format!("c{o}"),
+        Key::Type(o) => format!("t{o}"),
+        Key::Proc(o) => format!("f{o}"),
+    };
+    let keys: Vec<String> = needs.keys().map(key_text).collect();
+    let rows = c
+        .query(
+            "SELECT k, x.kind, x.name, n.nspname::text \
+               FROM pg_catalog.unnest($1::text[]) AS k, \
+                    LATERAL (SELECT pg_catalog.substr(k, 2)::pg_catalog.oid AS o) AS i, \
+                    LATERAL ( \
+                      SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' \
+                               WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' \
+                               ELSE 'table' END, i.o::pg_catalog.regclass::text, c.relnamespace \
+                        FROM pg_catalog.pg_class c WHERE c.oid = i.o AND pg_catalog.left(k, 1) = 'c' \
+                      UNION ALL \
+                      SELECT 'type', i.o::pg_catalog.regtype::text, t.typnamespace \
+                        FROM pg_catalog.pg_type t WHERE t.oid = i.o AND pg_catalog.left(k, 1) = 't' \
+                      UNION ALL \
+                      SELECT 'function', i.o::pg_catalog.regprocedure::text, p.pronamespace \
+                        FROM pg_catalog.pg_proc p WHERE p.oid = i.o AND pg_catalog.left(k, 1) = 'f' \
+                    ) AS x(kind, name, nsp) \
+               JOIN pg_catalog.pg_namespace n ON n.oid = x.nsp",
+            &[&keys],
+        )
+        .await
+        .pg_context(|| "naming objects outside the selection".into())?;
+    let mut by_key: HashMap<String, BTreeSet<String>> =
+        needs.into_iter().map(|(k, v)| (key_text(&k), v)).collect();
+    let mut out = Vec::new();
+    for r in &rows {
+        let (key, kind, name, schema): (String, String, String, String) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        // Renamed as the statements that name it are.
+        out.push(Outside {
+            kind,
+            name: m.sql(&name),
+            schema: m.schema(&schema).to_string(),
+            needed_by: by_key
+                .remove(&key)
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        });
+    }
+    Ok(out)
 }
 
 /// The (object, name) rows of a query whose first column is a key

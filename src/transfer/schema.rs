@@ -185,9 +185,6 @@ pub async fn check_target(
                 .join("\n  - ")
         )));
     }
-    if !found.is_empty() {
-        confirm_clean(yes, target, &found)?;
-    }
     let absent = missing_extensions(dst, plan).await?;
     if !absent.is_empty() {
         return Err(Error::usage(format!(
@@ -210,7 +207,44 @@ pub async fn check_target(
                 .join(", ")
         )));
     }
+    let outside = missing_outside(dst, plan).await?;
+    if !outside.is_empty() {
+        return Err(Error::usage(format!(
+            "the selection needs objects it does not copy:\n  - {}\nNothing was written.",
+            outside.join("\n  - ")
+        )));
+    }
+    if !found.is_empty() {
+        confirm_clean(yes, target, &found)?;
+    }
     Ok(found)
+}
+
+/// The objects outside the plan (`SchemaPlan::outside`) that the target
+/// lacks, each as a message naming what needs it and the fix.
+pub async fn missing_outside(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for o in &plan.outside {
+        let f = match o.kind.as_str() {
+            "type" => "to_regtype",
+            "function" => "to_regprocedure",
+            _ => "to_regclass",
+        };
+        // A name the target cannot even parse is as good as missing.
+        let present = dst
+            .client
+            .query_one(
+                &format!("SELECT pg_catalog.{f}($1) IS NOT NULL"),
+                &[&o.name],
+            )
+            .await
+            .map(|r| r.get::<_, bool>(0))
+            .unwrap_or(false);
+        if !present {
+            out.push(o.missing("the target"));
+        }
+    }
+    Ok(out)
 }
 
 /// What the schema step is about to do, for the progress line (copy and

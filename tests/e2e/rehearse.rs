@@ -53,15 +53,20 @@ fn rehearsal_copies_verifies_and_leaves_nothing_behind() {
     assert_eq!(untouched, 0, "the real target was not written");
     assert_eq!(scratch_databases(), 0);
 
-    // A rehearsal that fails (a trigger whose function is not copied)
-    // still drops its scratch database.
+    // A rehearsal that fails (a trigger whose function is not copied, so
+    // the copy into the scratch database refuses) still drops it.
     seed_source(
         &src,
         "CREATE TRIGGER t_touch BEFORE UPDATE ON app.t FOR EACH ROW EXECUTE FUNCTION util.touch();",
     );
     let run = copy_full(&src, &dst, &[&flags[..], &["--rehearse"]].concat());
-    run.assert_code(3);
+    run.assert_code(2);
     assert!(run.stderr.contains("rehearsal failed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("function util.touch()"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(scratch_databases(), 0);
 
     // A role that may not create databases is told so, before anything.

@@ -237,14 +237,26 @@ fn refuses_conflicts_and_undoes_a_failed_run() {
         .get(0);
     assert_eq!(types, 0, "nothing was created");
 
-    // The trigger's function lives in a schema that is not copied: the
-    // trigger fails after the rows are in, and the run undoes itself.
+    // The trigger's function lives in a schema that is not copied and the
+    // target lacks it: refused before anything is written.
     t.batch_execute("DROP SCHEMA app CASCADE").unwrap();
-    let run = copy_full(
-        &src,
-        &dst,
-        &["--schema", "app", "--no-owner", "--no-privileges"],
+    let args = ["--schema", "app", "--no-owner", "--no-privileges"];
+    let run = copy_full(&src, &dst, &args);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("table app.t needs function util.touch(), which is not copied"),
+        "{}",
+        run.stderr
     );
+    assert!(run.stderr.contains("--schema \"util\""), "{}", run.stderr);
+    // The target has a util.touch() that is no trigger function: the
+    // trigger fails after the rows are in, and the run undoes itself.
+    t.batch_execute(
+        "CREATE SCHEMA util; CREATE FUNCTION util.touch() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    )
+    .unwrap();
+    let run = copy_full(&src, &dst, &args);
     run.assert_code(3);
     assert!(run.stderr.contains("trigger t_touch"), "{}", run.stderr);
     assert!(
@@ -260,6 +272,110 @@ fn refuses_conflicts_and_undoes_a_failed_run() {
         .unwrap()
         .get(0);
     assert_eq!(left, 0, "the schema the run created is gone");
+}
+
+/// What the selection needs but does not copy (a function a default
+/// calls, a table a view reads, in another schema) must exist on the
+/// target: copy refuses before writing and says what and how; a dump
+/// warns, and its restore checks the target the same way.
+#[test]
+fn objects_outside_the_selection_must_exist_on_the_target() {
+    let s = servers();
+    let src = s.source.fresh_db("outside");
+    seed_source(
+        &src,
+        "CREATE SCHEMA util; \
+         CREATE FUNCTION util.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c1' $$; \
+         CREATE TABLE util.lookup (id int PRIMARY KEY); INSERT INTO util.lookup VALUES (1); \
+         CREATE SCHEMA app; \
+         CREATE TABLE app.a (id int PRIMARY KEY, code text DEFAULT util.next_code(), l int); \
+         CREATE VIEW app.v AS SELECT a.id FROM app.a JOIN util.lookup l ON l.id = a.l; \
+         INSERT INTO app.a (id, l) VALUES (1, 1);",
+    );
+    let needs = [
+        "table app.a needs function util.next_code(), which is not copied",
+        "view app.v needs table util.lookup, which is not copied",
+    ];
+    let dst = s.target.fresh_db("outside");
+    let run = copy_full(&src, &dst, &["--schema", "app"]);
+    run.assert_code(2);
+    for n in needs {
+        assert!(run.stderr.contains(n), "{n}: {}", run.stderr);
+    }
+    assert!(run.stderr.contains("Nothing was written"), "{}", run.stderr);
+    assert!(user_tables(&mut s.target.client(&dst)).is_empty());
+    // The dry run lists the same as blockers.
+    let run = copy_full(&src, &dst, &["--schema", "app", "--dry-run"]);
+    run.assert_code(1);
+    for n in needs {
+        assert!(run.stdout.contains(n), "{n}: {}", run.stdout);
+    }
+
+    // A dump of app warns; restoring it checks the target.
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    let src_url = s.source.url(&src);
+    let run = pgbarge(&[
+        "dump",
+        "--schema",
+        "app",
+        "--source",
+        &src_url,
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("it must exist where the dump is restored"),
+        "{}",
+        run.stderr
+    );
+    let dst_url = s.target.url(&dst);
+    let restore = |extra: &[&str]| {
+        let mut a = vec![
+            "restore",
+            "--input",
+            out.to_str().unwrap(),
+            "--target",
+            &dst_url,
+        ];
+        a.extend_from_slice(extra);
+        pgbarge(&a)
+    };
+    let run = restore(&[]);
+    run.assert_code(2);
+    assert!(run.stderr.contains(needs[0]), "{}", run.stderr);
+    let run = restore(&["--dry-run"]);
+    assert!(run.stdout.contains(needs[1]), "{}", run.stdout);
+
+    // Once the target has them, both go through.
+    s.target
+        .client(&dst)
+        .batch_execute(
+            "CREATE SCHEMA util; \
+             CREATE FUNCTION util.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c2' $$; \
+             CREATE TABLE util.lookup (id int PRIMARY KEY); INSERT INTO util.lookup VALUES (1);",
+        )
+        .unwrap();
+    restore(&[]).assert_code(0);
+    let other = s.target.fresh_db("outside");
+    s.target
+        .client(&other)
+        .batch_execute(
+            "CREATE SCHEMA util; \
+             CREATE FUNCTION util.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c2' $$; \
+             CREATE TABLE util.lookup (id int PRIMARY KEY);",
+        )
+        .unwrap();
+    copy_full(&src, &other, &["--schema", "app"]).assert_code(0);
+    let code: String = s
+        .target
+        .client(&other)
+        .query_one("INSERT INTO app.a (id) VALUES (2) RETURNING code", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(code, "c2");
 }
 
 /// Owners and grants come along (and must name roles the target has);
