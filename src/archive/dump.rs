@@ -156,9 +156,10 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     let sequences = schema::read_sequences(&src, &plan).await?;
     for o in &plan.outside {
         plan.warnings.push(format!(
-            "{} needs {} {}, which the dump does not hold (it is in schema {}, outside the selection): it must \
+            "{} {} {} {}, which the dump does not hold (it is in schema {}, outside the selection): it must \
              exist where the dump is restored",
             o.needed_by.join(", "),
+            if o.needed_by.len() > 1 { "need" } else { "needs" },
             o.kind,
             o.name,
             crate::catalog::quote_ident(&o.schema)

@@ -99,18 +99,21 @@ pub struct Outside {
 }
 
 impl Outside {
-    /// What to say when the place the plan goes lacks it.
-    pub fn missing(&self, place: &str) -> String {
+    /// What to say when the target lacks it.
+    pub fn missing(&self) -> String {
         format!(
-            "{} {} needs {} {}, which is not copied and does not exist on {place}: add --schema {} \
-             (or the object to the selection), or create it there first",
+            "{} {} {} {}, which the selection leaves out and the target does not have: add \
+             --schema {} (or the object to the selection), or create it on the target first",
             self.needed_by.join(", "),
-            if self.needed_by.len() > 1 { "all" } else { "" },
+            if self.needed_by.len() > 1 {
+                "need"
+            } else {
+                "needs"
+            },
             self.kind,
             self.name,
             crate::catalog::quote_ident(&self.schema)
         )
-        .replace("  ", " ")
     }
 }
 
@@ -2280,7 +2283,7 @@ async fn read_publications(
 
 #[cfg(test)]
 mod tests {
-    use super::{key_by_index, QualName, SchemaPlan, Statement};
+    use super::{key_by_index, Outside, QualName, SchemaPlan, Statement};
     use std::collections::HashSet;
 
     fn st(what: &str, sql: &str) -> Statement {
@@ -2426,6 +2429,26 @@ mod tests {
         // An extension's type: not an object of the plan, but its schema
         // must stay.
         assert!(need.contains(&QualName::new("ext", "citext")));
+    }
+
+    #[test]
+    fn an_object_outside_the_selection_is_named_with_what_needs_it_and_the_fix() {
+        let mut o = Outside {
+            kind: "function".into(),
+            name: "\"Util\".next_code()".into(),
+            schema: "Util".into(),
+            needed_by: vec!["table app.a".into()],
+        };
+        assert_eq!(
+            o.missing(),
+            "table app.a needs function \"Util\".next_code(), which the selection leaves out and \
+             the target does not have: add --schema \"Util\" (or the object to the selection), \
+             or create it on the target first"
+        );
+        o.needed_by.push("view app.v".into());
+        assert!(o
+            .missing()
+            .starts_with("table app.a, view app.v need function"));
     }
 
     #[test]

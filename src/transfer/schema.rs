@@ -210,7 +210,7 @@ pub async fn check_target(
     let outside = missing_outside(dst, plan).await?;
     if !outside.is_empty() {
         return Err(Error::usage(format!(
-            "the selection needs objects it does not copy:\n  - {}\nNothing was written.",
+            "the selection needs objects it leaves out:\n  - {}\nNothing was written.",
             outside.join("\n  - ")
         )));
     }
@@ -230,18 +230,17 @@ pub async fn missing_outside(dst: &Session, plan: &SchemaPlan) -> Result<Vec<Str
             "function" => "to_regprocedure",
             _ => "to_regclass",
         };
-        // A name the target cannot even parse is as good as missing.
-        let present = dst
+        let present: bool = dst
             .client
             .query_one(
                 &format!("SELECT pg_catalog.{f}($1) IS NOT NULL"),
                 &[&o.name],
             )
             .await
-            .map(|r| r.get::<_, bool>(0))
-            .unwrap_or(false);
+            .pg_context(|| format!("looking for {} {} on the target", o.kind, o.name))?
+            .get(0);
         if !present {
-            out.push(o.missing("the target"));
+            out.push(o.missing());
         }
     }
     Ok(out)

@@ -245,7 +245,7 @@ fn refuses_conflicts_and_undoes_a_failed_run() {
     run.assert_code(2);
     assert!(
         run.stderr
-            .contains("table app.t needs function util.touch(), which is not copied"),
+            .contains("table app.t needs function util.touch(), which the selection leaves out"),
         "{}",
         run.stderr
     );
@@ -293,8 +293,8 @@ fn objects_outside_the_selection_must_exist_on_the_target() {
          INSERT INTO app.a (id, l) VALUES (1, 1);",
     );
     let needs = [
-        "table app.a needs function util.next_code(), which is not copied",
-        "view app.v needs table util.lookup, which is not copied",
+        "table app.a needs function util.next_code(), which the selection leaves out",
+        "view app.v needs table util.lookup, which the selection leaves out",
     ];
     let dst = s.target.fresh_db("outside");
     let run = copy_full(&src, &dst, &["--schema", "app"]);
