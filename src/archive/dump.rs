@@ -156,13 +156,24 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     let sequences = schema::read_sequences(&src, &plan).await?;
     for o in &plan.outside {
         plan.warnings.push(format!(
-            "{} {} {} {}, which the dump does not hold (it is in schema {}, outside the selection): it must \
-             exist where the dump is restored",
+            "{} {} {} {}, which the dump does not hold ({}): it must exist where the dump is \
+             restored",
             o.needed_by.join(", "),
-            if o.needed_by.len() > 1 { "need" } else { "needs" },
+            if o.needed_by.len() > 1 {
+                "need"
+            } else {
+                "needs"
+            },
             o.kind,
             o.name,
-            crate::catalog::quote_ident(&o.schema)
+            if o.in_selected_schema {
+                "the selection leaves it out".to_string()
+            } else {
+                format!(
+                    "it is in schema {}, outside the selection",
+                    crate::catalog::quote_ident(&o.schema)
+                )
+            }
         ));
     }
     for w in &plan.warnings {

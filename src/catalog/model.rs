@@ -96,14 +96,19 @@ pub struct Outside {
     pub schema: String,
     /// The objects of the plan that need it (`table app.a`).
     pub needed_by: Vec<String>,
+    /// Whether its schema is one the selection reads (then the object was
+    /// left out by `--table`/`--exclude-table`, or is one pgbarge does not
+    /// recreate).
+    #[serde(default)]
+    pub in_selected_schema: bool,
 }
 
 impl Outside {
     /// What to say when the target lacks it.
     pub fn missing(&self) -> String {
         format!(
-            "{} {} {} {}, which the selection leaves out and the target does not have: add \
-             --schema {} (or the object to the selection), or create it on the target first",
+            "{} {} {} {}, which the selection leaves out and the target does not have: {}, \
+             or create it on the target first",
             self.needed_by.join(", "),
             if self.needed_by.len() > 1 {
                 "need"
@@ -112,7 +117,15 @@ impl Outside {
             },
             self.kind,
             self.name,
-            crate::catalog::quote_ident(&self.schema)
+            if self.in_selected_schema {
+                "keep it in the selection (--table/--exclude-table), or leave out what needs it"
+                    .to_string()
+            } else {
+                format!(
+                    "add --schema {} (or the object to the selection)",
+                    crate::catalog::quote_ident(&self.schema)
+                )
+            }
         )
     }
 }
@@ -635,7 +648,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
             }
         }
     }
-    plan.outside = describe_outside(c, outside, &m).await?;
+    plan.outside = describe_outside(c, outside, &m, &schemas).await?;
     for e in deps
         .extensions
         .iter()
@@ -839,6 +852,7 @@ async fn describe_outside(
     c: &Client,
     needs: BTreeMap<Key, BTreeSet<String>>,
     m: &Mapper<'_>,
+    selected: &[String],
 ) -> Result<Vec<Outside>> {
     if needs.is_empty() {
         return Ok(Vec::new());
@@ -882,6 +896,7 @@ async fn describe_outside(
             kind,
             name: m.sql(&name),
             schema: m.schema(&schema).to_string(),
+            in_selected_schema: selected.contains(&schema),
             needed_by: by_key
                 .remove(&key)
                 .unwrap_or_default()
@@ -2438,6 +2453,7 @@ mod tests {
             name: "\"Util\".next_code()".into(),
             schema: "Util".into(),
             needed_by: vec!["table app.a".into()],
+            in_selected_schema: false,
         };
         assert_eq!(
             o.missing(),
@@ -2449,6 +2465,12 @@ mod tests {
         assert!(o
             .missing()
             .starts_with("table app.a, view app.v need function"));
+        o.in_selected_schema = true;
+        assert!(
+            o.missing().contains("keep it in the selection"),
+            "{}",
+            o.missing()
+        );
     }
 
     #[test]

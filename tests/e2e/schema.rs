@@ -310,6 +310,27 @@ fn objects_outside_the_selection_must_exist_on_the_target() {
     for n in needs {
         assert!(run.stdout.contains(n), "{n}: {}", run.stdout);
     }
+    // Left out of a selected schema: the hint says so.
+    let run = copy_full(
+        &src,
+        &dst,
+        &[
+            "--schema",
+            "app",
+            "--schema",
+            "util",
+            "--exclude-table",
+            "util.lookup",
+            "--dry-run",
+        ],
+    );
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("view app.v needs table util.lookup, which the selection leaves out and the target does not have: keep it in the selection"),
+        "{}",
+        run.stdout
+    );
 
     // A dump of app warns; restoring it checks the target.
     let dir = temp_dir();
