@@ -154,28 +154,8 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     let schemas = catalog::read_schema_names(&src.client).await?;
     let mut plan = schema::plan_with(&options, &src, &all, &schemas).await?;
     let sequences = schema::read_sequences(&src, &plan).await?;
-    for o in &plan.outside {
-        plan.warnings.push(format!(
-            "{} {} {} {}, which the dump does not hold ({}): it must exist where the dump is \
-             restored",
-            o.needed_by.join(", "),
-            if o.needed_by.len() > 1 {
-                "need"
-            } else {
-                "needs"
-            },
-            o.kind,
-            o.name,
-            if o.in_selected_schema {
-                "the selection leaves it out".to_string()
-            } else {
-                format!(
-                    "it is in schema {}, outside the selection",
-                    crate::catalog::quote_ident(&o.schema)
-                )
-            }
-        ));
-    }
+    let notes: Vec<String> = plan.outside.iter().map(|o| o.not_in_dump()).collect();
+    plan.warnings.extend(notes);
     for w in &plan.warnings {
         say(&format!("warning: {w}"));
     }

@@ -107,16 +107,9 @@ impl Outside {
     /// What to say when the target lacks it.
     pub fn missing(&self) -> String {
         format!(
-            "{} {} {} {}, which the selection leaves out and the target does not have: {}, \
-             or create it on the target first",
-            self.needed_by.join(", "),
-            if self.needed_by.len() > 1 {
-                "need"
-            } else {
-                "needs"
-            },
-            self.kind,
-            self.name,
+            "{}, which the selection leaves out and the target does not have: {}, or create it \
+             on the target first",
+            self.need(),
             if self.in_selected_schema {
                 "keep it in the selection (--table/--exclude-table), or leave out what needs it"
                     .to_string()
@@ -126,6 +119,37 @@ impl Outside {
                     crate::catalog::quote_ident(&self.schema)
                 )
             }
+        )
+    }
+
+    /// What a dump says of it: the restore target must have it.
+    pub fn not_in_dump(&self) -> String {
+        format!(
+            "{}, which the dump does not hold ({}): it must exist where the dump is restored",
+            self.need(),
+            if self.in_selected_schema {
+                "the selection leaves it out".to_string()
+            } else {
+                format!(
+                    "it is in schema {}, outside the selection",
+                    crate::catalog::quote_ident(&self.schema)
+                )
+            }
+        )
+    }
+
+    /// `table app.a needs function util.f()`.
+    fn need(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.needed_by.join(", "),
+            if self.needed_by.len() > 1 {
+                "need"
+            } else {
+                "needs"
+            },
+            self.kind,
+            self.name
         )
     }
 }
