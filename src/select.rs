@@ -190,29 +190,27 @@ pub fn select(tables: &[Table], schemas: &[String], p: &Patterns) -> Result<Vec<
 /// Schemas named by `--schema` (and not by `--exclude-schema`), whether
 /// or not they hold tables: their types, functions and views come along.
 pub fn named_schemas(schemas: &[String], p: &Patterns) -> Result<Vec<String>, String> {
+    let kept = kept_schemas(schemas, p)?;
+    Ok(if p.schema.is_empty() {
+        Vec::new()
+    } else {
+        kept
+    })
+}
+
+/// Schemas whose objects a selection keeps: the ones `--schema` names (all
+/// when it is not given) that `--exclude-schema` (or a preset) does not.
+pub fn kept_schemas(schemas: &[String], p: &Patterns) -> Result<Vec<String>, String> {
     let mut inc = compile_schemas(&p.schema, "--schema")?;
     let mut exc = compile_schemas(&p.exclude_schema, "--exclude-schema")?;
     let mut preset = compile_schemas(&p.preset_exclude_schema, "--preset")?;
     Ok(schemas
         .iter()
         .filter(|s| {
-            !inc.is_empty()
-                && any_schema(&mut inc, s)
+            (inc.is_empty() || any_schema(&mut inc, s))
                 && !any_schema(&mut exc, s)
                 && !any_schema(&mut preset, s)
         })
-        .cloned()
-        .collect())
-}
-
-/// Schemas whose objects a selection keeps: the ones `--schema` names (all
-/// when it is not given) that `--exclude-schema` does not.
-pub fn kept_schemas(schemas: &[String], p: &Patterns) -> Result<Vec<String>, String> {
-    let mut inc = compile_schemas(&p.schema, "--schema")?;
-    let mut exc = compile_schemas(&p.exclude_schema, "--exclude-schema")?;
-    Ok(schemas
-        .iter()
-        .filter(|s| (inc.is_empty() || any_schema(&mut inc, s)) && !any_schema(&mut exc, s))
         .cloned()
         .collect())
 }

@@ -153,18 +153,8 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         // Identity sequences come with their table: set only those that
         // the chosen objects brought.
         let names: Vec<String> = sequences.iter().map(|v| v.sequence.quoted()).collect();
-        let present: Vec<bool> = dst
-            .client
-            .query(
-                "SELECT pg_catalog.to_regclass(n) IS NOT NULL FROM pg_catalog.unnest($1::text[]) \
-                   WITH ORDINALITY AS u(n, i) ORDER BY i",
-                &[&names],
-            )
-            .await
-            .map_err(|e| Error::Runtime(anyhow!("target: {}", describe_pg(&e))))?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let wanted: Vec<(&str, &str)> = names.iter().map(|n| ("sequence", n.as_str())).collect();
+        let present = schema::present_on_target(&dst, &wanted).await?;
         let mut flags = present.into_iter();
         sequences.retain(|_| flags.next().unwrap_or(true));
     }

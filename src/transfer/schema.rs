@@ -223,27 +223,45 @@ pub async fn check_target(
 /// The objects outside the plan (`SchemaPlan::outside`) that the target
 /// lacks, each as a message naming what needs it and the fix.
 pub async fn missing_outside(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for o in &plan.outside {
-        let f = match o.kind.as_str() {
-            "type" => "to_regtype",
-            "function" => "to_regprocedure",
-            _ => "to_regclass",
-        };
-        let present: bool = dst
-            .client
-            .query_one(
-                &format!("SELECT pg_catalog.{f}($1) IS NOT NULL"),
-                &[&o.name],
-            )
-            .await
-            .pg_context(|| format!("looking for {} {} on the target", o.kind, o.name))?
-            .get(0);
-        if !present {
-            out.push(o.missing());
-        }
+    let wanted: Vec<(&str, &str)> = plan
+        .outside
+        .iter()
+        .map(|o| (o.kind.as_str(), o.name.as_str()))
+        .collect();
+    let present = present_on_target(dst, &wanted).await?;
+    Ok(plan
+        .outside
+        .iter()
+        .zip(present)
+        .filter(|(_, here)| !here)
+        .map(|(o, _)| o.missing())
+        .collect())
+}
+
+/// Whether the target has each (kind, name): a `type`, a `function`
+/// (name with its argument types) or a relation (any other kind), in
+/// one query.
+pub async fn present_on_target(dst: &Session, objects: &[(&str, &str)]) -> Result<Vec<bool>> {
+    if objects.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let (kinds, names): (Vec<&str>, Vec<&str>) = objects.iter().copied().unzip();
+    Ok(dst
+        .client
+        .query(
+            "SELECT CASE k WHEN 'type' THEN pg_catalog.to_regtype(n) IS NOT NULL \
+                           WHEN 'function' THEN pg_catalog.to_regprocedure(n) IS NOT NULL \
+                           ELSE pg_catalog.to_regclass(n) IS NOT NULL END \
+               FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) \
+                    WITH ORDINALITY AS u(k, n, i) \
+              ORDER BY i",
+            &[&kinds, &names],
+        )
+        .await
+        .pg_context(|| "looking for objects on the target".into())?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 /// What the schema step is about to do, for the progress line (copy and
