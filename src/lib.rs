@@ -145,6 +145,9 @@ async fn run_restore(s: archive::restore::RestoreSettings) -> Result<u8> {
 
 /// `verify --input PATH`: the dump alone, offline.
 fn run_check(path: &std::path::Path, report: Option<&std::path::Path>) -> Result<u8> {
+    if let Some(p) = report {
+        report::check_writable(p)?;
+    }
     let r = archive::check::check(path)?;
     if let Some(p) = report {
         report::write_json(p, &r)?;
@@ -351,6 +354,12 @@ pub(crate) async fn interrupted() {
 /// An aligned table on stdout: the first and last columns left-aligned,
 /// the ones between (numbers) right-aligned; no trailing spaces.
 pub(crate) fn print_columns<const N: usize>(head: [&str; N], rows: &[[String; N]]) {
+    // Cells hold names from servers and archives: one line each, inert.
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|r| r.clone().map(|c| ddl::quote::comment_text(&c)))
+        .collect();
+    let rows = &rows[..];
     let mut w = head.map(|h| h.chars().count());
     for row in rows {
         for (i, c) in row.iter().enumerate() {

@@ -9,10 +9,12 @@ fn main() -> ExitCode {
     match pgbarge::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            match &e {
-                pgbarge::Error::Runtime(inner) => eprintln!("error: {inner:#}"),
-                other => eprintln!("error: {other}"),
-            }
+            // Names in a message come from servers and archives.
+            let text = match &e {
+                pgbarge::Error::Runtime(inner) => format!("{inner:#}"),
+                other => other.to_string(),
+            };
+            eprintln!("error: {}", pgbarge::ddl::quote::terminal_text(&text));
             ExitCode::from(e.exit_code())
         }
     }

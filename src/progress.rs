@@ -130,7 +130,8 @@ impl Progress {
             b
         });
         let t = Arc::new(TableProgress {
-            name: name.to_string(),
+            // Shown on the terminal: no control characters from a name.
+            name: crate::ddl::quote::comment_text(name),
             bytes: AtomicU64::new(0),
             rows: AtomicU64::new(0),
             est_rows,

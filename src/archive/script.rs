@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::{Codec, TableEntry};
 use crate::catalog::{model::Statement, quote_ident};
+use crate::ddl::quote::comment_text;
 use crate::transfer::schema::{setval_sql, SchemaPlan, SequenceValue};
 
 /// Session settings a script needs in psql: no search_path (every name is
@@ -23,7 +24,7 @@ SET row_security = off;
 
 fn push(out: &mut String, st: &Statement) {
     out.push_str("\n-- ");
-    out.push_str(&st.what.replace('\n', " "));
+    out.push_str(&comment_text(&st.what));
     out.push('\n');
     out.push_str(st.sql.trim_end());
     out.push_str(";\n");
@@ -75,7 +76,7 @@ pub fn post_data(plan: &SchemaPlan, sequences: &[SequenceValue]) -> String {
 pub fn copy_header(t: &TableEntry) -> String {
     format!(
         "\n-- rows of {}\nCOPY {} ({}) FROM stdin;\n",
-        t.name,
+        comment_text(&t.name.to_string()),
         t.name.quoted(),
         t.columns
     )

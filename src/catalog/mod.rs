@@ -55,15 +55,7 @@ impl std::fmt::Display for QualName {
     }
 }
 
-/// Quote an identifier the way PostgreSQL's `quote_ident` does, but always.
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// Quote a string literal.
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+pub use crate::ddl::quote::{quote_ident, quote_literal};
 
 #[derive(Debug, Clone)]
 pub struct Column {

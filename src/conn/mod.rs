@@ -188,6 +188,7 @@ pub async fn connect(ep: &Endpoint, role: Role) -> anyhow::Result<Session> {
         "SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3; \
          SET TimeZone = 'UTC'; SET bytea_output = hex; SET lc_monetary = 'C'; SET statement_timeout = 0; \
          SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; \
+         SET standard_conforming_strings = on; \
          SELECT pg_catalog.set_config('search_path', '', false);",
     );
     if role == Role::Target {

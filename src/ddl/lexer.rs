@@ -180,28 +180,48 @@ pub fn created_object(sql: &str) -> Option<(String, String)> {
     .flatten()
 }
 
-/// Split SQL into tokens. Unterminated quotes and comments run to the end
-/// of the input (the server produced it, so that does not happen in
-/// practice; the text is kept either way).
+/// Split SQL into tokens, as PostgreSQL does with
+/// `standard_conforming_strings` on. Unterminated quotes and comments run
+/// to the end of the input (the server produced it, so that does not
+/// happen in practice; the text is kept either way).
 pub fn tokenize(sql: &str) -> Vec<Token<'_>> {
+    tokenize_with(sql, false)
+}
+
+/// Tokens as a server with `standard_conforming_strings` off sees them:
+/// every `'...'` takes backslash escapes. Tests use it to show that
+/// generated SQL means the same under either setting.
+pub fn tokenize_backslash_strings(sql: &str) -> Vec<Token<'_>> {
+    tokenize_with(sql, true)
+}
+
+/// PostgreSQL's whitespace (`scan.l`: space, tab, newline, carriage
+/// return, form feed, vertical tab); other Unicode spaces are identifier
+/// characters there.
+fn is_pg_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{c}' | '\u{b}')
+}
+
+fn tokenize_with(sql: &str, backslash_strings: bool) -> Vec<Token<'_>> {
     let mut out = Vec::new();
     let b = sql.as_bytes();
     let mut i = 0;
     while i < sql.len() {
         let rest = &sql[i..];
         let c = rest.chars().next().unwrap_or(' ');
-        let (kind, len) = if c.is_whitespace() {
+        let (kind, len) = if is_pg_space(c) {
             let n = rest
                 .char_indices()
-                .find(|&(_, ch)| !ch.is_whitespace())
+                .find(|&(_, ch)| !is_pg_space(ch))
                 .map_or(rest.len(), |(k, _)| k);
             (Kind::Space, n)
         } else if rest.starts_with("--") {
-            (Kind::Comment, rest.find('\n').unwrap_or(rest.len()))
+            // Ends at a carriage return as well as a newline.
+            (Kind::Comment, rest.find(['\n', '\r']).unwrap_or(rest.len()))
         } else if rest.starts_with("/*") {
             (Kind::Comment, block_comment_len(rest))
         } else if c == '\'' {
-            (Kind::String, quoted_len(rest, 0, '\'', false))
+            (Kind::String, quoted_len(rest, 0, '\'', backslash_strings))
         } else if (c == 'E' || c == 'e') && b.get(i + 1) == Some(&b'\'') {
             (Kind::String, quoted_len(rest, 1, '\'', true))
         } else if c == '"' {
