@@ -73,10 +73,15 @@ pub fn check(path: &Path) -> Result<CheckReport> {
     })
 }
 
-fn check_dir(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
-    let mut listed = vec!["manifest.json".to_string()];
-    for f in &a.manifest.files {
-        listed.push(f.path.clone());
+/// What is wrong with the schema a dump holds: its schema files (dir;
+/// `schema.json` was checked when the dump was opened) or the schema in
+/// its header line (sql). Restore refuses a dump with any.
+pub fn schema_problems(a: &Archive) -> Vec<String> {
+    let mut problems = a.problems.clone();
+    if a.format != ArchiveFormat::Dir {
+        return problems;
+    }
+    for f in a.manifest.files.iter().filter(|f| f.path != "schema.json") {
         let got = blocks::read_file(&a.path.join(&f.path), super::Codec::None, &mut |_| Ok(()));
         match got {
             Err(e) => problems.push(format!("{}: cannot be read: {e}", f.path)),
@@ -91,6 +96,24 @@ fn check_dir(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
             Ok(_) => {}
         }
     }
+    problems
+}
+
+/// Stop reading a file of rows once it holds more than the manifest
+/// says: a damaged (or hostile) file is not read to its end.
+pub fn over(limit: u64, seen: u64) -> std::io::Result<()> {
+    if seen > limit {
+        return Err(std::io::Error::other(format!(
+            "holds more than the {limit} bytes of rows the manifest says"
+        )));
+    }
+    Ok(())
+}
+
+fn check_dir(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
+    let mut listed = vec!["manifest.json".to_string()];
+    listed.extend(a.manifest.files.iter().map(|f| f.path.clone()));
+    problems.extend(schema_problems(a));
     let mut out = Vec::new();
     for t in &a.manifest.tables {
         if t.file.is_none() && t.parts.is_empty() {
@@ -105,7 +128,10 @@ fn check_dir(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
             let file = part.file.clone().unwrap_or_default();
             listed.push(file.clone());
             let mut counter = RowCounter::new(t.binary());
+            let mut seen = 0;
             let got = blocks::read_file(&a.path.join(&file), a.codec, &mut |chunk: Bytes| {
+                seen += chunk.len() as u64;
+                over(part.bytes, seen)?;
                 whole.update(&chunk);
                 counter.feed(&chunk).map_err(std::io::Error::other)
             })
@@ -169,6 +195,7 @@ fn no_data(t: &TableEntry) -> TableCheck {
 /// Stream the whole script once; each table's rows are the byte range
 /// the manifest gives.
 fn check_sql(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
+    problems.extend(schema_problems(a));
     let with_data: Vec<&TableEntry> = a
         .manifest
         .tables

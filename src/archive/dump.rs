@@ -81,7 +81,8 @@ impl Drop for Partial {
 #[derive(serde::Serialize)]
 struct SqlHeaderRef<'a> {
     manifest: &'a Manifest,
-    plan: &'a schema::SchemaPlan,
+    /// The plan's own text: `manifest.plan_checksum` is its checksum.
+    plan: &'a serde_json::value::RawValue,
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
@@ -274,6 +275,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         files: Vec::new(),
         tables: Vec::new(),
         sequences,
+        plan_checksum: None,
     };
     let pre = script::pre_data(&plan);
     let post = script::post_data(&plan, &manifest.sequences);
@@ -612,8 +614,14 @@ fn assemble_sql(
         }
     }
     manifest.tables = entries.to_vec();
-    let header_json = serde_json::to_string(&SqlHeaderRef { manifest, plan })
-        .map_err(|e| Error::Runtime(anyhow!("serialising the header: {e}")))?;
+    let ser = |e: serde_json::Error| Error::Runtime(anyhow!("serialising the header: {e}"));
+    let plan = serde_json::value::to_raw_value(plan).map_err(ser)?;
+    manifest.plan_checksum = Some(super::text_checksum(plan.get().as_bytes()));
+    let header_json = serde_json::to_string(&SqlHeaderRef {
+        manifest,
+        plan: &plan,
+    })
+    .map_err(ser)?;
     let werr = |e| io_error("cannot write", file, e);
     let f = blocks::create_private(file).map_err(werr)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, f);

@@ -22,6 +22,7 @@ pub mod codec;
 pub mod dump;
 pub mod restore;
 pub mod script;
+pub mod untrusted;
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +67,11 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
     pub tables: Vec<TableEntry>,
     pub sequences: Vec<SequenceValue>,
+    /// SQL format: the checksum of the plan's text in the header line, so
+    /// an edit of the DDL restore would replay is found before it runs.
+    /// Absent in scripts written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_checksum: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,11 +183,21 @@ impl TableEntry {
     }
 }
 
-/// A SQL-format dump's header line: the manifest and the plan together.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SqlHeader {
-    pub manifest: Manifest,
-    pub plan: SchemaPlan,
+/// A SQL-format dump's header line as read: the manifest, and the plan's
+/// text (checked against `plan_checksum` before it is parsed).
+#[derive(Deserialize)]
+struct SqlHeader<'a> {
+    manifest: Manifest,
+    #[serde(borrow)]
+    plan: &'a serde_json::value::RawValue,
+}
+
+/// The checksum of small text the dump keeps whole (schema files, the
+/// plan in a script's header): the form table data uses.
+pub fn text_checksum(data: &[u8]) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(data);
+    blocks::checksum_text(&h)
 }
 
 /// An archive opened for reading.
@@ -194,6 +210,11 @@ pub struct Archive {
     pub codec: Codec,
     /// SQL format: length of the header line, with its newline.
     pub header_len: u64,
+    /// What opening found damaged in the schema the dump holds (its file
+    /// or header does not match the manifest's checksum): `verify
+    /// --input` lists it, `restore` refuses the dump. The plan is then
+    /// left empty, unparsed.
+    pub problems: Vec<String>,
 }
 
 impl Archive {
@@ -213,6 +234,7 @@ impl Archive {
                 ))
             })?;
             let manifest = parse_manifest(&text, &mpath)?;
+            untrusted::check_manifest(&manifest, Some(path)).map_err(|e| damaged(path, &e))?;
             let codec = Codec::parse(&manifest.compression).map_err(|e| {
                 crate::Error::usage(format!("{}: compression {e}", mpath.display()))
             })?;
@@ -224,8 +246,23 @@ impl Archive {
                     spath.display()
                 ))
             })?;
-            let plan = serde_json::from_slice(&stext)
-                .map_err(|e| crate::Error::usage(format!("{} is damaged: {e}", spath.display())))?;
+            let listed = manifest.files.iter().find(|f| f.path == "schema.json");
+            let mut problems = Vec::new();
+            let plan = match listed.map(|f| (f, text_checksum(&stext))) {
+                Some((f, sum)) if sum == f.checksum => {
+                    serde_json::from_slice(&stext).map_err(|e| {
+                        crate::Error::usage(format!("{} is damaged: {e}", spath.display()))
+                    })?
+                }
+                Some((f, sum)) => {
+                    problems.push(format!(
+                        "schema.json: checksum {sum} differs from the manifest's {}",
+                        f.checksum
+                    ));
+                    SchemaPlan::default()
+                }
+                None => return Err(damaged(path, "the manifest lists no schema.json")),
+            };
             Ok(Archive {
                 path: path.to_path_buf(),
                 format: ArchiveFormat::Dir,
@@ -233,6 +270,7 @@ impl Archive {
                 plan,
                 codec,
                 header_len: 0,
+                problems,
             })
         } else {
             let codec = Codec::from_path(path);
@@ -251,16 +289,43 @@ impl Archive {
             let header: SqlHeader = serde_json::from_str(json.trim_end()).map_err(|e| {
                 crate::Error::usage(format!("{}: damaged header: {e}", path.display()))
             })?;
+            let manifest = header.manifest;
+            untrusted::check_manifest(&manifest, None).map_err(|e| damaged(path, &e))?;
+            let raw = header.plan.get();
+            let mut problems = Vec::new();
+            let plan = match &manifest.plan_checksum {
+                Some(want) if *want != text_checksum(raw.as_bytes()) => {
+                    problems.push(format!(
+                        "the schema in the header line: checksum {} differs from the \
+                         manifest's {want}",
+                        text_checksum(raw.as_bytes())
+                    ));
+                    SchemaPlan::default()
+                }
+                _ => serde_json::from_str(raw).map_err(|e| {
+                    crate::Error::usage(format!("{}: damaged header: {e}", path.display()))
+                })?,
+            };
             Ok(Archive {
                 path: path.to_path_buf(),
                 format: ArchiveFormat::Sql,
                 header_len: line.len() as u64,
-                manifest: header.manifest,
-                plan: header.plan,
+                manifest,
+                plan,
                 codec,
+                problems,
             })
         }
     }
+}
+
+/// A manifest that names what no dump writes: exit 2, before anything
+/// else is read.
+fn damaged(path: &Path, why: &str) -> crate::Error {
+    crate::Error::usage(format!(
+        "dump {} is damaged: {why}; it cannot be used (`pgbarge verify --input` checks a dump)",
+        path.display()
+    ))
 }
 
 /// The format and version checks come first, so a dump from a newer

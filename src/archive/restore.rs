@@ -60,6 +60,15 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     let mode = Mode::detect(s.quiet);
     let say = |m: &str| mode.say(m);
     let mut archive = Archive::open(&s.input)?;
+    let damage = super::check::schema_problems(&archive);
+    if !damage.is_empty() {
+        return Err(Error::usage(format!(
+            "dump {} is damaged, so nothing was restored:\n  {}\n`pgbarge verify --input` \
+             checks the whole dump",
+            s.input.display(),
+            damage.join("\n  ")
+        )));
+    }
     let mut plan = std::mem::take(&mut archive.plan);
     let manifest = archive.manifest.clone();
     let mut schemas: Vec<String> = plan.schemas.clone();
@@ -797,6 +806,12 @@ async fn copy_part(
     let mut bytes = 0u64;
     let mut seen = 0;
     while let Some(chunk) = rx.recv().await {
+        if bytes + chunk.len() as u64 > part.bytes {
+            bail!(
+                "{what}: more than the {} bytes of rows the manifest says; the dump is damaged",
+                part.bytes
+            );
+        }
         hasher.update(&chunk);
         counter.feed(&chunk)?;
         bytes += chunk.len() as u64;
