@@ -106,6 +106,51 @@ impl RunReport {
     }
 }
 
+/// Check, before any work starts, that a report can be written at `path`
+/// (its directory exists and takes a new file; the path is no directory),
+/// so an hour's copy does not end without its report.
+pub fn check_writable(path: &Path) -> crate::Result<()> {
+    let bad = |why: String| {
+        crate::Error::usage(format!(
+            "--report {}: {why}; nothing was done",
+            path.display()
+        ))
+    };
+    if path.is_dir() {
+        return Err(bad("it is a directory; give a file name".into()));
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| bad("it names no file".into()))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(bad(format!("directory {} does not exist", dir.display())));
+    }
+    let probe = dir.join(format!(
+        ".{}.check-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| bad(format!("cannot write in {}: {e}", dir.display())))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// `check_writable` for an optional path, passed through.
+pub fn writable(path: Option<std::path::PathBuf>) -> crate::Result<Option<std::path::PathBuf>> {
+    if let Some(p) = &path {
+        check_writable(p)?;
+    }
+    Ok(path)
+}
+
 /// Write any report as pretty JSON to a temporary name, then rename it.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     let json = serde_json::to_vec_pretty(value).context("serialising the report")?;

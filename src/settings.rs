@@ -50,13 +50,8 @@ impl ConfigFile {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::usage(format!("cannot read config file {}: {e}", path.display()))
         })?;
-        let cfg: ConfigFile = toml::from_str(&text).map_err(|e| {
-            Error::usage(format!(
-                "config file {}: {}",
-                path.display(),
-                e.to_string().trim_end()
-            ))
-        })?;
+        let cfg: ConfigFile =
+            toml::from_str(&text).map_err(|e| Error::usage(config_error(path, &text, &e)))?;
         for (key, url) in [("source", &cfg.source), ("target", &cfg.target)] {
             if url.as_deref().is_some_and(has_password) {
                 eprintln!(
@@ -68,6 +63,32 @@ impl ConfigFile {
         }
         Ok(cfg)
     }
+}
+
+/// Where a config file is wrong and why, by line and key: never the
+/// line itself, which may hold a connection string with its password.
+fn config_error(path: &Path, text: &str, e: &toml::de::Error) -> String {
+    let at = e.span().map(|span| {
+        let start = span.start.min(text.len());
+        let line_no = text[..start].matches('\n').count() + 1;
+        let line = text.lines().nth(line_no - 1).unwrap_or("");
+        let key = line.split('=').next().unwrap_or("").trim();
+        let plain = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if plain && line.contains('=') {
+            format!(", line {line_no} (`{key}`)")
+        } else {
+            format!(", line {line_no}")
+        }
+    });
+    format!(
+        "config file {}{}: {}",
+        path.display(),
+        at.unwrap_or_default(),
+        e.message().trim_end()
+    )
 }
 
 fn has_password(conn: &str) -> bool {
@@ -152,7 +173,7 @@ impl VerifySettings {
             patterns: patterns(&a.select, &cfg),
             schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
             checksums: a.checksums,
-            report: a.report.clone().or(cfg.report),
+            report: crate::report::writable(a.report.clone().or(cfg.report))?,
             quiet: a.common.quiet || cfg.quiet.unwrap_or(false),
             extension_schema: None,
         })
@@ -197,7 +218,7 @@ impl ArchiveVerifySettings {
             target: endpoint(&a.endpoints.target, &cfg.target, "PGBARGE_TARGET", "target")?,
             schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
             checksums: a.checksums,
-            report: a.report.clone().or(cfg.report),
+            report: crate::report::writable(a.report.clone().or(cfg.report))?,
             quiet: a.common.quiet || cfg.quiet.unwrap_or(false),
         })
     }
@@ -453,7 +474,7 @@ impl crate::archive::dump::DumpSettings {
                 && a.data_format != Some(crate::cli::DumpDataFormat::Text),
             part_bytes: a.part_size.unwrap_or(64).saturating_mul(1 << 20),
             quiet: flag_or(a.common.quiet, cfg.quiet),
-            report: a.report.clone().or(cfg.report),
+            report: crate::report::writable(a.report.clone().or(cfg.report))?,
         })
     }
 }
@@ -486,7 +507,7 @@ impl crate::archive::restore::RestoreSettings {
             no_owner: flag_or(a.no_owner, cfg.no_owner),
             no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
             quiet: flag_or(a.common.quiet, cfg.quiet),
-            report: a.report.clone().or(cfg.report),
+            report: crate::report::writable(a.report.clone().or(cfg.report))?,
         })
     }
 }
@@ -560,7 +581,7 @@ impl CopySettings {
             schema_map: schema_map(&a.map, &cfg, a.common.config.as_deref())?,
             jobs,
             format: a.format.or(cfg.format).unwrap_or(CopyFormat::Auto),
-            report: a.report.clone().or(cfg.report),
+            report: crate::report::writable(a.report.clone().or(cfg.report))?,
             truncate: flag_or(a.truncate, cfg.truncate),
             disable_triggers: flag_or(a.disable_triggers, cfg.disable_triggers),
             keep_foreign_keys: flag_or(a.keep_foreign_keys, cfg.keep_foreign_keys),
@@ -608,6 +629,24 @@ mod tests {
         assert!(e.to_string().contains("sorce"), "{e}");
         let e = toml::from_str::<ConfigFile>("jobs = 'four'").unwrap_err();
         assert!(e.to_string().contains("jobs"), "{e}");
+        let text = "jobs = 2\njobs_x = 'four'\n";
+        let e = toml::from_str::<ConfigFile>(text).unwrap_err();
+        let m = config_error(Path::new("c.toml"), text, &e);
+        assert!(m.contains("line 2") && m.contains("jobs_x"), "{m}");
+    }
+
+    #[test]
+    fn config_errors_never_show_the_line() {
+        for text in [
+            "source = postgres://me:hunter2secret@db/app\n",
+            "target = 'postgres://me:hunter2secret@db/app\n",
+            "source = \"postgres://me:hunter2secret@db/app\"\njobs = [1]\nx\n",
+        ] {
+            let e = toml::from_str::<ConfigFile>(text).unwrap_err();
+            let m = config_error(Path::new("c.toml"), text, &e);
+            assert!(!m.contains("hunter2secret"), "{m}");
+            assert!(m.contains("line "), "{m}");
+        }
     }
 
     #[test]

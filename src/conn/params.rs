@@ -27,11 +27,10 @@ impl SslMode {
             "require" => SslMode::Require,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
-            other => {
-                return Err(format!(
-                    "invalid sslmode \"{other}\": use disable, allow, prefer, require, verify-ca or verify-full"
-                ))
-            }
+            _ => return Err(
+                "invalid sslmode: use disable, allow, prefer, require, verify-ca or verify-full"
+                    .into(),
+            ),
         })
     }
 
@@ -199,9 +198,9 @@ fn parse_url(rest: &str) -> Result<ConnParams, String> {
     }
     if let Some(q) = query {
         for pair in q.split('&').filter(|s| !s.is_empty()) {
-            let (k, v) = pair
-                .split_once('=')
-                .ok_or_else(|| format!("URL parameter \"{}\" has no value", pair))?;
+            let (k, v) = pair.split_once('=').ok_or(
+                "a URL parameter has no \"=value\" (its text is not shown: it may hold a password)",
+            )?;
             set_param(&mut p, &percent_decode(k)?, percent_decode(v)?)?;
         }
     }
@@ -231,7 +230,12 @@ fn parse_keyword_value(s: &str) -> Result<ConnParams, String> {
         }
         if chars.next() != Some('=') {
             return Err(format!(
-                "missing \"=\" after \"{key}\" in connection string (expected a postgres:// URL or key=value pairs)"
+                "it is neither a postgres:// URL nor key=value pairs ({}; the text is not shown: \
+                 it may hold a password)",
+                match known_key(&key) {
+                    Some(k) => format!("\"{k}\" has no \"=\" after it"),
+                    None => "a word without \"=\"".into(),
+                }
             ));
         }
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
@@ -252,7 +256,10 @@ fn parse_keyword_value(s: &str) -> Result<ConnParams, String> {
                 }
             }
             if !closed {
-                return Err(format!("unterminated quoted value for \"{key}\""));
+                return Err(format!(
+                    "unterminated quoted value for {}",
+                    known_key(&key).map_or("a parameter".into(), |k| format!("\"{k}\""))
+                ));
             }
         } else {
             while let Some(&c) = chars.peek() {
@@ -287,26 +294,90 @@ fn set_param(p: &mut ConnParams, key: &str, value: String) -> Result<(), String>
         "sslmode" => p.sslmode = Some(SslMode::parse(&value)?),
         "sslrootcert" => p.sslrootcert = Some(value),
         "connect_timeout" => {
-            p.connect_timeout = Some(value.parse().map_err(|_| {
-                format!("invalid connect_timeout \"{value}\": expected whole seconds")
-            })?)
+            p.connect_timeout = Some(
+                value
+                    .parse()
+                    .map_err(|_| "invalid connect_timeout: expected whole seconds".to_string())?,
+            )
         }
         "application_name" => p.application_name = Some(value),
         other => {
             return Err(format!(
-            "unsupported connection parameter \"{other}\" (pgbarge understands host, port, user, \
-                 password, dbname, sslmode, sslrootcert, connect_timeout, application_name)"
-        ))
+                "unsupported connection parameter {} (pgbarge understands host, port, user, \
+                 password, dbname, sslmode, sslrootcert, connect_timeout, application_name)",
+                known_key(other).map_or("(not shown: it may hold a password)".into(), |k| {
+                    format!("\"{k}\"")
+                })
+            ))
         }
     }
     Ok(())
 }
 
 fn parse_port(s: &str) -> Result<u16, String> {
-    s.parse::<u16>()
-        .ok()
-        .filter(|&p| p != 0)
-        .ok_or_else(|| format!("invalid port \"{s}\""))
+    s.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            format!("invalid port {s}: expected 1 to 65535")
+        } else {
+            // Not digits: often a password in the wrong place
+            // (`postgres://user:secret/db`), so it is not shown.
+            "invalid port: expected a number from 1 to 65535 (the text is not shown: it may \
+                 be a password; a URL's password goes in user:password@host)"
+                .into()
+        }
+    })
+}
+
+/// libpq's connection keywords: a key that is one of these is shown in
+/// errors; any other word may be a secret typed in the wrong place.
+fn known_key(key: &str) -> Option<&str> {
+    const LIBPQ_KEYS: &[&str] = &[
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "passfile",
+        "require_auth",
+        "channel_binding",
+        "connect_timeout",
+        "client_encoding",
+        "options",
+        "application_name",
+        "fallback_application_name",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+        "replication",
+        "gssencmode",
+        "sslmode",
+        "sslnegotiation",
+        "sslcompression",
+        "sslcert",
+        "sslkey",
+        "sslkeylogfile",
+        "sslpassword",
+        "sslcertmode",
+        "sslrootcert",
+        "sslcrl",
+        "sslcrldir",
+        "sslsni",
+        "requirepeer",
+        "ssl_min_protocol_version",
+        "ssl_max_protocol_version",
+        "krbsrvname",
+        "gsslib",
+        "gssdelegation",
+        "service",
+        "target_session_attrs",
+        "load_balance_hosts",
+        "min_protocol_version",
+        "max_protocol_version",
+    ];
+    LIBPQ_KEYS.contains(&key).then_some(key)
 }
 
 fn percent_decode(s: &str) -> Result<String, String> {
@@ -384,7 +455,7 @@ pub fn resolve(p: &ConnParams, env: &Environment) -> Result<Endpoint, String> {
         (Some(t), _) => t,
         (None, Some(s)) => s
             .parse()
-            .map_err(|_| format!("PGCONNECT_TIMEOUT: invalid value \"{s}\""))?,
+            .map_err(|_| "PGCONNECT_TIMEOUT: expected whole seconds".to_string())?,
         (None, None) => 30,
     };
     let password = p
@@ -461,6 +532,32 @@ fn split_pgpass_line(line: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parse_errors_never_echo_what_may_be_a_password() {
+        let secret = "hunter2secret";
+        for input in [
+            "hunter2secret",
+            "  hunter2secret  ",
+            "host=db hunter2secret",
+            "hunter2secret=1",
+            "host=db password='hunter2secret",
+            "sslmode=hunter2secret",
+            "connect_timeout=hunter2secret",
+            "port=hunter2secret",
+            "postgres://me:hunter2secret/app",
+            "postgres://db:hunter2secret",
+            "postgres://db/app?hunter2secret",
+            "postgres://db/app?hunter2secret=1",
+            "postgres://db/app?sslmode=hunter2secret",
+            "postgresql://me@db:hunter2secret/app",
+        ] {
+            let e = parse(input).expect_err(input);
+            assert!(!e.contains(secret), "{input:?} gave {e:?}");
+        }
+        assert!(parse("sslkey=x").unwrap_err().contains("\"sslkey\""));
+        assert!(parse("port=99999").unwrap_err().contains("99999"));
+    }
+
     use super::*;
 
     fn env_with<'a>(
