@@ -13,4 +13,5 @@ mod portability;
 mod refusals;
 mod rehearse;
 mod schema;
+mod security;
 mod verify;
