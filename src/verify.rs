@@ -25,6 +25,7 @@ use crate::error::PgContext;
 use crate::report::EndpointReport;
 use crate::select;
 use crate::settings::VerifySettings;
+use crate::transfer::framing::{copy_statement, Direction};
 use crate::{Error, Result};
 
 #[derive(Debug, Default, Serialize)]
@@ -808,12 +809,7 @@ async fn row_sum(
     t: &crate::archive::TableEntry,
 ) -> anyhow::Result<(u64, String)> {
     use futures_util::StreamExt;
-    let sql = format!(
-        "COPY {} ({}) TO STDOUT (FORMAT {})",
-        target.quoted(),
-        t.columns,
-        if t.binary() { "binary" } else { "text" }
-    );
+    let sql = copy_statement(&target.quoted(), &t.columns, t.binary(), Direction::Out);
     let stream = b
         .copy_out(&sql)
         .await

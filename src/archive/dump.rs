@@ -27,6 +27,7 @@ use crate::error::describe_pg;
 use crate::progress::{Mode, Progress};
 use crate::select::{self, Patterns};
 use crate::transfer::framing::RowSum;
+use crate::transfer::framing::{copy_statement, Direction};
 use crate::transfer::{self, schema};
 use crate::{Error, Result};
 use xxhash_rust::xxh3::Xxh3;
@@ -209,7 +210,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
             offset: None,
             parts: Vec::new(),
         });
-        if c.copy_data && !columns.is_empty() {
+        if c.copy_data {
             let file = format!("data/{:05}.copy{}", index + 1, s.codec.suffix());
             entries[index].file = Some(file);
             jobs.push(Job {
@@ -475,12 +476,7 @@ async fn dump_table(
     tp: &crate::progress::TableProgress,
 ) -> Result<Dumped> {
     let table = copy.table;
-    let sql = format!(
-        "COPY {} ({}) TO STDOUT (FORMAT {})",
-        table.quoted(),
-        copy.columns,
-        if copy.binary { "binary" } else { "text" }
-    );
+    let sql = copy_statement(&table.quoted(), copy.columns, copy.binary, Direction::Out);
     let stream = src
         .client
         .copy_out(&sql)

@@ -152,6 +152,12 @@ impl TableEntry {
         self.format == "binary"
     }
 
+    /// Whether the dump holds rows of this table to load: older dumps
+    /// marked a table without columns as having data but stored none.
+    pub fn stored(&self) -> bool {
+        self.has_data && (self.file.is_some() || !self.parts.is_empty() || self.offset.is_some())
+    }
+
     /// The rows column of a table listing: the count, or `-` when the
     /// dump holds no rows of it.
     pub fn rows_cell(&self) -> String {

@@ -26,6 +26,7 @@ use crate::error::describe_pg;
 use crate::progress::{Mode, Progress, TableProgress};
 use crate::report::{EndpointReport, RunReport, TableReport};
 use crate::transfer::framing::RowCounter;
+use crate::transfer::framing::{copy_statement, Direction};
 use crate::transfer::schema::{self, Builders};
 use crate::{Error, Result};
 use xxhash_rust::xxh3::Xxh3;
@@ -172,7 +173,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     let outcome: Result<Vec<TableReport>> = async {
         let loading: HashSet<&QualName> = tables
             .iter()
-            .filter(|t| t.has_data)
+            .filter(|t| t.stored())
             .map(|t| &t.name)
             .collect();
         let (early, remaining) = schema::split_early(&plan, &loading);
@@ -184,7 +185,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             crate::cli::PartLoads::Serial => false,
             crate::cli::PartLoads::Auto => parts_side_by_side(&s.target, s.jobs),
         };
-        let loads: Vec<usize> = (0..tables.len()).filter(|&i| tables[i].has_data).collect();
+        let loads: Vec<usize> = (0..tables.len()).filter(|&i| tables[i].stored()).collect();
         say(&format!(
             "loading {} tables with {} jobs",
             loads.len(),
@@ -791,12 +792,11 @@ async fn copy_part(
         .clone()
         .unwrap_or_else(|| format!("rows of {}", t.name));
     let sink = tx
-        .copy_in::<_, Bytes>(&format!(
-            "COPY {} ({}) FROM STDIN (FORMAT {}{})",
-            t.name.quoted(),
-            t.columns,
-            t.format,
-            if freeze { ", FREEZE" } else { "" }
+        .copy_in::<_, Bytes>(&copy_statement(
+            &t.name.quoted(),
+            &t.columns,
+            t.binary(),
+            Direction::In { freeze },
         ))
         .await
         .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;

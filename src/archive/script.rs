@@ -74,11 +74,15 @@ pub fn post_data(plan: &SchemaPlan, sequences: &[SequenceValue]) -> String {
 
 /// The line before a table's rows in a SQL script.
 pub fn copy_header(t: &TableEntry) -> String {
+    let list = if t.columns.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", t.columns)
+    };
     format!(
-        "\n-- rows of {}\nCOPY {} ({}) FROM stdin;\n",
+        "\n-- rows of {}\nCOPY {}{list} FROM stdin;\n",
         comment_text(&t.name.to_string()),
         t.name.quoted(),
-        t.columns
     )
 }
 

@@ -11,6 +11,33 @@ use std::fmt;
 
 pub const BINARY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 
+/// Which way a COPY runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Out,
+    In { freeze: bool },
+}
+
+/// The one place COPY statements are built. `table` is quoted, `columns`
+/// a quoted, comma-separated list; a table without columns (legal:
+/// `CREATE TABLE t ()`, rows and all) takes no list, since `()` is not
+/// valid there.
+pub fn copy_statement(table: &str, columns: &str, binary: bool, dir: Direction) -> String {
+    let list = if columns.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" ({columns})")
+    };
+    let format = if binary { "binary" } else { "text" };
+    match dir {
+        Direction::Out => format!("COPY {table}{list} TO STDOUT (FORMAT {format})"),
+        Direction::In { freeze } => format!(
+            "COPY {table}{list} FROM STDIN (FORMAT {format}{})",
+            if freeze { ", FREEZE" } else { "" }
+        ),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FramingError(pub String);
 
@@ -381,6 +408,18 @@ impl BinaryFraming {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn copy_statements_with_and_without_columns() {
+        assert_eq!(
+            copy_statement("\"a\".\"t\"", "\"x\", \"y\"", true, Direction::Out),
+            "COPY \"a\".\"t\" (\"x\", \"y\") TO STDOUT (FORMAT binary)"
+        );
+        assert_eq!(
+            copy_statement("\"a\".\"t\"", "", false, Direction::In { freeze: true }),
+            "COPY \"a\".\"t\" FROM STDIN (FORMAT text, FREEZE)"
+        );
+    }
     use super::*;
 
     /// Build binary COPY data for rows of optional byte fields.

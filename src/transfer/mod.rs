@@ -642,9 +642,6 @@ fn build_unit(
             ));
         }
     }
-    if cols.is_empty() {
-        return Err(format!("source table {} has no columns to copy", st.name));
-    }
     let (binary, reason) = match (s.format, text_reason) {
         (_, Some(why)) => (false, format!("text: {why}")),
         (CopyFormat::Text, None) => (false, "text: --format text".into()),

@@ -15,6 +15,7 @@ use super::framing::RowCounter;
 use super::Unit;
 use crate::error::describe_pg;
 use crate::progress::TableProgress;
+use crate::transfer::framing::{copy_statement, Direction};
 
 /// Size of the chunks handed to the target: large enough that per-message
 /// overhead vanishes, small enough that progress moves smoothly.
@@ -28,21 +29,15 @@ pub struct Copied {
 }
 
 pub fn copy_out_sql(u: &Unit) -> String {
-    format!(
-        "COPY {} ({}) TO STDOUT (FORMAT {})",
-        u.source.quoted(),
-        u.columns,
-        if u.binary { "binary" } else { "text" }
-    )
+    copy_statement(&u.source.quoted(), &u.columns, u.binary, Direction::Out)
 }
 
 pub fn copy_in_sql(u: &Unit, freeze: bool) -> String {
-    format!(
-        "COPY {} ({}) FROM STDIN (FORMAT {}{})",
-        u.target.quoted(),
-        u.columns,
-        if u.binary { "binary" } else { "text" },
-        if freeze { ", FREEZE" } else { "" }
+    copy_statement(
+        &u.target.quoted(),
+        &u.columns,
+        u.binary,
+        Direction::In { freeze },
     )
 }
 
