@@ -458,7 +458,11 @@ impl Qualifies for Known {
 }
 
 /// With `extension_schema`, every object of an extension that lives
-/// elsewhere on the source is referred to in that schema on the target.
+/// elsewhere on the source is referred to in that schema on the target:
+/// every member of an extension that a statement can name (functions,
+/// types, relations, operator classes and families, operators,
+/// collations, text search configurations and dictionaries), when the
+/// extensions move to schema `to`: (old schema, name) -> `to`.
 async fn relocations(c: &Client, to: Option<&str>) -> Result<HashMap<(String, String), String>> {
     let Some(to) = to else {
         return Ok(HashMap::new());
@@ -473,6 +477,18 @@ async fn relocations(c: &Client, to: Option<&str>) -> Result<HashMap<(String, St
                 WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.deptype = 'e' \
                UNION SELECT r.relname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class r ON r.oid = d.objid \
                 WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'e' \
+               UNION SELECT o.opcname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_opclass o ON o.oid = d.objid \
+                WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_opclass'::pg_catalog.regclass AND d.deptype = 'e' \
+               UNION SELECT f.opfname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_opfamily f ON f.oid = d.objid \
+                WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_opfamily'::pg_catalog.regclass AND d.deptype = 'e' \
+               UNION SELECT o.oprname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_operator o ON o.oid = d.objid \
+                WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND d.deptype = 'e' \
+               UNION SELECT l.collname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_collation l ON l.oid = d.objid \
+                WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_collation'::pg_catalog.regclass AND d.deptype = 'e' \
+               UNION SELECT g.cfgname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_ts_config g ON g.oid = d.objid \
+                WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_ts_config'::pg_catalog.regclass AND d.deptype = 'e' \
+               UNION SELECT t.dictname::text FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_ts_dict t ON t.oid = d.objid \
+                WHERE d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_ts_dict'::pg_catalog.regclass AND d.deptype = 'e' \
              ) AS x(name) WHERE n.nspname <> $1 AND e.extname <> 'plpgsql'",
             &[&to],
         )
@@ -534,6 +550,30 @@ struct Node {
     kw: &'static str,
     /// The target name as it follows `kw` (with arguments for routines).
     target: String,
+    /// A plain view's stand-in: `CREATE VIEW v AS SELECT NULL::type AS
+    /// col, ...`, the same columns without the query, which nothing can
+    /// block. Used as pg_dump does when the real definition must wait.
+    placeholder: Option<String>,
+    /// Statements that run after the keys and indexes: the real
+    /// definition of a view created as its placeholder.
+    later: Vec<Statement>,
+}
+
+impl Node {
+    /// Create the view as its placeholder now and give it its definition
+    /// (`CREATE OR REPLACE VIEW`) after the keys. False when the node has
+    /// no placeholder (not a plain view).
+    fn postpone(&mut self) -> bool {
+        let Some(stand_in) = self.placeholder.take() else {
+            return false;
+        };
+        let real = std::mem::replace(&mut self.stmts[0].sql, stand_in);
+        self.later.push(Statement {
+            what: format!("definition of {}", self.stmts[0].what),
+            sql: real.replacen("CREATE VIEW ", "CREATE OR REPLACE VIEW ", 1),
+        });
+        true
+    }
 }
 
 pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
@@ -595,6 +635,9 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     read_functions(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_sequences(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_tables(c, o, &m, &mut nodes, &mut plan).await?;
+    // Views defined after the keys go here, before materialized view
+    // refreshes (which read them) and what read_views adds after.
+    let later_at = plan.post.len();
     read_views(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_statistics(c, o, &m, &mut plan).await?;
     not_reproduced(c, o, &schemas, &mut plan).await?;
@@ -614,6 +657,13 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
             }
         } else if let (Some(&from), Some(ext)) = (index.get(&d.0), deps.extension_of.get(&d.1)) {
             ext_uses.push((from, ext));
+        }
+    }
+    // A view created as its placeholder needs only its column types then
+    // (its query waits for the post-data step).
+    for (i, e) in edges.iter_mut().enumerate() {
+        if nodes[i].kw == "VIEW" && !nodes[i].later.is_empty() {
+            e.retain(|&t| nodes[t].rank == 0);
         }
     }
     for (k, ext) in &deps.uses {
@@ -717,15 +767,32 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
             done[i] = true;
             ordered.push(i);
             for &u in &users[i] {
+                // A node forced out of a cycle was queued already.
+                if indeg[u] == 0 {
+                    continue;
+                }
                 indeg[u] -= 1;
                 if indeg[u] == 0 {
                     ready.push(Reverse((nodes[u].rank, nodes[u].label.clone(), u)));
                 }
             }
         }
-        // A dependency cycle: take the lowest-ranked remaining object.
-        let rest = (0..nodes.len())
-            .filter(|&i| keep[i] && !done[i])
+        // A dependency cycle. Views that read each other (or a function
+        // that returns a view's row type) are broken as pg_dump breaks
+        // them: one view of the cycle is created as its placeholder and
+        // defined after the keys. Otherwise take the lowest-ranked
+        // remaining object and say so.
+        let remaining: Vec<usize> = (0..nodes.len()).filter(|&i| keep[i] && !done[i]).collect();
+        if let Some(v) = view_in_cycle(&remaining, &edges, &nodes) {
+            if nodes[v].postpone() {
+                indeg[v] = 0;
+                ready.push(Reverse((nodes[v].rank, nodes[v].label.clone(), v)));
+                continue;
+            }
+        }
+        let rest = remaining
+            .iter()
+            .copied()
             .min_by_key(|&i| (nodes[i].rank, nodes[i].label.clone()));
         match rest {
             Some(i) => {
@@ -742,10 +809,13 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     // `created` was filled one entry per node, in node order; keep it in
     // creation order, so dropping runs it backwards.
     let created = std::mem::take(&mut plan.created);
+    let mut later = Vec::new();
     for &i in &ordered {
         plan.pre.append(&mut nodes[i].stmts);
+        later.append(&mut nodes[i].later);
         plan.created.push(created[i].clone());
     }
+    plan.post.splice(later_at..later_at, later);
     // Sequences left out with --table are neither set nor given an owner.
     let left_out: HashSet<&QualName> = (0..nodes.len())
         .filter(|&i| !keep[i] && created[i].kind == "sequence")
@@ -765,6 +835,33 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
     read_access(c, o, &kept, &schemas, &m, &mut plan).await?;
     Ok(plan)
+}
+
+/// A plain view (one with a placeholder) that lies on a cycle among the
+/// `remaining` nodes, the first by name: breaking the cycle there lets
+/// the rest follow.
+fn view_in_cycle(remaining: &[usize], edges: &[BTreeSet<usize>], nodes: &[Node]) -> Option<usize> {
+    let left: HashSet<usize> = remaining.iter().copied().collect();
+    let mut views: Vec<usize> = remaining
+        .iter()
+        .copied()
+        .filter(|&i| nodes[i].placeholder.is_some())
+        .collect();
+    views.sort_by(|a, b| nodes[*a].label.cmp(&nodes[*b].label));
+    views.into_iter().find(|&v| {
+        // Does v reach itself through remaining nodes?
+        let mut seen = HashSet::new();
+        let mut stack: Vec<usize> = edges[v].iter().copied().collect();
+        while let Some(i) = stack.pop() {
+            if i == v {
+                return true;
+            }
+            if left.contains(&i) && seen.insert(i) {
+                stack.extend(edges[i].iter().copied());
+            }
+        }
+        false
+    })
 }
 
 /// Dependencies between user objects, resolved to graph nodes.
@@ -1092,6 +1189,8 @@ async fn read_types(
             stmts,
             kw: if kind == "d" { "DOMAIN" } else { "TYPE" },
             target,
+            placeholder: None,
+            later: Vec::new(),
         });
     }
     Ok(())
@@ -1164,12 +1263,18 @@ async fn read_functions(
                 }
             }
         }
-        let target_sig = format!("{}({})", m.q(&name), m.sql(&args));
         let kw = match r.get::<_, String>(3).as_str() {
             "p" => "PROCEDURE",
             "a" => "AGGREGATE",
             _ => "FUNCTION",
         };
+        // An aggregate of no arguments is `agg(*)` to ALTER and COMMENT.
+        let sig_args = if kw == "AGGREGATE" && args.is_empty() {
+            "*".to_string()
+        } else {
+            m.sql(&args)
+        };
+        let target_sig = format!("{}({sig_args})", m.q(&name));
         let mut stmts = vec![Statement {
             what: format!("function {label}"),
             sql,
@@ -1187,6 +1292,8 @@ async fn read_functions(
             stmts,
             kw,
             target: target_sig,
+            placeholder: None,
+            later: Vec::new(),
         });
     }
     Ok(())
@@ -1198,7 +1305,8 @@ async fn read_functions(
 /// in pg_catalog (the session's search_path is empty).
 const AGGREGATE_DEF: &str = "SELECT CASE WHEN a.aggkind <> 'n' THEN NULL ELSE \
     'CREATE AGGREGATE ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) \
-    || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ') (SFUNC = ' || a.aggtransfn::pg_catalog.regproc::text \
+    || '(' || CASE WHEN p.pronargs = 0 THEN '*' ELSE pg_catalog.pg_get_function_identity_arguments(p.oid) END \
+    || ') (SFUNC = ' || a.aggtransfn::pg_catalog.regproc::text \
     || ', STYPE = ' || pg_catalog.format_type(a.aggtranstype, NULL) \
     || CASE WHEN a.aggtransspace <> 0 THEN ', SSPACE = ' || a.aggtransspace ELSE '' END \
     || CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC = ' || a.aggfinalfn::pg_catalog.regproc::text \
@@ -1326,6 +1434,8 @@ async fn read_sequences(
             stmts,
             kw: "SEQUENCE",
             target,
+            placeholder: None,
+            later: Vec::new(),
         });
     }
     Ok(())
@@ -1542,6 +1652,8 @@ async fn read_tables(
             stmts,
             kw: "TABLE",
             target,
+            placeholder: None,
+            later: Vec::new(),
         });
     }
     read_table_post(c, &oids, m, plan).await?;
@@ -1682,7 +1794,9 @@ async fn read_table_post(
             // so keys on different tables check at the same time. The
             // result is the same validated key.
             let def: String = r.get(2);
-            if def.ends_with("NOT VALID") {
+            // PostgreSQL (before 18) rejects NOT VALID foreign keys on a
+            // partitioned table; pg_dump adds those validated, and so do we.
+            if def.ends_with("NOT VALID") || only.is_empty() {
                 fks.push(stmt);
             } else {
                 fks.push(Statement {
@@ -1917,7 +2031,25 @@ async fn read_views(
                 (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname) || ' IS ' || \
                           pg_catalog.quote_literal(pg_catalog.col_description(c.oid, a.attnum))) \
                    FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
-                    AND pg_catalog.col_description(c.oid, a.attnum) IS NOT NULL) \
+                    AND pg_catalog.col_description(c.oid, a.attnum) IS NOT NULL), \
+                (SELECT pg_catalog.string_agg('NULL::' || pg_catalog.format_type(a.atttypid, a.atttypmod) \
+                          || CASE WHEN a.attcollation <> t.typcollation \
+                               THEN ' COLLATE ' || pg_catalog.quote_ident(cn.nspname) || '.' \
+                                    || pg_catalog.quote_ident(co.collname) ELSE '' END \
+                          || ' AS ' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) \
+                   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+                   LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+                   LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), \
+                EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_depend d \
+                          ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid \
+                         AND d.refclassid = 'pg_catalog.pg_constraint'::pg_catalog.regclass \
+                         WHERE w.ev_class = c.oid), \
+                EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_depend d \
+                          ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid \
+                         AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                         AND d.refobjid = c.oid AND d.refobjsubid > 0 AND d.deptype = 'n' \
+                         WHERE w.ev_class = c.oid) \
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
           WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY($1) AND {} ORDER BY 2, 3",
         not_member("c.oid", "pg_catalog.pg_class")
@@ -1970,14 +2102,35 @@ async fn read_views(
             name: m.name(&name),
             args: None,
         });
-        nodes.push(Node {
+        // A view whose query relies on a key (GROUP BY a primary key
+        // lets it select the table's other columns) cannot be created
+        // before that key, which is built after the rows: as pg_dump
+        // does, it is created as a placeholder and defined after the keys.
+        // So does a view that reads its own columns (directly, or through
+        // a function returning its row type): it cannot exist before it does.
+        let needs_key: bool = r.get::<_, bool>(10) || r.get::<_, bool>(11);
+        let placeholder = (!mat).then(|| {
+            format!(
+                "CREATE VIEW {target} AS SELECT {}",
+                m.sql(&r.get::<_, Option<String>>(9).unwrap_or_default())
+            )
+        });
+        let mut node = Node {
             key: Key::Class(oid),
             rank: 4,
             label: name.to_string(),
             stmts,
             kw,
             target,
-        });
+            placeholder,
+            later: Vec::new(),
+        };
+        if needs_key && !node.postpone() {
+            // A materialized view has no placeholder: it is created whole
+            // after the keys (pg_dump moves it to post-data the same way).
+            node.later = std::mem::take(&mut node.stmts);
+        }
+        nodes.push(node);
     }
     // Indexes of materialized views come after their refresh.
     if !matviews.is_empty() {
@@ -2017,14 +2170,21 @@ async fn read_access(
     let types = oids(|k| if let Key::Type(o) = k { Some(*o) } else { None });
     let procs = oids(|k| if let Key::Proc(o) = k { Some(*o) } else { None });
     // One row per object: key, owner, acl present, then one per grant.
-    let sql = "WITH o(k, owner, acl) AS ( \
-          SELECT 'c' || oid, pg_catalog.pg_get_userbyid(relowner), relacl FROM pg_catalog.pg_class WHERE oid = ANY($1) \
-          UNION ALL SELECT 't' || oid, pg_catalog.pg_get_userbyid(typowner), typacl FROM pg_catalog.pg_type WHERE oid = ANY($2) \
-          UNION ALL SELECT 'f' || oid, pg_catalog.pg_get_userbyid(proowner), proacl FROM pg_catalog.pg_proc WHERE oid = ANY($3) \
-          UNION ALL SELECT 'n' || nspname, pg_catalog.pg_get_userbyid(nspowner), nspacl FROM pg_catalog.pg_namespace WHERE nspname = ANY($4)) \
+    // `linked`: a sequence owned by a table column (serial, identity). Its
+    // owner follows the table's (ALTER TABLE ... OWNER moves it; ALTER
+    // SEQUENCE ... OWNER on its own is refused), so it gets no statement.
+    let sql = "WITH o(k, owner, acl, linked) AS ( \
+          SELECT 'c' || c.oid, pg_catalog.pg_get_userbyid(c.relowner), c.relacl, \
+                 c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid \
+                     AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')) \
+            FROM pg_catalog.pg_class c WHERE c.oid = ANY($1) \
+          UNION ALL SELECT 't' || oid, pg_catalog.pg_get_userbyid(typowner), typacl, false FROM pg_catalog.pg_type WHERE oid = ANY($2) \
+          UNION ALL SELECT 'f' || oid, pg_catalog.pg_get_userbyid(proowner), proacl, false FROM pg_catalog.pg_proc WHERE oid = ANY($3) \
+          UNION ALL SELECT 'n' || nspname, pg_catalog.pg_get_userbyid(nspowner), nspacl, false FROM pg_catalog.pg_namespace WHERE nspname = ANY($4)) \
         SELECT o.k, o.owner::text, o.acl IS NOT NULL, \
                CASE WHEN a.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END, \
-               a.privilege_type, a.is_grantable \
+               a.privilege_type, a.is_grantable, o.linked \
           FROM o LEFT JOIN LATERAL pg_catalog.aclexplode(o.acl) a ON true \
          ORDER BY 1, a.grantee = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = o.owner) DESC, 4, 5";
     let rows = c
@@ -2046,7 +2206,7 @@ async fn read_access(
         let owner: String = r.get(1);
         if seen.insert(k.clone()) {
             let public_schema = kw == "SCHEMA" && m.schema(&k[1..]) == "public";
-            if !(o.no_owner || public_schema) {
+            if !(o.no_owner || public_schema || r.get::<_, bool>(6)) {
                 plan.owners.insert(owner.clone());
                 plan.access.push(Statement {
                     what: format!("owner of {} {target}", kw.to_lowercase()),
@@ -2058,8 +2218,9 @@ async fn read_access(
                 plan.access.push(Statement {
                     what: format!("privileges on {} {target}", kw.to_lowercase()),
                     sql: format!(
-                        "REVOKE ALL ON {on} {target} FROM PUBLIC; REVOKE ALL ON {on} {target} FROM {}",
-                        quote_ident(&owner)
+                        "REVOKE ALL ON {on} {t} FROM PUBLIC; REVOKE ALL ON {on} {t} FROM {}",
+                        quote_ident(&owner),
+                        t = grant_target(kw, &target)
                     ),
                 });
             }
@@ -2085,12 +2246,22 @@ async fn read_access(
         plan.access.push(Statement {
             what: format!("privileges on {} {target}", kw.to_lowercase()),
             sql: format!(
-                "GRANT {privilege} ON {} {target} TO {grantee}{option}",
-                grant_kw(kw)
+                "GRANT {privilege} ON {} {} TO {grantee}{option}",
+                grant_kw(kw),
+                grant_target(kw, &target)
             ),
         });
     }
     Ok(())
+}
+
+/// The object as GRANT names it: an aggregate of no arguments is
+/// `agg(*)` to ALTER AGGREGATE but `agg()` to GRANT ... ON FUNCTION.
+fn grant_target(kw: &str, target: &str) -> String {
+    match target.strip_suffix("(*)") {
+        Some(name) if kw == "AGGREGATE" => format!("{name}()"),
+        _ => target.to_string(),
+    }
 }
 
 /// The object class word GRANT uses for an ALTER keyword.

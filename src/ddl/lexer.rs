@@ -637,10 +637,17 @@ fn rename_token(
             }
             let d = next(i).filter(|&k| toks[k].kind == Kind::Dot)?;
             let k = next(d)?;
-            let Some(to) = map.get(&name) else {
-                let member = toks[k].name()?;
-                return known.relocated(&name, &member).map(|to| ident(&to));
+            // An extension's member that moves with its extension (also an
+            // operator: `OPERATOR(schema.%)`) goes where the extension
+            // goes, even when its schema is mapped elsewhere.
+            let member = match toks[k].kind {
+                Kind::Other => Some(toks[k].text.to_string()),
+                _ => toks[k].name(),
             };
+            if let Some(to) = member.and_then(|m| known.relocated(&name, &m)) {
+                return Some(ident(&to));
+            }
+            let to = map.get(&name)?;
             let qualified = if toks[k].kind == Kind::Other {
                 true // OPERATOR(schema.+)
             } else {

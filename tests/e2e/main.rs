@@ -10,6 +10,7 @@ mod content;
 mod dump;
 mod plan;
 mod portability;
+mod real_schemas;
 mod refusals;
 mod rehearse;
 mod schema;
