@@ -475,7 +475,10 @@ async fn parity(
                     "sequence {dseq} would hand out {dst_next}, behind the source's {src_next}"
                 ),
             ));
-        } else if max.is_some_and(|m| dst_next <= m) {
+        } else if max.is_some_and(|m| dst_next <= m && src_next > m) {
+            // (A source whose own sequence is behind its column, as when
+            // rows were inserted with explicit ids, is copied faithfully:
+            // only a target worse than its source is a difference.)
             out.push((
                 Some(target.clone()),
                 format!(

@@ -2169,7 +2169,9 @@ async fn read_access(
     });
     let types = oids(|k| if let Key::Type(o) = k { Some(*o) } else { None });
     let procs = oids(|k| if let Key::Proc(o) = k { Some(*o) } else { None });
-    // One row per object: key, owner, acl present, then one per grant.
+    // One row per object: key, owner, acl present, then one per grant, in
+    // the order of the source's ACL, so the target's ACL lists its
+    // grantees in the same order (pg_dump prints them that way).
     // `linked`: a sequence owned by a table column (serial, identity). Its
     // owner follows the table's (ALTER TABLE ... OWNER moves it; ALTER
     // SEQUENCE ... OWNER on its own is refused), so it gets no statement.
@@ -2185,8 +2187,9 @@ async fn read_access(
         SELECT o.k, o.owner::text, o.acl IS NOT NULL, \
                CASE WHEN a.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END, \
                a.privilege_type, a.is_grantable, o.linked \
-          FROM o LEFT JOIN LATERAL pg_catalog.aclexplode(o.acl) a ON true \
-         ORDER BY 1, a.grantee = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = o.owner) DESC, 4, 5";
+          FROM o LEFT JOIN LATERAL pg_catalog.aclexplode(o.acl) WITH ORDINALITY \
+               a(grantor, grantee, privilege_type, is_grantable, pos) ON true \
+         ORDER BY 1, a.pos";
     let rows = c
         .query(sql, &[&classes, &types, &procs, &schemas])
         .await
