@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod connections;
 mod content;
+mod corpus;
 mod dump;
 mod plan;
 mod portability;
