@@ -47,7 +47,7 @@ pub struct PlanReport {
 const LOCAL_BYTES_PER_SEC: f64 = 55e6;
 
 pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
-    let (src, dst) = tokio::try_join!(
+    let (src, mut dst) = tokio::try_join!(
         conn::connect(&s.source, Role::Source),
         conn::connect(&s.target, Role::Target)
     )?;
@@ -180,6 +180,14 @@ pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
                 }
                 for w in schema::misplaced_extensions(&dst, &p).await? {
                     f.warn(w);
+                }
+                // With nothing else in the way, the schema itself is tried
+                // on the target and rolled back: what the copy would meet
+                // after the rows is known now.
+                if f.0.iter().all(|x| x.level != "blocker") {
+                    if let Some(problem) = schema::trial(&mut dst, &p).await? {
+                        f.block(problem);
+                    }
                 }
                 for w in p.warnings {
                     f.warn(w);

@@ -148,7 +148,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         say(&format!("warning: {w}"));
     }
     if s.dry_run {
-        print_dry_run(s, &plan, &tables, &found, &dst).await?;
+        print_dry_run(s, &plan, &tables, &found, &mut dst).await?;
         return Ok(RunReport {
             command: "restore --dry-run".into(),
             ok: true,
@@ -854,7 +854,7 @@ async fn print_dry_run(
     plan: &schema::SchemaPlan,
     tables: &[TableEntry],
     found: &[(String, String)],
-    dst: &Session,
+    dst: &mut Session,
 ) -> Result<()> {
     let rows: Vec<[String; 4]> = tables
         .iter()
@@ -900,6 +900,11 @@ async fn print_dry_run(
         blockers.push(format!("roles missing: {}", missing.join(", ")));
     }
     blockers.extend(schema::missing_outside(dst, plan).await?);
+    if blockers.is_empty() && found.is_empty() {
+        // The schema itself, tried on the target and rolled back (with
+        // --clean's drops pending it would only meet what it replaces).
+        blockers.extend(schema::trial(dst, plan).await?);
+    }
     for b in &blockers {
         println!("blocker: {b}");
     }

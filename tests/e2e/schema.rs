@@ -208,7 +208,8 @@ fn schema_map_round_trip_is_exact() {
 }
 
 /// Objects that already exist on the target are listed and nothing is
-/// written; a failure after the schema was created drops what the run
+/// written; a statement the target would refuse after the rows is found
+/// before them; a failure only the rows cause drops what the run
 /// created, so the target is left as it was.
 #[test]
 fn refuses_conflicts_and_undoes_a_failed_run() {
@@ -251,7 +252,8 @@ fn refuses_conflicts_and_undoes_a_failed_run() {
     );
     assert!(run.stderr.contains("--schema \"util\""), "{}", run.stderr);
     // The target has a util.touch() that is no trigger function: the
-    // trigger fails after the rows are in, and the run undoes itself.
+    // trigger would fail after the rows; it is found before any row
+    // moves, and nothing is left.
     t.batch_execute(
         "CREATE SCHEMA util; CREATE FUNCTION util.touch() RETURNS int LANGUAGE sql AS 'SELECT 1'",
     )
@@ -260,18 +262,42 @@ fn refuses_conflicts_and_undoes_a_failed_run() {
     run.assert_code(3);
     assert!(run.stderr.contains("trigger t_touch"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("dropping the objects it created"),
+        run.stderr.contains("found before any row moved"),
         "{}",
         run.stderr
     );
-    let left: i64 = t
-        .query_one(
+    let app_schemas = |t: &mut postgres::Client| -> i64 {
+        t.query_one(
             "SELECT count(*) FROM pg_namespace WHERE nspname = 'app'",
             &[],
         )
         .unwrap()
-        .get(0);
-    assert_eq!(left, 0, "the schema the run created is gone");
+        .get(0)
+    };
+    assert_eq!(app_schemas(&mut t), 0, "nothing was created");
+
+    // What only the rows can break still fails after them: an event
+    // trigger on the target refuses an index over a table with rows (the
+    // trial, on empty tables, passes). The run undoes itself.
+    t.batch_execute(
+        "DROP FUNCTION util.touch(); \
+         CREATE FUNCTION util.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; \
+         CREATE FUNCTION public.no_index_over_rows() RETURNS event_trigger LANGUAGE plpgsql AS $$ \
+           BEGIN IF to_regclass('app.t') IS NOT NULL AND EXISTS (SELECT 1 FROM app.t) THEN \
+             RAISE EXCEPTION 'no index over rows'; END IF; END $$; \
+         CREATE EVENT TRIGGER no_index_over_rows ON ddl_command_end WHEN TAG IN ('CREATE INDEX') \
+           EXECUTE FUNCTION public.no_index_over_rows();",
+    )
+    .unwrap();
+    let run = copy_full(&src, &dst, &args);
+    run.assert_code(3);
+    assert!(run.stderr.contains("no index over rows"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("dropping the objects it created"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(app_schemas(&mut t), 0, "the schema the run created is gone");
 }
 
 /// What the selection needs but does not copy (a function a default
