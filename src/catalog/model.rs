@@ -2059,6 +2059,7 @@ async fn read_views(
         .await
         .pg_context(|| "reading views".into())?;
     let mut matviews = Vec::new();
+    let mut plain = Vec::new();
     for r in rows {
         let oid: u32 = r.get(0);
         let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
@@ -2087,6 +2088,9 @@ async fn read_views(
                 what: format!("comment on a column of {name}"),
                 sql: format!("COMMENT ON COLUMN {target}.{cc}"),
             });
+        }
+        if !mat {
+            plain.push(oid);
         }
         if mat {
             matviews.push(oid);
@@ -2131,6 +2135,13 @@ async fn read_views(
             node.later = std::mem::take(&mut node.stmts);
         }
         nodes.push(node);
+    }
+    // Triggers (INSTEAD OF, statement-level) and rules of plain views,
+    // after the views' late definitions (spliced in before all of this).
+    if !plain.is_empty() {
+        let mut sub = SchemaPlan::default();
+        read_table_post(c, &plain, m, &mut sub).await?;
+        plan.post.extend(sub.post);
     }
     // Indexes of materialized views come after their refresh.
     if !matviews.is_empty() {

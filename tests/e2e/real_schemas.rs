@@ -234,3 +234,77 @@ fn extension_inside_a_mapped_schema_follows_the_preset() {
     );
     assert_eq!(row.get::<_, i64>(2), 1);
 }
+
+/// `INSTEAD OF` triggers and rules on views were lost without a word.
+#[test]
+fn triggers_and_rules_on_views_come_along() {
+    assert_moves_whole(
+        "viewtriggers",
+        "CREATE SCHEMA app; \
+         CREATE TABLE app.t (id int PRIMARY KEY, v text); INSERT INTO app.t VALUES (1, 'a'); \
+         CREATE VIEW app.v AS SELECT id, v FROM app.t; \
+         CREATE FUNCTION app.v_ins() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN INSERT INTO app.t VALUES (NEW.id, NEW.v); RETURN NEW; END $$; \
+         CREATE TRIGGER v_ins INSTEAD OF INSERT ON app.v FOR EACH ROW EXECUTE FUNCTION app.v_ins(); \
+         COMMENT ON TRIGGER v_ins ON app.v IS 'redirect'; \
+         CREATE VIEW app.w AS SELECT id, v FROM app.t; \
+         CREATE RULE w_del AS ON DELETE TO app.w DO INSTEAD DELETE FROM app.t WHERE id = OLD.id;",
+    );
+}
+
+/// A statement the target refuses after the rows (here an index whose
+/// name another table's index already has) is found before any row
+/// moves: plan and the dry runs name it as a blocker, copy and restore
+/// stop with nothing written.
+#[test]
+fn a_statement_refused_after_the_rows_stops_the_run_before_them() {
+    let s = servers();
+    let src = s.source.fresh_db("late");
+    seed_source(
+        &src,
+        "CREATE TABLE public.t (id int PRIMARY KEY, v text); CREATE INDEX t_v_idx ON public.t (v); \
+         INSERT INTO public.t SELECT g, 'x' FROM generate_series(1, 1000) g;",
+    );
+    let clash = "CREATE TABLE public.other (v text); CREATE INDEX t_v_idx ON public.other (v);";
+    let dst = s.target.fresh_db("late");
+    s.target.client(&dst).batch_execute(clash).unwrap();
+    let (surl, turl) = (s.source.url(&src), s.target.url(&dst));
+    let untouched = || {
+        assert_eq!(
+            user_tables(&mut s.target.client(&dst)),
+            vec!["public.other".to_string()],
+            "something was written"
+        );
+    };
+
+    let run = pgbarge(&["plan", "--source", &surl, "--target", &turl]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("t_v_idx"), "{}", run.all());
+    untouched();
+
+    let run = pgbarge(&["copy", "--source", &surl, "--target", &turl]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("found before any row moved") && run.stderr.contains("t_v_idx"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("copied public.t"), "{}", run.stderr);
+    untouched();
+
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    pgbarge(&["dump", "--source", &surl, "--output", out.to_str().unwrap()]).assert_code(0);
+    let input = out.to_str().unwrap();
+    let run = pgbarge(&["restore", "--input", input, "--target", &turl, "--dry-run"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("t_v_idx"), "{}", run.all());
+    let run = pgbarge(&["restore", "--input", input, "--target", &turl]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("found before any row moved"),
+        "{}",
+        run.stderr
+    );
+    untouched();
+}
