@@ -94,8 +94,11 @@ impl Table {
 pub async fn read_schema_names(client: &Client) -> Result<Vec<String>> {
     Ok(client
         .query(
-            "SELECT nspname::text FROM pg_catalog.pg_namespace \
-              WHERE nspname <> 'information_schema' AND nspname NOT LIKE 'pg\\_%' ORDER BY 1",
+            "SELECT n.nspname::text FROM pg_catalog.pg_namespace n \
+              WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                     WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass \
+                       AND d.objid = n.oid AND d.deptype = 'e') ORDER BY 1",
             &[],
         )
         .await
@@ -103,6 +106,42 @@ pub async fn read_schema_names(client: &Client) -> Result<Vec<String>> {
         .iter()
         .map(|r| r.get(0))
         .collect())
+}
+
+/// Whether a schema holds an object of its own (not an extension's): a
+/// relation, a type, a routine, an operator, a collation, a conversion,
+/// a text search configuration.
+pub async fn holds_own_objects(client: &Client, schema: &str) -> Result<bool> {
+    // (Indexes, array types and row types go with what they belong to.)
+    let own = |cat: &str, ns: &str, also: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM pg_catalog.{cat} o WHERE o.{ns} = n.oid {also} AND NOT EXISTS ( \
+               SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.{cat}'::pg_catalog.regclass \
+                  AND d.objid = o.oid AND d.deptype = 'e'))"
+        )
+    };
+    let sql = format!(
+        "SELECT {} FROM pg_catalog.pg_namespace n WHERE n.nspname = $1",
+        [
+            own("pg_class", "relnamespace", "AND o.relkind NOT IN ('i', 'I', 't')"),
+            own(
+                "pg_type",
+                "typnamespace",
+                "AND o.typrelid = 0 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = o.oid)",
+            ),
+            own("pg_proc", "pronamespace", ""),
+            own("pg_operator", "oprnamespace", ""),
+            own("pg_collation", "collnamespace", ""),
+            own("pg_conversion", "connamespace", ""),
+            own("pg_ts_config", "cfgnamespace", ""),
+        ]
+        .join(" OR ")
+    );
+    Ok(client
+        .query_opt(&sql, &[&schema])
+        .await
+        .pg_context(|| format!("reading what schema {schema} holds"))?
+        .is_some_and(|r| r.get(0)))
 }
 
 /// Whether a system catalog has a column: how catalog differences

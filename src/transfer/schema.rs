@@ -72,10 +72,20 @@ pub async fn plan_with(
         .map(|c| tables[c.index].name.clone())
         .filter(|n| !tables.iter().any(|t| &t.name == n && t.extension_member))
         .collect();
-    // Schemas that come along whole: those of the selected tables, and
-    // those named by --schema even when they hold no table.
+    // Schemas that come along whole: those of the selected tables, those
+    // named by --schema, and without --table every schema the selection
+    // keeps, also one that holds no table (functions only, or nothing).
     let mut selected: Vec<String> = chosen_tables.iter().map(|t| t.schema.clone()).collect();
     selected.extend(select::named_schemas(schemas, o.patterns).map_err(Error::Usage)?);
+    if o.patterns.table.is_empty() {
+        // Every target has a `public`: an empty one (or one holding only
+        // extensions' objects) is nothing to copy, and a map onto it
+        // stays possible.
+        let kept = select::kept_schemas(schemas, o.patterns).map_err(Error::Usage)?;
+        let public_used =
+            kept.iter().any(|s| s == "public") && catalog::holds_own_objects(c, "public").await?;
+        selected.extend(kept.into_iter().filter(|s| s != "public" || public_used));
+    }
     selected.sort();
     selected.dedup();
     check_map(o.schema_map, &selected)?;

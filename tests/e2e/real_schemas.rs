@@ -308,3 +308,20 @@ fn a_statement_refused_after_the_rows_stops_the_run_before_them() {
     );
     untouched();
 }
+
+/// Schemas that hold no table (functions only, or nothing yet) came
+/// along with nothing in them, or not at all; their comments and grants
+/// too. An empty `public` stays behind (every target has one).
+#[test]
+fn schemas_without_tables_come_along_whole() {
+    assert_moves_whole(
+        "notables",
+        "CREATE SCHEMA app; CREATE TABLE app.t (id int); INSERT INTO app.t VALUES (1); \
+         CREATE SCHEMA util; \
+         CREATE FUNCTION util.double(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2'; \
+         CREATE TYPE util.level AS ENUM ('low', 'high'); \
+         GRANT USAGE ON SCHEMA util TO PUBLIC; \
+         COMMENT ON SCHEMA util IS 'helpers'; \
+         CREATE SCHEMA later; COMMENT ON SCHEMA later IS 'nothing yet';",
+    );
+}
