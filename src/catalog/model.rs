@@ -409,7 +409,10 @@ impl SchemaPlan {
             st.sql = lexer::rename_statement(&st.sql, &map, &known);
         }
         for c in &mut self.created {
-            if c.kind != "publication" {
+            if c.kind == "cast" {
+                // (source type, target type), each renamed as SQL is.
+                c.name = QualName::new(m.sql(&c.name.schema), m.sql(&c.name.name));
+            } else if c.kind != "publication" {
                 rename(&mut c.name);
             }
             if let Some(a) = &mut c.args {
@@ -633,6 +636,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
 
     read_types(c, &schemas, &m, &mut nodes, &mut plan).await?;
     read_functions(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+    read_casts(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_sequences(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_tables(c, o, &m, &mut nodes, &mut plan).await?;
     // Views defined after the keys go here, before materialized view
@@ -895,6 +899,7 @@ async fn read_depends(c: &Client) -> Result<Depends> {
                     LEFT JOIN pg_catalog.pg_class r ON r.oid = coalesce(e.typrelid, t.typrelid) \
                    WHERE t.oid = {obj}) \
                WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'f' || {obj} \
+               WHEN 'pg_catalog.pg_cast'::pg_catalog.regclass THEN 'k' || {obj} \
                WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN \
                  (SELECT 'c' || adrelid FROM pg_catalog.pg_attrdef WHERE oid = {obj}) \
                WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN \
@@ -982,6 +987,7 @@ async fn describe_outside(
         Key::Class(o) => format!("c{o}"),
         Key::Type(o) => format!("t{o}"),
         Key::Proc(o) => format!("f{o}"),
+        Key::Cast(o) => format!("k{o}"),
     };
     let keys: Vec<String> = needs.keys().map(key_text).collect();
     let rows = c
@@ -1052,6 +1058,7 @@ fn parse_key(s: &str) -> Option<Key> {
         "c" => Some(Key::Class(oid)),
         "t" => Some(Key::Type(oid)),
         "f" => Some(Key::Proc(oid)),
+        "k" => Some(Key::Cast(oid)),
         _ => None,
     }
 }
@@ -1292,6 +1299,86 @@ async fn read_functions(
             stmts,
             kw,
             target: target_sig,
+            placeholder: None,
+            later: Vec::new(),
+        });
+    }
+    Ok(())
+}
+
+/// User-defined casts (not those a range type makes for its multirange)
+/// whose function, source type or target type lives in a selected schema (pg_dump takes casts only in whole-database
+/// dumps; a schema's types and functions lose their meaning without
+/// them). They are nodes of the graph: a view or default that relies on
+/// one comes after it.
+async fn read_casts(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    nodes: &mut Vec<Node>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    if o.tables_only {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT k.oid, pg_catalog.format_type(k.castsource, NULL), pg_catalog.format_type(k.casttarget, NULL), \
+                k.castmethod::text, k.castcontext::text, \
+                CASE WHEN k.castfunc <> 0 THEN k.castfunc::pg_catalog.regprocedure::text END, \
+                pg_catalog.obj_description(k.oid, 'pg_cast') \
+           FROM pg_catalog.pg_cast k \
+          WHERE k.oid >= 16384 AND {} \
+            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i \
+                 WHERE i.classid = 'pg_catalog.pg_cast'::pg_catalog.regclass AND i.objid = k.oid \
+                   AND i.deptype = 'i') \
+            AND (EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+                          WHERE p.oid = k.castfunc AND n.nspname = ANY($1)) \
+                 OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+                             WHERE t.oid IN (k.castsource, k.casttarget) AND n.nspname = ANY($1))) \
+          ORDER BY 2, 3",
+        not_member("k.oid", "pg_catalog.pg_cast")
+    );
+    for r in c
+        .query(&sql, &[&schemas])
+        .await
+        .pg_context(|| "reading casts".into())?
+    {
+        let oid: u32 = r.get(0);
+        let (from, to) = (m.sql(&r.get::<_, String>(1)), m.sql(&r.get::<_, String>(2)));
+        let how = match (
+            r.get::<_, String>(3).as_str(),
+            r.get::<_, Option<String>>(5),
+        ) {
+            ("f", Some(f)) => format!("WITH FUNCTION {}", m.sql(&f)),
+            ("i", _) => "WITH INOUT".to_string(),
+            _ => "WITHOUT FUNCTION".to_string(),
+        };
+        let context = match r.get::<_, String>(4).as_str() {
+            "a" => " AS ASSIGNMENT",
+            "i" => " AS IMPLICIT",
+            _ => "",
+        };
+        let target = format!("({from} AS {to})");
+        let label = format!("cast {target}");
+        let mut stmts = vec![Statement {
+            what: label.clone(),
+            sql: format!("CREATE CAST {target} {how}{context}"),
+        }];
+        stmts.extend(comment_stmt("CAST", &target, r.get(6)));
+        // A cast has no schema: its two types stand in for the name.
+        plan.created.push(Created {
+            kind: "cast".into(),
+            name: QualName::new(from, to),
+            args: None,
+        });
+        nodes.push(Node {
+            key: Key::Cast(oid),
+            rank: 1,
+            label,
+            stmts,
+            kw: "CAST",
+            target,
             placeholder: None,
             later: Vec::new(),
         });
@@ -1743,7 +1830,8 @@ async fn read_table_post(
             "SELECT k.contype::text, k.conname::text, pg_catalog.pg_get_constraintdef(k.oid), \
                     n.nspname::text, t.relname::text, t.relkind::text, k.confrelid = 0 OR k.confrelid = ANY($1), \
                     pg_catalog.obj_description(k.oid, 'pg_constraint'), \
-                    CASE WHEN k.contype IN ('p', 'u') THEN pg_catalog.pg_get_indexdef(k.conindid) END \
+                    CASE WHEN k.contype IN ('p', 'u') THEN pg_catalog.pg_get_indexdef(k.conindid) END, \
+                    coalesce((SELECT r.relkind = 'p' FROM pg_catalog.pg_class r WHERE r.oid = k.confrelid), false) \
                FROM pg_catalog.pg_constraint k \
                JOIN pg_catalog.pg_class t ON t.oid = k.conrelid \
                JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
@@ -1795,8 +1883,10 @@ async fn read_table_post(
             // result is the same validated key.
             let def: String = r.get(2);
             // PostgreSQL (before 18) rejects NOT VALID foreign keys on a
-            // partitioned table; pg_dump adds those validated, and so do we.
-            if def.ends_with("NOT VALID") || only.is_empty() {
+            // partitioned table, and VALIDATE of a key that references one
+            // leaves its per-partition clones not valid; pg_dump adds both
+            // validated, and so do we.
+            if def.ends_with("NOT VALID") || only.is_empty() || r.get::<_, bool>(9) {
                 fks.push(stmt);
             } else {
                 fks.push(Statement {
@@ -2049,7 +2139,11 @@ async fn read_views(
                           ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid \
                          AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
                          AND d.refobjid = c.oid AND d.refobjsubid > 0 AND d.deptype = 'n' \
-                         WHERE w.ev_class = c.oid) \
+                         WHERE w.ev_class = c.oid), \
+                (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname) || ' SET DEFAULT ' \
+                          || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) ORDER BY a.attnum) \
+                   FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_attribute a \
+                     ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum WHERE ad.adrelid = c.oid) \
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
           WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY($1) AND {} ORDER BY 2, 3",
         not_member("c.oid", "pg_catalog.pg_class")
@@ -2091,6 +2185,13 @@ async fn read_views(
         }
         if !mat {
             plain.push(oid);
+            // Column defaults of a view (for inserts through it).
+            for d in r.get::<_, Option<Vec<String>>>(12).unwrap_or_default() {
+                plan.post.push(Statement {
+                    what: format!("column default of view {name}"),
+                    sql: format!("ALTER VIEW {target} ALTER COLUMN {}", m.sql(&d)),
+                });
+            }
         }
         if mat {
             matviews.push(oid);
@@ -2178,6 +2279,29 @@ async fn read_access(
             None
         }
     });
+    // Identity sequences come with their tables (they are no nodes of
+    // their own) but carry grants of their own.
+    let identity: Vec<(u32, String, String)> = c
+        .query(
+            "SELECT s.oid, n.nspname::text, s.relname::text FROM pg_catalog.pg_depend d \
+               JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S' \
+               JOIN pg_catalog.pg_namespace n ON n.oid = s.relnamespace \
+              WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                AND d.deptype = 'i' AND d.refobjid = ANY($1)",
+            &[&classes],
+        )
+        .await
+        .pg_context(|| "reading identity sequences".into())?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let mut classes = classes;
+    classes.extend(identity.iter().map(|(o, _, _)| *o));
+    let identity: HashMap<Key, String> = identity
+        .into_iter()
+        .map(|(o, sch, n)| (Key::Class(o), m.q(&QualName::new(sch, n))))
+        .collect();
     let types = oids(|k| if let Key::Type(o) = k { Some(*o) } else { None });
     let procs = oids(|k| if let Key::Proc(o) = k { Some(*o) } else { None });
     // One row per object: key, owner, acl present, then one per grant, in
@@ -2212,9 +2336,13 @@ async fn read_access(
         let (kw, target) = if let Some(sch) = k.strip_prefix('n') {
             ("SCHEMA", quote_ident(m.schema(sch)))
         } else {
-            match parse_key(&k).and_then(|key| by_key.get(&key)) {
+            let key = parse_key(&k);
+            match key.and_then(|key| by_key.get(&key)) {
                 Some(n) => (n.kw, n.target.clone()),
-                None => continue,
+                None => match key.and_then(|key| identity.get(&key)) {
+                    Some(target) => ("SEQUENCE", target.clone()),
+                    None => continue,
+                },
             }
         };
         let owner: String = r.get(1);

@@ -18,6 +18,8 @@ pub enum Key {
     Class(u32),
     Type(u32),
     Proc(u32),
+    /// A `pg_cast` entry.
+    Cast(u32),
 }
 
 #[derive(Debug, Clone, Default)]

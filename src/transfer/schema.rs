@@ -127,6 +127,11 @@ pub fn check_map(schema_map: &[(String, String)], selected: &[String]) -> Result
     Ok(())
 }
 
+/// A text[] literal's element, quoted: any text survives.
+fn array_item(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// Objects of the plan that already exist on the target: (label, DROP).
 pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, String)>> {
     let mut found = Vec::new();
@@ -139,6 +144,17 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
             "type" => (
                 "SELECT pg_catalog.to_regtype($1) IS NOT NULL",
                 c.name.quoted(),
+            ),
+            // (source type, target type) in the name's two halves.
+            "cast" => (
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cast \
+                  WHERE castsource = pg_catalog.to_regtype(($1::text::text[])[1]) \
+                    AND casttarget = pg_catalog.to_regtype(($1::text::text[])[2]))",
+                format!(
+                    "{{{},{}}}",
+                    array_item(&c.name.schema),
+                    array_item(&c.name.name)
+                ),
             ),
             "function" => (
                 "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
@@ -163,6 +179,7 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
             let label = match &c.args {
                 Some(a) => format!("{} {}({a})", c.kind, c.name),
                 None if c.kind == "publication" => format!("publication {}", c.name.name),
+                None if c.kind == "cast" => format!("cast ({} AS {})", c.name.schema, c.name.name),
                 None => format!("{} {}", c.kind, c.name),
             };
             found.push((label, drop_sql(c, false)));
@@ -452,6 +469,10 @@ fn drop_sql(c: &model::Created, cascade: bool) -> String {
         "publication" => format!(
             "DROP PUBLICATION IF EXISTS {}{tail}",
             catalog::quote_ident(&c.name.name)
+        ),
+        "cast" => format!(
+            "DROP CAST IF EXISTS ({} AS {}){tail}",
+            c.name.schema, c.name.name
         ),
         "function" => format!(
             "DROP ROUTINE IF EXISTS {}({}){tail}",
