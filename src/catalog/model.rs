@@ -2394,6 +2394,61 @@ async fn read_access(
             ),
         });
     }
+    if !o.no_privileges {
+        read_column_grants(c, &classes, &by_key, plan).await?;
+    }
+    Ok(())
+}
+
+/// Column privileges (`GRANT SELECT (email) ON TABLE ...`) of the copied
+/// tables and views, in the order of each column's ACL.
+async fn read_column_grants(
+    c: &Client,
+    classes: &[u32],
+    by_key: &HashMap<Key, &Node>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    let rows = c
+        .query(
+            "SELECT a.attrelid, pg_catalog.quote_ident(a.attname), \
+                    CASE WHEN x.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(x.grantee)::text END, \
+                    x.privilege_type, x.is_grantable \
+               FROM pg_catalog.pg_attribute a, \
+                    LATERAL pg_catalog.aclexplode(a.attacl) WITH ORDINALITY \
+                      x(grantor, grantee, privilege_type, is_grantable, pos) \
+              WHERE a.attrelid = ANY($1) AND a.attacl IS NOT NULL AND a.attnum > 0 \
+                AND NOT a.attisdropped \
+              ORDER BY a.attrelid, a.attnum, x.pos",
+            &[&classes],
+        )
+        .await
+        .pg_context(|| "reading column privileges".into())?;
+    for r in rows {
+        let Some(n) = by_key.get(&Key::Class(r.get(0))) else {
+            continue;
+        };
+        let grantee = match r.get::<_, Option<String>>(2) {
+            Some(g) => {
+                plan.grantees.insert(g.clone());
+                quote_ident(&g)
+            }
+            None => "PUBLIC".to_string(),
+        };
+        let col: String = r.get(1);
+        let privilege: String = r.get(3);
+        plan.access.push(Statement {
+            what: format!("privileges on a column of {}", n.target),
+            sql: format!(
+                "GRANT {privilege} ({col}) ON TABLE {} TO {grantee}{}",
+                n.target,
+                if r.get::<_, bool>(4) {
+                    " WITH GRANT OPTION"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
     Ok(())
 }
 
@@ -2496,12 +2551,6 @@ async fn not_reproduced(
         "SELECT 'default privileges', n.nspname \
            FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
           WHERE n.nspname = ANY($1)"
-            .into(),
-    );
-    branches.push(
-        "SELECT 'column privileges', x.attrelid::pg_catalog.regclass::text || '.' || x.attname \
-           FROM pg_catalog.pg_attribute x WHERE x.attacl IS NOT NULL AND x.attnum > 0 \
-            AND x.attrelid IN (SELECT pg_catalog.unnest($2::text[])::pg_catalog.regclass)"
             .into(),
     );
     branches.push(

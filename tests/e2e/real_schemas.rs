@@ -377,3 +377,27 @@ fn view_defaults_identity_grants_and_keys_to_partitioned_tables() {
          INSERT INTO app.racers VALUES ('x', 'a', 2021);",
     );
 }
+
+/// Column privileges were named "not reproduced": they are now granted.
+#[test]
+fn column_privileges_come_along() {
+    for c in [
+        servers().source.client("postgres"),
+        servers().target.client("postgres"),
+    ] {
+        let mut c = c;
+        c.batch_execute(
+            "DO $$ BEGIN CREATE ROLE col_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        )
+        .unwrap();
+    }
+    assert_moves_whole(
+        "colgrants",
+        "CREATE SCHEMA app; \
+         CREATE TABLE app.users (id int PRIMARY KEY, email text, secret text); \
+         GRANT SELECT (id), SELECT (email) ON app.users TO col_reader; \
+         GRANT SELECT (id), INSERT (id), UPDATE (id) ON app.users TO PUBLIC; \
+         CREATE VIEW app.v AS SELECT id, email FROM app.users; \
+         GRANT SELECT (email) ON app.v TO col_reader WITH GRANT OPTION;",
+    );
+}
