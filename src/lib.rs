@@ -8,6 +8,7 @@
 //! - [`select`]: which tables a command works on (pure).
 //! - [`transfer`]: snapshot, ordering, parallel COPY streaming.
 //! - [`archive`]: dumps (directory and SQL), restore, offline checks.
+//! - [`verify`], [`inventory`]: a target compared with its source or dump.
 //! - [`progress`], [`report`]: what the user sees and keeps.
 //!
 //! `main` parses, calls [`run`], and maps [`Error`] to an exit code.
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod conn;
 pub mod ddl;
 pub mod error;
+pub mod inventory;
 pub mod plan;
 pub mod progress;
 pub mod rehearse;

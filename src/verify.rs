@@ -167,7 +167,10 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
         .filter(|(_, t)| dst_by_name.contains_key(t))
         .collect();
     // Views come along with whole schemas, not with --table picks.
-    let found = parity(a, b, &pairs, s.patterns.table.is_empty()).await?;
+    let mut found = parity(a, b, &pairs, s.patterns.table.is_empty()).await?;
+    if s.patterns.table.is_empty() {
+        found.extend(inventory_gaps(a, b, s, &all_schemas).await?);
+    }
     let (loose, ok) = settle(&mut checks, found);
     Ok(VerifyReport {
         tool: "pgbarge".into(),
@@ -189,6 +192,38 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
         problems: loose,
         ok,
     })
+}
+
+/// Objects of the selected schemas (beyond tables and views) that the
+/// target lacks: a schema, a routine, a cast, a rule, a comment, ...
+async fn inventory_gaps(
+    a: &Client,
+    b: &Client,
+    s: &VerifySettings,
+    all_schemas: &[String],
+) -> Result<Vec<(Option<QualName>, String)>> {
+    let mut schemas = select::kept_schemas(all_schemas, &s.patterns).map_err(Error::Usage)?;
+    // An empty public is not copied (every target has one).
+    if schemas.iter().any(|x| x == "public") && !catalog::holds_own_objects(a, "public").await? {
+        schemas.retain(|x| x != "public");
+    }
+    let mapped: Vec<String> = schemas
+        .iter()
+        .map(|x| s.map_schema(x).to_string())
+        .collect();
+    let (src, dst) = tokio::try_join!(
+        crate::inventory::read(a, &schemas),
+        crate::inventory::read(b, &mapped)
+    )?;
+    // Under a preset, extensions live in their own schema on the target.
+    let src: Vec<(String, String)> = src
+        .into_iter()
+        .filter(|(k, _)| !(k == "extension" && s.extension_schema.is_some()))
+        .collect();
+    Ok(crate::inventory::missing(&src, &dst, &s.schema_map)
+        .into_iter()
+        .map(|m| (None, m))
+        .collect())
 }
 
 /// File the problems found beyond the per-table checks under their

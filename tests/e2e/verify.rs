@@ -123,3 +123,88 @@ fn copy_verify_checks_what_it_copied() {
         run.stdout
     );
 }
+
+/// Every kind of object beyond tables and views: drop one from a copied
+/// target and verify names it (a loss is never a silence).
+#[test]
+fn verify_names_every_kind_of_object_a_target_lost() {
+    let s = servers();
+    let src = s.source.fresh_db("inventory");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; \
+         CREATE TABLE app.t (id int PRIMARY KEY, a int, b int); INSERT INTO app.t VALUES (1, 2, 3); \
+         CREATE SEQUENCE app.ticket; \
+         CREATE TYPE app.mood AS ENUM ('ok'); CREATE DOMAIN app.pos AS int CHECK (VALUE > 0); \
+         CREATE TYPE app.pair AS (x int, y int); \
+         CREATE FUNCTION app.pair_text(app.pair) RETURNS text LANGUAGE sql AS 'SELECT $1::text'; \
+         CREATE CAST (app.pair AS text) WITH FUNCTION app.pair_text(app.pair); \
+         CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int, INITCOND = '0'); \
+         CREATE PROCEDURE app.tidy() LANGUAGE sql AS 'SELECT 1'; \
+         CREATE RULE t_no_delete AS ON DELETE TO app.t DO INSTEAD NOTHING; \
+         CREATE VIEW app.v AS SELECT id FROM app.t; \
+         CREATE FUNCTION app.v_ins() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; \
+         CREATE TRIGGER v_ins INSTEAD OF INSERT ON app.v FOR EACH ROW EXECUTE FUNCTION app.v_ins(); \
+         CREATE STATISTICS app.t_ab ON a, b FROM app.t; \
+         COMMENT ON TABLE app.t IS 'things'; COMMENT ON COLUMN app.t.a IS 'first'; \
+         CREATE SCHEMA util; COMMENT ON SCHEMA util IS 'helpers'; \
+         CREATE FUNCTION util.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2';",
+    );
+    let copy_of = |hint: &str, damage: &str| {
+        let dst = s.target.fresh_db(hint);
+        copy_full(&src, &dst, &["--no-owner", "--no-privileges"]).assert_code(0);
+        s.target.client(&dst).batch_execute(damage).unwrap();
+        dst
+    };
+    let dst = copy_of("inv_ok", "SELECT 1");
+    verify(&src, &dst, &[]).assert_code(0);
+    let cases = [
+        ("DROP SEQUENCE app.ticket", "sequence app.ticket is missing"),
+        ("DROP TYPE app.mood", "type app.mood is missing"),
+        ("DROP DOMAIN app.pos", "type app.pos is missing"),
+        (
+            "DROP CAST (app.pair AS text)",
+            "cast (app.pair AS text) is missing",
+        ),
+        (
+            "DROP AGGREGATE app.total(int)",
+            "aggregate app.total/1 is missing",
+        ),
+        (
+            "DROP PROCEDURE app.tidy()",
+            "procedure app.tidy/0 is missing",
+        ),
+        (
+            "DROP RULE t_no_delete ON app.t",
+            "rule t_no_delete on app.t is missing",
+        ),
+        (
+            "DROP TRIGGER v_ins ON app.v",
+            "trigger v_ins on app.v is missing",
+        ),
+        (
+            "DROP STATISTICS app.t_ab",
+            "extended statistics app.t_ab is missing",
+        ),
+        (
+            "COMMENT ON TABLE app.t IS 'other'",
+            "comment on table app.t is missing or differs",
+        ),
+        (
+            "COMMENT ON COLUMN app.t.a IS NULL",
+            "comment on column a of table app.t",
+        ),
+        ("COMMENT ON SCHEMA util IS NULL", "comment on schema util"),
+        (
+            "DROP FUNCTION util.twice(int)",
+            "function util.twice/1 is missing",
+        ),
+        ("DROP SCHEMA util CASCADE", "schema util is missing"),
+    ];
+    for (i, (damage, want)) in cases.into_iter().enumerate() {
+        let dst = copy_of(&format!("inv{i}"), damage);
+        let run = verify(&src, &dst, &[]);
+        run.assert_code(1);
+        assert!(run.stdout.contains(want), "{damage}: {}", run.all());
+    }
+}
