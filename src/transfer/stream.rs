@@ -60,7 +60,7 @@ pub async fn copy_unit(
         .map_err(|e| anyhow!("source {}: {}", u.source, describe_pg(&e)))?;
     // Chunks travel with the number of rows they complete, for progress:
     // the framing is parsed once, by the reader.
-    let (tx, mut rx) = mpsc::channel::<(Bytes, u64)>(CHANNEL_DEPTH);
+    let (tx, rx) = mpsc::channel::<(Bytes, u64)>(CHANNEL_DEPTH);
     let binary = u.binary;
     let source = u.source.clone();
     let reader = async move {
@@ -100,6 +100,11 @@ pub async fn copy_unit(
     };
     let mut sink = Box::pin(sink);
     let writer = async {
+        // The receiver moves into this future: when a write fails, the
+        // future ends and drops it, so the reader's next send fails and
+        // the reader stops too (borrowed, it lived on and the reader
+        // waited forever on a full channel).
+        let mut rx = rx;
         while let Some((chunk, rows)) = rx.recv().await {
             tp.add(chunk.len() as u64, rows);
             sink.as_mut()
@@ -109,8 +114,7 @@ pub async fn copy_unit(
         }
         Ok::<_, anyhow::Error>(())
     };
-    // Both halves run in this task; the channel lets them overlap. If the
-    // writer fails, dropping the receiver stops the reader.
+    // Both halves run in this task; the channel lets them overlap.
     let (read, written) = tokio::join!(reader, writer);
     written?;
     let Some((rows, bytes)) = read? else {

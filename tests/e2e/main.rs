@@ -9,6 +9,7 @@ mod connections;
 mod content;
 mod corpus;
 mod dump;
+mod faults;
 mod plan;
 mod portability;
 mod real_schemas;
