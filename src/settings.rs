@@ -341,10 +341,16 @@ pub fn schema_map(
     } else {
         map.schema_map
             .iter()
-            .map(|s| {
-                s.split_once('=')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .ok_or_else(|| Error::usage(format!("--schema-map \"{s}\": expected SRC=DST")))
+            .map(|s| match s.split_once('=') {
+                Some((_, b)) if b.contains('=') => Err(Error::usage(format!(
+                    "--schema-map \"{s}\": more than one \"=\"; give one SRC=DST pair per \
+                     --schema-map (a schema name holding \"=\" can be mapped in the config \
+                     file's [schema-map] table)"
+                ))),
+                Some((a, b)) => Ok((a.to_string(), b.to_string())),
+                None => Err(Error::usage(format!(
+                    "--schema-map \"{s}\": expected SRC=DST"
+                ))),
             })
             .collect::<Result<_>>()?
     };
@@ -364,8 +370,29 @@ pub fn schema_map(
                 "{whence} gives schema \"{src}\" more than once"
             )));
         }
+        if let Some(why) = unusable_schema_name(dst) {
+            return Err(Error::usage(format!(
+                "{whence} \"{src}={dst}\": the target schema name {why}"
+            )));
+        }
     }
     Ok(pairs)
+}
+
+/// Why PostgreSQL would not take `name` as a new schema's name, if it
+/// would not: system names, and names past its 63-byte limit (which it
+/// would cut short silently).
+fn unusable_schema_name(name: &str) -> Option<String> {
+    if name.starts_with("pg_") || name == "information_schema" {
+        return Some("is reserved for the system (pg_*, information_schema)".into());
+    }
+    if name.len() > 63 {
+        return Some(format!(
+            "is {} bytes long; PostgreSQL names hold at most 63",
+            name.len()
+        ));
+    }
+    None
 }
 
 fn endpoint(
@@ -663,5 +690,11 @@ mod tests {
         assert!(schema_map(&m(&["a=x", "a=y"]), &cfg, None).is_err());
         assert!(schema_map(&m(&["ab"]), &cfg, None).is_err());
         assert!(schema_map(&m(&["=b"]), &cfg, None).is_err());
+        assert!(schema_map(&m(&["a=b=c"]), &cfg, None).is_err());
+        assert!(schema_map(&m(&["a=pg_catalog"]), &cfg, None).is_err());
+        assert!(schema_map(&m(&["a=pg_x"]), &cfg, None).is_err());
+        assert!(schema_map(&m(&["a=information_schema"]), &cfg, None).is_err());
+        assert!(schema_map(&m(&[&format!("a={}", "x".repeat(64))]), &cfg, None).is_err());
+        assert!(schema_map(&m(&[&format!("a={}", "x".repeat(63))]), &cfg, None).is_ok());
     }
 }

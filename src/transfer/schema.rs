@@ -88,6 +88,23 @@ pub async fn plan_with(
     }
     selected.sort();
     selected.dedup();
+    // A map whose source is not copied would be ignored: a typo would
+    // send the copy to the old name. Refuse it.
+    for (from, to) in o.schema_map {
+        if !selected.contains(from) {
+            return Err(Error::usage(if schemas.contains(from) {
+                format!(
+                    "--schema-map {from}={to}: schema \"{from}\" is not in the selection; add \
+                     --schema {from} or leave the map out"
+                )
+            } else {
+                format!(
+                    "--schema-map {from}={to}: the source has no schema \"{from}\" (it has {})",
+                    schemas.join(", ")
+                )
+            }));
+        }
+    }
     check_map(o.schema_map, &selected)?;
     let plan = model::read(
         c,

@@ -228,3 +228,45 @@ fn bad_input_is_exit_2_with_a_clear_message() {
         assert!(!run.stderr.contains("panicked"));
     }
 }
+
+/// A schema map that cannot mean what it says is refused before anything
+/// is written: two "=", a source schema the source lacks (a typo would
+/// have sent the copy to the old name), a system name or one past 63
+/// bytes as the target.
+#[test]
+fn schema_maps_that_cannot_work_are_refused_up_front() {
+    let s = servers();
+    let src = s.source.fresh_db("badmap");
+    seed_source(&src, "CREATE SCHEMA app; CREATE TABLE app.t (id int);");
+    let dst = s.target.fresh_db("badmap");
+    let long = format!("app={}", "x".repeat(64));
+    for (map, want) in [
+        ("app=b=c", "more than one \"=\""),
+        ("nosuch=x", "the source has no schema \"nosuch\""),
+        ("app=pg_catalog", "reserved for the system"),
+        ("app=pg_mine", "reserved for the system"),
+        ("app=information_schema", "reserved for the system"),
+        (long.as_str(), "PostgreSQL names hold at most 63"),
+    ] {
+        let run = copy_full(&src, &dst, &["--schema-map", map]);
+        run.assert_code(2);
+        assert!(run.stderr.contains(want), "{map}: {}", run.stderr);
+        let (surl, turl) = (s.source.url(&src), s.target.url(&dst));
+        let run = pgbarge(&[
+            "plan",
+            "--source",
+            &surl,
+            "--target",
+            &turl,
+            "--schema-map",
+            map,
+        ]);
+        assert_ne!(run.code, 0, "{map}: {}", run.all());
+        assert!(run.all().contains(want), "{map}: {}", run.all());
+        assert_eq!(
+            user_tables(&mut s.target.client(&dst)),
+            Vec::<String>::new(),
+            "{map}: something was written"
+        );
+    }
+}
