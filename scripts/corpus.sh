@@ -19,9 +19,11 @@ work="$cache/pkg"
 
 . scripts/lib.sh
 
-# deb PACKAGE: download and unpack a Debian package (not installed).
+# deb PACKAGE DIR...: download a Debian package (not installed) and keep
+# only the directories of it that hold the schema.
 deb() {
     local pkg=$1 dir="$work/deb-$1"
+    shift
     [ -d "$dir" ] && return 0
     local tmp
     tmp=$(mktemp -d "$work/.dl.XXXXXX")
@@ -33,10 +35,15 @@ deb() {
             return 1
         }
     fi
-    mkdir -p "$tmp/x"
+    mkdir -p "$tmp/x" "$tmp/keep"
     dpkg-deb -x "$tmp"/*.deb "$tmp/x"
-    echo "$pkg $(dpkg-deb -f "$tmp"/*.deb Version)" >"$tmp/x/.version"
-    mv "$tmp/x" "$dir"
+    local d
+    for d in "$@"; do
+        mkdir -p "$tmp/keep/$(dirname "$d")"
+        mv "$tmp/x/$d" "$tmp/keep/$d"
+    done
+    echo "$pkg $(dpkg-deb -f "$tmp"/*.deb Version)" >"$tmp/keep/.version"
+    mv "$tmp/keep" "$dir"
     rm -rf "$tmp"
 }
 
@@ -80,41 +87,41 @@ emit() {
 version() { cat "$1/.version"; }
 
 # Zabbix 6.0: a monitoring server, ~170 tables, its shipped rows too.
-deb zabbix-server-pgsql
+deb zabbix-server-pgsql usr/share/zabbix-server-pgsql
 d="$work/deb-zabbix-server-pgsql/usr/share/zabbix-server-pgsql"
 { zcat "$d/schema.sql.gz"; zcat "$d/images.sql.gz"; zcat "$d/data.sql.gz"; } |
     emit zabbix local_zabbix GPL-2.0 "$(version "$work/deb-zabbix-server-pgsql"): schema.sql.gz, images.sql.gz, data.sql.gz"
 
 # PowerDNS generic PostgreSQL backend.
-deb pdns-backend-pgsql
+deb pdns-backend-pgsql usr/share/pdns-backend-pgsql
 cat "$work/deb-pdns-backend-pgsql/usr/share/pdns-backend-pgsql/schema/schema.pgsql.sql" |
     emit powerdns local_pdns GPL-2.0 "$(version "$work/deb-pdns-backend-pgsql"): schema/schema.pgsql.sql"
 
 # Roundcube webmail.
-deb roundcube-core
+deb roundcube-core usr/share/roundcube/SQL
 cat "$work/deb-roundcube-core/usr/share/roundcube/SQL/postgres.initial.sql" |
     emit roundcube local_roundcube GPL-3.0 "$(version "$work/deb-roundcube-core"): SQL/postgres.initial.sql"
 
 # MediaWiki 1.39.
-deb mediawiki
+deb mediawiki usr/share/mediawiki/maintenance/postgres
 cat "$work/deb-mediawiki/usr/share/mediawiki/maintenance/postgres/tables-generated.sql" \
     "$work/deb-mediawiki/usr/share/mediawiki/maintenance/postgres/tables.sql" |
     emit mediawiki local_mediawiki GPL-2.0 "$(version "$work/deb-mediawiki"): maintenance/postgres/tables-generated.sql, tables.sql"
 
 # Icinga 2 IDO (monitoring history).
-deb icinga2-ido-pgsql
+deb icinga2-ido-pgsql usr/share/icinga2-ido-pgsql
 cat "$work/deb-icinga2-ido-pgsql/usr/share/icinga2-ido-pgsql/schema/pgsql.sql" |
     emit icinga2 local_icinga GPL-2.0 "$(version "$work/deb-icinga2-ido-pgsql"): schema/pgsql.sql"
 
 # Kamailio SIP server: the standard tables, then every module's.
-deb kamailio-postgres-modules
+deb kamailio-postgres-modules usr/share/kamailio/postgres
 k="$work/deb-kamailio-postgres-modules/usr/share/kamailio/postgres"
 { cat "$k/standard-create.sql"; for f in "$k"/*-create.sql; do
     [ "$f" = "$k/standard-create.sql" ] || cat "$f"
 done; } | emit kamailio local_kamailio GPL-2.0 "$(version "$work/deb-kamailio-postgres-modules"): postgres/*-create.sql"
 
 # Bacula director catalog (the SQL inside its shell script).
-deb bacula-director-pgsql
+deb bacula-director-pgsql usr/share/bacula-director
 sed -n '/^psql.*<<END-OF-DATA/,/^END-OF-DATA/p' \
     "$work/deb-bacula-director-pgsql/usr/share/bacula-director/make_postgresql_tables" |
     sed '1d;$d' | sed 's/\${[a-z_]*}//g' |
@@ -122,7 +129,7 @@ sed -n '/^psql.*<<END-OF-DATA/,/^END-OF-DATA/p' \
 
 # PgQ (SkyTools queue), the PL/pgSQL-only install: schema pgq, functions,
 # triggers, inheritance.
-deb postgresql-15-pgq3
+deb postgresql-15-pgq3 usr/share/postgresql/15/contrib
 cat "$work/deb-postgresql-15-pgq3/usr/share/postgresql/15/contrib/pgq_pl_only.sql" |
     emit pgq =pgq ISC "$(version "$work/deb-postgresql-15-pgq3"): contrib/pgq_pl_only.sql"
 

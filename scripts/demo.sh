@@ -3,15 +3,16 @@
 # database under schema local_app on the source, moves it into public on the
 # target with pgbarge, and checks the result independently with psql.
 # Installs the PostgreSQL server binaries (Debian package postgresql) when
-# they are missing. Leaves nothing behind but target/demo-report.json.
+# they are missing. Leaves behind, for a look: target/demo-report.json,
+# target/demo-dump/ and target/demo.sql.gz (replaced on the next run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_rust
 ensure_postgres
 
-echo "==> building pgbarge (release)"
-cargo build --release --quiet
+echo "==> building pgbarge (release; the first build takes several minutes)"
+cargo build --release
 BIN=$PWD/target/release/pgbarge
 
 WORK=$(mktemp -d /tmp/pgbarge-demo.XXXXXX)
@@ -91,5 +92,5 @@ echo "==> pgbarge dump --format sql: a plain .sql.gz that psql restores"
 VIAPSQL="postgres://postgres@127.0.0.1:$TP/viapsql?sslmode=disable"
 gunzip -c target/demo.sql.gz | "${PSQL[@]}" -d "$VIAPSQL" >/dev/null
 "$BIN" verify --source "$SRC" --target "$VIAPSQL" --schema local_app --checksums | tail -n 1
-echo "==> report: target/demo-report.json"
+echo "==> left for a look: target/demo-report.json (the copy's report), target/demo-dump/ and target/demo.sql.gz (the dumps)"
 if [ "$fail" = 0 ]; then echo "demo OK"; else echo "demo FAILED" >&2; exit 1; fi

@@ -146,7 +146,7 @@ pub struct CopyArgs {
     pub map: MapOpts,
     #[command(flatten)]
     pub common: CommonOpts,
-    /// Parallel workers [default: number of CPUs, at least 2, at most 8]
+    /// Parallel workers [default: twice the number of CPUs, at least 2, at most 8]
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Create the schema only, copy no rows
@@ -281,7 +281,7 @@ pub struct DumpArgs {
     pub map: MapOpts,
     #[command(flatten)]
     pub common: CommonOpts,
-    /// Parallel source sessions [default: number of CPUs, at least 2, at most 8]
+    /// Parallel source sessions [default: twice the number of CPUs, at least 2, at most 8]
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Dump without a consistent snapshot (for sources that cannot export one)
@@ -337,7 +337,7 @@ pub struct RestoreArgs {
     pub map: MapOpts,
     #[command(flatten)]
     pub common: CommonOpts,
-    /// Parallel target sessions [default: number of CPUs, at least 2, at most 8]
+    /// Parallel target sessions [default: twice the number of CPUs, at least 2, at most 8]
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Tables dumped in several files: load their parts side by side

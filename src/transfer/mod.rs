@@ -263,7 +263,17 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 if let Some(r) = schema_report.as_mut() {
                     r.seconds_after_rows = crate::report::round3(t0.elapsed().as_secs_f64());
                 }
-                Vec::new()
+                // The report lists each sequence set, as a rows-only copy's does.
+                plan.sequences
+                    .iter()
+                    .zip(&values)
+                    .map(|((from, _), v)| SequenceReport {
+                        source: from.to_string(),
+                        target: v.sequence.to_string(),
+                        last_value: v.last_value,
+                        is_called: v.is_called,
+                    })
+                    .collect()
             }
             (None, true, _) => set_sequences(&src, &dst, &sequences, &mut warnings).await?,
             (_, _, builders) => {

@@ -572,7 +572,8 @@ fn objects_not_reproduced_are_named() {
          CREATE COLLATION app.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
          CREATE FUNCTION app.eq(int, int) RETURNS bool LANGUAGE sql AS 'SELECT $1 = $2'; \
          CREATE OPERATOR app.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = app.eq); \
-         CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int);",
+         CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int); \
+         CREATE TABLE app.s (id serial); INSERT INTO app.s DEFAULT VALUES;",
     );
     let dir = temp_dir();
     let report = dir.path().join("r.json");
@@ -594,6 +595,18 @@ fn objects_not_reproduced_are_named() {
     }
     let r = read_report(&report);
     assert!(r["warnings"].to_string().contains("app.==="), "{r}");
+    // The sequences set are listed, as many as the schema section counts.
+    let seqs = r["sequences"].as_array().unwrap();
+    assert_eq!(
+        seqs.len() as u64,
+        r["schema"]["sequences_set"].as_u64().unwrap(),
+        "{r}"
+    );
+    assert!(
+        seqs.iter()
+            .any(|q| q["target"] == "app.s_id_seq" && q["last_value"] == 1),
+        "{r}"
+    );
     assert!(
         r["schema"]["statements_before_rows"].as_u64().unwrap() >= 2,
         "{r}"

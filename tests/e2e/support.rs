@@ -164,10 +164,13 @@ impl PgServer {
             String::from_utf8_lossy(&out.stderr)
         );
         let port = free_port();
+        // wal_level = logical: publications are copied, and psql would
+        // print a warning for each one created on a lesser level.
         let mut conf = format!(
             "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
              fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
-             max_connections = 60\nshared_buffers = 128MB\nmax_wal_size = 4GB\n",
+             max_connections = 60\nshared_buffers = 128MB\nmax_wal_size = 4GB\n\
+             wal_level = logical\n",
             dir.display()
         );
         let ca_cert = if tls {
@@ -321,7 +324,13 @@ impl Run {
 /// A temporary HOME so a developer's ~/.pgpass never leaks into a test.
 pub fn empty_home() -> &'static Path {
     static H: OnceLock<PathBuf> = OnceLock::new();
-    H.get_or_init(|| tempfile::tempdir().unwrap().keep())
+    // Under cargo's scratch directory for tests, not /tmp: nothing is
+    // left behind outside target/.
+    H.get_or_init(|| {
+        let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("empty-home");
+        std::fs::create_dir_all(&home).unwrap();
+        home
+    })
 }
 
 pub fn pgbarge_cmd() -> Command {
