@@ -207,6 +207,15 @@ struct Findings(Vec<Finding>);
 
 impl Findings {
     fn block(&mut self, message: String) {
+        // Two checks may find one mistake (a pattern that matches nothing
+        // stops both the selection and the schema plan): say it once.
+        if self
+            .0
+            .iter()
+            .any(|f| f.level == "blocker" && f.message == message)
+        {
+            return;
+        }
         self.0.push(Finding {
             level: "blocker",
             message,

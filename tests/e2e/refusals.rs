@@ -270,3 +270,33 @@ fn schema_maps_that_cannot_work_are_refused_up_front() {
         );
     }
 }
+
+/// One mistake, one blocker: a pattern that matches nothing stops both
+/// the selection and the schema plan, and is named once.
+#[test]
+fn one_mistake_is_one_blocker() {
+    let s = servers();
+    let src = s.source.fresh_db("oneblock");
+    seed_source(&src, "CREATE SCHEMA myapp; CREATE TABLE myapp.t (id int);");
+    let dst = s.target.fresh_db("oneblock");
+    let (surl, turl) = (s.source.url(&src), s.target.url(&dst));
+    for args in [["--schema", "MyApp"], ["--exclude-table-data", "nomatch"]] {
+        let mut v = vec!["plan", "--source", &surl, "--target", &turl];
+        v.extend_from_slice(&args);
+        let run = pgbarge(&v);
+        run.assert_code(1);
+        let blockers = run
+            .stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with("blocker"))
+            .count();
+        assert_eq!(blockers, 1, "{args:?}: {}", run.stdout);
+        assert!(run.stdout.contains("1 blocker(s)"), "{}", run.stdout);
+    }
+    // A schema copy loads into tables without foreign keys yet: it does
+    // not claim a foreign-key order.
+    let run = copy_full(&src, &dst, &[]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("any order"), "{}", run.stderr);
+    assert!(!run.stderr.contains("parents committed"), "{}", run.stderr);
+}
