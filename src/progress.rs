@@ -49,6 +49,8 @@ pub struct TableProgress {
     pub bytes: AtomicU64,
     pub rows: AtomicU64,
     pub est_rows: u64,
+    /// What the run's total counted for this table before it started.
+    est_bytes: u64,
     started: Instant,
     bar: Option<ProgressBar>,
 }
@@ -65,6 +67,9 @@ struct State {
     done_tables: usize,
     done_bytes: u64,
     done_rows: u64,
+    /// The estimates of the finished tables, replaced in the total by
+    /// what they really held, so the bar ends at 100 %.
+    done_est: u64,
 }
 
 /// The display for one run.
@@ -103,6 +108,7 @@ impl Progress {
                 done_tables: 0,
                 done_bytes: 0,
                 done_rows: 0,
+                done_est: 0,
             }),
             total_tables,
             est_bytes,
@@ -121,7 +127,9 @@ impl Progress {
         }
     }
 
-    pub fn start_table(&self, name: &str, est_rows: u64) -> Arc<TableProgress> {
+    /// A table (or part) starts: `est_rows` and `est_bytes` are what the
+    /// run's totals counted for it.
+    pub fn start_table(&self, name: &str, est_rows: u64, est_bytes: u64) -> Arc<TableProgress> {
         let bar = self.multi.as_ref().map(|m| {
             let b = m.add(ProgressBar::new_spinner());
             b.set_style(
@@ -135,6 +143,7 @@ impl Progress {
             bytes: AtomicU64::new(0),
             rows: AtomicU64::new(0),
             est_rows,
+            est_bytes,
             started: Instant::now(),
             bar,
         });
@@ -149,6 +158,7 @@ impl Progress {
             s.done_tables += 1;
             s.done_bytes += t.bytes.load(Ordering::Relaxed);
             s.done_rows += t.rows.load(Ordering::Relaxed);
+            s.done_est += t.est_bytes;
         }
         if let Some(b) = &t.bar {
             b.finish_and_clear();
@@ -174,6 +184,20 @@ impl Progress {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The bytes the run will move, as best known now: finished tables as
+    /// they were, running ones as estimated (or more, once past it), the
+    /// rest as estimated. Equal to the bytes moved once all are done.
+    fn expected_bytes(&self) -> u64 {
+        let s = self.lock();
+        let active: u64 = s
+            .active
+            .iter()
+            .map(|t| t.est_bytes.max(t.bytes.load(Ordering::Relaxed)))
+            .sum();
+        let active_est: u64 = s.active.iter().map(|t| t.est_bytes).sum();
+        s.done_bytes + active + self.est_bytes.saturating_sub(s.done_est + active_est)
+    }
+
     fn totals(&self) -> (u64, u64, usize, Vec<Arc<TableProgress>>) {
         let s = self.lock();
         let bytes = s.done_bytes
@@ -192,7 +216,7 @@ impl Progress {
     fn draw_bars(&self) {
         let (bytes, rows, done, active) = self.totals();
         if let Some(o) = &self.overall {
-            o.set_length(self.est_bytes.max(bytes).max(1));
+            o.set_length(self.expected_bytes().max(bytes).max(1));
             o.set_position(bytes);
             o.set_message(format!("{rows} rows, {done}/{} tables", self.total_tables));
         }
@@ -248,8 +272,20 @@ impl Progress {
                 },
             }
         }
+        // The bar goes; its final state stays on screen as a line (100 %
+        // when every table ran).
         if let Some(o) = &self.overall {
             o.finish_and_clear();
+            let (bytes, rows, done, _) = self.totals();
+            let total = self.expected_bytes().max(bytes).max(1);
+            eprintln!(
+                "{:>7.1}s {} of {} ({}%), {rows} rows, {done}/{} tables",
+                self.started.elapsed().as_secs_f64(),
+                HumanBytes(bytes),
+                HumanBytes(total),
+                bytes * 100 / total,
+                self.total_tables
+            );
         }
     }
 }

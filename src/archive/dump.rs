@@ -385,7 +385,7 @@ async fn run_jobs(
                     )
                 };
                 let file = file.unwrap_or_default();
-                let tp = progress.start_table(&name, job.est_rows);
+                let tp = progress.start_table(&name, job.est_rows, job.est_bytes);
                 let copy = TableRead {
                     table: &job.source,
                     columns: &columns,

@@ -579,7 +579,8 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
                     _ => t.name.to_string(),
                 };
                 let rows = unit.parts.iter().map(|(_, p)| p.rows).sum();
-                let tp = ctx.progress.start_table(&label, rows);
+                let bytes = unit.parts.iter().map(|(_, p)| p.bytes).sum();
+                let tp = ctx.progress.start_table(&label, rows, bytes);
                 ctx.begin(unit.table);
                 let mut r = load_table(&mut dst, t, unit.whole, feeds, &tp).await;
                 // A file that cannot be read explains a short stream best.
@@ -733,7 +734,9 @@ async fn load_share(
             }
             drop(ttx);
         };
-        let tp = ctx.progress.start_table(&t.name.to_string(), t.rows);
+        let tp = ctx
+            .progress
+            .start_table(&t.name.to_string(), t.rows, t.bytes);
         ctx.begin(i);
         let feeds = vec![(t.total(), trx)];
         let (r, ()) = tokio::join!(load_table(dst, t, true, feeds, &tp), forward);

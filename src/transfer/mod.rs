@@ -997,7 +997,7 @@ async fn load_job(
         let unit = &ctx.units[u];
         let tp = ctx
             .progress
-            .start_table(&unit.target.to_string(), unit.est_rows);
+            .start_table(&unit.target.to_string(), unit.est_rows, unit.est_bytes);
         let t0 = Instant::now();
         let r = async {
             if unit.truncate {
