@@ -1307,10 +1307,10 @@ async fn read_functions(
 }
 
 /// User-defined casts (not those a range type makes for its multirange)
-/// whose function, source type or target type lives in a selected schema (pg_dump takes casts only in whole-database
-/// dumps; a schema's types and functions lose their meaning without
-/// them). They are nodes of the graph: a view or default that relies on
-/// one comes after it.
+/// whose function, source type or target type lives in a selected
+/// schema (pg_dump takes casts only in whole-database dumps; a schema's
+/// types and functions lose their meaning without them). They are nodes
+/// of the graph: a view or default that relies on one comes after it.
 async fn read_casts(
     c: &Client,
     o: &Options<'_>,

@@ -1,32 +1,9 @@
 //! Faults: what must hold when a connection breaks under a run.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-
-/// Wait for a child, killing it (and failing) if it has not ended within
-/// `limit`: a test of "never hangs" must not hang itself.
-fn wait_within(mut child: Child, limit: Duration, what: &str) -> Run {
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "{what} did not end within {limit:?} after the fault:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// The target's backend is terminated while it takes a COPY whose
 /// source side is far ahead (the channel between them full): the copy
@@ -80,7 +57,11 @@ fn a_target_connection_that_breaks_mid_copy_ends_the_run() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let run = wait_within(child, Duration::from_secs(60), "copy --data-only");
+    let run = wait_within(
+        child,
+        Duration::from_secs(60),
+        "copy --data-only after the fault",
+    );
     run.assert_code(3);
     assert!(run.stderr.contains("public.big"), "{}", run.stderr);
     let mut t = s.target.client(&dst);

@@ -159,16 +159,7 @@ fn table_without_columns_moves_with_its_rows() {
 /// table's (ALTER SEQUENCE ... OWNER on its own is refused).
 #[test]
 fn serial_sequence_owner_follows_its_table() {
-    for c in [
-        servers().source.client("postgres"),
-        servers().target.client("postgres"),
-    ] {
-        let mut c = c;
-        c.batch_execute(
-            "DO $$ BEGIN CREATE ROLE other_owner; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-        )
-        .unwrap();
-    }
+    ensure_role("other_owner");
     assert_moves_whole(
         "seqowner",
         "CREATE SCHEMA app; \
@@ -350,16 +341,7 @@ fn casts_come_along_before_what_uses_them() {
 /// partitioned table (VALIDATE left its per-partition clones not valid).
 #[test]
 fn view_defaults_identity_grants_and_keys_to_partitioned_tables() {
-    for c in [
-        servers().source.client("postgres"),
-        servers().target.client("postgres"),
-    ] {
-        let mut c = c;
-        c.batch_execute(
-            "DO $$ BEGIN CREATE ROLE web_anon; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-        )
-        .unwrap();
-    }
+    ensure_role("web_anon");
     assert_moves_whole(
         "pgrstbits",
         "CREATE SCHEMA app; \
@@ -381,16 +363,7 @@ fn view_defaults_identity_grants_and_keys_to_partitioned_tables() {
 /// Column privileges were named "not reproduced": they are now granted.
 #[test]
 fn column_privileges_come_along() {
-    for c in [
-        servers().source.client("postgres"),
-        servers().target.client("postgres"),
-    ] {
-        let mut c = c;
-        c.batch_execute(
-            "DO $$ BEGIN CREATE ROLE col_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-        )
-        .unwrap();
-    }
+    ensure_role("col_reader");
     assert_moves_whole(
         "colgrants",
         "CREATE SCHEMA app; \

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::schema::{assert_same_text, pg_dump_schema};
 use crate::support::*;
@@ -203,33 +203,14 @@ fn edit_manifest(dump: &Path, f: impl FnOnce(&mut serde_json::Value)) {
     std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
 }
 
-/// Run the binary, killing it if it has not ended within `limit`: a test
-/// of "never hangs" must not hang itself.
+/// Run the binary, killing it if it has not ended within `limit`.
 fn pgbarge_within(limit: Duration, args: &[&str]) -> Run {
     let mut c = pgbarge_cmd();
     c.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "pgbarge {args:?} did not end within {limit:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    wait_within(c.spawn().unwrap(), limit, &format!("pgbarge {args:?}"))
 }
 
 /// Restore refuses the dump with exit 2 before writing anything, and

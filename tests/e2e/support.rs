@@ -467,3 +467,38 @@ pub fn report_table(r: &serde_json::Value, target: &str) -> serde_json::Value {
 pub fn seed_source(db: &str, sql: &str) {
     servers().source.client(db).batch_execute(sql).unwrap();
 }
+
+/// Wait for a child `pgbarge`, killing it (and failing the test) if it
+/// has not ended within `limit`: a test of "never hangs" must not hang.
+pub fn wait_within(mut child: std::process::Child, limit: std::time::Duration, what: &str) -> Run {
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{what} did not end within {limit:?}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A role on both servers (roles are cluster-wide; tests share them).
+pub fn ensure_role(name: &str) {
+    for server in [&servers().source, &servers().target] {
+        server
+            .client("postgres")
+            .batch_execute(&format!(
+                "DO $$ BEGIN CREATE ROLE \"{name}\"; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            ))
+            .unwrap();
+    }
+}
