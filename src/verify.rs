@@ -414,10 +414,19 @@ fn differing_ranges(
 
 /// Objects per table: kind, table (schema.name as text), object name,
 /// and whether it is in working order (validated / valid / enabled).
+///
+/// NOT NULL is compared per column (`attnotnull`), never as a constraint:
+/// PostgreSQL 18 records it in pg_constraint (contype 'n'), older servers
+/// do not, and a copy between the two must still compare equal.
 const OBJECTS: &str = "SELECT 'constraint', n.nspname || '.' || t.relname, k.conname::text, k.convalidated \
            FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class t ON t.oid = k.conrelid \
            JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
-          WHERE t.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass) \
+          WHERE k.contype <> 'n' AND t.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass) \
+         UNION ALL SELECT 'NOT NULL on column', n.nspname || '.' || t.relname, a.attname::text, true \
+           FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class t ON t.oid = a.attrelid \
+           JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+          WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull \
+            AND t.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass) \
          UNION ALL SELECT 'index', n.nspname || '.' || t.relname, i.relname::text, x.indisvalid \
            FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
            JOIN pg_catalog.pg_class t ON t.oid = x.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \

@@ -2602,7 +2602,9 @@ async fn read_publications(
             FROM pg_catalog.pg_publication_namespace pn JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid \
            WHERE pn.pnpubid = p.oid AND n.nspname = ANY($2))"
     } else {
-        "NULL::text[]"
+        // Before 15 a publication cannot name schemas; $2 is still
+        // mentioned so that the query takes the same two parameters.
+        "(CASE WHEN $2::text[] IS NULL THEN NULL END)::text[]"
     };
     let sql = format!(
         "SELECT p.pubname::text, p.puballtables, \

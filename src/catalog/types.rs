@@ -46,16 +46,24 @@ pub struct TypeCatalog {
 
 impl TypeCatalog {
     pub async fn read(client: &Client) -> Result<Self> {
+        // Multiranges came with PostgreSQL 14.
+        let multirange = if super::has_column(client, "pg_catalog.pg_range", "rngmultitypid").await
+        {
+            "coalesce((SELECT mr.rngtypid FROM pg_catalog.pg_range mr \
+                        WHERE mr.rngmultitypid = t.oid), 0::oid)"
+        } else {
+            "0::oid"
+        };
         let rows = client
             .query(
-                "SELECT t.oid, pg_catalog.format_type(t.oid, NULL), t.typtype::text, t.typelem, \
-                        t.typcategory = 'A' AND t.typelem <> 0 AND t.typlen = -1, \
-                        t.typbasetype, coalesce(r.rngsubtype, 0::oid), \
-                        coalesce(mr.rngtypid, 0::oid), \
-                        t.typsend <> 0 AND t.typreceive <> 0, t.typrelid \
-                   FROM pg_catalog.pg_type t \
-                   LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid \
-                   LEFT JOIN pg_catalog.pg_range mr ON mr.rngmultitypid = t.oid",
+                &format!(
+                    "SELECT t.oid, pg_catalog.format_type(t.oid, NULL), t.typtype::text, t.typelem, \
+                            t.typcategory = 'A' AND t.typelem <> 0 AND t.typlen = -1, \
+                            t.typbasetype, coalesce(r.rngsubtype, 0::oid), {multirange}, \
+                            t.typsend <> 0 AND t.typreceive <> 0, t.typrelid \
+                       FROM pg_catalog.pg_type t \
+                       LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid"
+                ),
                 &[],
             )
             .await

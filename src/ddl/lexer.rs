@@ -337,6 +337,29 @@ fn dollar_len(s: &str) -> Option<usize> {
     )
 }
 
+/// A role named in an owner or grant statement (`OWNER TO r`, `TO r`,
+/// `FROM r`) replaced by another: identifiers after those keywords only,
+/// never strings, bodies or object names.
+pub fn rename_role(sql: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut last_word: Option<String> = None;
+    for t in tokenize(sql) {
+        let is_role = matches!(last_word.as_deref(), Some("to" | "from"))
+            && t.name().as_deref() == Some(from);
+        if is_role {
+            out.push_str(&ident(to));
+        } else {
+            out.push_str(t.text);
+        }
+        match t.kind {
+            Kind::Space | Kind::Comment => {}
+            Kind::Ident => last_word = Some(t.text.to_lowercase()),
+            _ => last_word = None,
+        }
+    }
+    out
+}
+
 /// Quote an identifier only where PostgreSQL needs it.
 pub fn ident(name: &str) -> String {
     let plain = name
@@ -1032,5 +1055,32 @@ mod tests {
         assert_eq!(ident("select"), "\"select\"");
         assert_eq!(ident("a b"), "\"a b\"");
         assert_eq!(ident("ünï"), "\"ünï\"");
+    }
+    #[test]
+    fn rename_role_touches_roles_only() {
+        assert_eq!(
+            super::rename_role(
+                "GRANT ALL ON SCHEMA pg_database_owner TO pg_database_owner WITH GRANT OPTION",
+                "pg_database_owner",
+                "Old Owner"
+            ),
+            "GRANT ALL ON SCHEMA pg_database_owner TO \"Old Owner\" WITH GRANT OPTION"
+        );
+        assert_eq!(
+            super::rename_role(
+                "REVOKE ALL ON SCHEMA public FROM \"pg_database_owner\"; ALTER SCHEMA s OWNER TO pg_database_owner",
+                "pg_database_owner",
+                "postgres"
+            ),
+            "REVOKE ALL ON SCHEMA public FROM postgres; ALTER SCHEMA s OWNER TO postgres"
+        );
+        assert_eq!(
+            super::rename_role(
+                "COMMENT ON SCHEMA s IS 'TO pg_database_owner'",
+                "pg_database_owner",
+                "x"
+            ),
+            "COMMENT ON SCHEMA s IS 'TO pg_database_owner'"
+        );
     }
 }

@@ -140,7 +140,8 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     let mut schema_report = None;
     let mut created_schemas = Vec::new();
     if !s.data_only {
-        let plan = schema::plan(&s.plan_options(), &src).await?;
+        let mut plan = schema::plan(&s.plan_options(), &src).await?;
+        schema::fit_to_target(&dst, &mut plan).await?;
         let found = schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?;
         warnings.extend(plan.warnings.iter().cloned());
         warnings.extend(schema::misplaced_extensions(&dst, &plan).await?);

@@ -464,6 +464,47 @@ pub async fn restricted_extensions(dst: &Session, plan: &SchemaPlan) -> Result<V
         .collect())
 }
 
+/// Adjust a plan to what the target's version offers, before anything
+/// checks or applies it. PostgreSQL 14 brought the predefined role
+/// `pg_database_owner` (the owner of `public` from 15 on); an older
+/// target has none, and what the source grants it goes to the role that
+/// owns the target database, which is what the role stands for.
+pub async fn fit_to_target(dst: &Session, plan: &mut SchemaPlan) -> Result<()> {
+    const DB_OWNER: &str = "pg_database_owner";
+    let named = plan.owners.contains(DB_OWNER) || plan.grantees.contains(DB_OWNER);
+    if !named
+        || !missing_roles(dst, plan)
+            .await?
+            .iter()
+            .any(|r| r == DB_OWNER)
+    {
+        return Ok(());
+    }
+    let owner: String = dst
+        .client
+        .query_one(
+            "SELECT pg_catalog.pg_get_userbyid(datdba)::text FROM pg_catalog.pg_database \
+              WHERE datname = pg_catalog.current_database()",
+            &[],
+        )
+        .await
+        .pg_context(|| "reading the target database's owner".into())?
+        .get(0);
+    for st in &mut plan.access {
+        st.sql = crate::ddl::lexer::rename_role(&st.sql, DB_OWNER, &owner);
+    }
+    for set in [&mut plan.owners, &mut plan.grantees] {
+        if set.remove(DB_OWNER) {
+            set.insert(owner.clone());
+        }
+    }
+    plan.warnings.push(format!(
+        "the target's PostgreSQL has no role {DB_OWNER} (it came with 14): what the source grants \
+         it goes to \"{owner}\", the owner of the target database"
+    ));
+    Ok(())
+}
+
 /// Roles that owners and grants name but the target lacks.
 pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
     let wanted: Vec<String> = plan.owners.union(&plan.grantees).cloned().collect();

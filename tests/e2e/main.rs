@@ -18,3 +18,4 @@ mod rehearse;
 mod schema;
 mod security;
 mod verify;
+mod versions;

@@ -133,9 +133,61 @@ fn write_tls_files(dir: &Path) -> PathBuf {
     ca_path
 }
 
+/// Major version of the server binaries in `bin`.
+pub fn major_of(bin: &Path) -> u32 {
+    let out = Command::new(bin.join("postgres"))
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("running {}/postgres --version: {e}", bin.display()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .find_map(|w| w.split('.').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("cannot read a version from {text:?}"))
+}
+
+/// Server binaries of one major version: those of `pg_bin()` when they
+/// are that version, otherwise the cache `scripts/pg-versions.sh` fills
+/// ($PGBARGE_PG_VERSIONS, default target/pg-versions). Missing ones fail
+/// loudly with the command that installs them.
+pub fn pg_bin_of(major: u32) -> PathBuf {
+    let default = pg_bin();
+    if major_of(&default) == major {
+        return default;
+    }
+    let cache = std::env::var_os("PGBARGE_PG_VERSIONS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pg-versions"));
+    let bin = cache.join(major.to_string()).join("bin");
+    assert!(
+        bin.join("postgres").exists(),
+        "PostgreSQL {major} server binaries are not in {}: run `scripts/pg-versions.sh {major}` \
+         (scripts/test.sh does this)",
+        cache.display()
+    );
+    bin
+}
+
+/// A server of one major version, started once per test process.
+pub fn server_of(major: u32) -> &'static PgServer {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static S: OnceLock<Mutex<HashMap<u32, &'static PgServer>>> = OnceLock::new();
+    let bin = pg_bin_of(major);
+    if bin == pg_bin() {
+        return &servers().source;
+    }
+    let mut started = S.get_or_init(Default::default).lock().unwrap();
+    started
+        .entry(major)
+        .or_insert_with(|| Box::leak(Box::new(PgServer::start_in("versioned", &bin, false))))
+}
+
 impl PgServer {
     pub fn start(name: &'static str, tls: bool) -> PgServer {
-        let bin = pg_bin();
+        PgServer::start_in(name, &pg_bin(), tls)
+    }
+
+    pub fn start_in(name: &'static str, bin: &Path, tls: bool) -> PgServer {
         let dir = tempfile::Builder::new()
             .prefix(&format!("pgbarge-test-{name}-"))
             .tempdir()
