@@ -10,9 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
 Connection strings are postgres:// URLs or libpq key=value strings. PGHOST,
-PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSSLROOTCERT and
-~/.pgpass (or PGPASSFILE) apply as they do for psql. PGBARGE_SOURCE and
-PGBARGE_TARGET are defaults for --source and --target.
+PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSSLROOTCERT, PGSSLCERT,
+PGSSLKEY and ~/.pgpass (or PGPASSFILE) apply as they do for psql.
+PGBARGE_SOURCE and PGBARGE_TARGET are defaults for --source and --target.
 
 Exit codes: 0 ok, 1 verify mismatch or plan blockers, 2 bad usage or input,
 3 runtime failure (connection, SQL, I/O), 130 interrupted.";

@@ -167,7 +167,7 @@ pub async fn connect(ep: &Endpoint, role: Role) -> anyhow::Result<Session> {
             "cannot connect to {} {}: {}",
             role.name(),
             ep.redacted(),
-            describe_pg(&e)
+            tls_refusal(&e).unwrap_or_else(|| describe_pg(&e))
         )
     };
     // As libpq: TLS is never used on a Unix socket, whatever sslmode says.
@@ -255,4 +255,26 @@ pub fn same_database(a: &ServerInfo, b: &ServerInfo) -> bool {
         (Some(x), Some(y)) if x != y => false,
         _ => a.fingerprint == b.fingerprint && a.database == b.database,
     }
+}
+
+/// The certificate check's own words, when that is why a connection
+/// failed (rustls carries them inside an I/O error).
+fn tls_refusal(e: &tokio_postgres::Error) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let rustls_err = err.downcast_ref::<rustls::Error>().or_else(|| {
+            err.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o))) =
+            rustls_err
+        {
+            if let Some(r) = o.0.downcast_ref::<tls::TlsRefusal>() {
+                return Some(r.0.clone());
+            }
+        }
+        cur = err.source();
+    }
+    None
 }

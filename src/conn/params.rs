@@ -47,7 +47,7 @@ impl SslMode {
 }
 
 /// What a connection string said, before defaults are applied.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ConnParams {
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -56,8 +56,32 @@ pub struct ConnParams {
     pub dbname: Option<String>,
     pub sslmode: Option<SslMode>,
     pub sslrootcert: Option<String>,
+    pub sslcert: Option<String>,
+    pub sslkey: Option<String>,
+    pub sslpassword: Option<String>,
     pub connect_timeout: Option<u64>,
     pub application_name: Option<String>,
+}
+
+impl fmt::Debug for ConnParams {
+    // Never print a password or a key's passphrase, not even in debug output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |p: &Option<String>| p.as_ref().map(|_| "(hidden)");
+        f.debug_struct("ConnParams")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &hidden(&self.password))
+            .field("dbname", &self.dbname)
+            .field("sslmode", &self.sslmode)
+            .field("sslrootcert", &self.sslrootcert)
+            .field("sslcert", &self.sslcert)
+            .field("sslkey", &self.sslkey)
+            .field("sslpassword", &hidden(&self.sslpassword))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("application_name", &self.application_name)
+            .finish()
+    }
 }
 
 /// Fully resolved parameters: everything a connection needs.
@@ -71,6 +95,12 @@ pub struct Endpoint {
     pub dbname: String,
     pub sslmode: SslMode,
     pub sslrootcert: Option<String>,
+    /// Client certificate and key (libpq's defaults
+    /// `~/.postgresql/postgresql.crt` and `.key` apply when unset), and
+    /// the password of an encrypted key.
+    pub sslcert: Option<String>,
+    pub sslkey: Option<String>,
+    pub sslpassword: Option<String>,
     pub connect_timeout: u64,
     pub application_name: String,
 }
@@ -293,6 +323,9 @@ fn set_param(p: &mut ConnParams, key: &str, value: String) -> Result<(), String>
         "dbname" => p.dbname = Some(value),
         "sslmode" => p.sslmode = Some(SslMode::parse(&value)?),
         "sslrootcert" => p.sslrootcert = Some(value),
+        "sslcert" => p.sslcert = Some(value),
+        "sslkey" => p.sslkey = Some(value),
+        "sslpassword" => p.sslpassword = Some(value),
         "connect_timeout" => {
             p.connect_timeout = Some(
                 value
@@ -304,7 +337,8 @@ fn set_param(p: &mut ConnParams, key: &str, value: String) -> Result<(), String>
         other => {
             return Err(format!(
                 "unsupported connection parameter {} (pgbarge understands host, port, user, \
-                 password, dbname, sslmode, sslrootcert, connect_timeout, application_name)",
+                 password, dbname, sslmode, sslrootcert, sslcert, sslkey, sslpassword, \
+                 connect_timeout, application_name)",
                 known_key(other).map_or("(not shown: it may hold a password)".into(), |k| {
                     format!("\"{k}\"")
                 })
@@ -481,6 +515,9 @@ pub fn resolve(p: &ConnParams, env: &Environment) -> Result<Endpoint, String> {
         dbname,
         sslmode,
         sslrootcert: p.sslrootcert.clone().or_else(|| var("PGSSLROOTCERT")),
+        sslcert: p.sslcert.clone().or_else(|| var("PGSSLCERT")),
+        sslkey: p.sslkey.clone().or_else(|| var("PGSSLKEY")),
+        sslpassword: p.sslpassword.clone(),
         connect_timeout,
         application_name: p
             .application_name
@@ -554,7 +591,7 @@ mod tests {
             let e = parse(input).expect_err(input);
             assert!(!e.contains(secret), "{input:?} gave {e:?}");
         }
-        assert!(parse("sslkey=x").unwrap_err().contains("\"sslkey\""));
+        assert!(parse("sslcrl=x").unwrap_err().contains("\"sslcrl\""));
         assert!(parse("port=99999").unwrap_err().contains("99999"));
     }
 

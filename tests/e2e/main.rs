@@ -17,5 +17,6 @@ mod refusals;
 mod rehearse;
 mod schema;
 mod security;
+mod tls;
 mod verify;
 mod versions;

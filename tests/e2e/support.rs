@@ -88,7 +88,7 @@ fn as_owner(program: &Path) -> Command {
     c
 }
 
-fn chown_to_owner(path: &Path) {
+pub fn chown_to_owner(path: &Path) {
     if running_as_root() {
         let (uid, gid) = postgres_ids();
         std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
