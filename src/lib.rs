@@ -26,6 +26,7 @@ pub mod rehearse;
 pub mod report;
 pub mod select;
 pub mod settings;
+pub mod stop;
 pub mod transfer;
 pub mod verify;
 
@@ -42,19 +43,19 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Copy(args) => {
             let settings = CopySettings::from_args(&args)?;
-            runtime()?.block_on(run_copy(settings))
+            block_on(run_copy(settings))
         }
         Command::Plan(args) => {
             let settings = CopySettings::for_plan(&args)?;
-            runtime()?.block_on(run_plan(settings))
+            block_on(run_plan(settings))
         }
         Command::Dump(args) => {
             let settings = archive::dump::DumpSettings::from_args(&args)?;
-            runtime()?.block_on(run_dump(settings))
+            block_on(run_dump(settings))
         }
         Command::Restore(args) => {
             let settings = archive::restore::RestoreSettings::from_args(&args)?;
-            runtime()?.block_on(run_restore(settings))
+            block_on(run_restore(settings))
         }
         Command::Verify(args) if args.input.is_some() && args.endpoints.target.is_none() => {
             let path = args.input.clone().unwrap_or_default();
@@ -63,17 +64,17 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Verify(args) if args.input.is_some() => {
             let path = args.input.clone().unwrap_or_default();
             let settings = settings::ArchiveVerifySettings::from_args(&args, &path)?;
-            runtime()?.block_on(async {
+            block_on(async {
                 let report = tokio::select! {
                     r = verify::verify_archive(&settings) => r?,
-                    _ = interrupted() => return Err(Error::Interrupted),
+                    _ = stop::wait() => return Err(Error::Interrupted),
                 };
                 conclude_verify(&report, settings.report.as_deref())
             })
         }
         Command::Verify(args) => {
             let settings = settings::VerifySettings::from_args(&args)?;
-            runtime()?.block_on(run_verify(settings))
+            block_on(run_verify(settings))
         }
     }
 }
@@ -81,7 +82,7 @@ pub fn run(cli: Cli) -> Result<u8> {
 async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
     let r = tokio::select! {
         r = archive::dump::dump(&s) => r?,
-        _ = interrupted() => return Err(Error::Interrupted),
+        _ = stop::wait() => return Err(Error::Interrupted),
     };
     if let Some(path) = &s.report {
         report::write_json(path, &r)?;
@@ -131,10 +132,9 @@ async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
 }
 
 async fn run_restore(s: archive::restore::RestoreSettings) -> Result<u8> {
-    let report = tokio::select! {
-        r = archive::restore::restore(&s) => r?,
-        _ = interrupted() => return Err(Error::Interrupted),
-    };
+    // The restore watches for Ctrl-C itself (see `stop`): it rolls back
+    // the loads in flight and drops what it created.
+    let report = archive::restore::restore(&s).await?;
     if s.dry_run {
         return Ok(error::exit::OK);
     }
@@ -162,18 +162,24 @@ fn run_check(path: &std::path::Path, report: Option<&std::path::Path>) -> Result
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// Run a command on a fresh runtime that listens for Ctrl-C and SIGTERM
+/// (see `stop`).
+fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("pgbarge")
         .build()
-        .map_err(|e| Error::Runtime(anyhow::anyhow!("starting the async runtime: {e}")))
+        .map_err(|e| Error::Runtime(anyhow::anyhow!("starting the async runtime: {e}")))?
+        .block_on(async {
+            stop::listen();
+            f.await
+        })
 }
 
 async fn run_plan(s: CopySettings) -> Result<u8> {
     let report = tokio::select! {
         r = plan::plan(&s) => r?,
-        _ = interrupted() => return Err(Error::Interrupted),
+        _ = stop::wait() => return Err(Error::Interrupted),
     };
     if s.json {
         let json = serde_json::to_string_pretty(&report)
@@ -205,14 +211,20 @@ async fn run_copy(s: CopySettings) -> Result<u8> {
             ))
         };
     }
-    let report = tokio::select! {
-        r = transfer::copy(&s) => r?,
-        _ = interrupted() => return Err(Error::Interrupted),
-    };
+    // The copy watches for Ctrl-C itself (see `stop`): it rolls back the
+    // loads in flight and undoes or reports what it made.
+    let report = transfer::copy(&s).await?;
     if let Some(path) = &s.report {
         report.write(path)?;
     }
     print_summary(&report);
+    if report.interrupted {
+        eprintln!(
+            "interrupted; on the target: {}",
+            report.left_on_target.as_deref().unwrap_or("unknown")
+        );
+        return Err(Error::Interrupted);
+    }
     if report.ok && s.verify {
         return run_verify(settings::VerifySettings::after_copy(&s)).await;
     }
@@ -233,9 +245,10 @@ async fn run_copy(s: CopySettings) -> Result<u8> {
             })
             .collect();
         Err(Error::Runtime(anyhow::anyhow!(
-            "{} of {} tables were not copied; the others are complete:\n  {}",
+            "{} of {} tables were not copied; left on the target: {}:\n  {}",
             failed.len(),
             report.tables.len(),
+            report.left_on_target.as_deref().unwrap_or("unknown"),
             failed.join("\n  ")
         )))
     }
@@ -244,7 +257,7 @@ async fn run_copy(s: CopySettings) -> Result<u8> {
 async fn run_verify(s: settings::VerifySettings) -> Result<u8> {
     let report = tokio::select! {
         r = verify::verify(&s) => r?,
-        _ = interrupted() => return Err(Error::Interrupted),
+        _ = stop::wait() => return Err(Error::Interrupted),
     };
     conclude_verify(&report, s.report.as_deref())
 }
@@ -326,29 +339,6 @@ pub(crate) fn print_verify(r: &verify::VerifyReport) {
         );
     } else {
         println!("{bad} of {} tables differ", r.tables.len());
-    }
-}
-
-/// Ctrl-C or SIGTERM.
-pub(crate) async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

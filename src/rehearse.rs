@@ -45,7 +45,7 @@ pub async fn rehearse(s: &CopySettings) -> Result<bool> {
     let t0 = Instant::now();
     let outcome = tokio::select! {
         r = run(&rs) => r,
-        _ = crate::interrupted() => Err(Error::Interrupted),
+        _ = crate::stop::wait() => Err(Error::Interrupted),
     };
     let dropped = drop_scratch(&admin, &scratch).await;
     let secs = t0.elapsed().as_secs_f64();

@@ -98,6 +98,14 @@ pub struct RunReport {
     pub total_rows: u64,
     pub total_bytes: u64,
     pub ok: bool,
+    /// Stopped by Ctrl-C or SIGTERM.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// What the run left on the target when it did not complete (schema
+    /// copies drop what they created; rows-only copies keep every table
+    /// that committed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_on_target: Option<String>,
 }
 
 impl RunReport {

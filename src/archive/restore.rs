@@ -159,6 +159,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
 
     say(&schema::describe_steps(&plan));
     let t0 = Instant::now();
+    crate::stop::check()?;
     let created_schemas = schema::apply_pre(&mut dst, &plan, &found).await?;
     if !left_out.is_empty() {
         // Identity sequences come with their table: set only those that
@@ -215,12 +216,22 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             ),
             side_by_side,
         });
-        let run = match ctx.archive.format {
-            ArchiveFormat::Dir => load_dir(&ctx, loads, s.jobs).await,
-            ArchiveFormat::Sql => load_sql(&ctx, s.jobs).await,
+        // A stop request abandons the loads in flight (each rolls back);
+        // what committed is dropped with the rest below.
+        let run = tokio::select! {
+            r = async {
+                match ctx.archive.format {
+                    ArchiveFormat::Dir => load_dir(&ctx, loads, s.jobs).await,
+                    ArchiveFormat::Sql => load_sql(&ctx, s.jobs).await,
+                }
+            } => r,
+            _ = crate::stop::wait() => Err(Error::Interrupted),
         };
         let _ = stop_tx.send(());
         let _ = ticker.await;
+        if crate::stop::requested() {
+            return Err(Error::Interrupted);
+        }
         let ctx = Arc::into_inner(ctx).ok_or_else(|| anyhow!("restore workers still running"))?;
         let results = ctx.results.into_inner().unwrap_or_else(|p| p.into_inner());
         let reports: Vec<TableReport> = tables
@@ -247,15 +258,10 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         }
         say("building the remaining keys and indexes, then foreign keys, triggers and the rest");
         let t1 = Instant::now();
-        let late = schema::apply_post(
-            &s.target,
-            s.jobs,
-            &plan,
-            ctx.builders,
-            remaining,
-            &sequences,
-        )
-        .await?;
+        let late = tokio::select! {
+            r = schema::apply_post(&s.target, s.jobs, &plan, ctx.builders, remaining, &sequences) => r?,
+            _ = crate::stop::wait() => return Err(Error::Interrupted),
+        };
         schema_report.seconds_after_rows = crate::report::round3(t1.elapsed().as_secs_f64());
         for w in &late {
             say(&format!("warning: {w}"));
@@ -267,9 +273,39 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     let tables = match outcome {
         Ok(t) => t,
         Err(e) => {
-            say("the restore failed: dropping the objects it created on the target");
-            for p in schema::undo(&s.target, &plan, &created_schemas).await {
+            say(if crate::stop::requested() {
+                "the restore was interrupted: dropping the objects it created on the target"
+            } else {
+                "the restore failed: dropping the objects it created on the target"
+            });
+            let problems = schema::undo(&s.target, &plan, &created_schemas).await;
+            for p in &problems {
                 say(&format!("warning: clean-up: {p}"));
+            }
+            if let Some(path) = &s.report {
+                // The report still tells what happened and what is left.
+                let r = RunReport {
+                    tool: "pgbarge".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    command: "restore".into(),
+                    started_unix,
+                    seconds: crate::report::round3(started.elapsed().as_secs_f64()),
+                    interrupted: crate::stop::requested(),
+                    left_on_target: Some(if problems.is_empty() {
+                        "nothing: every object this run created was dropped".into()
+                    } else {
+                        format!(
+                            "some objects this run created could not be dropped: {}",
+                            problems.join("; ")
+                        )
+                    }),
+                    warnings: vec![match &e {
+                        Error::Runtime(inner) => format!("{inner:#}"),
+                        other => other.to_string(),
+                    }],
+                    ..Default::default()
+                };
+                r.write(path)?;
             }
             return Err(e);
         }

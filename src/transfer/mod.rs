@@ -34,6 +34,7 @@ use crate::progress::{Mode, Progress};
 use crate::report::{EndpointReport, LinkReport, RunReport, SequenceReport, TableReport};
 use crate::select;
 use crate::settings::CopySettings;
+use crate::stop;
 use crate::{Error, Result};
 
 use order::{Edge, Ordering};
@@ -140,19 +141,32 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     let mut schema_report = None;
     let mut created_schemas = Vec::new();
     if !s.data_only {
-        let mut plan = schema::plan(&s.plan_options(), &src).await?;
-        schema::fit_to_target(&dst, &mut plan).await?;
-        let found = schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?;
+        // Nothing is written yet: a stop request simply ends the reading.
+        let (plan, found) = tokio::select! {
+            r = async {
+                let mut plan = schema::plan(&s.plan_options(), &src).await?;
+                schema::fit_to_target(&dst, &mut plan).await?;
+                let found = schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?;
+                Ok::<_, Error>((plan, found))
+            } => r?,
+            _ = stop::wait() => return Err(Error::Interrupted),
+        };
         warnings.extend(plan.warnings.iter().cloned());
         warnings.extend(schema::misplaced_extensions(&dst, &plan).await?);
         say(&schema::describe_steps(&plan));
         let t0 = Instant::now();
+        // The schema goes in as one transaction, which is let finish: a
+        // stop request then undoes it below.
         created_schemas = schema::apply_pre(&mut dst, &plan, &found).await?;
         schema_report = Some(schema::report_before_rows(&plan, plan.sequences.len(), t0));
         schema_plan = Some(plan);
     }
     let outcome: Result<RunReport> = async {
-        let prepared = prepare(s, &src, &dst, &src_info, &dst_info, &mut warnings).await?;
+        stop::check()?;
+        let prepared = tokio::select! {
+            r = prepare(s, &src, &dst, &src_info, &dst_info, &mut warnings) => r?,
+            _ = stop::wait() => return Err(Error::Interrupted),
+        };
         let Prepared {
             units,
             ordering,
@@ -238,7 +252,8 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         run?;
 
         // Sequences only once every table they feed is in.
-        let all_ok = ctx.sched.states().iter().all(|st| *st == JobState::Done);
+        let all_ok = !stop::requested()
+            && ctx.sched.states().iter().all(|st| *st == JobState::Done);
         let builders = ctx
             .builders
             .lock()
@@ -254,9 +269,10 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 let t0 = Instant::now();
                 // Tables were analyzed as they finished (see `early`).
                 let values = schema::read_sequences(&src, plan).await?;
-                let late =
-                    schema::apply_post(&s.target, s.jobs, plan, builders, remaining, &values)
-                        .await?;
+                let late = tokio::select! {
+                    r = schema::apply_post(&s.target, s.jobs, plan, builders, remaining, &values) => r?,
+                    _ = stop::wait() => return Err(Error::Interrupted),
+                };
                 for w in &late {
                     say(&format!("warning: {w}"));
                 }
@@ -318,9 +334,10 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             })
             .collect();
         tables.sort_by(|a, b| a.source.cmp(&b.source));
-        let ok = tables
-            .iter()
-            .all(|t| t.status == "ok" || t.status == "data-excluded");
+        let ok = !stop::requested()
+            && tables
+                .iter()
+                .all(|t| t.status == "ok" || t.status == "data-excluded");
         Ok(RunReport {
             tool: "pgbarge".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -342,20 +359,53 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             schema: schema_report.clone(),
             warnings,
             ok,
+            interrupted: stop::requested(),
+            left_on_target: None,
         })
     }
     .await;
+    let mut outcome = outcome;
+    let failed = match &outcome {
+        Err(_) => true,
+        Ok(r) => !r.ok,
+    };
+    if !failed {
+        return outcome;
+    }
+    let why = if stop::requested() {
+        "the run was interrupted"
+    } else {
+        "the run failed"
+    };
     if let Some(plan) = &schema_plan {
-        let failed = match &outcome {
-            Err(_) => true,
-            Ok(r) => !r.ok,
-        };
-        if failed {
-            say("the run failed: dropping the objects it created on the target");
-            for p in schema::undo(&s.target, plan, &created_schemas).await {
-                say(&format!("warning: clean-up: {p}"));
-            }
+        say(&format!(
+            "{why}: dropping the objects it created on the target"
+        ));
+        let problems = schema::undo(&s.target, plan, &created_schemas).await;
+        for p in &problems {
+            say(&format!("warning: clean-up: {p}"));
         }
+        if let Ok(r) = outcome.as_mut() {
+            // What loaded went with the rest: the report must not call it done.
+            for t in r.tables.iter_mut().filter(|t| t.status == "ok") {
+                t.status = "dropped".into();
+                t.error = Some(format!("loaded, then dropped: {why}"));
+            }
+            r.left_on_target = Some(if problems.is_empty() {
+                "nothing: every object this run created was dropped".into()
+            } else {
+                format!(
+                    "some objects this run created could not be dropped: {}",
+                    problems.join("; ")
+                )
+            });
+        }
+    } else if let Ok(r) = outcome.as_mut() {
+        let kept = r.tables.iter().filter(|t| t.status == "ok").count();
+        r.left_on_target = Some(format!(
+            "{kept} of {} tables loaded and committed, each whole; the others are as they were",
+            r.tables.len()
+        ));
     }
     outcome
 }
@@ -915,16 +965,33 @@ async fn run_workers(ctx: Arc<Ctx>) -> Result<()> {
 }
 
 async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
-    while let Some(j) = ctx.sched.next().await {
+    loop {
+        // A stop request ends the wait for work, and the load in flight:
+        // dropping it abandons the COPY and the target rolls its
+        // transaction back, so the table is left as it was.
+        let next = tokio::select! {
+            j = ctx.sched.next() => j,
+            _ = stop::wait() => None,
+        };
+        let Some(j) = next else { break };
         let job = ctx.ordering.jobs[j].clone();
-        let result = load_job(&ctx, &src, &mut dst, j, &job).await;
+        let result = tokio::select! {
+            r = load_job(&ctx, &src, &mut dst, j, &job) => r,
+            _ = stop::wait() => Err((job.units[0], anyhow!("interrupted"))),
+        };
         let ok = result.is_ok();
         if let Err((unit, e)) = result {
             let msg = format!("{e:#}");
+            let interrupted = stop::requested();
             let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
             for &u in &job.units {
-                out[u].status = "failed".into();
                 out[u].rows = 0;
+                if interrupted {
+                    out[u].status = "interrupted".into();
+                    out[u].error = Some("rolled back: the run was interrupted".into());
+                    continue;
+                }
+                out[u].status = "failed".into();
                 out[u].error = Some(if u == unit {
                     msg.clone()
                 } else {
@@ -944,6 +1011,9 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
             }
         }
         ctx.sched.complete(j, ok);
+        if stop::requested() {
+            break;
+        }
         if !ok {
             // A failed COPY can leave either session mid-protocol: start
             // afresh, or stop this worker if the servers are gone.
@@ -964,10 +1034,15 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
     let states = ctx.sched.states();
     let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
     for (j, st) in states.iter().enumerate() {
-        if *st == JobState::Skipped {
+        if *st == JobState::Skipped || (*st == JobState::Waiting && stop::requested()) {
             for &u in &ctx.ordering.jobs[j].units {
-                out[u].status = "skipped".into();
-                out[u].error = Some("a table it references failed to load".into());
+                if stop::requested() {
+                    out[u].status = "not-run".into();
+                    out[u].error = Some("not started: the run was interrupted".into());
+                } else {
+                    out[u].status = "skipped".into();
+                    out[u].error = Some("a table it references failed to load".into());
+                }
             }
         }
     }

@@ -67,3 +67,145 @@ fn a_target_connection_that_breaks_mid_copy_ends_the_run() {
     let mut t = s.target.client(&dst);
     assert_eq!(digest(&mut t, "big").0, 0, "no row of a failed load stays");
 }
+
+/// Start `pgbarge ARGS`, wait until its stderr shows `marker`, send
+/// `signal`, and wait (bounded) for it to end: its exit and its stderr.
+fn interrupt_when(args: &[&str], marker: &str, signal: &str) -> Run {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = pgbarge_cmd()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.contains(marker) {
+            break;
+        }
+        line.clear();
+    }
+    assert!(seen.contains(marker), "never saw {marker:?}:\n{seen}");
+    let sent = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let reader = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = err.read_to_string(&mut rest);
+        rest
+    });
+    let mut run = wait_within(child, Duration::from_secs(30), "the interrupted run");
+    run.stderr = format!("{seen}{}", reader.join().unwrap());
+    run
+}
+
+/// Tables, views, sequences and types in the public schema.
+fn public_objects(db: &str) -> i64 {
+    servers()
+        .target
+        .client(db)
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+const BIG: &str = "CREATE TABLE big (id int PRIMARY KEY, v text); \
+    INSERT INTO big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 1000000) g; \
+    CREATE TABLE small (id int PRIMARY KEY, big_id int REFERENCES big); \
+    INSERT INTO small SELECT g, g FROM generate_series(1, 1000) g; \
+    CREATE TABLE tiny (id serial PRIMARY KEY); INSERT INTO tiny DEFAULT VALUES; ANALYZE;";
+
+/// Ctrl-C in the middle of a schema copy: the load in flight is rolled
+/// back, the tables already loaded are dropped with the rest of what the
+/// run created, the report says so, and the run exits 130 within seconds.
+#[test]
+fn an_interrupted_copy_leaves_no_half_made_target() {
+    let s = servers();
+    let src = s.source.fresh_db("intcopy");
+    seed_source(&src, BIG);
+    let dst = s.target.fresh_db("intcopy");
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    let start = Instant::now();
+    let run = interrupt_when(
+        &[
+            "copy",
+            "--source",
+            &s.source.url(&src),
+            "--target",
+            &s.target.url(&dst),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        "copied public.tiny",
+        "-INT",
+    );
+    assert_eq!(run.code, 130, "{}", run.all());
+    assert!(start.elapsed() < Duration::from_secs(60));
+    assert!(
+        run.stderr.contains("on the target: nothing"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(public_objects(&dst), 0, "the target keeps objects");
+    let r = read_report(&report);
+    assert_eq!(r["interrupted"], true, "{r}");
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(report_table(&r, "public.tiny")["status"], "dropped", "{r}");
+    assert_eq!(
+        report_table(&r, "public.big")["status"],
+        "interrupted",
+        "{r}"
+    );
+}
+
+/// SIGTERM in the middle of a restore whose big table loads in parallel
+/// parts (separate transactions): no table is left partly loaded; the
+/// restore drops what it made, writes its report and exits 130.
+#[test]
+fn an_interrupted_parallel_restore_leaves_no_partly_loaded_table() {
+    let s = servers();
+    let src = s.source.fresh_db("intrestore");
+    seed_source(&src, BIG);
+    let dir = temp_dir();
+    let out = dir.path().join("dump");
+    pgbarge(&[
+        "dump",
+        "--source",
+        &s.source.url(&src),
+        "--output",
+        out.to_str().unwrap(),
+        "-q",
+    ])
+    .assert_code(0);
+    let dst = s.target.fresh_db("intrestore");
+    let report = dir.path().join("r.json");
+    let run = interrupt_when(
+        &[
+            "restore",
+            "--input",
+            out.to_str().unwrap(),
+            "--target",
+            &s.target.url(&dst),
+            "--part-loads",
+            "parallel",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        "restored public.tiny",
+        "-TERM",
+    );
+    assert_eq!(run.code, 130, "{}", run.all());
+    assert_eq!(public_objects(&dst), 0, "the target keeps objects");
+    let r = read_report(&report);
+    assert_eq!(r["interrupted"], true, "{r}");
+}
