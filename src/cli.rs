@@ -84,6 +84,10 @@ pub struct CommonOpts {
     /// Print only errors and the final summary
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Declare a connection dead when a table's rows stop moving for this
+    /// many seconds (a dropped link, a stalled proxy); 0 waits forever
+    #[arg(long, value_name = "SECS")]
+    pub stall_timeout: Option<u64>,
 }
 
 /// Which tables a command works on. Patterns are globs on `schema.table`

@@ -33,8 +33,9 @@ pub struct EndpointReport {
 pub struct TableReport {
     pub source: String,
     pub target: String,
-    /// `ok`, `failed`, `skipped` (a parent table failed), `not-run`, or
-    /// `data-excluded`.
+    /// `ok`, `failed`, `skipped` (a parent table failed), `not-run`,
+    /// `interrupted` (rolled back by Ctrl-C), `dropped` (loaded, then
+    /// dropped when the run failed), or `data-excluded`.
     pub status: String,
     pub rows: u64,
     pub bytes: u64,
@@ -43,6 +44,9 @@ pub struct TableReport {
     pub seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Each retry after a transient fault: why the attempt before failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<String>,
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -43,6 +43,7 @@ pub struct ConfigFile {
     pub no_owner: Option<bool>,
     pub no_privileges: Option<bool>,
     pub quiet: Option<bool>,
+    pub stall_timeout: Option<u64>,
 }
 
 impl ConfigFile {
@@ -234,10 +235,18 @@ pub fn default_jobs() -> usize {
 }
 
 fn load_config(common: &CommonOpts) -> Result<ConfigFile> {
-    match &common.config {
-        Some(p) => ConfigFile::load(p),
-        None => Ok(ConfigFile::default()),
-    }
+    let cfg = match &common.config {
+        Some(p) => ConfigFile::load(p)?,
+        None => ConfigFile::default(),
+    };
+    // Every command reads its options here: the stall bound is process-wide.
+    crate::conn::set_stall_timeout(
+        common
+            .stall_timeout
+            .or(cfg.stall_timeout)
+            .unwrap_or(crate::conn::DEFAULT_STALL_SECS),
+    );
+    Ok(cfg)
 }
 
 fn pick(flag: &[String], file: &Option<Vec<String>>) -> Vec<String> {

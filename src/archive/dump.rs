@@ -506,7 +506,10 @@ async fn dump_table(
     let mut first = true;
     // Parts are cut only where the server's header is the plain one.
     let mut splittable = true;
-    while let Some(msg) = stream.next().await {
+    while let Some(msg) = crate::conn::within_stall(|| format!("source {table}"), stream.next())
+        .await
+        .map_err(Error::Runtime)?
+    {
         let msg =
             msg.map_err(|e| Error::Runtime(anyhow!("source {table}: {}", describe_pg(&e))))?;
         if first && copy.binary {

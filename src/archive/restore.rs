@@ -471,6 +471,7 @@ fn table_report(t: &TableEntry, r: &Option<Loaded>) -> TableReport {
         format_reason: format!("{}: as the dump holds it", t.format),
         seconds: crate::report::round3(seconds),
         error,
+        retries: Vec::new(),
     }
 }
 
@@ -857,9 +858,8 @@ async fn copy_part(
         bytes += chunk.len() as u64;
         tp.add(chunk.len() as u64, counter.rows() - seen);
         seen = counter.rows();
-        sink.as_mut()
-            .feed(chunk)
-            .await
+        crate::conn::within_stall(|| format!("target {}", t.name), sink.as_mut().feed(chunk))
+            .await?
             .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
     }
     // Checked before the COPY ends: a mismatch rolls the table back.
@@ -876,10 +876,8 @@ async fn copy_part(
             part.checksum
         );
     }
-    let rows = sink
-        .as_mut()
-        .finish()
-        .await
+    let rows = crate::conn::within_stall(|| format!("target {}", t.name), sink.as_mut().finish())
+        .await?
         .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
     if rows != part.rows {
         bail!("{what}: {rows} rows where the manifest says {}", part.rows);

@@ -135,6 +135,82 @@ pub struct Session {
     pub client: Client,
     pub endpoint: Endpoint,
     pub role: Role,
+    /// The server process serving this session.
+    pub pid: i32,
+}
+
+/// Seconds without progress after which a stream is declared dead.
+pub const DEFAULT_STALL_SECS: u64 = 300;
+
+static STALL_SECS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(DEFAULT_STALL_SECS);
+
+/// Set the stall bound (`--stall-timeout`; 0: none).
+pub fn set_stall_timeout(secs: u64) {
+    STALL_SECS.store(secs, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Await one step of a data stream (a read, a write, the end of a COPY),
+/// failing when it makes no progress within the stall bound: TCP does
+/// not notice a link that went silent, or a proxy that takes bytes and
+/// forwards none, for a very long time.
+pub async fn within_stall<T>(
+    what: impl FnOnce() -> String,
+    step: impl std::future::Future<Output = T>,
+) -> anyhow::Result<T> {
+    let secs = STALL_SECS.load(std::sync::atomic::Ordering::Relaxed);
+    if secs == 0 {
+        return Ok(step.await);
+    }
+    tokio::time::timeout(Duration::from_secs(secs), step)
+        .await
+        .map_err(|_| anyhow::Error::new(Stalled { secs }).context(what()))
+}
+
+/// A stream declared dead by `within_stall`.
+#[derive(Debug)]
+pub struct Stalled {
+    pub secs: u64,
+}
+
+impl std::fmt::Display for Stalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no progress for {} s; the connection is taken for dead (a dropped link or a stalled \
+             proxy; --stall-timeout sets this bound)",
+            self.secs
+        )
+    }
+}
+
+impl std::error::Error for Stalled {}
+
+impl Session {
+    /// End another session of this run that is taken for dead but may
+    /// still hold its transaction (and its locks) on the server: a stalled
+    /// link leaves the server waiting for bytes that never come.
+    pub async fn end_stale(&self, stale: &Session) {
+        if stale.pid != 0 && stale.pid != self.pid {
+            let _ = self
+                .client
+                .execute("SELECT pg_catalog.pg_terminate_backend($1)", &[&stale.pid])
+                .await;
+        }
+    }
+
+    /// The connection is gone (closed by the server, the network, or a
+    /// terminated backend).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+}
+
+/// Whether a failure is one a retry may cure: the session died, or the
+/// stream stalled. An error the server gave on a live session (SQL,
+/// permissions, bad data) is not.
+pub fn transient(e: &anyhow::Error, sessions: &[&Session]) -> bool {
+    e.chain().any(|c| c.is::<Stalled>()) || sessions.iter().any(|s| s.is_closed())
 }
 
 /// Connect, apply the session settings for `role`.
@@ -150,8 +226,13 @@ pub async fn connect(ep: &Endpoint, role: Role) -> anyhow::Result<Session> {
         .dbname(&ep.dbname)
         .application_name(&ep.application_name)
         .connect_timeout(Duration::from_secs(ep.connect_timeout.max(1)))
+        // A peer that vanished is noticed within about two minutes; data
+        // that stops flowing on a live socket is `within_stall`'s job.
         .keepalives(true)
         .keepalives_idle(Duration::from_secs(60))
+        .keepalives_interval(Duration::from_secs(10))
+        .keepalives_retries(6)
+        .tcp_user_timeout(Duration::from_secs(120))
         .ssl_mode(match ep.sslmode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Allow | SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
@@ -194,14 +275,22 @@ pub async fn connect(ep: &Endpoint, role: Role) -> anyhow::Result<Session> {
     if role == Role::Target {
         setup.push_str(" SET synchronous_commit = off;");
     }
-    client
-        .batch_execute(&setup)
+    setup.push_str(" SELECT pg_catalog.pg_backend_pid()::text;");
+    let pid = client
+        .simple_query(&setup)
         .await
-        .pg_context(|| format!("setting up the {} session", role.name()))?;
+        .pg_context(|| format!("setting up the {} session", role.name()))?
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
+            _ => None,
+        })
+        .unwrap_or(0);
     Ok(Session {
         client,
         endpoint: ep.clone(),
         role,
+        pid,
     })
 }
 

@@ -85,7 +85,14 @@ struct Outcome {
     bytes: u64,
     seconds: f64,
     error: Option<String>,
+    retries: Vec<String>,
 }
+
+/// Attempts a table gets when its connection dies under it (a dropped
+/// link, a terminated backend, a restarting server), with these pauses.
+const RETRY_PAUSES: [u64; 3] = [1, 4, 10];
+/// How long a restarting server may take to come back.
+const RECONNECT_WINDOW: Duration = Duration::from_secs(60);
 
 struct Ctx {
     settings: CopySettings,
@@ -331,6 +338,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 format_reason: u.format_reason.clone(),
                 seconds: (o.seconds * 1000.0).round() / 1000.0,
                 error: o.error,
+                retries: o.retries,
             })
             .collect();
         tables.sort_by(|a, b| a.source.cmp(&b.source));
@@ -930,6 +938,24 @@ pub async fn export_snapshot(src: &Session, no_snapshot: bool) -> anyhow::Result
     Ok(Some(row.get::<_, String>(0)))
 }
 
+/// Fresh sessions for a retry, trying for `RECONNECT_WINDOW` (a server
+/// that restarts or fails over takes a while to accept connections).
+async fn reconnect(ctx: &Ctx) -> anyhow::Result<(Session, Session)> {
+    let until = Instant::now() + RECONNECT_WINDOW;
+    loop {
+        match tokio::try_join!(open_source(ctx), open_target(ctx)) {
+            Ok(pair) => return Ok(pair),
+            Err(e) if Instant::now() >= until || stop::requested() => return Err(e),
+            Err(_) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = stop::wait() => {}
+                }
+            }
+        }
+    }
+}
+
 async fn open_target(ctx: &Ctx) -> anyhow::Result<Session> {
     let s = conn::connect(&ctx.settings.target, Role::Target).await?;
     if ctx.settings.disable_triggers {
@@ -975,9 +1001,62 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
         };
         let Some(j) = next else { break };
         let job = ctx.ordering.jobs[j].clone();
-        let result = tokio::select! {
-            r = load_job(&ctx, &src, &mut dst, j, &job) => r,
-            _ = stop::wait() => Err((job.units[0], anyhow!("interrupted"))),
+        let mut attempt = 0;
+        let result = loop {
+            let result = tokio::select! {
+                r = load_job(&ctx, &src, &mut dst, j, &job) => r,
+                _ = stop::wait() => Err((job.units[0], anyhow!("interrupted"))),
+            };
+            let Err((unit, e)) = &result else {
+                break result;
+            };
+            if stop::requested()
+                || attempt == RETRY_PAUSES.len()
+                || !conn::transient(e, &[&src, &dst])
+            {
+                break result;
+            }
+            // The job's transaction died with its session: load it again
+            // from the start, in a fresh transaction on fresh sessions.
+            let why = format!("{e:#}");
+            let pause = RETRY_PAUSES[attempt];
+            attempt += 1;
+            ctx.progress.println(&format!(
+                "retrying {} in {pause} s (attempt {} of {}): {}",
+                ctx.units[*unit].target,
+                attempt + 1,
+                RETRY_PAUSES.len() + 1,
+                why.lines().next().unwrap_or_default()
+            ));
+            {
+                let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+                for &u in &job.units {
+                    out[u].retries.push(why.clone());
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(pause)) => {}
+                _ = stop::wait() => break result,
+            }
+            match reconnect(&ctx).await {
+                Ok((s, d)) => {
+                    // The old sessions may live on at the servers, holding
+                    // the failed load's locks: end them.
+                    s.end_stale(&src).await;
+                    d.end_stale(&dst).await;
+                    src = s;
+                    dst = d;
+                }
+                Err(e2) => {
+                    break Err((
+                        *unit,
+                        anyhow!(
+                            "{why}\nretry: cannot reconnect within {} s: {e2:#}",
+                            RECONNECT_WINDOW.as_secs()
+                        ),
+                    ))
+                }
+            }
         };
         let ok = result.is_ok();
         if let Err((unit, e)) = result {
@@ -1130,6 +1209,7 @@ async fn load_job(
             bytes: c.bytes,
             seconds: secs,
             error: None,
+            retries: std::mem::take(&mut out[u].retries),
         };
     }
     Ok(())

@@ -69,7 +69,9 @@ pub async fn copy_unit(
         let mut buf = BytesMut::with_capacity(CHUNK);
         let mut bytes = 0u64;
         let mut sent_rows = 0u64;
-        while let Some(msg) = stream.next().await {
+        while let Some(msg) =
+            crate::conn::within_stall(|| format!("source {source}"), stream.next()).await?
+        {
             let msg = msg.map_err(|e| anyhow!("source {source}: {}", describe_pg(&e)))?;
             counter
                 .feed(&msg)
@@ -107,9 +109,8 @@ pub async fn copy_unit(
         let mut rx = rx;
         while let Some((chunk, rows)) = rx.recv().await {
             tp.add(chunk.len() as u64, rows);
-            sink.as_mut()
-                .feed(chunk)
-                .await
+            crate::conn::within_stall(|| format!("target {}", u.target), sink.as_mut().feed(chunk))
+                .await?
                 .map_err(|e| anyhow!("target {}: {}", u.target, describe_pg(&e)))?;
         }
         Ok::<_, anyhow::Error>(())
@@ -120,11 +121,10 @@ pub async fn copy_unit(
     let Some((rows, bytes)) = read? else {
         bail!("target {} stopped taking data", u.target);
     };
-    let loaded = sink
-        .as_mut()
-        .finish()
-        .await
-        .map_err(|e| anyhow!("target {}: {}", u.target, describe_pg(&e)))?;
+    let loaded =
+        crate::conn::within_stall(|| format!("target {}", u.target), sink.as_mut().finish())
+            .await?
+            .map_err(|e| anyhow!("target {}: {}", u.target, describe_pg(&e)))?;
     if loaded != rows {
         bail!(
             "target {} took {loaded} rows but the source sent {rows}",

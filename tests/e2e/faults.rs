@@ -3,15 +3,17 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::proxy::{Fault, Proxy};
 use crate::support::*;
 
 /// The target's backend is terminated while it takes a COPY whose
-/// source side is far ahead (the channel between them full): the copy
-/// ends at once with exit 3 naming the table, and the table holds no
-/// row. It used to wait forever: the failed writer kept the channel's
-/// receiver alive, so the reader blocked on a full channel.
+/// source side is far ahead (the channel between them full). This used
+/// to hang forever (the failed writer kept the channel's receiver alive,
+/// so the reader blocked on a full channel); now the table's load is
+/// retried on a fresh session, and the copy ends with exit 0, every row
+/// there once, and the retry in the report.
 #[test]
-fn a_target_connection_that_breaks_mid_copy_ends_the_run() {
+fn a_terminated_target_backend_costs_a_retry_not_the_run() {
     let s = servers();
     let ddl = "CREATE TABLE big (id int, v text);";
     let (src, dst) = db_pair("brokencopy", ddl);
@@ -19,19 +21,25 @@ fn a_target_connection_that_breaks_mid_copy_ends_the_run() {
         &src,
         "INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 200000) g;",
     );
-    // A slow target (a per-row trigger), so the source side runs ahead
-    // and the COPY is surely under way when it is cut.
+    // A slow target for the first rows (a per-row trigger), so the source
+    // side runs ahead and the COPY is surely under way when it is cut;
+    // the retry then runs at full speed.
     s.target
         .client(&dst)
         .batch_execute(
-            "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \
-               $$ BEGIN PERFORM pg_sleep(0.0005); RETURN NEW; END $$; \
+            "CREATE SEQUENCE slow_rows; \
+             CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \
+               $$ BEGIN IF nextval('public.slow_rows') < 5000 THEN PERFORM pg_sleep(0.0005); END IF; \
+                  RETURN NEW; END $$; \
              CREATE TRIGGER slow BEFORE INSERT ON big FOR EACH ROW EXECUTE FUNCTION slow();",
         )
         .unwrap();
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
     let (surl, turl) = (s.source.url(&src), s.target.url(&dst));
     let mut cmd = pgbarge_cmd();
     cmd.args(["copy", "--data-only", "--source", &surl, "--target", &turl])
+        .args(["--report", report.to_str().unwrap()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -59,13 +67,81 @@ fn a_target_connection_that_breaks_mid_copy_ends_the_run() {
     }
     let run = wait_within(
         child,
-        Duration::from_secs(60),
+        Duration::from_secs(90),
         "copy --data-only after the fault",
     );
-    run.assert_code(3);
-    assert!(run.stderr.contains("public.big"), "{}", run.stderr);
-    let mut t = s.target.client(&dst);
-    assert_eq!(digest(&mut t, "big").0, 0, "no row of a failed load stays");
+    run.assert_code(0);
+    assert!(run.stderr.contains("retrying public.big"), "{}", run.stderr);
+    assert_same_content(&src, &dst);
+    let r = read_report(&report);
+    let retries = report_table(&r, "public.big")["retries"].clone();
+    assert_eq!(retries.as_array().map(Vec::len), Some(1), "{r}");
+}
+
+/// Copy `ROWS` rows through a proxy on the target side that breaks the
+/// first connection carrying more than 2 MB; the copy must survive.
+fn copy_through_fault(fault: Fault, hint: &str) -> (Run, serde_json::Value) {
+    let s = servers();
+    let (src, dst) = db_pair(hint, "CREATE TABLE t (id int PRIMARY KEY, v text);");
+    seed_source(
+        &src,
+        "INSERT INTO t SELECT g, repeat(md5(g::text), 2) FROM generate_series(1, 150000) g;",
+    );
+    let proxy = Proxy::start(s.target.port);
+    proxy.arm(fault, 2 << 20);
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    let target = format!(
+        "postgres://postgres@127.0.0.1:{}/{dst}?sslmode=disable",
+        proxy.port
+    );
+    let mut cmd = pgbarge_cmd();
+    cmd.args(["copy", "--data-only", "--source", &s.source.url(&src)])
+        .args(["--target", &target, "--stall-timeout", "3"])
+        .args(["--report", report.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let run = wait_within(cmd.spawn().unwrap(), Duration::from_secs(90), hint);
+    assert!(proxy.struck.load(std::sync::atomic::Ordering::SeqCst));
+    run.assert_code(0);
+    assert_same_content(&src, &dst);
+    (run, read_report(&report))
+}
+
+/// A link reset in the middle of a table: the table is loaded again from
+/// its start on a new connection, exit 0, equal rows, the retry reported.
+#[test]
+fn a_cut_connection_costs_a_retry_not_the_run() {
+    let (run, r) = copy_through_fault(Fault::Cut, "cutlink");
+    assert!(run.stderr.contains("retrying public.t"), "{}", run.stderr);
+    assert_eq!(
+        report_table(&r, "public.t")["retries"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{r}"
+    );
+}
+
+/// A link that goes silent (sockets open, no byte moves): no keepalive
+/// notices that for minutes, and TCP never does. The stall bound declares
+/// it dead, the old session is ended on the server (it held the table's
+/// load open), and the retry completes the copy.
+#[test]
+fn a_silent_link_is_declared_dead_and_retried() {
+    let start = Instant::now();
+    let (run, r) = copy_through_fault(Fault::Stall, "stalllink");
+    assert!(run.stderr.contains("no progress for 3 s"), "{}", run.stderr);
+    let retries = report_table(&r, "public.t")["retries"].clone();
+    assert!(
+        retries[0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no progress for 3 s"),
+        "{r}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(60));
 }
 
 /// Start `pgbarge ARGS`, wait until its stderr shows `marker`, send

@@ -12,6 +12,7 @@ mod dump;
 mod faults;
 mod plan;
 mod portability;
+mod proxy;
 mod real_schemas;
 mod refusals;
 mod rehearse;
