@@ -127,6 +127,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     let mut dst = conn::connect(&s.target, Role::Target).await?;
     let info = dst.server_info().await?;
     info.refuse_standby(&s.target)?;
+    let _locks = conn::locks::watch(&s.target, mode);
     schema::fit_to_target(&dst, &mut plan).await?;
     say(&format!(
         "dump: {} ({} format, {}, {} tables, from PostgreSQL {})",

@@ -4,6 +4,7 @@
 //! make text COPY output and input agree on both servers. Does not run any
 //! data-moving SQL; callers do.
 
+pub mod locks;
 pub mod params;
 pub mod tls;
 
@@ -286,6 +287,9 @@ pub async fn connect(ep: &Endpoint, role: Role) -> anyhow::Result<Session> {
             _ => None,
         })
         .unwrap_or(0);
+    if role == Role::Target {
+        locks::register(pid);
+    }
     Ok(Session {
         client,
         endpoint: ep.clone(),

@@ -130,6 +130,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         )));
     }
     dst_info.refuse_standby(&s.target)?;
+    let _locks = conn::locks::watch(&s.target, mode);
     say(&src_info.describe("source", &s.source));
     say(&dst_info.describe("target", &s.target));
 

@@ -147,38 +147,16 @@ fn a_silent_link_is_declared_dead_and_retried() {
 /// Start `pgbarge ARGS`, wait until its stderr shows `marker`, send
 /// `signal`, and wait (bounded) for it to end: its exit and its stderr.
 fn interrupt_when(args: &[&str], marker: &str, signal: &str) -> Run {
-    use std::io::{BufRead, BufReader, Read};
-    let mut child = pgbarge_cmd()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    let mut line = String::new();
-    while err.read_line(&mut line).unwrap() > 0 {
-        seen.push_str(&line);
-        if line.contains(marker) {
-            break;
-        }
-        line.clear();
-    }
-    assert!(seen.contains(marker), "never saw {marker:?}:\n{seen}");
+    let mut cmd = pgbarge_cmd();
+    cmd.args(args);
+    let mut run = Watched::spawn(cmd);
+    run.line_with(marker, Duration::from_secs(120));
     let sent = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
+        .args([signal, &run.child.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
-    let reader = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = err.read_to_string(&mut rest);
-        rest
-    });
-    let mut run = wait_within(child, Duration::from_secs(30), "the interrupted run");
-    run.stderr = format!("{seen}{}", reader.join().unwrap());
-    run
+    run.finish(Duration::from_secs(30), "the interrupted run")
 }
 
 /// Tables, views, sequences and types in the public schema.
@@ -284,4 +262,40 @@ fn an_interrupted_parallel_restore_leaves_no_partly_loaded_table() {
     assert_eq!(public_objects(&dst), 0, "the target keeps objects");
     let r = read_report(&report);
     assert_eq!(r["interrupted"], true, "{r}");
+}
+
+/// A session that holds a lock the copy needs: the run says, within
+/// seconds, who holds it (pid, user, application, query) and how to end
+/// it, then goes on when the lock is released.
+#[test]
+fn a_lock_wait_on_the_target_names_the_blocker() {
+    let s = servers();
+    let (src, dst) = db_pair("lockwait", "CREATE TABLE t (id int);");
+    seed_source(&src, "INSERT INTO t SELECT generate_series(1, 1000);");
+    let mut locker = postgres::Client::connect(
+        &format!(
+            "host=127.0.0.1 port={} user=postgres dbname={dst} application_name=the_locker",
+            s.target.port
+        ),
+        postgres::NoTls,
+    )
+    .unwrap();
+    locker
+        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;")
+        .unwrap();
+    let mut cmd = pgbarge_cmd();
+    cmd.args(["copy", "--data-only", "--source", &s.source.url(&src)])
+        .args(["--target", &s.target.url(&dst)]);
+    let mut run = Watched::spawn(cmd);
+    let line = run.line_with("waiting", Duration::from_secs(60));
+    assert!(
+        line.contains("held by pid") && line.contains("application the_locker"),
+        "{}",
+        run.seen
+    );
+    assert!(line.contains("LOCK TABLE t"), "{}", run.seen);
+    locker.batch_execute("COMMIT").unwrap();
+    let run = run.finish(Duration::from_secs(60), "the copy after the lock");
+    run.assert_code(0);
+    assert_same_content(&src, &dst);
 }

@@ -543,6 +543,76 @@ pub fn wait_within(mut child: std::process::Child, limit: std::time::Duration, w
     }
 }
 
+/// A running `pgbarge` whose stderr is read on a thread, line by line,
+/// so that a test can wait for a line with a bound: a run that never says
+/// what the test waits for fails the test instead of blocking it.
+pub struct Watched {
+    pub child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every stderr line read so far.
+    pub seen: String,
+}
+
+impl Watched {
+    /// Start `cmd` with stdin closed and stdout and stderr piped.
+    pub fn spawn(mut cmd: Command) -> Watched {
+        use std::io::{BufRead, BufReader};
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = BufReader::new(child.stderr.take().unwrap());
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in err.lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Watched {
+            child,
+            lines,
+            seen: String::new(),
+        }
+    }
+
+    /// The first stderr line containing `marker`; kills the run and fails
+    /// the test when none comes within `limit`.
+    pub fn line_with(&mut self, marker: &str, limit: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push_str(&l);
+                    self.seen.push('\n');
+                    if l.contains(marker) {
+                        return l;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("never saw {marker:?} within {limit:?}:\n{}", self.seen);
+                }
+            }
+        }
+    }
+
+    /// Wait (bounded) for the run to end; its stderr is all of it.
+    pub fn finish(mut self, limit: std::time::Duration, what: &str) -> Run {
+        let mut run = wait_within(self.child, limit, what);
+        while let Ok(l) = self.lines.recv_timeout(std::time::Duration::from_secs(5)) {
+            self.seen.push_str(&l);
+            self.seen.push('\n');
+        }
+        run.stderr = self.seen;
+        run
+    }
+}
+
 /// A role on both servers (roles are cluster-wide; tests share them).
 pub fn ensure_role(name: &str) {
     for server in [&servers().source, &servers().target] {
