@@ -47,6 +47,21 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Compare a target with its source: rows, checksums, constraints, indexes, sequences
     Verify(VerifyArgs),
+    /// Remove what unfinished runs left on a target: their objects and
+    /// state, and rehearsal databases (lists them and asks first)
+    Clean(CleanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Target connection string [default: $PGBARGE_TARGET]
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Remove without asking
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub common: CommonOpts,
 }
 
 const DUMP_EXAMPLES: &str = "\
@@ -199,6 +214,10 @@ pub struct CopyArgs {
     /// Rehearse: copy into a scratch database on the target server, verify it, drop it
     #[arg(long)]
     pub rehearse: bool,
+    /// Continue an interrupted or failed copy into this target: tables it
+    /// loaded stay, the rest load now (in a new snapshot)
+    #[arg(long, conflicts_with_all = ["clean", "dry_run", "rehearse"])]
+    pub resume: bool,
     /// After the copy, run `verify --checksums` on what was copied
     #[arg(long)]
     pub verify: bool,

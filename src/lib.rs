@@ -15,6 +15,7 @@
 
 pub mod archive;
 pub mod catalog;
+pub mod clean;
 pub mod cli;
 pub mod conn;
 pub mod ddl;
@@ -24,6 +25,7 @@ pub mod plan;
 pub mod progress;
 pub mod rehearse;
 pub mod report;
+pub mod runstate;
 pub mod select;
 pub mod settings;
 pub mod stop;
@@ -75,6 +77,15 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Verify(args) => {
             let settings = settings::VerifySettings::from_args(&args)?;
             block_on(run_verify(settings))
+        }
+        Command::Clean(args) => {
+            let settings = clean::CleanSettings::from_args(&args)?;
+            block_on(async {
+                tokio::select! {
+                    r = clean::clean(&settings) => r,
+                    _ = stop::wait() => Err(Error::Interrupted),
+                }
+            })
         }
     }
 }
@@ -391,7 +402,11 @@ pub fn print_summary(r: &RunReport) {
                     t.status.clone()
                 },
                 HumanBytes(t.bytes).to_string(),
-                format!("{:.2}", t.seconds),
+                if t.earlier {
+                    "earlier run".into()
+                } else {
+                    format!("{:.2}", t.seconds)
+                },
                 t.format.clone(),
             ]
         })
@@ -409,6 +424,13 @@ pub fn print_summary(r: &RunReport) {
             sc.access_statements,
             sc.sequences_set,
             sc.seconds_after_rows
+        );
+    }
+    let earlier = r.tables.iter().filter(|t| t.earlier).count();
+    if earlier > 0 {
+        println!(
+            "resumed: {earlier} tables were loaded by the interrupted run (in its snapshot), the \
+             others by this one"
         );
     }
     println!(

@@ -47,6 +47,10 @@ pub struct TableReport {
     /// Each retry after a transient fault: why the attempt before failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<String>,
+    /// Loaded by the interrupted run that this one resumed (in its
+    /// snapshot), not by this run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub earlier: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -110,6 +114,9 @@ pub struct RunReport {
     /// that committed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_on_target: Option<String>,
+    /// Which unfinished run this one continued (`--resume`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<String>,
 }
 
 impl RunReport {

@@ -133,6 +133,8 @@ pub struct CopySettings {
     pub rewrite_function_bodies: bool,
     pub no_snapshot: bool,
     pub quiet: bool,
+    /// Continue the interrupted run recorded on the target.
+    pub resume: bool,
 }
 
 /// Everything `verify` (source against target) needs.
@@ -548,6 +550,17 @@ impl crate::archive::restore::RestoreSettings {
     }
 }
 
+impl crate::clean::CleanSettings {
+    pub fn from_args(a: &crate::cli::CleanArgs) -> Result<Self> {
+        let cfg = load_config(&a.common)?;
+        Ok(Self {
+            target: endpoint(&a.target, &cfg.target, "PGBARGE_TARGET", "target")?,
+            yes: a.yes,
+            quiet: a.common.quiet || cfg.quiet.unwrap_or(false),
+        })
+    }
+}
+
 impl CopySettings {
     /// `pgbarge plan`: the settings of the copy it describes.
     pub fn for_plan(a: &crate::cli::PlanArgs) -> Result<Self> {
@@ -581,6 +594,7 @@ impl CopySettings {
             rewrite_function_bodies: false,
             no_snapshot: flag_or(false, cfg.no_snapshot),
             quiet: flag_or(a.common.quiet, cfg.quiet),
+            resume: false,
         };
         if let Some(p) = a.preset.as_deref() {
             apply_preset(&mut out, p)?;
@@ -635,6 +649,7 @@ impl CopySettings {
             rewrite_function_bodies: a.rewrite_function_bodies,
             no_snapshot: flag_or(a.no_snapshot, cfg.no_snapshot),
             quiet: flag_or(a.common.quiet, cfg.quiet),
+            resume: a.resume,
         };
         if let Some(p) = a.preset.as_deref() {
             apply_preset(&mut out, p)?;

@@ -161,7 +161,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     say(&schema::describe_steps(&plan));
     let t0 = Instant::now();
     crate::stop::check()?;
-    let created_schemas = schema::apply_pre(&mut dst, &plan, &found).await?;
+    let created_schemas = schema::apply_pre(&mut dst, &plan, &found, |_| String::new()).await?;
     if !left_out.is_empty() {
         // Identity sequences come with their table: set only those that
         // the chosen objects brought.
@@ -182,7 +182,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         let (early, remaining) = schema::split_early(&plan, &loading);
         // As many builders as loaders: a table's indexes build side by
         // side (keys are plain unique indexes until the end).
-        let builders = Builders::spawn(&s.target, s.jobs.min(plan.indexes.len()));
+        let builders = Builders::spawn(&s.target, s.jobs.min(plan.indexes.len()), None);
         let side_by_side = match s.part_loads {
             crate::cli::PartLoads::Parallel => true,
             crate::cli::PartLoads::Serial => false,
@@ -259,8 +259,9 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         }
         say("building the remaining keys and indexes, then foreign keys, triggers and the rest");
         let t1 = Instant::now();
+        let no_steps = std::collections::HashSet::new();
         let late = tokio::select! {
-            r = schema::apply_post(&s.target, s.jobs, &plan, ctx.builders, remaining, &sequences) => r?,
+            r = schema::apply_post(&s.target, s.jobs, &plan, ctx.builders, remaining, &sequences, None, &no_steps) => r?,
             _ = crate::stop::wait() => return Err(Error::Interrupted),
         };
         schema_report.seconds_after_rows = crate::report::round3(t1.elapsed().as_secs_f64());
@@ -279,7 +280,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             } else {
                 "the restore failed: dropping the objects it created on the target"
             });
-            let problems = schema::undo(&s.target, &plan, &created_schemas).await;
+            let problems = schema::undo(&s.target, &plan.created, &created_schemas).await;
             for p in &problems {
                 say(&format!("warning: clean-up: {p}"));
             }
@@ -473,6 +474,7 @@ fn table_report(t: &TableEntry, r: &Option<Loaded>) -> TableReport {
         seconds: crate::report::round3(seconds),
         error,
         retries: Vec::new(),
+        earlier: false,
     }
 }
 

@@ -31,6 +31,15 @@ pub(crate) fn register(pid: i32) {
     }
 }
 
+/// Forget a target session of this run (its `Session` was dropped; the
+/// server may give the pid to someone else).
+pub(crate) fn unregister(pid: i32) {
+    run_pids()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&pid);
+}
+
 /// The watcher; it stops when dropped.
 pub struct LockWatch(tokio::task::JoinHandle<()>);
 

@@ -140,6 +140,14 @@ pub struct Session {
     pub pid: i32,
 }
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.role == Role::Target {
+            locks::unregister(self.pid);
+        }
+    }
+}
+
 /// Seconds without progress after which a stream is declared dead.
 pub const DEFAULT_STALL_SECS: u64 = 300;
 

@@ -32,6 +32,7 @@ use crate::conn::{self, Role, ServerInfo, Session};
 use crate::error::{describe_pg, PgContext};
 use crate::progress::{Mode, Progress};
 use crate::report::{EndpointReport, LinkReport, RunReport, SequenceReport, TableReport};
+use crate::runstate::{self, Recorded, RunState};
 use crate::select;
 use crate::settings::CopySettings;
 use crate::stop;
@@ -76,6 +77,8 @@ pub struct Unit {
     /// Empty the table in the load transaction, which allows COPY FREEZE.
     pub truncate: bool,
     pub copy_data: bool,
+    /// Loaded by the interrupted run this one resumes: (rows, bytes).
+    pub earlier: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -108,6 +111,8 @@ struct Ctx {
     /// the builders as soon as the table's rows are committed.
     early: Mutex<HashMap<QualName, Vec<catalog::model::Statement>>>,
     builders: Mutex<Option<schema::Builders>>,
+    /// The run's record on the target (see `runstate`).
+    state: Option<RunState>,
 }
 
 /// Run `copy --data-only` and return its report. Table failures are in the
@@ -135,6 +140,53 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     say(&dst_info.describe("target", &s.target));
 
     let snapshot = export_snapshot(&src, s.no_snapshot).await?;
+    let command = if s.data_only {
+        "copy --data-only"
+    } else {
+        "copy"
+    };
+    let resumed = find_resumable(s, &dst, command).await?;
+    // The run is recorded on the target when its role may: then a failure
+    // keeps what is done for --resume instead of undoing it.
+    let recordable = runstate::may_record(&dst.client).await?;
+    if !recordable {
+        if s.resume {
+            return Err(Error::usage(format!(
+                "--resume: the target role may not create schema {} in this database, so no \
+                 run state was recorded; grant it CREATE on the database, or start over",
+                runstate::SCHEMA
+            )));
+        }
+        say(&format!(
+            "note: the target role may not create schema {} (run state), so this run cannot be \
+             resumed: a failure undoes it",
+            runstate::SCHEMA
+        ));
+    }
+    let run = RunState {
+        id: resumed
+            .as_ref()
+            .map_or_else(|| RunState::new().id, |r| r.id.clone()),
+    };
+    if recordable && !runstate::claim(&dst.client, &run.id).await? {
+        return Err(Error::usage(format!(
+            "another pgbarge process is running this copy into {} right now",
+            s.target
+        )));
+    }
+    let mut state: Option<RunState> = resumed.as_ref().map(|_| run.clone());
+    let done = resumed.as_ref().map(|r| r.done.clone()).unwrap_or_default();
+    let done_steps = resumed
+        .as_ref()
+        .map(|r| r.steps.clone())
+        .unwrap_or_default();
+    if let Some(r) = &resumed {
+        say(&format!(
+            "resuming {}: {} tables it loaded stay; the others are read in a new snapshot",
+            r.describe(),
+            r.done.len()
+        ));
+    }
 
     let mut warnings = Vec::new();
     if s.no_snapshot {
@@ -150,31 +202,95 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     let mut created_schemas = Vec::new();
     if !s.data_only {
         // Nothing is written yet: a stop request simply ends the reading.
+        let resuming = resumed.is_some();
         let (plan, found) = tokio::select! {
             r = async {
                 let mut plan = schema::plan(&s.plan_options(), &src).await?;
                 schema::fit_to_target(&dst, &mut plan).await?;
-                let found = schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?;
+                // A resumed run's objects exist: they are its own.
+                let found = if resuming {
+                    Vec::new()
+                } else {
+                    schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?
+                };
                 Ok::<_, Error>((plan, found))
             } => r?,
             _ = stop::wait() => return Err(Error::Interrupted),
         };
+        let digest = copy_digest(s, command, Some(&plan));
         warnings.extend(plan.warnings.iter().cloned());
         warnings.extend(schema::misplaced_extensions(&dst, &plan).await?);
-        say(&schema::describe_steps(&plan));
         let t0 = Instant::now();
-        // The schema goes in as one transaction, which is let finish: a
-        // stop request then undoes it below.
-        created_schemas = schema::apply_pre(&mut dst, &plan, &found).await?;
+        if let Some(r) = &resumed {
+            same_run(r, &digest)?;
+            say("the schema was created by the interrupted run");
+            created_schemas = r.created_schemas.clone();
+        } else {
+            say(&schema::describe_steps(&plan));
+            // The schema goes in as one transaction, which is let finish:
+            // a stop request then undoes it (or keeps it for --resume).
+            // The run's record commits in the same transaction.
+            let record = |schemas: &[String]| {
+                if !recordable {
+                    return String::new();
+                }
+                let mut sql = run.begin_sql(
+                    command,
+                    &s.source.redacted(),
+                    &digest,
+                    &plan.created,
+                    schemas,
+                );
+                if s.clean {
+                    sql.push_str(&format!(
+                        ";\nDELETE FROM {}.runs WHERE command = {} AND run_id <> {}",
+                        runstate::SCHEMA,
+                        quote_literal(command),
+                        quote_literal(&run.id)
+                    ));
+                }
+                sql
+            };
+            created_schemas = schema::apply_pre(&mut dst, &plan, &found, record).await?;
+            if recordable {
+                state = Some(run.clone());
+            }
+        }
         schema_report = Some(schema::report_before_rows(&plan, plan.sequences.len(), t0));
         schema_plan = Some(plan);
     }
     let outcome: Result<RunReport> = async {
         stop::check()?;
         let prepared = tokio::select! {
-            r = prepare(s, &src, &dst, &src_info, &dst_info, &mut warnings) => r?,
+            r = prepare(s, &src, &dst, &src_info, &dst_info, &mut warnings, &done) => r?,
             _ = stop::wait() => return Err(Error::Interrupted),
         };
+        let loading_names: Vec<String> = prepared
+            .units
+            .iter()
+            .filter(|u| u.copy_data)
+            .map(|u| u.target.to_string())
+            .collect();
+        if recordable {
+            // Rows-only copies start their record here, before the first load.
+            let mut sql = String::new();
+            if state.is_none() {
+                if let Some(r) = &resumed {
+                    same_run(r, &copy_digest(s, command, None))?;
+                } else {
+                    sql = run.begin_sql(command, &s.source.redacted(), &copy_digest(s, command, None), &[], &[]);
+                    sql.push_str(";\n");
+                }
+            }
+            sql.push_str(&run.units_sql(&loading_names));
+            if !sql.trim().is_empty() {
+                dst.client
+                    .batch_execute(&sql)
+                    .await
+                    .pg_context(|| format!("recording the run in schema {} on the target", runstate::SCHEMA))?;
+            }
+            state = Some(run.clone());
+        }
         let Prepared {
             units,
             ordering,
@@ -233,10 +349,23 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 .filter(|u| u.copy_data)
                 .map(|u| &u.target)
                 .collect();
-            (early, remaining) = schema::split_early(plan, &loading);
+            let earlier: HashSet<&QualName> = units
+                .iter()
+                .filter(|u| u.earlier.is_some())
+                .map(|u| &u.target)
+                .collect();
+            (early, remaining) =
+                schema::split_early(plan, &loading.union(&earlier).copied().collect());
+            // Keys, indexes and statistics of tables the resumed run loaded
+            // are built with the rest, unless they were built then.
+            for t in earlier {
+                remaining.extend(early.remove(t).unwrap_or_default());
+            }
+            remaining.retain(|st| !done_steps.contains(&runstate::step_key(&st.sql)));
             builders = Some(schema::Builders::spawn(
                 &s.target,
                 s.jobs.div_ceil(2).min(plan.indexes.len()),
+                state.clone(),
             ));
         }
         let ctx = Arc::new(Ctx {
@@ -250,6 +379,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             units,
             ordering,
             progress: progress.clone(),
+            state: state.clone(),
         });
 
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
@@ -278,7 +408,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 // Tables were analyzed as they finished (see `early`).
                 let values = schema::read_sequences(&src, plan).await?;
                 let late = tokio::select! {
-                    r = schema::apply_post(&s.target, s.jobs, plan, builders, remaining, &values) => r?,
+                    r = schema::apply_post(&s.target, s.jobs, plan, builders, remaining, &values, state.as_ref(), &done_steps) => r?,
                     _ = stop::wait() => return Err(Error::Interrupted),
                 };
                 for w in &late {
@@ -311,6 +441,12 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         };
         // The snapshot is held until every worker is done with it.
         let _ = src.client.batch_execute("COMMIT").await;
+        let finished = all_ok
+            && ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner()).iter().zip(&ctx.units)
+                .all(|(o, u)| !u.copy_data || o.status == "ok");
+        if let (Some(state), true) = (&state, finished) {
+            state.finish(&dst.client).await?;
+        }
 
         let outcomes = ctx
             .outcomes
@@ -324,7 +460,9 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             .map(|(u, o)| TableReport {
                 source: u.source.to_string(),
                 target: u.target.to_string(),
-                status: if u.copy_data {
+                status: if u.earlier.is_some() {
+                    "ok".into()
+                } else if u.copy_data {
                     if o.status.is_empty() {
                         "not-run".into()
                     } else {
@@ -333,13 +471,14 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 } else {
                     "data-excluded".into()
                 },
-                rows: o.rows,
-                bytes: o.bytes,
+                rows: u.earlier.map_or(o.rows, |e| e.0),
+                bytes: u.earlier.map_or(o.bytes, |e| e.1),
                 format: if u.binary { "binary" } else { "text" }.into(),
                 format_reason: u.format_reason.clone(),
                 seconds: (o.seconds * 1000.0).round() / 1000.0,
                 error: o.error,
                 retries: o.retries,
+                earlier: u.earlier.is_some(),
             })
             .collect();
         tables.sort_by(|a, b| a.source.cmp(&b.source));
@@ -370,6 +509,14 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             ok,
             interrupted: stop::requested(),
             left_on_target: None,
+            resumed: resumed.as_ref().map(|r| {
+                format!(
+                    "resumed run {} ({}): tables marked \"earlier\" were loaded by it, in its snapshot; \
+                     the others in this run's snapshot",
+                    r.id,
+                    r.describe()
+                )
+            }),
         })
     }
     .await;
@@ -386,11 +533,42 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     } else {
         "the run failed"
     };
+    if state.is_some() {
+        // Recorded: what committed stays, for --resume.
+        let (kept, of) = match &outcome {
+            Ok(r) => (
+                r.tables.iter().filter(|t| t.status == "ok").count(),
+                r.tables.iter().filter(|t| t.status != "data-excluded").count(),
+            ),
+            Err(_) => (done.len(), 0),
+        };
+        let of = if of == 0 {
+            String::new()
+        } else {
+            format!(" of {of}")
+        };
+        let what = if schema_plan.is_some() {
+            "the schema and "
+        } else {
+            ""
+        };
+        let left = format!(
+            "{what}{kept}{of} tables, each loaded whole and recorded in schema {}; continue with \
+             the same command and --resume, or remove what this run made with \
+             `pgbarge clean --target {}`",
+            runstate::SCHEMA,
+            s.target
+        );
+        if let Ok(r) = outcome.as_mut() {
+            r.left_on_target = Some(left);
+        }
+        return outcome;
+    }
     if let Some(plan) = &schema_plan {
         say(&format!(
             "{why}: dropping the objects it created on the target"
         ));
-        let problems = schema::undo(&s.target, plan, &created_schemas).await;
+        let problems = schema::undo(&s.target, &plan.created, &created_schemas).await;
         for p in &problems {
             say(&format!("warning: clean-up: {p}"));
         }
@@ -444,6 +622,7 @@ async fn prepare(
     src_info: &ServerInfo,
     dst_info: &ServerInfo,
     warnings: &mut Vec<String>,
+    done: &HashMap<String, (u64, u64)>,
 ) -> Result<Prepared> {
     let (src_tables, src_types, schemas, owned) = {
         let c = &src.client;
@@ -508,7 +687,14 @@ async fn prepare(
             strict_oids,
         };
         match build_unit(s, st, dt, copy_data, &types, &link) {
-            Ok(u) => units.push(u),
+            Ok(mut u) => {
+                // Loaded and committed by the run being resumed.
+                if let Some(d) = done.get(&u.target.to_string()).filter(|_| u.copy_data) {
+                    u.copy_data = false;
+                    u.earlier = Some(*d);
+                }
+                units.push(u)
+            }
             Err(p) => problems.push(p),
         }
     }
@@ -736,6 +922,7 @@ fn build_unit(
         est_bytes: st.bytes.max(0) as u64,
         truncate: false,
         copy_data,
+        earlier: None,
     })
 }
 
@@ -1190,6 +1377,21 @@ async fn load_job(
         ctx.progress
             .finish_table(&tp, if r.is_ok() { "copied" } else { "FAILED" });
         let copied = r.map_err(|e| (u, e))?;
+        if let Some(state) = &ctx.state {
+            // The record commits with the rows: never one without the other.
+            tx.batch_execute(&state.unit_done_sql(
+                &unit.target.to_string(),
+                copied.rows,
+                copied.bytes,
+            ))
+            .await
+            .map_err(|e| {
+                (
+                    u,
+                    anyhow!("recording {} as loaded: {}", unit.target, describe_pg(&e)),
+                )
+            })?;
+        }
         done.push((u, copied, t0.elapsed().as_secs_f64()));
     }
     tx.commit().await.map_err(|e| {
@@ -1345,4 +1547,62 @@ mod tests {
              COMMENT ON CONSTRAINT \"Child→parent\" ON \"app\".\"Child\" IS 'it''s'"
         );
     }
+}
+
+/// The unfinished run of `command` recorded on the target, when resuming;
+/// without --resume, such a run stops a new one (its objects and rows are
+/// there) unless `--clean` replaces it.
+async fn find_resumable(s: &CopySettings, dst: &Session, command: &str) -> Result<Option<Recorded>> {
+    let runs = runstate::find(&dst.client, &[command]).await?;
+    let last = runs.into_iter().last();
+    match last {
+        Some(r) if s.resume => Ok(Some(r)),
+        None if s.resume => {
+            Mode::detect(s.quiet).say(
+                "--resume: no unfinished copy is recorded on the target; starting from the beginning",
+            );
+            Ok(None)
+        }
+        Some(r) if !s.clean => Err(Error::usage(format!(
+            "the target holds an unfinished pgbarge {}.\nContinue it with the same command and \
+             --resume, or remove what it made with `pgbarge clean --target {}`",
+            r.describe(),
+            s.target
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// What decides a copy's work, fingerprinted: a resume must do the same.
+fn copy_digest(s: &CopySettings, command: &str, plan: Option<&catalog::model::SchemaPlan>) -> String {
+    let head = [
+        command.to_string(),
+        format!("{:?}", s.patterns),
+        format!("{:?}", s.schema_map),
+    ];
+    let sql = plan.into_iter().flat_map(|p| {
+        p.extensions
+            .iter()
+            .chain(&p.pre)
+            .chain(&p.indexes)
+            .chain(&p.post)
+            .chain(&p.validations)
+            .chain(&p.access)
+            .chain(&p.publications)
+            .map(|st| st.sql.as_str())
+    });
+    runstate::digest(head.iter().map(String::as_str).chain(sql))
+}
+
+/// Refuse to resume a run that did something else.
+fn same_run(r: &Recorded, digest: &str) -> Result<()> {
+    if r.digest == digest {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "--resume: the unfinished {} did other work than this command would (different \
+         selection, schema map or options, or the source schema changed since). Rerun it with \
+         the options it had, or remove it with `pgbarge clean --target URL` and start over",
+        r.describe()
+    )))
 }

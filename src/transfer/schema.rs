@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use crate::catalog::{self, model, QualName};
 use crate::conn::{self, Role, Session};
 use crate::error::{describe_pg, PgContext};
+use crate::runstate::RunState;
 use crate::select;
 use crate::settings::CopySettings;
 use crate::{Error, Result};
@@ -547,11 +548,14 @@ fn drop_sql(c: &model::Created, cascade: bool) -> String {
 
 /// Create schemas, extensions and the pre-data objects in one
 /// transaction, after dropping `drops` (`--clean`) in the same
-/// transaction. Returns the schemas this run created.
+/// transaction; `record` gives SQL (given the schemas created) that
+/// commits with them: the run's state. Returns the schemas this run
+/// created.
 pub async fn apply_pre(
     dst: &mut Session,
     plan: &SchemaPlan,
     drops: &[(String, String)],
+    record: impl FnOnce(&[String]) -> String,
 ) -> Result<Vec<String>> {
     let existing = present(
         dst,
@@ -630,6 +634,15 @@ pub async fn apply_pre(
             .map_err(|e| statement_failed("creating", st, &e))?;
     }
     try_after_rows(&tx, plan).await?;
+    let record = record(&created);
+    if !record.is_empty() {
+        tx.batch_execute(&record).await.pg_context(|| {
+            format!(
+                "recording the run in schema {} on the target",
+                crate::runstate::SCHEMA
+            )
+        })?;
+    }
     tx.commit()
         .await
         .pg_context(|| "committing the schema".into())?;
@@ -745,13 +758,16 @@ pub struct Builders {
 }
 
 impl Builders {
-    pub fn spawn(target: &conn::Endpoint, n: usize) -> Self {
+    /// `n` sessions; with `state`, each statement commits with the record
+    /// that it ran (so `--resume` does not run it again).
+    pub fn spawn(target: &conn::Endpoint, n: usize, state: Option<RunState>) -> Self {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<model::Statement>();
         let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
         let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut set = JoinSet::new();
         for _ in 0..n.max(1) {
             let (rx, failed, target) = (rx.clone(), failed.clone(), target.clone());
+            let state = state.clone();
             set.spawn(async move {
                 let dst = conn::connect(&target, Role::Target)
                     .await
@@ -762,7 +778,11 @@ impl Builders {
                     if failed.load(std::sync::atomic::Ordering::Relaxed) {
                         continue;
                     }
-                    if let Err(e) = dst.client.batch_execute(&st.sql).await {
+                    let sql = match &state {
+                        Some(r) => r.with_step(&st.sql),
+                        None => st.sql.clone(),
+                    };
+                    if let Err(e) = dst.client.batch_execute(&sql).await {
                         failed.store(true, std::sync::atomic::Ordering::Relaxed);
                         return Err(statement_failed("building", &st, &e));
                     }
@@ -836,8 +856,11 @@ pub fn setval_sql(v: &SequenceValue) -> String {
 
 /// Keys and indexes not built yet (`remaining`) in parallel, then the rest
 /// in order, then sequence values, owners and grants, publications
-/// (tables were analyzed as their loads finished). Returns warnings
-/// (publications that could not be created).
+/// (tables were analyzed as their loads finished). With `state`, each
+/// statement that cannot run twice is recorded as it runs, and those in
+/// `done` (run by the interrupted run being resumed) are left out.
+/// Returns warnings (publications that could not be created).
+#[allow(clippy::too_many_arguments)]
 pub async fn apply_post(
     target: &conn::Endpoint,
     jobs: usize,
@@ -845,20 +868,27 @@ pub async fn apply_post(
     builders: Builders,
     remaining: Vec<model::Statement>,
     sequences: &[SequenceValue],
+    state: Option<&RunState>,
+    done: &HashSet<String>,
 ) -> Result<Vec<String>> {
+    let todo = |st: &&model::Statement| !done.contains(&crate::runstate::step_key(&st.sql));
+    let recorded = |st: &model::Statement| match state {
+        Some(r) => r.with_step(&st.sql),
+        None => st.sql.clone(),
+    };
     for st in remaining {
         builders.send(st);
     }
     builders.finish().await?;
     let dst = conn::connect(target, Role::Target).await?;
-    for st in &plan.post {
+    for st in plan.post.iter().filter(todo) {
         dst.client
-            .batch_execute(&st.sql)
+            .batch_execute(&recorded(st))
             .await
             .map_err(|e| statement_failed("creating", st, &e))?;
     }
-    let checkers = Builders::spawn(target, jobs.min(plan.validations.len()));
-    for st in &plan.validations {
+    let checkers = Builders::spawn(target, jobs.min(plan.validations.len()), state.cloned());
+    for st in plan.validations.iter().filter(todo) {
         checkers.send(st.clone());
     }
     checkers.finish().await?;
@@ -875,22 +905,27 @@ pub async fn apply_post(
             .map_err(|e| statement_failed("setting", st, &e))?;
     }
     let mut warnings = Vec::new();
-    for st in &plan.publications {
-        if let Err(e) = dst.client.batch_execute(&st.sql).await {
+    for st in plan.publications.iter().filter(todo) {
+        if let Err(e) = dst.client.batch_execute(&recorded(st)).await {
             warnings.push(format!("{} was not created: {}", st.what, describe_pg(&e)));
         }
     }
     Ok(warnings)
 }
 
-/// Drop what this run created (after a failure), newest first.
-pub async fn undo(target: &conn::Endpoint, plan: &SchemaPlan, schemas: &[String]) -> Vec<String> {
+/// Drop what a run created (after a failure, or `pgbarge clean`), newest
+/// first, then the schemas it created.
+pub async fn undo(
+    target: &conn::Endpoint,
+    created: &[model::Created],
+    schemas: &[String],
+) -> Vec<String> {
     let mut problems = Vec::new();
     let dst = match conn::connect(target, Role::Target).await {
         Ok(d) => d,
         Err(e) => return vec![format!("cannot reconnect to clean up: {e:#}")],
     };
-    for c in plan.created.iter().rev() {
+    for c in created.iter().rev() {
         let sql = drop_sql(c, true);
         if let Err(e) = dst.client.batch_execute(&sql).await {
             problems.push(format!("{sql}: {}", describe_pg(&e)));
@@ -911,26 +946,33 @@ pub async fn undo(target: &conn::Endpoint, plan: &SchemaPlan, schemas: &[String]
 /// `--clean` asks before dropping: on a terminal it prompts, elsewhere it
 /// needs `--yes`.
 pub fn confirm_clean(yes: bool, target: &conn::Endpoint, found: &[(String, String)]) -> Result<()> {
+    let list: Vec<String> = found.iter().map(|(l, _)| l.clone()).collect();
+    confirm(
+        yes,
+        &format!("--clean drops and recreates these objects on target {target}"),
+        &list,
+        "--clean not confirmed; nothing was changed",
+    )
+}
+
+/// Ask before something destructive: `head` and the `items` it touches.
+/// On a terminal it prompts; elsewhere it needs `--yes`.
+pub fn confirm(yes: bool, head: &str, items: &[String], declined: &str) -> Result<()> {
     use std::io::{BufRead, IsTerminal, Write};
     if yes {
         return Ok(());
     }
-    let list = found
+    let list = items
         .iter()
-        .map(|(l, _)| format!("  - {l}"))
+        .map(|l| format!("  - {l}"))
         .collect::<Vec<_>>()
         .join("\n");
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return Err(Error::usage(format!(
-            "--clean would drop and recreate these objects on target {}:\n{list}\n\
-             Pass --yes to confirm without a terminal",
-            target
+            "{head}:\n{list}\nPass --yes to confirm without a terminal"
         )));
     }
-    eprint!(
-        "--clean drops and recreates these objects on target {}:\n{list}\nProceed? [y/N] ",
-        target
-    );
+    eprint!("{head}:\n{list}\nProceed? [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -940,6 +982,6 @@ pub fn confirm_clean(yes: bool, target: &conn::Endpoint, found: &[(String, Strin
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
         Ok(())
     } else {
-        Err(Error::usage("--clean not confirmed; nothing was changed"))
+        Err(Error::usage(declined.to_string()))
     }
 }

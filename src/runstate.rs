@@ -1,0 +1,349 @@
+//! A run's state, kept on its target so that `--resume` can continue an
+//! interrupted or failed run from what is durably done.
+//!
+//! Why on the target and not in a local file: the target is where the
+//! work is done, so the record of it commits in the same transaction as
+//! the work (a table's rows and its "done" row go in together, as does a
+//! built index and its step row) and can never disagree with it; it
+//! survives the loss of the machine pgbarge ran on; and any machine that
+//! can reach the target can resume. One row per unit also lets several
+//! processes share a run later by claiming units with `FOR UPDATE SKIP
+//! LOCKED`: PostgreSQL is the coordinator.
+//!
+//! The state lives in schema `_pgbarge` of the target database: `runs`
+//! (one row per run: what it was, what it created), `units` (one row per
+//! table to load: `pending` or `done`) and `steps` (statements after the
+//! rows that ran: keys, indexes, triggers...). A run that completes
+//! deletes its rows, and the schema goes with the last run.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::{anyhow, Context as _};
+use tokio_postgres::Client;
+
+use crate::catalog::model::Created;
+use crate::ddl::quote::quote_literal;
+
+/// The schema holding the state.
+pub const SCHEMA: &str = "_pgbarge";
+
+/// A run being recorded.
+#[derive(Debug, Clone)]
+pub struct RunState {
+    pub id: String,
+}
+
+/// A run found on the target.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub id: String,
+    /// `copy`, `copy --data-only`, `restore`.
+    pub command: String,
+    /// Where the rows came from (a redacted URL or a dump path).
+    pub source: String,
+    pub started: String,
+    /// Fingerprint of what the run does: a resume must do the same.
+    pub digest: String,
+    /// Objects it created (for `pgbarge clean`), newest last.
+    pub created: Vec<Created>,
+    pub created_schemas: Vec<String>,
+    /// Units done: name -> (rows, bytes).
+    pub done: HashMap<String, (u64, u64)>,
+    pub units: usize,
+    pub steps: HashSet<String>,
+}
+
+impl Recorded {
+    /// One line for messages: command, start, progress.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} from {} started {} ({} of {} tables loaded)",
+            self.command,
+            self.source,
+            self.started,
+            self.done.len(),
+            self.units
+        )
+    }
+}
+
+impl RunState {
+    /// A new run id: start time and process, unique on one target.
+    pub fn new() -> Self {
+        RunState {
+            id: format!(
+                "{}-{}",
+                crate::report::unix_now(),
+                std::process::id()
+            ),
+        }
+    }
+
+    /// The statements that create the state tables (if missing) and record
+    /// this run; meant to run in the transaction that does the run's first
+    /// durable work, so the record exists exactly when the work does.
+    pub fn begin_sql(
+        &self,
+        command: &str,
+        source: &str,
+        digest: &str,
+        created: &[Created],
+        created_schemas: &[String],
+    ) -> String {
+        let created = serde_json::to_string(created).unwrap_or_else(|_| "[]".into());
+        let schemas = serde_json::to_string(created_schemas).unwrap_or_else(|_| "[]".into());
+        format!(
+            "CREATE SCHEMA IF NOT EXISTS {SCHEMA};\n\
+             COMMENT ON SCHEMA {SCHEMA} IS 'state of unfinished pgbarge runs: --resume continues them, pgbarge clean removes them';\n\
+             CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (\n\
+               run_id text PRIMARY KEY,\n\
+               command text NOT NULL,\n\
+               source text NOT NULL,\n\
+               digest text NOT NULL,\n\
+               started timestamptz NOT NULL DEFAULT pg_catalog.now(),\n\
+               created jsonb NOT NULL,\n\
+               created_schemas jsonb NOT NULL);\n\
+             CREATE TABLE IF NOT EXISTS {SCHEMA}.units (\n\
+               run_id text NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,\n\
+               unit text NOT NULL,\n\
+               status text NOT NULL DEFAULT 'pending',\n\
+               rows bigint, bytes bigint, finished timestamptz,\n\
+               PRIMARY KEY (run_id, unit));\n\
+             CREATE TABLE IF NOT EXISTS {SCHEMA}.steps (\n\
+               run_id text NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,\n\
+               step text NOT NULL,\n\
+               PRIMARY KEY (run_id, step));\n\
+             INSERT INTO {SCHEMA}.runs (run_id, command, source, digest, created, created_schemas) \
+             VALUES ({}, {}, {}, {}, {}, {})",
+            quote_literal(&self.id),
+            quote_literal(command),
+            quote_literal(source),
+            quote_literal(digest),
+            quote_literal(&created),
+            quote_literal(&schemas),
+        )
+    }
+
+    /// Record the units the run will load (as pending).
+    pub fn units_sql(&self, units: &[String]) -> String {
+        if units.is_empty() {
+            return String::new();
+        }
+        let values: Vec<String> = units
+            .iter()
+            .map(|u| format!("({}, {})", quote_literal(&self.id), quote_literal(u)))
+            .collect();
+        format!(
+            "INSERT INTO {SCHEMA}.units (run_id, unit) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
+        )
+    }
+
+    /// Mark a unit done: run inside the unit's load transaction.
+    pub fn unit_done_sql(&self, unit: &str, rows: u64, bytes: u64) -> String {
+        format!(
+            "INSERT INTO {SCHEMA}.units AS u (run_id, unit, status, rows, bytes, finished) \
+             VALUES ({}, {}, 'done', {rows}, {bytes}, pg_catalog.now()) \
+             ON CONFLICT (run_id, unit) DO UPDATE SET status = 'done', rows = excluded.rows, \
+             bytes = excluded.bytes, finished = excluded.finished",
+            quote_literal(&self.id),
+            quote_literal(unit)
+        )
+    }
+
+    /// `sql` followed by the record that it ran, as one simple query (one
+    /// implicit transaction: both or neither).
+    pub fn with_step(&self, sql: &str) -> String {
+        format!(
+            "{sql}\n;\nINSERT INTO {SCHEMA}.steps (run_id, step) VALUES ({}, {}) ON CONFLICT DO NOTHING",
+            quote_literal(&self.id),
+            quote_literal(&step_key(sql))
+        )
+    }
+
+    /// The run completed: forget it, and the schema with the last run.
+    pub async fn finish(&self, c: &Client) -> anyhow::Result<()> {
+        c.execute(
+            &format!("DELETE FROM {SCHEMA}.runs WHERE run_id = $1"),
+            &[&self.id],
+        )
+        .await
+        .context("removing the finished run's state from the target")?;
+        forget_if_empty(c).await
+    }
+}
+
+impl Default for RunState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Drop the state schema when no run is left in it.
+pub async fn forget_if_empty(c: &Client) -> anyhow::Result<()> {
+    let left: i64 = c
+        .query_one(&format!("SELECT count(*) FROM {SCHEMA}.runs"), &[])
+        .await
+        .context("reading the run state on the target")?
+        .get(0);
+    if left == 0 {
+        c.batch_execute(&format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+            .await
+            .context("removing schema _pgbarge (run state) from the target")?;
+    }
+    Ok(())
+}
+
+/// The key a statement is recorded under.
+pub fn step_key(sql: &str) -> String {
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(sql.as_bytes()))
+}
+
+/// A fingerprint of what a run does, from the parts that decide it.
+pub fn digest<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update(&[0]);
+    }
+    format!("{:016x}", h.digest())
+}
+
+/// May the target's role record state (create schema `_pgbarge`, or use
+/// it when it exists)?
+pub async fn may_record(c: &Client) -> anyhow::Result<bool> {
+    let row = c
+        .query_one(
+            "SELECT CASE WHEN n.oid IS NULL \
+                    THEN pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE') \
+                    ELSE pg_catalog.has_schema_privilege(n.oid, 'CREATE, USAGE') END \
+               FROM (SELECT 1) AS one \
+               LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1",
+            &[&SCHEMA],
+        )
+        .await
+        .context("checking whether the target role may record run state")?;
+    Ok(row.get(0))
+}
+
+/// Every run recorded on the target whose command is one of `commands`
+/// (all runs when empty), oldest first.
+pub async fn find(c: &Client, commands: &[&str]) -> anyhow::Result<Vec<Recorded>> {
+    let exists: bool = c
+        .query_one(
+            "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+            &[&format!("{SCHEMA}.runs")],
+        )
+        .await
+        .context("looking for run state on the target")?
+        .get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = c
+        .query(
+            &format!(
+                "SELECT r.run_id, r.command, r.source, r.digest, \
+                        pg_catalog.to_char(r.started, 'YYYY-MM-DD HH24:MI:SS TZ'), \
+                        r.created::text, r.created_schemas::text, \
+                        (SELECT count(*) FROM {SCHEMA}.units u WHERE u.run_id = r.run_id) \
+                   FROM {SCHEMA}.runs r ORDER BY r.started, r.run_id"
+            ),
+            &[],
+        )
+        .await
+        .context("reading run state on the target")?;
+    let mut out = Vec::new();
+    for r in rows {
+        let command: String = r.get(1);
+        if !commands.is_empty() && !commands.contains(&command.as_str()) {
+            continue;
+        }
+        let id: String = r.get(0);
+        // The state is read from a server: untrusted, so parse failures
+        // are errors that name it, never panics.
+        let created: Vec<Created> = serde_json::from_str(r.get::<_, &str>(5))
+            .map_err(|e| anyhow!("run state {id} on the target is damaged (created): {e}"))?;
+        let created_schemas: Vec<String> = serde_json::from_str(r.get::<_, &str>(6))
+            .map_err(|e| anyhow!("run state {id} on the target is damaged (schemas): {e}"))?;
+        let units: i64 = r.get(7);
+        let done = c
+            .query(
+                &format!(
+                    "SELECT unit, coalesce(rows, 0), coalesce(bytes, 0) FROM {SCHEMA}.units \
+                      WHERE run_id = $1 AND status = 'done'"
+                ),
+                &[&id],
+            )
+            .await
+            .context("reading run state on the target")?
+            .into_iter()
+            .map(|r| {
+                let (rows, bytes): (i64, i64) = (r.get(1), r.get(2));
+                (r.get::<_, String>(0), (rows.max(0) as u64, bytes.max(0) as u64))
+            })
+            .collect();
+        let steps = c
+            .query(
+                &format!("SELECT step FROM {SCHEMA}.steps WHERE run_id = $1"),
+                &[&id],
+            )
+            .await
+            .context("reading run state on the target")?
+            .into_iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect();
+        out.push(Recorded {
+            id,
+            command,
+            source: r.get(2),
+            digest: r.get(3),
+            started: r.get(4),
+            created,
+            created_schemas,
+            done,
+            units: units.max(0) as usize,
+            steps,
+        });
+    }
+    Ok(out)
+}
+
+/// Hold the run for this session: a second process resuming the same run
+/// at the same time is refused. Session-level, so no transaction stays
+/// open for the length of the run.
+pub async fn claim(c: &Client, id: &str) -> anyhow::Result<bool> {
+    let key = xxhash_rust::xxh3::xxh3_64(format!("pgbarge run {id}").as_bytes()) as i64;
+    Ok(c.query_one("SELECT pg_catalog.pg_try_advisory_lock($1)", &[&key])
+        .await
+        .context("claiming the run on the target")?
+        .get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_is_recorded_after_its_statement_even_behind_a_comment() {
+        let r = RunState { id: "1-2".into() };
+        let sql = r.with_step("CREATE INDEX i ON t (a) -- trailing comment");
+        // The record must not be swallowed by the comment.
+        assert!(sql.contains("-- trailing comment\n;\nINSERT INTO _pgbarge.steps"));
+        assert!(sql.ends_with(&format!("'{}') ON CONFLICT DO NOTHING", step_key("CREATE INDEX i ON t (a) -- trailing comment"))));
+    }
+
+    #[test]
+    fn digests_change_with_any_part_and_with_part_boundaries() {
+        assert_eq!(digest(["a", "b"]), digest(["a", "b"]));
+        assert_ne!(digest(["a", "b"]), digest(["a", "c"]));
+        assert_ne!(digest(["ab", ""]), digest(["a", "b"]));
+    }
+
+    #[test]
+    fn names_with_quotes_are_literals() {
+        let r = RunState { id: "1-2".into() };
+        let sql = r.unit_done_sql("\"we'ird\".t", 3, 4);
+        assert!(sql.contains("'\"we''ird\".t'"), "{sql}");
+    }
+}
