@@ -13,6 +13,13 @@ use crate::runstate::{self, Recorded};
 use crate::transfer::schema;
 use crate::{Error, Result};
 
+/// Rehearsal databases younger than this may belong to a rehearsal that
+/// is running (it has created the database and not yet connected): clean
+/// leaves them. (One that is connected to cannot be dropped anyway.)
+const CLEAN_AFTER_SECS: u64 = 60;
+/// Other commands mention rehearsal databases older than this.
+const WARN_AFTER_SECS: u64 = 600;
+
 /// What `clean` needs.
 #[derive(Debug, Clone)]
 pub struct CleanSettings {
@@ -60,8 +67,10 @@ impl Leftovers {
     }
 }
 
-/// Scratch databases of rehearsals on the server of `dst`.
-pub async fn rehearsal_databases(dst: &Session) -> Result<Vec<String>> {
+/// Scratch databases of rehearsals on the server of `dst` that were
+/// created at least `min_age_secs` ago (their names carry the time), so
+/// that one a running rehearsal has just created is left alone.
+pub async fn rehearsal_databases(dst: &Session, min_age_secs: u64) -> Result<Vec<String>> {
     let rows = dst
         .client
         .query(
@@ -71,14 +80,47 @@ pub async fn rehearsal_databases(dst: &Session) -> Result<Vec<String>> {
         )
         .await
         .pg_context(|| "looking for rehearsal databases on the target server".into())?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    let now = crate::report::unix_now();
+    Ok(rows
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .filter(|d| rehearsal_stamp(d).is_some_and(|t| now.saturating_sub(t) >= min_age_secs))
+        .collect())
+}
+
+/// The creation time in a rehearsal database's name
+/// (`pgbarge_rehearsal_PID_UNIXTIME`).
+fn rehearsal_stamp(name: &str) -> Option<u64> {
+    name.strip_prefix("pgbarge_rehearsal_")?
+        .rsplit('_')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Warnings naming rehearsal databases on the target's server (for runs
+/// of other commands: they point to `pgbarge clean`).
+pub async fn rehearsal_warnings(dst: &Session) -> Result<Vec<String>> {
+    if dst.endpoint.dbname.starts_with("pgbarge_rehearsal_") {
+        return Ok(Vec::new());
+    }
+    Ok(rehearsal_databases(dst, WARN_AFTER_SECS)
+        .await?
+        .into_iter()
+        .map(|d| {
+            format!(
+                "database {d} on the target server was left by a rehearsal that did not finish \
+                 (unless one is running now): `pgbarge clean --target URL` removes it"
+            )
+        })
+        .collect())
 }
 
 /// Everything unfinished runs left on the target.
 pub async fn find(dst: &Session) -> Result<Leftovers> {
     Ok(Leftovers {
         runs: runstate::find(&dst.client, &[]).await?,
-        rehearsals: rehearsal_databases(dst).await?,
+        rehearsals: rehearsal_databases(dst, CLEAN_AFTER_SECS).await?,
     })
 }
 
@@ -143,4 +185,17 @@ pub async fn clean(s: &CleanSettings) -> Result<u8> {
         "some leftovers could not be removed:\n  - {}",
         problems.join("\n  - ")
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rehearsal_names_carry_their_time() {
+        assert_eq!(
+            super::rehearsal_stamp("pgbarge_rehearsal_12_1700000000"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(super::rehearsal_stamp("pgbarge_rehearsal_x"), None);
+        assert_eq!(super::rehearsal_stamp("other_12_1700000000"), None);
+    }
 }

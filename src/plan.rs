@@ -111,6 +111,27 @@ pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
             .ok();
     }
     target_rights(&dst, s, &mut f).await?;
+    let command = if s.data_only {
+        "copy --data-only"
+    } else {
+        "copy"
+    };
+    for r in crate::runstate::find(&dst.client, &[]).await? {
+        let m = format!(
+            "the target holds an unfinished pgbarge {}: continue it with `{} --resume`, or \
+             remove it with `pgbarge clean`",
+            r.describe(),
+            r.command
+        );
+        if r.command == command {
+            f.block(m);
+        } else {
+            f.warn(m);
+        }
+    }
+    for w in crate::clean::rehearsal_warnings(&dst).await? {
+        f.warn(w);
+    }
 
     // The selection and its size.
     let tables = catalog::read_tables(&src.client).await?;

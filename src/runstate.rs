@@ -71,11 +71,7 @@ impl RunState {
     /// A new run id: start time and process, unique on one target.
     pub fn new() -> Self {
         RunState {
-            id: format!(
-                "{}-{}",
-                crate::report::unix_now(),
-                std::process::id()
-            ),
+            id: format!("{}-{}", crate::report::unix_now(), std::process::id()),
         }
     }
 
@@ -280,7 +276,10 @@ pub async fn find(c: &Client, commands: &[&str]) -> anyhow::Result<Vec<Recorded>
             .into_iter()
             .map(|r| {
                 let (rows, bytes): (i64, i64) = (r.get(1), r.get(2));
-                (r.get::<_, String>(0), (rows.max(0) as u64, bytes.max(0) as u64))
+                (
+                    r.get::<_, String>(0),
+                    (rows.max(0) as u64, bytes.max(0) as u64),
+                )
             })
             .collect();
         let steps = c
@@ -314,10 +313,12 @@ pub async fn find(c: &Client, commands: &[&str]) -> anyhow::Result<Vec<Recorded>
 /// open for the length of the run.
 pub async fn claim(c: &Client, id: &str) -> anyhow::Result<bool> {
     let key = xxhash_rust::xxh3::xxh3_64(format!("pgbarge run {id}").as_bytes()) as i64;
-    Ok(c.query_one("SELECT pg_catalog.pg_try_advisory_lock($1)", &[&key])
-        .await
-        .context("claiming the run on the target")?
-        .get(0))
+    Ok(
+        c.query_one("SELECT pg_catalog.pg_try_advisory_lock($1)", &[&key])
+            .await
+            .context("claiming the run on the target")?
+            .get(0),
+    )
 }
 
 #[cfg(test)]
@@ -330,7 +331,10 @@ mod tests {
         let sql = r.with_step("CREATE INDEX i ON t (a) -- trailing comment");
         // The record must not be swallowed by the comment.
         assert!(sql.contains("-- trailing comment\n;\nINSERT INTO _pgbarge.steps"));
-        assert!(sql.ends_with(&format!("'{}') ON CONFLICT DO NOTHING", step_key("CREATE INDEX i ON t (a) -- trailing comment"))));
+        assert!(sql.ends_with(&format!(
+            "'{}') ON CONFLICT DO NOTHING",
+            step_key("CREATE INDEX i ON t (a) -- trailing comment")
+        )));
     }
 
     #[test]

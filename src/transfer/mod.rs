@@ -146,6 +146,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         "copy"
     };
     let resumed = find_resumable(s, &dst, command).await?;
+    let leftovers = crate::clean::rehearsal_warnings(&dst).await?;
     // The run is recorded on the target when its role may: then a failure
     // keeps what is done for --resume instead of undoing it.
     let recordable = runstate::may_record(&dst.client).await?;
@@ -195,6 +196,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 .to_string(),
         );
     }
+    warnings.extend(leftovers);
     // Without --data-only: create the schema first (refusing existing
     // objects), and drop it again if the run fails later.
     let mut schema_plan = None;
@@ -538,7 +540,10 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         let (kept, of) = match &outcome {
             Ok(r) => (
                 r.tables.iter().filter(|t| t.status == "ok").count(),
-                r.tables.iter().filter(|t| t.status != "data-excluded").count(),
+                r.tables
+                    .iter()
+                    .filter(|t| t.status != "data-excluded")
+                    .count(),
             ),
             Err(_) => (done.len(), 0),
         };
@@ -1552,7 +1557,11 @@ mod tests {
 /// The unfinished run of `command` recorded on the target, when resuming;
 /// without --resume, such a run stops a new one (its objects and rows are
 /// there) unless `--clean` replaces it.
-async fn find_resumable(s: &CopySettings, dst: &Session, command: &str) -> Result<Option<Recorded>> {
+async fn find_resumable(
+    s: &CopySettings,
+    dst: &Session,
+    command: &str,
+) -> Result<Option<Recorded>> {
     let runs = runstate::find(&dst.client, &[command]).await?;
     let last = runs.into_iter().last();
     match last {
@@ -1574,7 +1583,11 @@ async fn find_resumable(s: &CopySettings, dst: &Session, command: &str) -> Resul
 }
 
 /// What decides a copy's work, fingerprinted: a resume must do the same.
-fn copy_digest(s: &CopySettings, command: &str, plan: Option<&catalog::model::SchemaPlan>) -> String {
+fn copy_digest(
+    s: &CopySettings,
+    command: &str,
+    plan: Option<&catalog::model::SchemaPlan>,
+) -> String {
     let head = [
         command.to_string(),
         format!("{:?}", s.patterns),
