@@ -1518,42 +1518,6 @@ async fn set_sequences(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use catalog::{FkRebuild, ForeignKey};
-
-    fn key(name: &str, comment: Option<&str>) -> ForeignKey {
-        ForeignKey {
-            name: name.into(),
-            child: QualName::new("app", "Child"),
-            parent: QualName::new("app", "parent"),
-            deferrable: false,
-            rebuild: Some(FkRebuild {
-                definition: "FOREIGN KEY (p) REFERENCES app.parent(id) ON DELETE CASCADE".into(),
-                comment: comment.map(String::from),
-            }),
-        }
-    }
-
-    #[test]
-    fn foreign_keys_are_dropped_and_added_back_exactly() {
-        let t = QualName::new("app", "Child");
-        let keys = [key("Child→parent", Some("it's")), key("k2", None)];
-        assert_eq!(
-            drop_keys_sql(&t, &keys),
-            "ALTER TABLE ONLY \"app\".\"Child\" DROP CONSTRAINT \"Child→parent\", DROP CONSTRAINT \"k2\""
-        );
-        assert_eq!(
-            add_keys_sql(&t, &keys),
-            "ALTER TABLE ONLY \"app\".\"Child\" \
-             ADD CONSTRAINT \"Child→parent\" FOREIGN KEY (p) REFERENCES app.parent(id) ON DELETE CASCADE, \
-             ADD CONSTRAINT \"k2\" FOREIGN KEY (p) REFERENCES app.parent(id) ON DELETE CASCADE; \
-             COMMENT ON CONSTRAINT \"Child→parent\" ON \"app\".\"Child\" IS 'it''s'"
-        );
-    }
-}
-
 /// The unfinished run of `command` recorded on the target, when resuming;
 /// without --resume, such a run stops a new one (its objects and rows are
 /// there) unless `--clean` replaces it.
@@ -1618,4 +1582,40 @@ fn same_run(r: &Recorded, digest: &str) -> Result<()> {
          the options it had, or remove it with `pgbarge clean --target URL` and start over",
         r.describe()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalog::{FkRebuild, ForeignKey};
+
+    fn key(name: &str, comment: Option<&str>) -> ForeignKey {
+        ForeignKey {
+            name: name.into(),
+            child: QualName::new("app", "Child"),
+            parent: QualName::new("app", "parent"),
+            deferrable: false,
+            rebuild: Some(FkRebuild {
+                definition: "FOREIGN KEY (p) REFERENCES app.parent(id) ON DELETE CASCADE".into(),
+                comment: comment.map(String::from),
+            }),
+        }
+    }
+
+    #[test]
+    fn foreign_keys_are_dropped_and_added_back_exactly() {
+        let t = QualName::new("app", "Child");
+        let keys = [key("Child→parent", Some("it's")), key("k2", None)];
+        assert_eq!(
+            drop_keys_sql(&t, &keys),
+            "ALTER TABLE ONLY \"app\".\"Child\" DROP CONSTRAINT \"Child→parent\", DROP CONSTRAINT \"k2\""
+        );
+        assert_eq!(
+            add_keys_sql(&t, &keys),
+            "ALTER TABLE ONLY \"app\".\"Child\" \
+             ADD CONSTRAINT \"Child→parent\" FOREIGN KEY (p) REFERENCES app.parent(id) ON DELETE CASCADE, \
+             ADD CONSTRAINT \"k2\" FOREIGN KEY (p) REFERENCES app.parent(id) ON DELETE CASCADE; \
+             COMMENT ON CONSTRAINT \"Child→parent\" ON \"app\".\"Child\" IS 'it''s'"
+        );
+    }
 }
