@@ -377,6 +377,10 @@ pub struct RestoreArgs {
     /// Say what the restore would do and what would stop it; write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Continue an interrupted or failed restore into this target: tables
+    /// it loaded stay, the rest load now
+    #[arg(long, conflicts_with_all = ["clean", "dry_run"])]
+    pub resume: bool,
     /// Do not set owners: new objects belong to the role pgbarge connects as
     #[arg(long)]
     pub no_owner: bool,

@@ -50,6 +50,8 @@ pub struct Recorded {
     /// Units done: name -> (rows, bytes).
     pub done: HashMap<String, (u64, u64)>,
     pub units: usize,
+    /// Parts of split tables loaded side by side (see `part_unit`).
+    pub parts: HashSet<String>,
     pub steps: HashSet<String>,
 }
 
@@ -147,6 +149,30 @@ impl RunState {
         )
     }
 
+    /// Mark one part of a split table done (inside the part's load
+    /// transaction). A table is done when all its parts are.
+    pub fn part_done_sql(&self, table: &str, part: usize, rows: u64) -> String {
+        format!(
+            "INSERT INTO {SCHEMA}.units (run_id, unit, status, rows, finished) \
+             VALUES ({}, {}, 'part', {rows}, pg_catalog.now()) ON CONFLICT (run_id, unit) DO NOTHING",
+            quote_literal(&self.id),
+            quote_literal(&part_unit(table, part))
+        )
+    }
+
+    /// Forget the parts of `table` (emptied again because not all of
+    /// its parts loaded).
+    pub fn forget_parts_sql(&self, table: &str, parts: usize) -> String {
+        let names: Vec<String> = (0..parts)
+            .map(|k| quote_literal(&part_unit(table, k)))
+            .collect();
+        format!(
+            "DELETE FROM {SCHEMA}.units WHERE run_id = {} AND unit IN ({})",
+            quote_literal(&self.id),
+            names.join(", ")
+        )
+    }
+
     /// `sql` followed by the record that it ran, as one simple query (one
     /// implicit transaction: both or neither).
     pub fn with_step(&self, sql: &str) -> String {
@@ -188,6 +214,11 @@ pub async fn forget_if_empty(c: &Client) -> anyhow::Result<()> {
             .context("removing schema _pgbarge (run state) from the target")?;
     }
     Ok(())
+}
+
+/// The unit name of part `part` (from 0) of `table`.
+pub fn part_unit(table: &str, part: usize) -> String {
+    format!("{table} part {}", part + 1)
 }
 
 /// The key a statement is recorded under.
@@ -242,7 +273,8 @@ pub async fn find(c: &Client, commands: &[&str]) -> anyhow::Result<Vec<Recorded>
                 "SELECT r.run_id, r.command, r.source, r.digest, \
                         pg_catalog.to_char(r.started, 'YYYY-MM-DD HH24:MI:SS TZ'), \
                         r.created::text, r.created_schemas::text, \
-                        (SELECT count(*) FROM {SCHEMA}.units u WHERE u.run_id = r.run_id) \
+                        (SELECT count(*) FROM {SCHEMA}.units u \
+                          WHERE u.run_id = r.run_id AND u.status <> 'part') \
                    FROM {SCHEMA}.runs r ORDER BY r.started, r.run_id"
             ),
             &[],
@@ -263,25 +295,27 @@ pub async fn find(c: &Client, commands: &[&str]) -> anyhow::Result<Vec<Recorded>
         let created_schemas: Vec<String> = serde_json::from_str(r.get::<_, &str>(6))
             .map_err(|e| anyhow!("run state {id} on the target is damaged (schemas): {e}"))?;
         let units: i64 = r.get(7);
-        let done = c
+        let mut done = HashMap::new();
+        let mut parts = HashSet::new();
+        for r in c
             .query(
                 &format!(
-                    "SELECT unit, coalesce(rows, 0), coalesce(bytes, 0) FROM {SCHEMA}.units \
-                      WHERE run_id = $1 AND status = 'done'"
+                    "SELECT unit, status, coalesce(rows, 0), coalesce(bytes, 0) \
+                       FROM {SCHEMA}.units WHERE run_id = $1 AND status IN ('done', 'part')"
                 ),
                 &[&id],
             )
             .await
             .context("reading run state on the target")?
-            .into_iter()
-            .map(|r| {
-                let (rows, bytes): (i64, i64) = (r.get(1), r.get(2));
-                (
-                    r.get::<_, String>(0),
-                    (rows.max(0) as u64, bytes.max(0) as u64),
-                )
-            })
-            .collect();
+        {
+            let (unit, status): (String, &str) = (r.get(0), r.get(1));
+            let (rows, bytes): (i64, i64) = (r.get(2), r.get(3));
+            if status == "part" {
+                parts.insert(unit);
+            } else {
+                done.insert(unit, (rows.max(0) as u64, bytes.max(0) as u64));
+            }
+        }
         let steps = c
             .query(
                 &format!("SELECT step FROM {SCHEMA}.steps WHERE run_id = $1"),
@@ -302,6 +336,7 @@ pub async fn find(c: &Client, commands: &[&str]) -> anyhow::Result<Vec<Recorded>
             created_schemas,
             done,
             units: units.max(0) as usize,
+            parts,
             steps,
         });
     }
@@ -319,6 +354,67 @@ pub async fn claim(c: &Client, id: &str) -> anyhow::Result<bool> {
             .context("claiming the run on the target")?
             .get(0),
     )
+}
+
+/// The unfinished run of `command` recorded on the target, when
+/// resuming. Without `resume`, such a run stops a new one (its objects
+/// and rows are there) unless the new one `replaces` what it made
+/// (`--clean`, or rows-only with `--truncate`).
+pub async fn resumable(
+    c: &Client,
+    command: &str,
+    resume: bool,
+    replaces: bool,
+    target: &crate::conn::Endpoint,
+    mode: crate::progress::Mode,
+) -> crate::Result<Option<Recorded>> {
+    let last = find(c, &[command]).await?.into_iter().last();
+    match last {
+        Some(r) if resume => Ok(Some(r)),
+        None if resume => {
+            mode.say(&format!(
+                "--resume: no unfinished {command} is recorded on the target; starting from the \
+                 beginning"
+            ));
+            Ok(None)
+        }
+        Some(r) if !replaces => Err(crate::Error::usage(format!(
+            "the target holds an unfinished pgbarge {}.\nContinue it with the same command and \
+             --resume, or remove what it made with `pgbarge clean --target {target}`",
+            r.describe()
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// Refuse to resume a run that did other work than this one would.
+pub fn same_run(r: &Recorded, digest: &str) -> crate::Result<()> {
+    if r.digest == digest {
+        return Ok(());
+    }
+    Err(crate::Error::usage(format!(
+        "--resume: the unfinished {} did other work than this command would (different \
+         selection, schema map or options, or the schema changed since). Rerun it with the \
+         options it had, or remove it with `pgbarge clean --target URL` and start over",
+        r.describe()
+    )))
+}
+
+/// A run's fingerprint from what decides it: `head` (command and
+/// options) and every statement of its schema plan.
+pub fn plan_digest(head: &[String], plan: Option<&crate::catalog::model::SchemaPlan>) -> String {
+    let sql = plan.into_iter().flat_map(|p| {
+        p.extensions
+            .iter()
+            .chain(&p.pre)
+            .chain(&p.indexes)
+            .chain(&p.post)
+            .chain(&p.validations)
+            .chain(&p.access)
+            .chain(&p.publications)
+            .map(|st| st.sql.as_str())
+    });
+    digest(head.iter().map(String::as_str).chain(sql))
 }
 
 #[cfg(test)]

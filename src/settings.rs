@@ -542,6 +542,7 @@ impl crate::archive::restore::RestoreSettings {
             clean: a.clean,
             yes: a.yes,
             dry_run: a.dry_run,
+            resume: a.resume,
             no_owner: flag_or(a.no_owner, cfg.no_owner),
             no_privileges: flag_or(a.no_privileges, cfg.no_privileges),
             quiet: flag_or(a.common.quiet, cfg.quiet),

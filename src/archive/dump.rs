@@ -119,6 +119,27 @@ fn check_output(s: &DumpSettings) -> Result<()> {
     Ok(())
 }
 
+/// Work directories of dumps of `name` in `parent` whose process is gone
+/// (on systems with /proc; elsewhere none is judged gone).
+fn stale_partials(parent: &Path, name: &str) -> Vec<(PathBuf, u32)> {
+    let prefix = format!(".{name}.pgbarge-partial-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    if !Path::new("/proc/self").exists() {
+        return Vec::new();
+    }
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let file = e.file_name().into_string().ok()?;
+            let pid: u32 = file.strip_prefix(&prefix)?.parse().ok()?;
+            let gone = !Path::new(&format!("/proc/{pid}")).exists();
+            (gone && pid != std::process::id()).then(|| (e.path(), pid))
+        })
+        .collect()
+}
+
 pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     let started = Instant::now();
     check_output(s)?;
@@ -134,6 +155,21 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         .ok_or_else(|| Error::usage(format!("--output {}: not a file name", s.output.display())))?
         .to_string_lossy()
         .into_owned();
+    // A dump killed before it could clean up leaves its hidden work
+    // directory: the next dump of the same output removes it and says so.
+    for (dir, pid) in stale_partials(&parent, &name) {
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => say(&format!(
+                "removed {}: an unfinished dump of {name} left it (process {pid} is gone)",
+                dir.display()
+            )),
+            Err(e) => say(&format!(
+                "warning: {} is left by an unfinished dump of {name} (process {pid} is gone) and \
+                 could not be removed: {e}",
+                dir.display()
+            )),
+        }
+    }
     let work = parent.join(format!(".{name}.pgbarge-partial-{}", std::process::id()));
     create_private_dir(&work)
         .map_err(|e| io_error("cannot create the dump beside", &s.output, e))?;

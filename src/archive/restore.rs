@@ -25,6 +25,7 @@ use crate::conn::{self, Role, Session};
 use crate::error::describe_pg;
 use crate::progress::{Mode, Progress, TableProgress};
 use crate::report::{EndpointReport, RunReport, TableReport};
+use crate::runstate::{self, RunState};
 use crate::transfer::framing::RowCounter;
 use crate::transfer::framing::{copy_statement, Direction};
 use crate::transfer::schema::{self, Builders};
@@ -46,6 +47,8 @@ pub struct RestoreSettings {
     pub clean: bool,
     pub yes: bool,
     pub dry_run: bool,
+    /// Continue the unfinished restore recorded on the target.
+    pub resume: bool,
     pub no_owner: bool,
     pub no_privileges: bool,
     pub quiet: bool,
@@ -138,9 +141,45 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         manifest.source.server_version
     ));
     say(&info.describe("target", &s.target));
+    let command = "restore";
+    let resumed = if s.dry_run {
+        None
+    } else {
+        runstate::resumable(&dst.client, command, s.resume, s.clean, &s.target, mode).await?
+    };
+    // Recorded when the role may: a failure then keeps what is done.
+    let recordable = !s.dry_run && runstate::may_record(&dst.client).await?;
+    if !recordable && !s.dry_run {
+        if s.resume {
+            return Err(Error::usage(format!(
+                "--resume: the target role may not create schema {} in this database, so no \
+                 run state was recorded; grant it CREATE on the database, or start over",
+                runstate::SCHEMA
+            )));
+        }
+        say(&format!(
+            "note: the target role may not create schema {} (run state), so this restore \
+             cannot be resumed: a failure undoes it",
+            runstate::SCHEMA
+        ));
+    }
+    let run = RunState {
+        id: resumed
+            .as_ref()
+            .map_or_else(|| RunState::new().id, |r| r.id.clone()),
+    };
+    if recordable && !runstate::claim(&dst.client, &run.id).await? {
+        return Err(Error::usage(format!(
+            "another pgbarge process is running this restore into {} right now",
+            s.target
+        )));
+    }
     let found = if s.dry_run {
         // Report conflicts without prompting or refusing.
         schema::conflicts(&dst, &plan).await?
+    } else if resumed.is_some() {
+        // A resumed run's objects exist: they are its own.
+        Vec::new()
     } else {
         schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?
     };
@@ -158,10 +197,85 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         });
     }
 
-    say(&schema::describe_steps(&plan));
+    let digest = runstate::plan_digest(
+        &[
+            command.to_string(),
+            format!("{:?}", manifest.snapshot),
+            format!("{:?}", s.exclude_table_data),
+            tables
+                .iter()
+                .map(|t| format!("{}:{}", t.name, t.has_data))
+                .collect::<Vec<_>>()
+                .join(","),
+        ],
+        Some(&plan),
+    );
     let t0 = Instant::now();
     crate::stop::check()?;
-    let created_schemas = schema::apply_pre(&mut dst, &plan, &found, |_| String::new()).await?;
+    let mut state = None;
+    let created_schemas = if let Some(r) = &resumed {
+        runstate::same_run(r, &digest)?;
+        say(&format!(
+            "resuming {}: tables it loaded stay; the schema was created by it",
+            r.describe()
+        ));
+        state = Some(run.clone());
+        r.created_schemas.clone()
+    } else {
+        say(&schema::describe_steps(&plan));
+        let names: Vec<String> = tables
+            .iter()
+            .filter(|t| t.stored())
+            .map(|t| t.name.to_string())
+            .collect();
+        let record = |schemas: &[String]| {
+            if !recordable {
+                return String::new();
+            }
+            let mut sql = run.begin_sql(
+                command,
+                &s.input.display().to_string(),
+                &digest,
+                &plan.created,
+                schemas,
+            );
+            sql.push_str(";\n");
+            sql.push_str(&run.units_sql(&names));
+            if s.clean {
+                sql.push_str(&format!(
+                    ";\nDELETE FROM {}.runs WHERE command = 'restore' AND run_id <> {}",
+                    runstate::SCHEMA,
+                    crate::catalog::quote_literal(&run.id)
+                ));
+            }
+            sql
+        };
+        let created = schema::apply_pre(&mut dst, &plan, &found, record).await?;
+        if recordable {
+            state = Some(run.clone());
+        }
+        created
+    };
+    // What the resumed run loaded: whole tables, and parts of split ones.
+    let done_parts = resumed
+        .as_ref()
+        .map(|r| r.parts.clone())
+        .unwrap_or_default();
+    let done_steps = resumed
+        .as_ref()
+        .map(|r| r.steps.clone())
+        .unwrap_or_default();
+    let earlier: HashSet<QualName> = tables
+        .iter()
+        .filter(|t| {
+            let name = t.name.to_string();
+            resumed.as_ref().is_some_and(|r| r.done.contains_key(&name))
+                || (t.parts.len() > 1
+                    && (0..t.parts.len())
+                        .all(|k| done_parts.contains(&runstate::part_unit(&name, k))))
+        })
+        .map(|t| t.name.clone())
+        .collect();
     if !left_out.is_empty() {
         // Identity sequences come with their table: set only those that
         // the chosen objects brought.
@@ -174,21 +288,33 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     let mut schema_report = schema::report_before_rows(&plan, sequences.len(), t0);
 
     let outcome: Result<Vec<TableReport>> = async {
-        let loading: HashSet<&QualName> = tables
+        let stored: HashSet<&QualName> = tables
             .iter()
             .filter(|t| t.stored())
             .map(|t| &t.name)
             .collect();
-        let (early, remaining) = schema::split_early(&plan, &loading);
+        let (mut early, mut remaining) = schema::split_early(&plan, &stored);
+        // Keys, indexes and statistics of tables the resumed run loaded
+        // are built with the rest, unless they were built then.
+        for t in &earlier {
+            remaining.extend(early.remove(t).unwrap_or_default());
+        }
+        remaining.retain(|st| !done_steps.contains(&runstate::step_key(&st.sql)));
         // As many builders as loaders: a table's indexes build side by
         // side (keys are plain unique indexes until the end).
-        let builders = Builders::spawn(&s.target, s.jobs.min(plan.indexes.len()), None);
+        let builders = Builders::spawn(
+            &s.target,
+            s.jobs.min(plan.indexes.len()),
+            state.clone(),
+        );
         let side_by_side = match s.part_loads {
             crate::cli::PartLoads::Parallel => true,
             crate::cli::PartLoads::Serial => false,
             crate::cli::PartLoads::Auto => parts_side_by_side(&s.target, s.jobs),
         };
-        let loads: Vec<usize> = (0..tables.len()).filter(|&i| tables[i].stored()).collect();
+        let loads: Vec<usize> = (0..tables.len())
+            .filter(|&i| tables[i].stored() && !earlier.contains(&tables[i].name))
+            .collect();
         say(&format!(
             "loading {} tables with {} jobs",
             loads.len(),
@@ -208,14 +334,43 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             progress: progress.clone(),
             early: Mutex::new(early),
             builders,
-            results: Mutex::new(vec![None; tables.len()]),
+            results: Mutex::new(
+                tables
+                    .iter()
+                    .map(|t| {
+                        earlier
+                            .contains(&t.name)
+                            .then_some(Loaded::Earlier { rows: t.rows })
+                    })
+                    .collect(),
+            ),
             state: Mutex::new(
                 tables
                     .iter()
-                    .map(|t| (if side_by_side { t.pieces().len() } else { 1 }, 0, None))
+                    .map(|t| {
+                        if !side_by_side {
+                            return (1, 0, None);
+                        }
+                        // Parts the resumed run loaded count as in.
+                        let name = t.name.to_string();
+                        let pieces = t.pieces();
+                        let done: Vec<&Part> = pieces
+                            .iter()
+                            .enumerate()
+                            .filter(|(k, _)| done_parts.contains(&runstate::part_unit(&name, *k)))
+                            .map(|(_, p)| p)
+                            .collect();
+                        (
+                            pieces.len() - done.len(),
+                            done.iter().map(|p| p.rows).sum(),
+                            None,
+                        )
+                    })
                     .collect(),
             ),
             side_by_side,
+            run: state.clone(),
+            done_parts: done_parts.clone(),
         });
         // A stop request abandons the loads in flight (each rolls back);
         // what committed is dropped with the rest below.
@@ -259,9 +414,8 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         }
         say("building the remaining keys and indexes, then foreign keys, triggers and the rest");
         let t1 = Instant::now();
-        let no_steps = std::collections::HashSet::new();
         let late = tokio::select! {
-            r = schema::apply_post(&s.target, s.jobs, &plan, ctx.builders, remaining, &sequences, None, &no_steps) => r?,
+            r = schema::apply_post(&s.target, s.jobs, &plan, ctx.builders, remaining, &sequences, state.as_ref(), &done_steps) => r?,
             _ = crate::stop::wait() => return Err(Error::Interrupted),
         };
         schema_report.seconds_after_rows = crate::report::round3(t1.elapsed().as_secs_f64());
@@ -269,11 +423,50 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             say(&format!("warning: {w}"));
         }
         warnings.extend(late);
+        if let Some(r) = &state {
+            r.finish(&dst.client).await.map_err(Error::Runtime)?;
+        }
         Ok(reports)
     }
     .await;
     let tables = match outcome {
         Ok(t) => t,
+        Err(e) if state.is_some() => {
+            // Recorded: what committed stays, for --resume; a split table
+            // with only some parts in is emptied again (never partly
+            // loaded), and loads whole on resume.
+            let emptied = empty_partial_tables(&s.target, &run, &tables).await;
+            let left = format!(
+                "the schema and every table that loaded whole, recorded in schema {}; continue \
+                 with the same command and --resume, or remove what this restore made with \
+                 `pgbarge clean --target {}`{}",
+                runstate::SCHEMA,
+                s.target,
+                match emptied {
+                    Ok(()) => String::new(),
+                    Err(e) => format!("; warning: {e:#}"),
+                }
+            );
+            if let Some(path) = &s.report {
+                let r = RunReport {
+                    tool: "pgbarge".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    command: "restore".into(),
+                    started_unix,
+                    seconds: crate::report::round3(started.elapsed().as_secs_f64()),
+                    interrupted: crate::stop::requested(),
+                    left_on_target: Some(left.clone()),
+                    warnings: vec![match &e {
+                        Error::Runtime(inner) => format!("{inner:#}"),
+                        other => other.to_string(),
+                    }],
+                    ..Default::default()
+                };
+                r.write(path)?;
+            }
+            say(&format!("on the target: {left}"));
+            return Err(e);
+        }
         Err(e) => {
             say(if crate::stop::requested() {
                 "the restore was interrupted: dropping the objects it created on the target"
@@ -337,6 +530,13 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         schema: Some(schema_report),
         warnings,
         ok: true,
+        resumed: resumed.as_ref().map(|r| {
+            format!(
+                "resumed run {} ({}): tables marked \"earlier\" were loaded by it",
+                r.id,
+                r.describe()
+            )
+        }),
         ..Default::default()
     })
 }
@@ -452,7 +652,14 @@ fn globs(patterns: &[String]) -> Result<Vec<globset::GlobMatcher>> {
 /// One table's load: rows, seconds, or the error.
 #[derive(Debug, Clone)]
 enum Loaded {
-    Ok { rows: u64, seconds: f64 },
+    Ok {
+        rows: u64,
+        seconds: f64,
+    },
+    /// Loaded by the interrupted run this one resumes.
+    Earlier {
+        rows: u64,
+    },
     Failed(String),
 }
 
@@ -460,6 +667,7 @@ fn table_report(t: &TableEntry, r: &Option<Loaded>) -> TableReport {
     let (status, rows, seconds, error) = match (t.has_data, r) {
         (false, _) => ("data-excluded", 0, 0.0, None),
         (true, Some(Loaded::Ok { rows, seconds })) => ("ok", *rows, *seconds, None),
+        (true, Some(Loaded::Earlier { rows })) => ("ok", *rows, 0.0, None),
         (true, Some(Loaded::Failed(e))) => ("failed", 0, 0.0, Some(e.clone())),
         (true, None) => ("not-run", 0, 0.0, None),
     };
@@ -474,7 +682,7 @@ fn table_report(t: &TableEntry, r: &Option<Loaded>) -> TableReport {
         seconds: crate::report::round3(seconds),
         error,
         retries: Vec::new(),
-        earlier: false,
+        earlier: matches!(r, Some(Loaded::Earlier { .. })),
     }
 }
 
@@ -490,9 +698,21 @@ struct Loads {
     state: Mutex<Vec<(usize, u64, Option<Instant>)>>,
     /// Split tables' parts load side by side (see `parts_side_by_side`).
     side_by_side: bool,
+    /// The run's record on the target (see `runstate`).
+    run: Option<RunState>,
+    /// Parts loaded by the run being resumed.
+    done_parts: HashSet<String>,
 }
 
 impl Loads {
+    /// Table `i` was loaded by the run being resumed.
+    fn is_earlier(&self, i: usize) -> bool {
+        matches!(
+            self.results.lock().unwrap_or_else(|p| p.into_inner())[i],
+            Some(Loaded::Earlier { .. })
+        )
+    }
+
     /// Note that a load of table `i` (or one of its parts) begins.
     fn begin(&self, i: usize) {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -530,6 +750,38 @@ impl Loads {
     }
 }
 
+/// After a failure: empty each split table that has some of its parts in
+/// but not all, and forget those parts, in one transaction per table.
+async fn empty_partial_tables(
+    target: &conn::Endpoint,
+    run: &RunState,
+    tables: &[TableEntry],
+) -> anyhow::Result<()> {
+    let dst = conn::connect(target, Role::Target).await?;
+    let recorded = runstate::find(&dst.client, &["restore"]).await?;
+    let Some(mine) = recorded.into_iter().find(|r| r.id == run.id) else {
+        return Ok(());
+    };
+    for t in tables.iter().filter(|t| t.parts.len() > 1) {
+        let name = t.name.to_string();
+        let n = (0..t.parts.len())
+            .filter(|&k| mine.parts.contains(&runstate::part_unit(&name, k)))
+            .count();
+        if n == 0 || n == t.parts.len() {
+            continue;
+        }
+        dst.client
+            .batch_execute(&format!(
+                "BEGIN; TRUNCATE ONLY {}; {}; COMMIT",
+                t.name.quoted(),
+                run.forget_parts_sql(&name, t.parts.len())
+            ))
+            .await
+            .map_err(|e| anyhow!("emptying partly loaded {name}: {}", describe_pg(&e)))?;
+    }
+    Ok(())
+}
+
 /// `--part-loads auto`: whether a split table's parts load side by side,
 /// each in a session of its own, or one after another in one session and
 /// transaction. Side
@@ -561,7 +813,11 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
     for &i in &loads {
         let pieces: Vec<(usize, Part)> = ctx.tables[i].pieces().into_iter().enumerate().collect();
         if ctx.side_by_side && pieces.len() > 1 {
-            units.extend(pieces.into_iter().map(|p| Unit {
+            let name = ctx.tables[i].name.to_string();
+            let pieces = pieces
+                .into_iter()
+                .filter(|(k, _)| !ctx.done_parts.contains(&runstate::part_unit(&name, *k)));
+            units.extend(pieces.map(|p| Unit {
                 table: i,
                 parts: vec![p],
                 whole: false,
@@ -623,7 +879,13 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
                 let bytes = unit.parts.iter().map(|(_, p)| p.bytes).sum();
                 let tp = ctx.progress.start_table(&label, rows, bytes);
                 ctx.begin(unit.table);
-                let mut r = load_table(&mut dst, t, unit.whole, feeds, &tp).await;
+                let record = ctx.run.as_ref().map(|run| match unit.parts.first() {
+                    Some((k, p)) if !unit.whole => {
+                        run.part_done_sql(&t.name.to_string(), *k, p.rows)
+                    }
+                    _ => run.unit_done_sql(&t.name.to_string(), rows, bytes),
+                });
+                let mut r = load_table(&mut dst, t, unit.whole, feeds, &tp, record).await;
                 // A file that cannot be read explains a short stream best.
                 for (file, reader) in readers {
                     if let (Err(_), Ok(Err(e))) = (&r, reader.await) {
@@ -673,7 +935,7 @@ async fn load_sql(ctx: &Arc<Loads>, jobs: usize) -> Result<()> {
     let mut wanted: Vec<usize> = in_script
         .iter()
         .copied()
-        .filter(|&i| ctx.tables[i].has_data)
+        .filter(|&i| ctx.tables[i].has_data && !ctx.is_earlier(i))
         .collect();
     wanted.sort_by_key(|&i| std::cmp::Reverse(ctx.tables[i].bytes));
     let n = jobs.min(wanted.len()).max(1);
@@ -780,7 +1042,11 @@ async fn load_share(
             .start_table(&t.name.to_string(), t.rows, t.bytes);
         ctx.begin(i);
         let feeds = vec![(t.total(), trx)];
-        let (r, ()) = tokio::join!(load_table(dst, t, true, feeds, &tp), forward);
+        let record = ctx
+            .run
+            .as_ref()
+            .map(|run| run.unit_done_sql(&t.name.to_string(), t.rows, t.bytes));
+        let (r, ()) = tokio::join!(load_table(dst, t, true, feeds, &tp, record), forward);
         ctx.progress
             .finish_table(&tp, if r.is_ok() { "restored" } else { "FAILED" });
         if !ctx.record(i, r) {
@@ -801,6 +1067,7 @@ async fn load_table(
     whole: bool,
     parts: Vec<(Part, mpsc::Receiver<Bytes>)>,
     tp: &TableProgress,
+    record: Option<String>,
 ) -> anyhow::Result<u64> {
     let tx = dst
         .client
@@ -815,6 +1082,12 @@ async fn load_table(
     let mut total = 0;
     for (part, rx) in parts {
         total += copy_part(&tx, t, &part, whole, rx, tp).await?;
+    }
+    if let Some(sql) = record {
+        // The record commits with the rows.
+        tx.batch_execute(&sql)
+            .await
+            .map_err(|e| anyhow!("recording {} as loaded: {}", t.name, describe_pg(&e)))?;
     }
     tx.commit()
         .await

@@ -32,7 +32,7 @@ use crate::conn::{self, Role, ServerInfo, Session};
 use crate::error::{describe_pg, PgContext};
 use crate::progress::{Mode, Progress};
 use crate::report::{EndpointReport, LinkReport, RunReport, SequenceReport, TableReport};
-use crate::runstate::{self, Recorded, RunState};
+use crate::runstate::{self, RunState};
 use crate::select;
 use crate::settings::CopySettings;
 use crate::stop;
@@ -145,7 +145,15 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     } else {
         "copy"
     };
-    let resumed = find_resumable(s, &dst, command).await?;
+    let resumed = runstate::resumable(
+        &dst.client,
+        command,
+        s.resume,
+        s.clean || (s.data_only && s.truncate),
+        &s.target,
+        mode,
+    )
+    .await?;
     let leftovers = crate::clean::rehearsal_warnings(&dst).await?;
     // The run is recorded on the target when its role may: then a failure
     // keeps what is done for --resume instead of undoing it.
@@ -224,7 +232,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         warnings.extend(schema::misplaced_extensions(&dst, &plan).await?);
         let t0 = Instant::now();
         if let Some(r) = &resumed {
-            same_run(r, &digest)?;
+            runstate::same_run(r, &digest)?;
             say("the schema was created by the interrupted run");
             created_schemas = r.created_schemas.clone();
         } else {
@@ -244,12 +252,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                     schemas,
                 );
                 if s.clean {
-                    sql.push_str(&format!(
-                        ";\nDELETE FROM {}.runs WHERE command = {} AND run_id <> {}",
-                        runstate::SCHEMA,
-                        quote_literal(command),
-                        quote_literal(&run.id)
-                    ));
+                    sql.push_str(&forget_others(command, &run));
                 }
                 sql
             };
@@ -278,9 +281,10 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             let mut sql = String::new();
             if state.is_none() {
                 if let Some(r) = &resumed {
-                    same_run(r, &copy_digest(s, command, None))?;
+                    runstate::same_run(r, &copy_digest(s, command, None))?;
                 } else {
                     sql = run.begin_sql(command, &s.source.redacted(), &copy_digest(s, command, None), &[], &[]);
+                    sql.push_str(&forget_others(command, &run));
                     sql.push_str(";\n");
                 }
             }
@@ -402,9 +406,9 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         let seq_reports = match (&schema_plan, all_ok, builders) {
             (Some(plan), true, Some(builders)) => {
                 say(&format!(
-                    "building the remaining keys and indexes ({} were started as their tables \
-                     finished), then foreign keys, triggers and the rest",
-                    plan.indexes.len() - remaining.len()
+                    "building the remaining keys and indexes ({} statements; the others were \
+                     started as their tables finished), then foreign keys, triggers and the rest",
+                    remaining.len()
                 ));
                 let t0 = Instant::now();
                 // Tables were analyzed as they finished (see `early`).
@@ -537,20 +541,16 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     };
     if state.is_some() {
         // Recorded: what committed stays, for --resume.
-        let (kept, of) = match &outcome {
-            Ok(r) => (
+        let tables = match &outcome {
+            Ok(r) => format!(
+                "{} of {} tables",
                 r.tables.iter().filter(|t| t.status == "ok").count(),
                 r.tables
                     .iter()
                     .filter(|t| t.status != "data-excluded")
-                    .count(),
+                    .count()
             ),
-            Err(_) => (done.len(), 0),
-        };
-        let of = if of == 0 {
-            String::new()
-        } else {
-            format!(" of {of}")
+            Err(_) => "every table that loaded".into(),
         };
         let what = if schema_plan.is_some() {
             "the schema and "
@@ -558,14 +558,16 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             ""
         };
         let left = format!(
-            "{what}{kept}{of} tables, each loaded whole and recorded in schema {}; continue with \
+            "{what}{tables}, each loaded whole and recorded in schema {}; continue with \
              the same command and --resume, or remove what this run made with \
              `pgbarge clean --target {}`",
             runstate::SCHEMA,
             s.target
         );
-        if let Ok(r) = outcome.as_mut() {
-            r.left_on_target = Some(left);
+        match outcome.as_mut() {
+            Ok(r) => r.left_on_target = Some(left),
+            // No report and summary follow an error: say it here.
+            Err(_) => say(&format!("on the target: {left}")),
         }
         return outcome;
     }
@@ -1379,8 +1381,12 @@ async fn load_job(
             Ok(copied)
         }
         .await;
-        ctx.progress
-            .finish_table(&tp, if r.is_ok() { "copied" } else { "FAILED" });
+        if r.is_err() {
+            ctx.progress.finish_table(&tp, "FAILED");
+            for (_, _, _, earlier) in &done {
+                ctx.progress.finish_table(earlier, "rolled back");
+            }
+        }
         let copied = r.map_err(|e| (u, e))?;
         if let Some(state) = &ctx.state {
             // The record commits with the rows: never one without the other.
@@ -1397,9 +1403,21 @@ async fn load_job(
                 )
             })?;
         }
-        done.push((u, copied, t0.elapsed().as_secs_f64()));
+        done.push((u, copied, t0.elapsed().as_secs_f64(), tp));
     }
-    tx.commit().await.map_err(|e| {
+    // "copied" only once the rows are committed.
+    let committed = tx.commit().await;
+    for (_, _, _, tp) in &done {
+        ctx.progress.finish_table(
+            tp,
+            if committed.is_ok() {
+                "copied"
+            } else {
+                "FAILED"
+            },
+        );
+    }
+    committed.map_err(|e| {
         (
             first,
             anyhow!(
@@ -1410,7 +1428,7 @@ async fn load_job(
         )
     })?;
     let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
-    for (u, c, secs) in done {
+    for (u, c, secs, _) in done {
         out[u] = Outcome {
             status: "ok".into(),
             rows: c.rows,
@@ -1518,32 +1536,15 @@ async fn set_sequences(
     Ok(out)
 }
 
-/// The unfinished run of `command` recorded on the target, when resuming;
-/// without --resume, such a run stops a new one (its objects and rows are
-/// there) unless `--clean` replaces it.
-async fn find_resumable(
-    s: &CopySettings,
-    dst: &Session,
-    command: &str,
-) -> Result<Option<Recorded>> {
-    let runs = runstate::find(&dst.client, &[command]).await?;
-    let last = runs.into_iter().last();
-    match last {
-        Some(r) if s.resume => Ok(Some(r)),
-        None if s.resume => {
-            Mode::detect(s.quiet).say(
-                "--resume: no unfinished copy is recorded on the target; starting from the beginning",
-            );
-            Ok(None)
-        }
-        Some(r) if !s.clean => Err(Error::usage(format!(
-            "the target holds an unfinished pgbarge {}.\nContinue it with the same command and \
-             --resume, or remove what it made with `pgbarge clean --target {}`",
-            r.describe(),
-            s.target
-        ))),
-        _ => Ok(None),
-    }
+/// SQL that forgets earlier unfinished runs of `command` (this run
+/// replaces what they made).
+fn forget_others(command: &str, run: &RunState) -> String {
+    format!(
+        ";\nDELETE FROM {}.runs WHERE command = {} AND run_id <> {}",
+        runstate::SCHEMA,
+        quote_literal(command),
+        quote_literal(&run.id)
+    )
 }
 
 /// What decides a copy's work, fingerprinted: a resume must do the same.
@@ -1552,36 +1553,14 @@ fn copy_digest(
     command: &str,
     plan: Option<&catalog::model::SchemaPlan>,
 ) -> String {
-    let head = [
-        command.to_string(),
-        format!("{:?}", s.patterns),
-        format!("{:?}", s.schema_map),
-    ];
-    let sql = plan.into_iter().flat_map(|p| {
-        p.extensions
-            .iter()
-            .chain(&p.pre)
-            .chain(&p.indexes)
-            .chain(&p.post)
-            .chain(&p.validations)
-            .chain(&p.access)
-            .chain(&p.publications)
-            .map(|st| st.sql.as_str())
-    });
-    runstate::digest(head.iter().map(String::as_str).chain(sql))
-}
-
-/// Refuse to resume a run that did something else.
-fn same_run(r: &Recorded, digest: &str) -> Result<()> {
-    if r.digest == digest {
-        return Ok(());
-    }
-    Err(Error::usage(format!(
-        "--resume: the unfinished {} did other work than this command would (different \
-         selection, schema map or options, or the source schema changed since). Rerun it with \
-         the options it had, or remove it with `pgbarge clean --target URL` and start over",
-        r.describe()
-    )))
+    runstate::plan_digest(
+        &[
+            command.to_string(),
+            format!("{:?}", s.patterns),
+            format!("{:?}", s.schema_map),
+        ],
+        plan,
+    )
 }
 
 #[cfg(test)]

@@ -342,45 +342,88 @@ fn clean_removes_what_an_interrupted_copy_left() {
 }
 
 /// SIGTERM in the middle of a restore whose big table loads in parallel
-/// parts (separate transactions): no table is left partly loaded; the
-/// restore drops what it made, writes its report and exits 130.
+/// parts (separate transactions), after some parts committed: no table
+/// is left partly loaded (the parts in are emptied again), the report is
+/// written, the run exits 130; --resume then completes the restore.
 #[test]
-fn an_interrupted_parallel_restore_leaves_no_partly_loaded_table() {
+fn an_interrupted_parallel_restore_leaves_no_partly_loaded_table_and_resumes() {
     let s = servers();
     let src = s.source.fresh_db("intrestore");
     seed_source(&src, BIG);
     let dir = temp_dir();
     let out = dir.path().join("dump");
+    let out = out.to_str().unwrap();
     pgbarge(&[
         "dump",
         "--source",
         &s.source.url(&src),
         "--output",
-        out.to_str().unwrap(),
+        out,
+        "--part-size",
+        "16",
         "-q",
     ])
     .assert_code(0);
     let dst = s.target.fresh_db("intrestore");
+    let to = s.target.url(&dst);
     let report = dir.path().join("r.json");
     let run = interrupt_when(
         &[
             "restore",
             "--input",
-            out.to_str().unwrap(),
+            out,
             "--target",
-            &s.target.url(&dst),
+            &to,
             "--part-loads",
             "parallel",
+            "--jobs",
+            "2",
             "--report",
             report.to_str().unwrap(),
         ],
-        "restored public.tiny",
+        "restored public.big (part",
         "-TERM",
     );
     assert_eq!(run.code, 130, "{}", run.all());
-    assert_eq!(public_objects(&dst), 0, "the target keeps objects");
+    let big = target_rows(&dst, "big");
+    assert!(
+        big == 0 || big == 1_000_000,
+        "big is partly loaded: {big} rows"
+    );
     let r = read_report(&report);
     assert_eq!(r["interrupted"], true, "{r}");
+    assert!(
+        r["left_on_target"].as_str().unwrap().contains("--resume"),
+        "{r}"
+    );
+    assert!(has_state(&dst));
+
+    let again = pgbarge(&["restore", "--input", out, "--target", &to]);
+    again.assert_code(2);
+    assert!(
+        again.stderr.contains("unfinished pgbarge restore"),
+        "{}",
+        again.stderr
+    );
+    pgbarge(&[
+        "restore",
+        "--input",
+        out,
+        "--target",
+        &to,
+        "--part-loads",
+        "parallel",
+        "--resume",
+        "--report",
+        report.to_str().unwrap(),
+        "-q",
+    ])
+    .assert_code(0);
+    let r = read_report(&report);
+    assert!(r["resumed"].as_str().is_some(), "{r}");
+    assert!(!has_state(&dst));
+    pgbarge(&["verify", "--input", out, "--target", &to]).assert_code(0);
+    assert_same_content(&src, &dst);
 }
 
 /// A session that holds a lock the copy needs: the run says, within
@@ -417,4 +460,57 @@ fn a_lock_wait_on_the_target_names_the_blocker() {
     let run = run.finish(Duration::from_secs(60), "the copy after the lock");
     run.assert_code(0);
     assert_same_content(&src, &dst);
+}
+
+/// SIGKILL: nothing in pgbarge runs, yet no table is partly loaded (the
+/// server rolls the open load back), and --resume finishes the copy.
+#[test]
+fn a_killed_copy_resumes() {
+    let s = servers();
+    let src = s.source.fresh_db("killcopy");
+    seed_source(&src, BIG);
+    let dst = s.target.fresh_db("killcopy");
+    let (from, to) = (s.source.url(&src), s.target.url(&dst));
+    let run = interrupt_when(
+        &["copy", "--source", &from, "--target", &to],
+        "copied public.tiny",
+        "-KILL",
+    );
+    assert_ne!(run.code, 0, "{}", run.all());
+    // The killed run's sessions end when the server notices the closed
+    // sockets; its load of big is rolled back then.
+    wait_until(
+        Duration::from_secs(30),
+        "the killed load to roll back",
+        || target_rows(&dst, "big") == 0,
+    );
+    pgbarge(&["copy", "--source", &from, "--target", &to, "--resume", "-q"]).assert_code(0);
+    pgbarge(&["verify", "--source", &from, "--target", &to, "--checksums"]).assert_code(0);
+    assert!(!has_state(&dst));
+}
+
+/// A dump killed before it could clean up leaves its hidden work
+/// directory; the next dump of the same output removes it and says so.
+#[test]
+fn a_later_dump_removes_what_a_killed_dump_left() {
+    let s = servers();
+    let src = s.source.fresh_db("killdump");
+    seed_source(&src, "CREATE TABLE t (id int); INSERT INTO t VALUES (1);");
+    let dir = temp_dir();
+    // No process has this pid (beyond the kernel's largest).
+    let stale = dir.path().join(".d.pgbarge-partial-4194305");
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("manifest.json"), "{").unwrap();
+    let out = dir.path().join("d");
+    let run = pgbarge(&[
+        "dump",
+        "--source",
+        &s.source.url(&src),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("removed"), "{}", run.stderr);
+    assert!(!stale.exists());
+    assert!(out.join("manifest.json").is_file());
 }

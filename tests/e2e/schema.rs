@@ -209,10 +209,10 @@ fn schema_map_round_trip_is_exact() {
 
 /// Objects that already exist on the target are listed and nothing is
 /// written; a statement the target would refuse after the rows is found
-/// before them; a failure only the rows cause drops what the run
-/// created, so the target is left as it was.
+/// before them; a failure only the rows cause keeps what the run made,
+/// for --resume, and `pgbarge clean` removes it.
 #[test]
-fn refuses_conflicts_and_undoes_a_failed_run() {
+fn refuses_conflicts_and_keeps_a_failed_run_for_resume_or_clean() {
     let s = servers();
     let src = s.source.fresh_db("conflict");
     let dst = s.target.fresh_db("conflict");
@@ -278,7 +278,8 @@ fn refuses_conflicts_and_undoes_a_failed_run() {
 
     // What only the rows can break still fails after them: an event
     // trigger on the target refuses an index over a table with rows (the
-    // trial, on empty tables, passes). The run undoes itself.
+    // trial, on empty tables, passes). The run keeps what it made for
+    // --resume, and `pgbarge clean` removes it.
     t.batch_execute(
         "DROP FUNCTION util.touch(); \
          CREATE FUNCTION util.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; \
@@ -292,11 +293,9 @@ fn refuses_conflicts_and_undoes_a_failed_run() {
     let run = copy_full(&src, &dst, &args);
     run.assert_code(3);
     assert!(run.stderr.contains("no index over rows"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("dropping the objects it created"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("--resume"), "{}", run.stderr);
+    assert_eq!(app_schemas(&mut t), 1, "the run kept what it made");
+    pgbarge(&["clean", "--target", &servers().target.url(&dst), "--yes"]).assert_code(0);
     assert_eq!(app_schemas(&mut t), 0, "the schema the run created is gone");
 }
 

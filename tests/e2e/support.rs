@@ -543,6 +543,15 @@ pub fn wait_within(mut child: std::process::Child, limit: std::time::Duration, w
     }
 }
 
+/// Poll `ok` until it holds, failing the test after `limit`.
+pub fn wait_until(limit: std::time::Duration, what: &str, mut ok: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 /// A running `pgbarge` whose stderr is read on a thread, line by line,
 /// so that a test can wait for a line with a bound: a run that never says
 /// what the test waits for fails the test instead of blocking it.
