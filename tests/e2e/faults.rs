@@ -514,3 +514,52 @@ fn a_later_dump_removes_what_a_killed_dump_left() {
     assert!(!stale.exists());
     assert!(out.join("manifest.json").is_file());
 }
+
+/// A disk that fills up under a dump: exit 3 with a message that names
+/// the full device and the path, and nothing of the dump left behind.
+/// The small disk is a tmpfs mounted in a mount namespace of the run's
+/// own (`unshare`; as an unprivileged user, in a user namespace too).
+#[test]
+fn a_full_disk_fails_a_dump_cleanly() {
+    let s = servers();
+    let src = s.source.fresh_db("diskfull");
+    seed_source(&src, BIG);
+    let dir = temp_dir();
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let out = disk.join("d");
+    let root = running_as_root();
+    let script = format!(
+        "mount -t tmpfs -o size=4m tmpfs {disk} || exit 99; \"$0\" \"$@\"; echo \"rc=$?\"; \
+         echo left:; ls -A {disk}",
+        disk = disk.display()
+    );
+    let mut cmd = std::process::Command::new("unshare");
+    if !root {
+        cmd.arg("--map-root-user");
+    }
+    cmd.args(["--mount", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_pgbarge"))
+        .args(["dump", "--source", &s.source.url(&src), "--output"])
+        .arg(&out)
+        .args(["--compress", "none"]);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") {
+            cmd.env_remove(k);
+        }
+    }
+    let o = cmd.output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(
+        o.status.code() != Some(99),
+        "cannot mount a small disk for the test (unshare/mount): {stderr}"
+    );
+    assert!(stdout.contains("rc=3"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains(&disk.display().to_string()), "{stderr}");
+    let left = stdout.split("left:").nth(1).unwrap_or("").trim();
+    assert_eq!(left, "", "the dump left files behind:\n{stdout}");
+}

@@ -57,7 +57,7 @@ pub fn pg_bin() -> PathBuf {
     );
 }
 
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     let out = Command::new("id").arg("-u").output().expect("running id");
     String::from_utf8_lossy(&out.stdout).trim() == "0"
 }
