@@ -394,6 +394,11 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         let _ = stop_tx.send(());
         let _ = ticker.await;
         run?;
+        // The coordinator's own target session may have died with a
+        // restart or failover the workers rode out: it is needed below.
+        if dst.client.is_closed() && !stop::requested() {
+            dst = reconnect_target(&s.target).await?;
+        }
 
         // Sequences only once every table they feed is in.
         let all_ok = !stop::requested()
@@ -1147,6 +1152,18 @@ async fn reconnect(ctx: &Ctx) -> anyhow::Result<(Session, Session)> {
                     _ = stop::wait() => {}
                 }
             }
+        }
+    }
+}
+
+/// A fresh target session, trying for up to the reconnect window.
+async fn reconnect_target(target: &conn::Endpoint) -> anyhow::Result<Session> {
+    let until = Instant::now() + RECONNECT_WINDOW;
+    loop {
+        match conn::connect(target, Role::Target).await {
+            Ok(s) => return Ok(s),
+            Err(e) if Instant::now() >= until || stop::requested() => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
         }
     }
 }

@@ -563,3 +563,58 @@ fn a_full_disk_fails_a_dump_cleanly() {
     let left = stdout.split("left:").nth(1).unwrap_or("").trim();
     assert_eq!(left, "", "the dump left files behind:\n{stdout}");
 }
+
+/// The target server restarts in the middle of a load (a failover, a
+/// maintenance restart): the table in flight is loaded again once the
+/// server is back, and the copy completes with exit 0 and equal rows.
+#[test]
+fn a_target_restart_costs_a_retry_not_the_run() {
+    let s = servers();
+    let target = PgServer::start("restart", false);
+    let src = s.source.fresh_db("restart");
+    seed_source(
+        &src,
+        "CREATE TABLE t (id int PRIMARY KEY, v text); \
+         INSERT INTO t SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 600000) g;",
+    );
+    target
+        .client("postgres")
+        .batch_execute("CREATE DATABASE restart")
+        .unwrap();
+    target
+        .client("restart")
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+        .unwrap();
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    let mut cmd = pgbarge_cmd();
+    cmd.args(["copy", "--data-only", "--source", &s.source.url(&src)])
+        .args(["--target", &target.url("restart")])
+        .args(["--report", report.to_str().unwrap()]);
+    let mut run = Watched::spawn(cmd);
+    run.line_with("copying 1 tables", Duration::from_secs(60));
+    // Let rows flow, then restart under them.
+    wait_until(Duration::from_secs(30), "rows to reach the target", || {
+        target
+            .client("restart")
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%'",
+                &[],
+            )
+            .map(|r| r.get::<_, i64>(0) > 0)
+            .unwrap_or(false)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    target.restart();
+    let run = run.finish(Duration::from_secs(120), "the copy across a restart");
+    run.assert_code(0);
+    assert!(run.stderr.contains("retrying public.t"), "{}", run.stderr);
+    let r = read_report(&report);
+    assert_eq!(report_table(&r, "public.t")["rows"], 600_000, "{r}");
+    let rows: i64 = target
+        .client("restart")
+        .query_one("SELECT count(*) FROM t", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 600_000);
+}

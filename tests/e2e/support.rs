@@ -285,6 +285,27 @@ impl PgServer {
         }
     }
 
+    /// Restart the server (fast shutdown: sessions are ended), as a
+    /// failover or a maintenance restart would.
+    pub fn restart(&self) {
+        let out = as_owner(&pg_bin().join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(["-w", "-t", "60", "-m", "fast", "restart"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("running pg_ctl");
+        assert!(
+            out.status.success(),
+            "pg_ctl restart failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// URL for a database, as the superuser, without TLS.
     pub fn url(&self, db: &str) -> String {
         format!(
