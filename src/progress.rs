@@ -60,6 +60,12 @@ impl TableProgress {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.rows.fetch_add(rows, Ordering::Relaxed);
     }
+
+    /// Start counting again (a retry loads the table from its start).
+    pub fn reset(&self) {
+        self.bytes.store(0, Ordering::Relaxed);
+        self.rows.store(0, Ordering::Relaxed);
+    }
 }
 
 struct State {

@@ -55,6 +55,9 @@ pub struct RestoreSettings {
     pub report: Option<PathBuf>,
 }
 
+/// Pauses before each retry of a unit whose session died (as copy's).
+const RETRY_PAUSES: [u64; 3] = [1, 4, 10];
+
 /// Chunks in flight from a file reader to a COPY.
 const DEPTH: usize = 8;
 
@@ -371,6 +374,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             side_by_side,
             run: state.clone(),
             done_parts: done_parts.clone(),
+            retries: Mutex::new(vec![Vec::new(); tables.len()]),
         });
         // A stop request abandons the loads in flight (each rolls back);
         // what committed is dropped with the rest below.
@@ -390,10 +394,15 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         }
         let ctx = Arc::into_inner(ctx).ok_or_else(|| anyhow!("restore workers still running"))?;
         let results = ctx.results.into_inner().unwrap_or_else(|p| p.into_inner());
+        let retries = ctx.retries.into_inner().unwrap_or_else(|p| p.into_inner());
         let reports: Vec<TableReport> = tables
             .iter()
             .zip(&results)
-            .map(|(t, r)| table_report(t, r))
+            .zip(retries)
+            .map(|((t, r), retries)| TableReport {
+                retries,
+                ..table_report(t, r)
+            })
             .collect();
         let failed: Vec<String> = reports
             .iter()
@@ -702,6 +711,8 @@ struct Loads {
     run: Option<RunState>,
     /// Parts loaded by the run being resumed.
     done_parts: HashSet<String>,
+    /// Per table: each retry after a transient fault, and why.
+    retries: Mutex<Vec<Vec<String>>>,
 }
 
 impl Loads {
@@ -847,28 +858,6 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some(unit) = next else { break };
                 let t = &ctx.tables[unit.table];
-                // Each file on a thread of its own; a unit's later parts
-                // wait at their channel's bound until their turn.
-                let mut feeds = Vec::new();
-                let mut readers = Vec::new();
-                for (_, part) in &unit.parts {
-                    let file = part.file.clone().unwrap_or_default();
-                    let path = ctx.archive.path.join(&file);
-                    let codec = ctx.archive.codec;
-                    let (tx, rx) = mpsc::channel::<Bytes>(DEPTH);
-                    let reader = tokio::task::spawn_blocking(move || {
-                        blocks::read_file(&path, codec, &mut |chunk| {
-                            tx.blocking_send(chunk).map_err(|_| {
-                                std::io::Error::new(
-                                    std::io::ErrorKind::BrokenPipe,
-                                    "the load stopped",
-                                )
-                            })
-                        })
-                    });
-                    readers.push((file, reader));
-                    feeds.push((part.clone(), rx));
-                }
                 let label = match (t.parts.len(), unit.parts.first()) {
                     (n, Some((k, _))) if n > 1 && !unit.whole => {
                         format!("{} (part {} of {n})", t.name, k + 1)
@@ -885,15 +874,39 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
                     }
                     _ => run.unit_done_sql(&t.name.to_string(), rows, bytes),
                 });
-                let mut r = load_table(&mut dst, t, unit.whole, feeds, &tp, record).await;
-                // A file that cannot be read explains a short stream best.
-                for (file, reader) in readers {
-                    if let (Err(_), Ok(Err(e))) = (&r, reader.await) {
-                        if e.kind() != std::io::ErrorKind::BrokenPipe {
-                            r = Err(anyhow!("{file}: cannot be read: {e}; the dump is damaged"));
-                        }
+                let mut attempt = 0;
+                let r = loop {
+                    let r = load_unit(&ctx, &mut dst, &unit, &tp, record.clone()).await;
+                    let Err(e) = &r else { break r };
+                    if crate::stop::requested()
+                        || attempt == RETRY_PAUSES.len()
+                        || !conn::transient(e, &[&dst])
+                    {
+                        break r;
                     }
-                }
+                    // The unit's transaction died with its session: load
+                    // it again from its start on a fresh session.
+                    let why = format!("{e:#}");
+                    let pause = RETRY_PAUSES[attempt];
+                    attempt += 1;
+                    ctx.progress.println(&format!(
+                        "retrying {label} in {pause} s (attempt {} of {}): {}",
+                        attempt + 1,
+                        RETRY_PAUSES.len() + 1,
+                        why.lines().next().unwrap_or_default()
+                    ));
+                    ctx.retries.lock().unwrap_or_else(|p| p.into_inner())[unit.table]
+                        .push(why.clone());
+                    tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
+                    match crate::transfer::reconnect_target(&ctx.target).await {
+                        Ok(d) => {
+                            d.end_stale(&dst).await;
+                            dst = d;
+                        }
+                        Err(e2) => break Err(anyhow!("{why}\nretry: cannot reconnect: {e2:#}")),
+                    }
+                    tp.reset();
+                };
                 ctx.progress
                     .finish_table(&tp, if r.is_ok() { "restored" } else { "FAILED" });
                 if !ctx.record(unit.table, r) {
@@ -905,6 +918,46 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
         });
     }
     join_all(set).await
+}
+
+/// One attempt at a unit: each of its files read on a thread of its own
+/// (a unit's later parts wait at their channel's bound until their turn)
+/// into one transaction.
+async fn load_unit(
+    ctx: &Arc<Loads>,
+    dst: &mut Session,
+    unit: &Unit,
+    tp: &TableProgress,
+    record: Option<String>,
+) -> anyhow::Result<u64> {
+    let t = &ctx.tables[unit.table];
+    let mut feeds = Vec::new();
+    let mut readers = Vec::new();
+    for (_, part) in &unit.parts {
+        let file = part.file.clone().unwrap_or_default();
+        let path = ctx.archive.path.join(&file);
+        let codec = ctx.archive.codec;
+        let (tx, rx) = mpsc::channel::<Bytes>(DEPTH);
+        let reader = tokio::task::spawn_blocking(move || {
+            blocks::read_file(&path, codec, &mut |chunk| {
+                tx.blocking_send(chunk).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the load stopped")
+                })
+            })
+        });
+        readers.push((file, reader));
+        feeds.push((part.clone(), rx));
+    }
+    let mut r = load_table(dst, t, unit.whole, feeds, tp, record).await;
+    // A file that cannot be read explains a short stream best.
+    for (file, reader) in readers {
+        if let (Err(_), Ok(Err(e))) = (&r, reader.await) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                r = Err(anyhow!("{file}: cannot be read: {e}; the dump is damaged"));
+            }
+        }
+    }
+    r
 }
 
 /// Wait for every worker (each holds the shared context, and their file

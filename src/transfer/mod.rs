@@ -1157,7 +1157,7 @@ async fn reconnect(ctx: &Ctx) -> anyhow::Result<(Session, Session)> {
 }
 
 /// A fresh target session, trying for up to the reconnect window.
-async fn reconnect_target(target: &conn::Endpoint) -> anyhow::Result<Session> {
+pub async fn reconnect_target(target: &conn::Endpoint) -> anyhow::Result<Session> {
     let until = Instant::now() + RECONNECT_WINDOW;
     loop {
         match conn::connect(target, Role::Target).await {

@@ -618,3 +618,55 @@ fn a_target_restart_costs_a_retry_not_the_run() {
         .get(0);
     assert_eq!(rows, 600_000);
 }
+
+/// A link reset under a directory restore: the table is loaded again from
+/// its start on a new session, exit 0, the retry reported.
+#[test]
+fn a_cut_connection_costs_a_restore_a_retry_not_the_run() {
+    let s = servers();
+    let src = s.source.fresh_db("cutrestore");
+    seed_source(
+        &src,
+        "CREATE TABLE t (id int PRIMARY KEY, v text); \
+         INSERT INTO t SELECT g, repeat(md5(g::text), 2) FROM generate_series(1, 150000) g;",
+    );
+    let dir = temp_dir();
+    let out = dir.path().join("dump");
+    let out = out.to_str().unwrap();
+    pgbarge(&[
+        "dump",
+        "--source",
+        &s.source.url(&src),
+        "--output",
+        out,
+        "-q",
+    ])
+    .assert_code(0);
+    let dst = s.target.fresh_db("cutrestore");
+    let proxy = Proxy::start(s.target.port);
+    proxy.arm(Fault::Cut, 2 << 20);
+    let report = dir.path().join("r.json");
+    let target = format!(
+        "postgres://postgres@127.0.0.1:{}/{dst}?sslmode=disable",
+        proxy.port
+    );
+    let mut cmd = pgbarge_cmd();
+    cmd.args(["restore", "--input", out, "--target", &target])
+        .args(["--report", report.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let run = wait_within(cmd.spawn().unwrap(), Duration::from_secs(90), "cutrestore");
+    assert!(proxy.struck.load(std::sync::atomic::Ordering::SeqCst));
+    run.assert_code(0);
+    assert!(run.stderr.contains("retrying public.t"), "{}", run.stderr);
+    let r = read_report(&report);
+    assert_eq!(
+        report_table(&r, "public.t")["retries"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{r}"
+    );
+    assert_same_content(&src, &dst);
+}
