@@ -310,6 +310,10 @@ pub struct DumpArgs {
     /// Dump without a consistent snapshot (for sources that cannot export one)
     #[arg(long)]
     pub no_snapshot: bool,
+    /// Continue an interrupted or failed dump to PATH: tables it wrote
+    /// are kept, the rest are read now (in a new snapshot)
+    #[arg(long)]
+    pub resume: bool,
     /// Write a JSON run report to FILE (the manifest, timing, warnings)
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -113,7 +113,9 @@ async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
                     (true, n) if n > 1 => format!("{}, {n} files", t.format),
                     (true, _) => t.format.clone(),
                 },
-                if t.has_data {
+                if t.snapshot.is_some() {
+                    "dumped (earlier run)"
+                } else if t.has_data {
                     "dumped"
                 } else {
                     "definition only"

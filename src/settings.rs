@@ -511,6 +511,7 @@ impl crate::archive::dump::DumpSettings {
             binary_data: format == ArchiveFormat::Dir
                 && a.data_format != Some(crate::cli::DumpDataFormat::Text),
             part_bytes: a.part_size.unwrap_or(64).saturating_mul(1 << 20),
+            resume: a.resume,
             quiet: flag_or(a.common.quiet, cfg.quiet),
             report: crate::report::writable(a.report.clone().or(cfg.report))?,
         })

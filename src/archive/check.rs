@@ -22,6 +22,9 @@ pub struct CheckReport {
     /// Problems outside the tables (schema files, extra files).
     pub problems: Vec<String>,
     pub ok: bool,
+    /// A resumed dump: its tables are not one snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -70,6 +73,7 @@ pub fn check(path: &Path) -> Result<CheckReport> {
         tables,
         problems,
         ok,
+        note: a.manifest.resumed_note(),
     })
 }
 
@@ -333,6 +337,9 @@ pub fn print(r: &CheckReport) {
     }
     for p in &r.problems {
         println!("  {p}");
+    }
+    if let Some(n) = &r.note {
+        println!("note: {n}");
     }
     if r.ok {
         println!(

@@ -3,7 +3,11 @@
 //!
 //! Everything is written under a hidden working name beside the output
 //! and renamed into place only when complete, so an interrupted or failed
-//! dump never looks like a dump; the working copy is removed on failure.
+//! dump never looks like a dump. A journal in the working copy lists each
+//! table whose files are durable: when a dump fails or is interrupted
+//! after some tables, the working copy is kept for `--resume`, which
+//! reads only the other tables (in a new snapshot, recorded per table in
+//! the manifest); otherwise it is removed.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -48,6 +52,8 @@ pub struct DumpSettings {
     /// Dir format: a table's rows go into another file after this many
     /// uncompressed bytes.
     pub part_bytes: u64,
+    /// Continue the unfinished dump of `output`.
+    pub resume: bool,
     pub quiet: bool,
     /// `--report`: where the JSON run report goes.
     pub report: Option<PathBuf>,
@@ -68,14 +74,147 @@ pub struct DumpReport {
     pub manifest: Manifest,
 }
 
-/// The working copy beside the output: whatever is left of it when the
-/// dump ends (everything, on failure) is removed.
-struct Partial(PathBuf);
+/// The working copy beside the output: when the dump ends without
+/// completing, it is kept if its journal lists a finished table (for
+/// `--resume`, and said so), else removed.
+struct Partial {
+    path: PathBuf,
+    quiet: bool,
+}
 
 impl Drop for Partial {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !self.path.exists() {
+            return;
+        }
+        match read_journal(&self.path) {
+            Ok((_, done)) if !done.is_empty() => {
+                if !self.quiet {
+                    eprintln!(
+                        "the unfinished dump is kept at {} ({} tables written): the same \
+                         command with --resume continues it; a dump without --resume \
+                         removes it",
+                        self.path.display(),
+                        done.len()
+                    );
+                }
+            }
+            _ => {
+                let _ = std::fs::remove_dir_all(&self.path);
+            }
+        }
     }
+}
+
+/// The journal of a dump in progress (in its working copy): a header
+/// line, then one line per table whose files are durable.
+const JOURNAL: &str = "journal.jsonl";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct JournalHead {
+    /// What the dump does (`runstate::plan_digest`): a resume must match.
+    digest: String,
+}
+
+/// Appends to the journal, each line made durable before it counts.
+struct Journal(Mutex<std::fs::File>);
+
+impl Journal {
+    fn create(work: &Path, head: &JournalHead) -> std::io::Result<Journal> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(work.join(JOURNAL))?;
+        writeln!(
+            f,
+            "{}",
+            serde_json::to_string(head).map_err(std::io::Error::other)?
+        )?;
+        f.sync_data()?;
+        Ok(Journal(Mutex::new(f)))
+    }
+
+    fn append_to(work: &Path) -> std::io::Result<Journal> {
+        let f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(work.join(JOURNAL))?;
+        Ok(Journal(Mutex::new(f)))
+    }
+
+    fn add(&self, t: &TableEntry) -> std::io::Result<()> {
+        use std::io::Write;
+        let line = serde_json::to_string(t).map_err(std::io::Error::other)?;
+        let mut f = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        writeln!(f, "{line}")?;
+        f.sync_data()
+    }
+}
+
+/// The journal's header and finished tables. A line cut short by a kill
+/// (the last one) is not a finished table.
+fn read_journal(work: &Path) -> std::io::Result<(JournalHead, Vec<TableEntry>)> {
+    let text = std::fs::read_to_string(work.join(JOURNAL))?;
+    let mut lines = text.lines();
+    let head: JournalHead =
+        serde_json::from_str(lines.next().unwrap_or_default()).map_err(std::io::Error::other)?;
+    let done = lines
+        .map_while(|l| serde_json::from_str::<TableEntry>(l).ok())
+        .collect();
+    Ok((head, done))
+}
+
+/// Keep the journal's tables whose files are all there at their written
+/// size; returns the indexes of the entries taken over. Data files of
+/// other tables (cut short) are removed.
+fn take_over(
+    work: &Path,
+    entries: &mut [TableEntry],
+    done: Vec<TableEntry>,
+) -> std::collections::HashSet<usize> {
+    let files = |t: &TableEntry| -> Vec<(String, u64)> {
+        if t.parts.is_empty() {
+            t.file
+                .iter()
+                .map(|f| (f.clone(), t.compressed_bytes))
+                .collect()
+        } else {
+            t.parts
+                .iter()
+                .filter_map(|p| Some((p.file.clone()?, p.compressed_bytes)))
+                .collect()
+        }
+    };
+    let mut kept = std::collections::HashSet::new();
+    let mut taken = std::collections::HashSet::new();
+    for d in done {
+        let Some(i) = entries.iter().position(|e| e.name == d.name && e.has_data) else {
+            continue;
+        };
+        let e = &mut entries[i];
+        let first = d
+            .file
+            .clone()
+            .or_else(|| d.parts.first().and_then(|p| p.file.clone()));
+        let intact = first == e.file
+            && files(&d).iter().all(|(f, size)| {
+                // Names come from a file: only plain relative data paths.
+                f.starts_with("data/")
+                    && !f.contains("..")
+                    && std::fs::metadata(work.join(f)).is_ok_and(|m| m.len() == *size)
+            });
+        if intact {
+            kept.extend(files(&d).into_iter().map(|(f, _)| f));
+            *e = d;
+            taken.insert(i);
+        }
+    }
+    if let Ok(dir) = std::fs::read_dir(work.join("data")) {
+        for f in dir.filter_map(|e| e.ok()) {
+            let name = format!("data/{}", f.file_name().to_string_lossy());
+            if !kept.contains(&name) {
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
+    }
+    taken
 }
 
 /// A SQL script's header, serialised from borrowed parts.
@@ -157,7 +296,30 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         .into_owned();
     // A dump killed before it could clean up leaves its hidden work
     // directory: the next dump of the same output removes it and says so.
-    for (dir, pid) in stale_partials(&parent, &name) {
+    let mut stale = stale_partials(&parent, &name);
+    // --resume continues the newest that finished a table.
+    let resume_from = if s.resume {
+        stale.sort_by_key(|(d, _)| {
+            std::fs::metadata(d.join(JOURNAL))
+                .and_then(|m| m.modified())
+                .ok()
+        });
+        let i = stale
+            .iter()
+            .rposition(|(d, _)| read_journal(d).is_ok_and(|(_, done)| !done.is_empty()));
+        match i {
+            Some(i) => Some(stale.remove(i).0),
+            None => {
+                say(&format!(
+                    "--resume: no unfinished dump of {name} to continue; starting from the beginning"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    for (dir, pid) in stale {
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => say(&format!(
                 "removed {}: an unfinished dump of {name} left it (process {pid} is gone)",
@@ -171,9 +333,16 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         }
     }
     let work = parent.join(format!(".{name}.pgbarge-partial-{}", std::process::id()));
-    create_private_dir(&work)
-        .map_err(|e| io_error("cannot create the dump beside", &s.output, e))?;
-    let partial = Partial(work.clone());
+    match &resume_from {
+        Some(old) => std::fs::rename(old, &work)
+            .map_err(|e| io_error("cannot take over the unfinished dump", old, e))?,
+        None => create_private_dir(&work)
+            .map_err(|e| io_error("cannot create the dump beside", &s.output, e))?,
+    }
+    let partial = Partial {
+        path: work.clone(),
+        quiet: s.quiet,
+    };
 
     let src = conn::connect(&s.source, Role::Source).await?;
     let info = src.server_info().await?;
@@ -245,6 +414,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
             file: None,
             offset: None,
             parts: Vec::new(),
+            snapshot: None,
         });
         if c.copy_data {
             let file = format!("data/{:05}.copy{}", index + 1, s.codec.suffix());
@@ -258,7 +428,47 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         }
     }
     jobs.sort_by_key(|j| std::cmp::Reverse(j.est_bytes));
+    let digest = crate::runstate::plan_digest(
+        &[
+            format!("{:?}", s.format),
+            s.codec.to_string(),
+            format!("{} {}", s.binary_data, s.part_bytes),
+            format!("{:?}", s.patterns),
+            format!("{:?}", s.schema_map),
+        ],
+        Some(&plan),
+    );
+    let journal = if resume_from.is_some() {
+        let (head, done) =
+            read_journal(&work).map_err(|e| io_error("cannot read the journal in", &work, e))?;
+        if head.digest != digest {
+            return Err(Error::usage(format!(
+                "--resume: the unfinished dump of {name} was made with other options, or the \
+                 source schema changed since; rerun it with the options it had, or dump \
+                 without --resume to start over"
+            )));
+        }
+        let taken = take_over(&work, &mut entries, done);
+        let n = taken.len();
+        jobs.retain(|j| !taken.contains(&j.index));
+        say(&format!(
+            "resuming the unfinished dump of {name}: {n} tables it wrote are kept; the other {} \
+             are read now, in a new snapshot",
+            jobs.len()
+        ));
+        Journal::append_to(&work).map_err(|e| io_error("cannot write", &work.join(JOURNAL), e))?
+    } else {
+        Journal::create(&work, &JournalHead { digest })
+            .map_err(|e| io_error("cannot write", &work.join(JOURNAL), e))?
+    };
     create_private_dir(&work.join("data"))
+        .or_else(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
         .map_err(|e| io_error("cannot create", &work.join("data"), e))?;
     say(&format!(
         "dumping {} tables with {} jobs ({}, {})",
@@ -275,7 +485,17 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let ticker = tokio::spawn(progress.clone().run_ticker(stop_rx));
     let entries = Arc::new(Mutex::new(entries));
-    let run = run_jobs(s, snapshot.as_deref(), jobs, &work, &entries, &progress).await;
+    let journal = Arc::new(journal);
+    let run = run_jobs(
+        s,
+        snapshot.as_deref(),
+        jobs,
+        &work,
+        &entries,
+        &progress,
+        &journal,
+    )
+    .await;
     let _ = stop_tx.send(());
     let _ = ticker.await;
     run?;
@@ -283,6 +503,14 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     let mut entries = Arc::try_unwrap(entries)
         .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
         .unwrap_or_else(|a| a.lock().unwrap_or_else(|p| p.into_inner()).clone());
+    // Only tables read in another snapshot than this run's say which.
+    for e in &mut entries {
+        if e.snapshot == snapshot {
+            e.snapshot = None;
+        }
+    }
+    // Complete: the journal is not part of the dump.
+    let _ = std::fs::remove_file(work.join(JOURNAL));
 
     let mut manifest = Manifest {
         format: FORMAT_NAME.into(),
@@ -390,6 +618,7 @@ async fn run_jobs(
     work: &Path,
     entries: &Arc<Mutex<Vec<TableEntry>>>,
     progress: &Arc<Progress>,
+    journal: &Arc<Journal>,
 ) -> Result<()> {
     let n = s.jobs.min(jobs.len());
     let mut sessions = Vec::new();
@@ -400,6 +629,8 @@ async fn run_jobs(
     let mut set = JoinSet::new();
     for src in sessions {
         let (queue, entries, progress) = (queue.clone(), entries.clone(), progress.clone());
+        let journal = journal.clone();
+        let snapshot = snapshot.map(str::to_string);
         let (work, codec) = (work.to_path_buf(), s.codec);
         // A SQL script holds each table as one COPY block.
         let part_bytes = match s.format {
@@ -407,7 +638,6 @@ async fn run_jobs(
             ArchiveFormat::Sql => u64::MAX,
         };
         set.spawn(async move {
-            let mut syncs = Vec::new();
             loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some(job) = next else { break };
@@ -429,43 +659,52 @@ async fn run_jobs(
                     part_bytes,
                 };
                 let r = dump_table(&src, &copy, &work, &file, codec, &tp).await;
-                progress.finish_table(&tp, if r.is_ok() { "dumped" } else { "FAILED" });
-                let mut d = r?;
-                syncs.append(&mut d.syncs);
-                let mut e = entries.lock().unwrap_or_else(|p| p.into_inner());
-                let t = &mut e[job.index];
-                t.rows = d.rows;
-                t.bytes = d.bytes;
-                t.compressed_bytes = d.compressed_bytes;
-                t.checksum = d.checksum;
-                t.row_sum = Some(d.row_sum);
-                if d.parts.len() > 1 {
-                    t.file = None;
-                    t.parts = d.parts;
+                if r.is_err() {
+                    progress.finish_table(&tp, "FAILED");
                 }
+                let d = r?;
+                // The table's files are durable before the journal says
+                // it is done.
+                for (path, sync) in d.syncs {
+                    sync.await
+                        .map_err(std::io::Error::other)
+                        .and_then(|r| r)
+                        .map_err(|e| io_error("cannot write", &path, e))?;
+                }
+                let entry = {
+                    let mut e = entries.lock().unwrap_or_else(|p| p.into_inner());
+                    let t = &mut e[job.index];
+                    t.rows = d.rows;
+                    t.bytes = d.bytes;
+                    t.compressed_bytes = d.compressed_bytes;
+                    t.checksum = d.checksum;
+                    t.row_sum = Some(d.row_sum);
+                    t.snapshot = snapshot.clone();
+                    if d.parts.len() > 1 {
+                        t.file = None;
+                        t.parts = d.parts;
+                    }
+                    t.clone()
+                };
+                journal
+                    .add(&entry)
+                    .map_err(|e| io_error("cannot write", &work.join(JOURNAL), e))?;
+                // Said once it is durable and journaled.
+                progress.finish_table(&tp, "dumped");
             }
-            Ok::<_, Error>(syncs)
+            Ok::<_, Error>(())
         });
     }
-    let mut syncs = Vec::new();
+    // Every table's files are durable (see above) before the manifest
+    // says they are there.
     while let Some(r) = set.join_next().await {
         let r = r
             .map_err(|e| Error::Runtime(anyhow!("dump worker: {e}")))
             .and_then(|r| r);
-        match r {
-            Ok(mut s) => syncs.append(&mut s),
-            Err(e) => {
-                set.abort_all();
-                return Err(e);
-            }
+        if let Err(e) = r {
+            set.abort_all();
+            return Err(e);
         }
-    }
-    // Every file is durable before the manifest says it is there.
-    for (path, sync) in syncs {
-        sync.await
-            .map_err(std::io::Error::other)
-            .and_then(|r| r)
-            .map_err(|e| io_error("cannot write", &path, e))?;
     }
     Ok(())
 }

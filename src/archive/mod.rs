@@ -74,6 +74,26 @@ pub struct Manifest {
     pub plan_checksum: Option<String>,
 }
 
+impl Manifest {
+    /// For a resumed dump (tables read in more than one snapshot): says
+    /// so, for restore and `verify --input` to print.
+    pub fn resumed_note(&self) -> Option<String> {
+        let earlier = self.tables.iter().filter(|t| t.snapshot.is_some()).count();
+        (earlier > 0).then(|| {
+            format!(
+                "this dump was resumed: {earlier} of its {} tables were read in the interrupted \
+                 run's snapshot, the others in {}; the tables are not one consistent snapshot",
+                self.tables.len(),
+                self.snapshot
+                    .as_deref()
+                    .map_or("separate transactions".to_string(), |s| format!(
+                        "snapshot {s}"
+                    ))
+            )
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceInfo {
     /// Connection URL without password.
@@ -130,6 +150,11 @@ pub struct TableEntry {
     /// and the table's rows, bytes and checksum cover all parts in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<Part>,
+    /// A resumed dump: the snapshot this table was read in, when it is
+    /// not the manifest's (the interrupted run's). Such a dump is not one
+    /// consistent snapshot, and restore and `verify --input` say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
 }
 
 /// One file of a table's rows.

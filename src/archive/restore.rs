@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
@@ -53,6 +53,23 @@ pub struct RestoreSettings {
     pub no_privileges: bool,
     pub quiet: bool,
     pub report: Option<PathBuf>,
+}
+
+/// A failure that is the dump's, not the target's: resuming cannot cure
+/// it, so a restore that meets one undoes what it made.
+#[derive(Debug)]
+struct Damaged(String);
+
+impl std::fmt::Display for Damaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Damaged {}
+
+fn damaged(msg: String) -> anyhow::Error {
+    anyhow::Error::new(Damaged(msg))
 }
 
 /// Pauses before each retry of a unit whose session died (as copy's).
@@ -144,6 +161,9 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         manifest.source.server_version
     ));
     say(&info.describe("target", &s.target));
+    if let Some(n) = manifest.resumed_note() {
+        say(&format!("note: {n}"));
+    }
     let command = "restore";
     let resumed = if s.dry_run {
         None
@@ -290,6 +310,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     }
     let mut schema_report = schema::report_before_rows(&plan, sequences.len(), t0);
 
+    let damage = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let outcome: Result<Vec<TableReport>> = async {
         let stored: HashSet<&QualName> = tables
             .iter()
@@ -375,6 +396,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             run: state.clone(),
             done_parts: done_parts.clone(),
             retries: Mutex::new(vec![Vec::new(); tables.len()]),
+            damage: damage.clone(),
         });
         // A stop request abandons the loads in flight (each rolls back);
         // what committed is dropped with the rest below.
@@ -440,7 +462,12 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     .await;
     let tables = match outcome {
         Ok(t) => t,
-        Err(e) if state.is_some() => {
+        // A damaged dump is undone below: resuming cannot cure it.
+        Err(e)
+            if state.is_some()
+                && !damage.load(std::sync::atomic::Ordering::Relaxed)
+                && !matches!(&e, Error::Runtime(inner) if inner.chain().any(|c| c.is::<Damaged>())) =>
+        {
             // Recorded: what committed stays, for --resume; a split table
             // with only some parts in is emptied again (never partly
             // loaded), and loads whole on resume.
@@ -482,7 +509,12 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             } else {
                 "the restore failed: dropping the objects it created on the target"
             });
-            let problems = schema::undo(&s.target, &plan.created, &created_schemas).await;
+            let mut problems = schema::undo(&s.target, &plan.created, &created_schemas).await;
+            if state.is_some() {
+                if let Err(e) = forget_run(&s.target, &run).await {
+                    problems.push(format!("{e:#}"));
+                }
+            }
             for p in &problems {
                 say(&format!("warning: clean-up: {p}"));
             }
@@ -713,6 +745,8 @@ struct Loads {
     done_parts: HashSet<String>,
     /// Per table: each retry after a transient fault, and why.
     retries: Mutex<Vec<Vec<String>>>,
+    /// Set when a failure was the dump's (`Damaged`).
+    damage: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Loads {
@@ -737,6 +771,10 @@ impl Loads {
         let rows = match r {
             Ok(rows) => rows,
             Err(e) => {
+                if e.chain().any(|c| c.is::<Damaged>()) {
+                    self.damage
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 if !matches!(out[i], Some(Loaded::Failed(_))) {
                     out[i] = Some(Loaded::Failed(format!("{e:#}")));
                 }
@@ -759,6 +797,12 @@ impl Loads {
         }
         true
     }
+}
+
+/// Remove a run's record (its objects were dropped).
+async fn forget_run(target: &conn::Endpoint, run: &RunState) -> anyhow::Result<()> {
+    let dst = conn::connect(target, Role::Target).await?;
+    run.finish(&dst.client).await
 }
 
 /// After a failure: empty each split table that has some of its parts in
@@ -953,7 +997,9 @@ async fn load_unit(
     for (file, reader) in readers {
         if let (Err(_), Ok(Err(e))) = (&r, reader.await) {
             if e.kind() != std::io::ErrorKind::BrokenPipe {
-                r = Err(anyhow!("{file}: cannot be read: {e}; the dump is damaged"));
+                r = Err(damaged(format!(
+                    "{file}: cannot be read: {e}; the dump is damaged"
+                )));
             }
         }
     }
@@ -1043,10 +1089,10 @@ async fn load_sql_share(
         Ok(Ok(_)) => Ok(()),
         // The load ended first; its own error says why.
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Ok(Err(e)) => Err(Error::Runtime(anyhow!(
+        Ok(Err(e)) => Err(Error::Runtime(damaged(format!(
             "{}: cannot be read: {e}; the dump is damaged",
             ctx.archive.path.display()
-        ))),
+        )))),
         Err(e) => Err(Error::Runtime(anyhow!("script reader: {e}"))),
     };
     // A damaged script explains a failed load best.
@@ -1177,13 +1223,15 @@ async fn copy_part(
     let mut seen = 0;
     while let Some(chunk) = rx.recv().await {
         if bytes + chunk.len() as u64 > part.bytes {
-            bail!(
+            return Err(damaged(format!(
                 "{what}: more than the {} bytes of rows the manifest says; the dump is damaged",
                 part.bytes
-            );
+            )));
         }
         hasher.update(&chunk);
-        counter.feed(&chunk)?;
+        counter
+            .feed(&chunk)
+            .map_err(|e| damaged(format!("{what}: {e:#}; the dump is damaged")))?;
         bytes += chunk.len() as u64;
         tp.add(chunk.len() as u64, counter.rows() - seen);
         seen = counter.rows();
@@ -1193,23 +1241,26 @@ async fn copy_part(
     }
     // Checked before the COPY ends: a mismatch rolls the table back.
     if bytes != part.bytes {
-        bail!(
+        return Err(damaged(format!(
             "{what}: {bytes} bytes of rows where the manifest says {}; the dump is damaged",
             part.bytes
-        );
+        )));
     }
     let sum = checksum_text(&hasher);
     if sum != part.checksum {
-        bail!(
+        return Err(damaged(format!(
             "{what}: content checksum {sum} differs from the manifest's {}; the dump is damaged",
             part.checksum
-        );
+        )));
     }
     let rows = crate::conn::within_stall(|| format!("target {}", t.name), sink.as_mut().finish())
         .await?
         .map_err(|e| anyhow!("target {}: {}", t.name, describe_pg(&e)))?;
     if rows != part.rows {
-        bail!("{what}: {rows} rows where the manifest says {}", part.rows);
+        return Err(damaged(format!(
+            "{what}: {rows} rows where the manifest says {}; the dump is damaged",
+            part.rows
+        )));
     }
     Ok(rows)
 }
