@@ -1,14 +1,21 @@
-//! Lock waits on the target, made visible: a run whose session waits for
-//! a lock held by someone else (an open transaction in psql, an app's
-//! long query, a migration) would otherwise sit silent. A watcher with a
-//! session of its own looks every few seconds at this run's target
-//! sessions and names the blocker of any wait longer than a few seconds.
+//! The target's sessions, watched from a session of their own:
+//!
+//! - lock waits made visible: a run whose session waits for a lock held
+//!   by someone else (an open transaction in psql, an app's long query, a
+//!   migration) would otherwise sit silent; the watcher names the blocker
+//!   of any wait longer than a few seconds;
+//! - long statements (an index build, a validation) proven alive: while
+//!   one runs, the server must show its session working on it. A session
+//!   gone or idle for the stall bound while pgbarge still waits for the
+//!   answer means the statement or its answer was lost on the way (a
+//!   pooler or proxy that takes bytes and forwards none), and the wait
+//!   ends with `Stalled`.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use super::{connect, Endpoint, Role};
+use super::{connect, Endpoint, Role, Stalled};
 use crate::progress::Mode;
 
 /// How long a wait lasts before it is reported.
@@ -28,6 +35,95 @@ pub(crate) fn register(pid: i32) {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(pid);
+    }
+}
+
+/// A long statement in flight on a session (by its backend pid).
+struct Busy {
+    /// Since when the server has not shown the session working.
+    unseen_since: Option<Instant>,
+    dead: Arc<tokio::sync::Notify>,
+}
+
+fn busy() -> &'static Mutex<HashMap<i32, Busy>> {
+    static B: std::sync::OnceLock<Mutex<HashMap<i32, Busy>>> = std::sync::OnceLock::new();
+    B.get_or_init(Default::default)
+}
+
+struct BusyGuard(i32);
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        busy()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
+    }
+}
+
+/// Await `statement` on the session with backend `pid`, ending the wait
+/// with `Stalled` when the watcher finds the server not working on it
+/// for the stall bound (see the module notes). Without a watcher (or a
+/// stall bound, or a pid) this is a plain wait.
+pub async fn working<T>(
+    pid: i32,
+    what: impl FnOnce() -> String,
+    statement: impl std::future::Future<Output = T>,
+) -> anyhow::Result<T> {
+    let secs = super::stall_secs();
+    if secs == 0 || pid == 0 {
+        return Ok(statement.await);
+    }
+    let dead = Arc::new(tokio::sync::Notify::new());
+    busy().lock().unwrap_or_else(|p| p.into_inner()).insert(
+        pid,
+        Busy {
+            unseen_since: None,
+            dead: dead.clone(),
+        },
+    );
+    let _guard = BusyGuard(pid);
+    tokio::select! {
+        r = statement => Ok(r),
+        _ = dead.notified() => Err(anyhow::Error::new(Stalled { secs }).context(format!(
+            "{}: the server shows no session working on it",
+            what()
+        ))),
+    }
+}
+
+/// One look at the busy sessions: those the server shows active are
+/// alive; the others are declared dead after the stall bound.
+async fn check_busy(c: &tokio_postgres::Client) {
+    let pids: Vec<i32> = busy()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .keys()
+        .copied()
+        .collect();
+    if pids.is_empty() {
+        return;
+    }
+    let Ok(Ok(rows)) = tokio::time::timeout(
+        Duration::from_secs(10),
+        c.query(
+            "SELECT pid FROM pg_catalog.pg_stat_activity WHERE pid = ANY($1) AND state = 'active'",
+            &[&pids],
+        ),
+    )
+    .await
+    else {
+        return;
+    };
+    let active: HashSet<i32> = rows.iter().map(|r| r.get(0)).collect();
+    let bound = Duration::from_secs(super::stall_secs());
+    let now = Instant::now();
+    for (pid, b) in busy().lock().unwrap_or_else(|p| p.into_inner()).iter_mut() {
+        if active.contains(pid) {
+            b.unseen_since = None;
+        } else if now.duration_since(*b.unseen_since.get_or_insert(now)) >= bound {
+            b.dead.notify_one();
+        }
     }
 }
 
@@ -61,6 +157,7 @@ pub fn watch(target: &Endpoint, mode: Mode) -> LockWatch {
         let mut told: HashSet<(i32, i32)> = HashSet::new();
         loop {
             tokio::time::sleep(EVERY).await;
+            check_busy(&s.client).await;
             let pids: Vec<i32> = run_pids()
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

@@ -159,6 +159,11 @@ pub fn set_stall_timeout(secs: u64) {
     STALL_SECS.store(secs, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// The stall bound in seconds (0: none).
+pub fn stall_secs() -> u64 {
+    STALL_SECS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Await one step of a data stream (a read, a write, the end of a COPY),
 /// failing when it makes no progress within the stall bound: TCP does
 /// not notice a link that went silent, or a proxy that takes bytes and

@@ -570,6 +570,7 @@ pub async fn apply_pre(
         .filter(|s| !existing.contains(*s))
         .cloned()
         .collect();
+    let pid = dst.pid;
     let tx = dst
         .client
         .transaction()
@@ -629,11 +630,9 @@ pub async fn apply_pre(
             })?;
     }
     for st in plan.extensions.iter().chain(&plan.pre) {
-        tx.batch_execute(&st.sql)
-            .await
-            .map_err(|e| statement_failed("creating", st, &e))?;
+        exec(&tx, pid, st, |e| statement_failed("creating", st, &e)).await?;
     }
-    try_after_rows(&tx, plan).await?;
+    try_after_rows(&tx, pid, plan).await?;
     let record = record(&created);
     if !record.is_empty() {
         tx.batch_execute(&record).await.pg_context(|| {
@@ -656,7 +655,11 @@ pub async fn apply_pre(
 /// moves, instead of after an hour of loading. (What only the rows can
 /// break, a unique index over duplicates, still shows at the end.)
 /// Publications are left out: their failure is a warning, not a stop.
-async fn try_after_rows(tx: &tokio_postgres::Transaction<'_>, plan: &SchemaPlan) -> Result<()> {
+async fn try_after_rows(
+    tx: &tokio_postgres::Transaction<'_>,
+    pid: i32,
+    plan: &SchemaPlan,
+) -> Result<()> {
     tx.batch_execute("SAVEPOINT pgbarge_after_rows")
         .await
         .pg_context(|| "trying the statements after the rows".into())?;
@@ -667,14 +670,40 @@ async fn try_after_rows(tx: &tokio_postgres::Transaction<'_>, plan: &SchemaPlan)
         .chain(&plan.validations)
         .chain(&plan.access)
     {
-        tx.batch_execute(&st.sql)
-            .await
-            .map_err(|e| refused_early(st, &e))?;
+        exec(tx, pid, st, |e| refused_early(st, &e)).await?;
     }
     tx.batch_execute("ROLLBACK TO SAVEPOINT pgbarge_after_rows")
         .await
         .pg_context(|| "undoing the trial of the statements after the rows".into())?;
     Ok(())
+}
+
+/// Run one statement on `c` (the session with backend `pid`), watched for
+/// being lost on the way (`conn::locks::working`): a lost statement is a
+/// runtime error that says so, one the server refuses goes through
+/// `refused`.
+async fn exec<C: tokio_postgres::GenericClient + Sync>(
+    c: &C,
+    pid: i32,
+    st: &model::Statement,
+    refused: impl FnOnce(tokio_postgres::Error) -> Error,
+) -> Result<()> {
+    exec_sql(c, pid, &st.what, &st.sql, refused).await
+}
+
+/// `exec` with the SQL given apart (a statement wrapped with its record).
+async fn exec_sql<C: tokio_postgres::GenericClient + Sync>(
+    c: &C,
+    pid: i32,
+    what: &str,
+    sql: &str,
+    refused: impl FnOnce(tokio_postgres::Error) -> Error,
+) -> Result<()> {
+    match conn::locks::working(pid, || what.to_string(), c.batch_execute(sql)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(refused(e)),
+        Err(lost) => Err(Error::Runtime(lost)),
+    }
 }
 
 fn refused_early(st: &model::Statement, e: &tokio_postgres::Error) -> Error {
@@ -691,6 +720,7 @@ fn refused_early(st: &model::Statement, e: &tokio_postgres::Error) -> Error {
 /// applied in a transaction that is rolled back. The first statement the
 /// target refuses, as a blocker; None when it takes all of it.
 pub async fn trial(dst: &mut Session, plan: &SchemaPlan) -> Result<Option<String>> {
+    let pid = dst.pid;
     let tx = dst
         .client
         .transaction()
@@ -718,7 +748,7 @@ pub async fn trial(dst: &mut Session, plan: &SchemaPlan) -> Result<Option<String
             )));
         }
     }
-    let after = try_after_rows(&tx, plan).await.err().map(|e| match e {
+    let after = try_after_rows(&tx, pid, plan).await.err().map(|e| match e {
         Error::Runtime(e) => format!("{e:#}"),
         other => other.to_string(),
     });
@@ -782,9 +812,14 @@ impl Builders {
                         Some(r) => r.with_step(&st.sql),
                         None => st.sql.clone(),
                     };
-                    if let Err(e) = dst.client.batch_execute(&sql).await {
+                    let what = format!("building {}", st.what);
+                    let run = exec_sql(&dst.client, dst.pid, &what, &sql, |e| {
+                        statement_failed("building", &st, &e)
+                    })
+                    .await;
+                    if run.is_err() {
                         failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                        return Err(statement_failed("building", &st, &e));
+                        return run;
                     }
                 }
                 Ok(())
@@ -882,10 +917,10 @@ pub async fn apply_post(
     builders.finish().await?;
     let dst = conn::connect(target, Role::Target).await?;
     for st in plan.post.iter().filter(todo) {
-        dst.client
-            .batch_execute(&recorded(st))
-            .await
-            .map_err(|e| statement_failed("creating", st, &e))?;
+        exec_sql(&dst.client, dst.pid, &st.what, &recorded(st), |e| {
+            statement_failed("creating", st, &e)
+        })
+        .await?;
     }
     let checkers = Builders::spawn(target, jobs.min(plan.validations.len()), state.cloned());
     for st in plan.validations.iter().filter(todo) {

@@ -730,3 +730,40 @@ fn an_interrupted_dump_resumes() {
     .assert_code(0);
     assert_same_content(&src, &dst);
 }
+
+/// A statement lost on the way (a proxy that takes the bytes of an
+/// index build and forwards none): the server shows no session working
+/// on it, and within the stall bound the wait ends with a message that
+/// says so, instead of lasting forever.
+#[test]
+fn a_lost_statement_is_declared_dead() {
+    let s = servers();
+    let src = s.source.fresh_db("loststmt");
+    seed_source(
+        &src,
+        "CREATE TABLE t (id int, v text); CREATE INDEX t_v_lost ON t (v); \
+         INSERT INTO t SELECT g, g::text FROM generate_series(1, 1000) g;",
+    );
+    let dst = s.target.fresh_db("loststmt");
+    let proxy = Proxy::start(s.target.port);
+    proxy.arm_on(Fault::Stall, "CREATE INDEX t_v_lost");
+    let target = format!(
+        "postgres://postgres@127.0.0.1:{}/{dst}?sslmode=disable",
+        proxy.port
+    );
+    let mut cmd = pgbarge_cmd();
+    cmd.args(["copy", "--source", &s.source.url(&src), "--target", &target])
+        .args(["--stall-timeout", "3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let run = wait_within(cmd.spawn().unwrap(), Duration::from_secs(90), "loststmt");
+    assert!(proxy.struck.load(std::sync::atomic::Ordering::SeqCst));
+    run.assert_code(3);
+    assert!(
+        run.stderr
+            .contains("the server shows no session working on it"),
+        "{}",
+        run.stderr
+    );
+}

@@ -18,8 +18,9 @@ pub enum Fault {
     Stall = 2,
 }
 
-/// The fault waiting to strike, and the byte count it strikes after.
-type Armed = Arc<(AtomicU8, AtomicU64)>;
+/// The fault waiting to strike, the byte count it strikes after, and
+/// bytes that must also be in what the client sends (if any).
+type Armed = Arc<(AtomicU8, AtomicU64, std::sync::Mutex<Option<Vec<u8>>>)>;
 
 pub struct Proxy {
     pub port: u16,
@@ -32,7 +33,7 @@ impl Proxy {
     pub fn start(upstream: u16) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let armed = Arc::new((AtomicU8::new(0), AtomicU64::new(0)));
+        let armed = Arc::new((AtomicU8::new(0), AtomicU64::new(0), Default::default()));
         let struck = Arc::new(AtomicBool::new(false));
         let (a, s) = (armed.clone(), struck.clone());
         std::thread::spawn(move || {
@@ -56,6 +57,14 @@ impl Proxy {
     pub fn arm(&self, fault: Fault, after: u64) {
         self.armed.1.store(after, Ordering::SeqCst);
         self.armed.0.store(fault as u8, Ordering::SeqCst);
+    }
+
+    /// The next connection whose client sends `needle` (within one read:
+    /// a statement's text) suffers `fault` as it sends it: the statement
+    /// never arrives.
+    pub fn arm_on(&self, fault: Fault, needle: &str) {
+        *self.armed.2.lock().unwrap() = Some(needle.as_bytes().to_vec());
+        self.arm(fault, 0);
     }
 }
 
@@ -85,8 +94,13 @@ fn copy_until(
         sent += n as u64;
         if let Some((armed, struck)) = &fault {
             let kind = armed.0.load(Ordering::SeqCst);
+            let matches = |chunk: &[u8]| match &*armed.2.lock().unwrap() {
+                None => true,
+                Some(n) => chunk.windows(n.len()).any(|w| w == &n[..]),
+            };
             if kind != 0
                 && sent > armed.1.load(Ordering::SeqCst)
+                && matches(&buf[..n])
                 && armed
                     .0
                     .compare_exchange(kind, 0, Ordering::SeqCst, Ordering::SeqCst)
