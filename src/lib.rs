@@ -132,7 +132,7 @@ async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
     }
     let raw: u64 = r.manifest.tables.iter().map(|t| t.bytes).sum();
     println!(
-        "dumped {} tables, {} rows, {} of rows into {} ({}, {}) in {:.2}s",
+        "dumped {} tables, {} rows, {} of COPY data into {} ({}, {}) in {:.2}s",
         r.manifest.tables.len(),
         r.manifest.tables.iter().map(|t| t.rows).sum::<u64>(),
         HumanBytes(raw),
@@ -339,11 +339,18 @@ pub(crate) fn print_verify(r: &verify::VerifyReport) {
     for p in &r.problems {
         println!("  {p}");
     }
-    let bad = r.tables.iter().filter(|t| !t.problems.is_empty()).count();
+    // Tables are those with rows of their own, as copy and dump count
+    // them; partitioned tables are counted apart.
+    let parents = r.tables.iter().filter(|t| t.partitioned).count();
+    let tables = r.tables.len() - parents;
+    let and_parents = match parents {
+        0 => String::new(),
+        1 => ", and 1 partitioned table over them".into(),
+        n => format!(", and {n} partitioned tables over them"),
+    };
     if r.ok {
         println!(
-            "{} tables match{}",
-            r.tables.len(),
+            "{tables} tables match{}{and_parents}",
             if r.checksums {
                 " (rows and checksums)"
             } else {
@@ -351,7 +358,22 @@ pub(crate) fn print_verify(r: &verify::VerifyReport) {
             }
         );
     } else {
-        println!("{bad} of {} tables differ", r.tables.len());
+        let bad = r
+            .tables
+            .iter()
+            .filter(|t| !t.problems.is_empty() && !t.partitioned)
+            .count();
+        let bad_parents = r
+            .tables
+            .iter()
+            .filter(|t| !t.problems.is_empty() && t.partitioned)
+            .count();
+        let parents_note = if bad_parents > 0 {
+            format!(" ({bad_parents} of {parents} partitioned tables differ too)")
+        } else {
+            String::new()
+        };
+        println!("{bad} of {tables} tables differ{parents_note}");
     }
 }
 
@@ -436,7 +458,7 @@ pub fn print_summary(r: &RunReport) {
         );
     }
     println!(
-        "{} tables, {} rows, {} in {:.2}s",
+        "{} tables, {} rows, {} of COPY data in {:.2}s",
         r.tables.len(),
         r.total_rows,
         HumanBytes(r.total_bytes),

@@ -143,7 +143,12 @@ pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
                 .iter()
                 .filter(|c| tables[c.index].has_storage())
                 .count();
-            for c in chosen.iter().filter(|c| c.copy_data && !s.schema_only) {
+            // Rows live in leaf tables: a partitioned table's estimate is
+            // its partitions' again.
+            for c in chosen
+                .iter()
+                .filter(|c| c.copy_data && !s.schema_only && tables[c.index].has_storage())
+            {
                 r.estimated_rows += tables[c.index].est_rows;
                 r.estimated_bytes += tables[c.index].bytes;
             }
@@ -253,7 +258,7 @@ impl Findings {
         self.0.push(Finding {
             level: "info",
             message: format!(
-                "{} and {} of table data; roughly {:.0} s over a fast link, \
+                "{} and {} of table data on disk; roughly {:.0} s over a fast link, \
                  longer over a slow one (about {:.0} s at 100 Mbit/s)",
                 if rows == 0 && bytes > 8192 {
                     "an unknown number of rows (the source tables were never analyzed)".to_string()

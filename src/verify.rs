@@ -41,6 +41,10 @@ pub struct TableCheck {
     /// `ok` or `differs`.
     pub status: String,
     pub problems: Vec<String>,
+    /// A partitioned table: its rows are its partitions' (not counted
+    /// among the tables in the summary, as copy and dump count).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partitioned: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -84,6 +88,7 @@ pub async fn verify(s: &VerifySettings) -> Result<VerifyReport> {
         let st = &src_tables[c.index];
         let target = QualName::new(s.map_schema(&st.name.schema), st.name.name.clone());
         let (mut check, dt) = start_check(&st.name, &target, &dst_by_name);
+        check.partitioned = !st.has_storage();
         let Some(dt) = dt else {
             checks.push(check);
             continue;

@@ -410,11 +410,17 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             .take();
         let seq_reports = match (&schema_plan, all_ok, builders) {
             (Some(plan), true, Some(builders)) => {
-                say(&format!(
-                    "building the remaining keys and indexes ({} statements; the others were \
-                     started as their tables finished), then foreign keys, triggers and the rest",
-                    remaining.len()
-                ));
+                say(&if remaining.is_empty() {
+                    "keys and indexes were built as their tables finished; now foreign keys, \
+                     triggers and the rest"
+                        .to_string()
+                } else {
+                    format!(
+                        "building the remaining keys, indexes and statistics ({} statements), \
+                         then foreign keys, triggers and the rest",
+                        remaining.len()
+                    )
+                });
                 let t0 = Instant::now();
                 // Tables were analyzed as they finished (see `early`).
                 let values = schema::read_sequences(&src, plan).await?;

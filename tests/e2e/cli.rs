@@ -68,3 +68,62 @@ fn quiet_prints_only_the_summary() {
     assert!(run.stdout.contains("public.t"), "{}", run.stdout);
     assert!(run.stdout.contains("1 tables, 1000 rows"), "{}", run.stdout);
 }
+
+/// The last line of a command's summary.
+fn last_line(out: &str) -> String {
+    out.lines().last().unwrap_or_default().to_string()
+}
+
+/// One count everywhere: copy, verify, dump and verify --input count the
+/// tables that hold rows (leaf tables) alike, a partitioned table apart,
+/// and plan estimates the rows once (not again for the parent). The
+/// summary lines are pinned so their words stay the same.
+#[test]
+fn every_command_counts_tables_the_same_way() {
+    let s = servers();
+    let src = s.source.fresh_db("counts");
+    seed_source(
+        &src,
+        "CREATE TABLE p (id int, k int) PARTITION BY RANGE (k); \
+         CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10); \
+         CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (10) TO (20); \
+         INSERT INTO p SELECT g, g % 20 FROM generate_series(1, 1000) g; \
+         CREATE TABLE q (id int PRIMARY KEY); INSERT INTO q VALUES (1), (2); ANALYZE;",
+    );
+    let dst = s.target.fresh_db("counts");
+    let (from, to) = (s.source.url(&src), s.target.url(&dst));
+    let plan = pgbarge(&["plan", "--source", &from, "--target", &to]);
+    plan.assert_code(0);
+    assert!(plan.stdout.contains("about 1002 rows"), "{}", plan.stdout);
+    let copy = pgbarge(&["copy", "--source", &from, "--target", &to, "-q"]);
+    copy.assert_code(0);
+    let l = last_line(&copy.stdout);
+    assert!(l.starts_with("3 tables, 1002 rows, "), "{l}");
+    let verify = pgbarge(&["verify", "--source", &from, "--target", &to]);
+    verify.assert_code(0);
+    assert_eq!(
+        last_line(&verify.stdout),
+        "3 tables match (row counts), and 1 partitioned table over them"
+    );
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    let out = out.to_str().unwrap();
+    let dump = pgbarge(&["dump", "--source", &from, "--output", out, "-q"]);
+    dump.assert_code(0);
+    let l = last_line(&dump.stdout);
+    assert!(l.starts_with("dumped 3 tables, 1002 rows, "), "{l}");
+    let check = pgbarge(&["verify", "--input", out]);
+    check.assert_code(0);
+    let l = last_line(&check.stdout);
+    assert!(
+        l.starts_with(&format!("dump {out} is intact: 3 tables, ")),
+        "{l}"
+    );
+    let against = pgbarge(&["verify", "--input", out, "--target", &to]);
+    against.assert_code(0);
+    assert!(
+        last_line(&against.stdout).starts_with("3 tables match"),
+        "{}",
+        against.stdout
+    );
+}
