@@ -227,6 +227,14 @@ pub struct CopyArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("exclude_table_data", |a| a.help(
+        "Plan a copy that keeps the table's definition but moves none of its rows (repeatable)"
+    )),
+    mut_arg("schema_map", |a| a.help(
+        "Plan a copy that renames schema SRC to DST on the target (repeatable)"
+    ))
+)]
 pub struct PlanArgs {
     #[command(flatten)]
     pub endpoints: EndpointOpts,
@@ -397,6 +405,14 @@ pub struct RestoreArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("exclude_table_data", |a| a.help(
+        "Compare the table's definition but not its rows: a copy made with this flag (repeatable)"
+    )),
+    mut_arg("schema_map", |a| a.help(
+        "The copy renamed schema SRC to DST: compare SRC on the source with DST on the target (repeatable)"
+    ))
+)]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub endpoints: EndpointOpts,
