@@ -51,6 +51,11 @@ pub struct TableReport {
     /// snapshot), not by this run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub earlier: bool,
+    /// How the target table got its planner statistics (schema copies
+    /// and restores): `carried from the source` (PostgreSQL 18+ targets)
+    /// or `ANALYZE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -415,6 +415,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
             offset: None,
             parts: Vec::new(),
             snapshot: None,
+            statistics: None,
         });
         if c.copy_data {
             let file = format!("data/{:05}.copy{}", index + 1, s.codec.suffix());
@@ -428,6 +429,14 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         }
     }
     jobs.sort_by_key(|j| std::cmp::Reverse(j.est_bytes));
+    // Planner statistics go with the rows, for restores into 18+.
+    let sources: Vec<QualName> = jobs.iter().map(|j| j.source.clone()).collect();
+    let mut stats = catalog::stats::read(&src.client, info.major(), &sources)
+        .await
+        .map_err(Error::Runtime)?;
+    for j in &jobs {
+        entries[j.index].statistics = stats.remove(&j.source);
+    }
     let digest = crate::runstate::plan_digest(
         &[
             format!("{:?}", s.format),

@@ -155,6 +155,11 @@ pub struct TableEntry {
     /// consistent snapshot, and restore and `verify --input` say so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<String>,
+    /// The source's planner statistics of the table (when it had been
+    /// analyzed), for a restore into PostgreSQL 18+ to set instead of
+    /// running ANALYZE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<crate::catalog::stats::TableStats>,
 }
 
 /// One file of a table's rows.

@@ -317,7 +317,20 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             .filter(|t| t.stored())
             .map(|t| &t.name)
             .collect();
-        let (mut early, mut remaining) = schema::split_early(&plan, &stored);
+        // A PostgreSQL 18+ target takes the statistics the dump holds
+        // instead of running ANALYZE.
+        let stats_sql: std::collections::HashMap<QualName, String> = if info.major() >= 18 {
+            tables
+                .iter()
+                .filter_map(|t| {
+                    let sql = crate::catalog::stats::restore_sql(&t.name, t.statistics.as_ref()?)?;
+                    Some((t.name.clone(), sql))
+                })
+                .collect()
+        } else {
+            Default::default()
+        };
+        let (mut early, mut remaining) = schema::split_early(&plan, &stored, &stats_sql);
         // Keys, indexes and statistics of tables the resumed run loaded
         // are built with the rest, unless they were built then.
         for t in &earlier {
@@ -423,6 +436,13 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             .zip(retries)
             .map(|((t, r), retries)| TableReport {
                 retries,
+                statistics: t.stored().then(|| {
+                    if stats_sql.contains_key(&t.name) {
+                        "carried from the dump".to_string()
+                    } else {
+                        "ANALYZE".to_string()
+                    }
+                }),
                 ..table_report(t, r)
             })
             .collect();
@@ -724,6 +744,7 @@ fn table_report(t: &TableEntry, r: &Option<Loaded>) -> TableReport {
         error,
         retries: Vec::new(),
         earlier: matches!(r, Some(Loaded::Earlier { .. })),
+        statistics: None,
     }
 }
 

@@ -7,6 +7,7 @@
 //! search_path.
 
 pub mod model;
+pub mod stats;
 pub mod types;
 
 use std::collections::HashMap;

@@ -344,6 +344,20 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             })
             .collect();
         let sched = Scheduler::new(&ordering.jobs, sizes, locks);
+        // A PostgreSQL 18+ target takes the source's planner statistics
+        // instead of running ANALYZE (schema copies: the tables are new).
+        let mut stats_sql: HashMap<QualName, String> = HashMap::new();
+        if schema_plan.is_some() && dst_info.major() >= 18 {
+            let sources: Vec<QualName> = units.iter().map(|u| u.source.clone()).collect();
+            let found = catalog::stats::read(&src.client, src_info.major(), &sources).await?;
+            for u in &units {
+                if let Some(sql) = found.get(&u.source).and_then(|st| {
+                    catalog::stats::restore_sql(&u.target, st)
+                }) {
+                    stats_sql.insert(u.target.clone(), sql);
+                }
+            }
+        }
         // Schema copies build each table's keys and indexes while other
         // tables still load; what belongs to no single loaded table waits.
         let mut early = HashMap::new();
@@ -360,8 +374,11 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 .filter(|u| u.earlier.is_some())
                 .map(|u| &u.target)
                 .collect();
-            (early, remaining) =
-                schema::split_early(plan, &loading.union(&earlier).copied().collect());
+            (early, remaining) = schema::split_early(
+                plan,
+                &loading.union(&earlier).copied().collect(),
+                &stats_sql,
+            );
             // Keys, indexes and statistics of tables the resumed run loaded
             // are built with the rest, unless they were built then.
             for t in earlier {
@@ -496,6 +513,13 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 error: o.error,
                 retries: o.retries,
                 earlier: u.earlier.is_some(),
+                statistics: schema_plan.as_ref().filter(|_| u.copy_data || u.earlier.is_some()).map(|_| {
+                    if stats_sql.contains_key(&u.target) {
+                        "carried from the source".to_string()
+                    } else {
+                        "ANALYZE".to_string()
+                    }
+                }),
             })
             .collect();
         tables.sort_by(|a, b| a.source.cmp(&b.source));

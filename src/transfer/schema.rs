@@ -339,11 +339,13 @@ pub fn report_before_rows(
 }
 
 /// Keys and indexes of each loading table, to build as soon as its rows
-/// are committed (with its ANALYZE), and the ones that wait for all rows.
+/// are committed (then its statistics: carried from the source where
+/// `stats` has them, else ANALYZE), and the ones that wait for all rows.
 #[allow(clippy::type_complexity)]
 pub fn split_early(
     plan: &SchemaPlan,
     loading: &HashSet<&QualName>,
+    stats: &HashMap<QualName, String>,
 ) -> (
     HashMap<QualName, Vec<model::Statement>>,
     Vec<model::Statement>,
@@ -360,9 +362,15 @@ pub fn split_early(
         early
             .entry((*t).clone())
             .or_default()
-            .push(model::Statement {
-                what: format!("statistics (ANALYZE) of {t}"),
-                sql: format!("ANALYZE {}", t.quoted()),
+            .push(match stats.get(*t) {
+                Some(sql) => model::Statement {
+                    what: format!("statistics of {t} (carried from the source)"),
+                    sql: sql.clone(),
+                },
+                None => model::Statement {
+                    what: format!("statistics (ANALYZE) of {t}"),
+                    sql: format!("ANALYZE {}", t.quoted()),
+                },
             });
     }
     (early, remaining)

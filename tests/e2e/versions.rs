@@ -177,3 +177,91 @@ fn older_target_names_what_it_cannot_hold() {
     );
     assert!(user_tables(&mut dst.client(&dst_db)).is_empty());
 }
+
+/// Histograms of a table's columns, as the server shows them.
+fn histograms(s: &PgServer, db: &str) -> Vec<(String, Option<String>)> {
+    s.client(db)
+        .query(
+            "SELECT attname::text, histogram_bounds::text FROM pg_stats \
+              WHERE schemaname = 'public' AND tablename = 'h' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// Into PostgreSQL 18, a copy and a restore carry the source's planner
+/// statistics (the histograms are the source's own, not a new sample)
+/// and the report says so per table; into an older target, ANALYZE.
+#[test]
+fn statistics_are_carried_into_18_and_analyzed_elsewhere() {
+    let src = server_of(15);
+    let db = src.fresh_db("stats");
+    src.client(&db)
+        .batch_execute(
+            "CREATE TABLE h (id int PRIMARY KEY, v text); \
+             INSERT INTO h SELECT g, md5(g::text) FROM generate_series(1, 50000) g; ANALYZE h;",
+        )
+        .unwrap();
+    let want = histograms(src, &db);
+    assert!(want.iter().all(|(_, h)| h.is_some()), "{want:?}");
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    let dump = dir.path().join("d");
+    pgbarge(&[
+        "dump",
+        "--source",
+        &src.url(&db),
+        "--output",
+        dump.to_str().unwrap(),
+        "-q",
+    ])
+    .assert_code(0);
+    for (major, how) in [(18, "carried from the"), (17, "ANALYZE")] {
+        let dst = server_of(major);
+        let to = dst.fresh_db("stats");
+        pgbarge(&[
+            "copy",
+            "--source",
+            &src.url(&db),
+            "--target",
+            &dst.url(&to),
+            "-q",
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .assert_code(0);
+        let r = read_report(&report);
+        let got = report_table(&r, "public.h")["statistics"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(got.starts_with(how), "{major}: {r}");
+        if major >= 18 {
+            assert_eq!(histograms(dst, &to), want, "copy into {major}");
+        }
+        let to = dst.fresh_db("statsrestore");
+        pgbarge(&[
+            "restore",
+            "--input",
+            dump.to_str().unwrap(),
+            "--target",
+            &dst.url(&to),
+            "-q",
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .assert_code(0);
+        let r = read_report(&report);
+        let got = report_table(&r, "public.h")["statistics"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(got.starts_with(how), "restore into {major}: {r}");
+        if major >= 18 {
+            assert_eq!(histograms(dst, &to), want, "restore into {major}");
+        }
+    }
+}
