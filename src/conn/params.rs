@@ -480,11 +480,23 @@ pub fn resolve(p: &ConnParams, env: &Environment) -> Result<Endpoint, String> {
         .clone()
         .or_else(|| var("PGDATABASE"))
         .unwrap_or_else(|| user.clone());
+    let sslrootcert = p.sslrootcert.clone().or_else(|| var("PGSSLROOTCERT"));
+    // As libpq (16+): the system's roots mean verify-full, by default and
+    // at the least; anything weaker would trust any certificate.
+    let system = sslrootcert.as_deref() == Some("system");
     let sslmode = match (p.sslmode, var("PGSSLMODE")) {
         (Some(m), _) => m,
         (None, Some(s)) => SslMode::parse(&s).map_err(|e| format!("PGSSLMODE: {e}"))?,
+        (None, None) if system => SslMode::VerifyFull,
         (None, None) => SslMode::Prefer,
     };
+    if system && sslmode != SslMode::VerifyFull {
+        return Err(format!(
+            "sslmode={} may not be used with sslrootcert=system (use sslmode=verify-full, the \
+             default with it)",
+            sslmode.as_str()
+        ));
+    }
     let connect_timeout = match (p.connect_timeout, var("PGCONNECT_TIMEOUT")) {
         (Some(t), _) => t,
         (None, Some(s)) => s
@@ -514,7 +526,7 @@ pub fn resolve(p: &ConnParams, env: &Environment) -> Result<Endpoint, String> {
         password,
         dbname,
         sslmode,
-        sslrootcert: p.sslrootcert.clone().or_else(|| var("PGSSLROOTCERT")),
+        sslrootcert,
         sslcert: p.sslcert.clone().or_else(|| var("PGSSLCERT")),
         sslkey: p.sslkey.clone().or_else(|| var("PGSSLKEY")),
         sslpassword: p.sslpassword.clone(),
@@ -762,5 +774,29 @@ mod tests {
             "postgres://bob@db.example.com:5432/app?sslmode=require"
         );
         assert!(!format!("{e:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn sslrootcert_system_means_verify_full_as_in_libpq() {
+        let none = |_: &str| None;
+        let e = resolve(
+            &parse("postgres://db.example.com/app?sslrootcert=system").unwrap(),
+            &env_with(&none, None),
+        )
+        .unwrap();
+        assert_eq!(e.sslmode, SslMode::VerifyFull);
+        let weak = resolve(
+            &parse("postgres://db.example.com/app?sslrootcert=system&sslmode=require").unwrap(),
+            &env_with(&none, None),
+        )
+        .unwrap_err();
+        assert!(weak.contains("sslmode=require may not be used"), "{weak}");
+        let env = |k: &str| (k == "PGSSLROOTCERT").then(|| "system".to_string());
+        let e = resolve(
+            &parse("postgres://db.example.com/app").unwrap(),
+            &env_with(&env, None),
+        )
+        .unwrap();
+        assert_eq!(e.sslmode, SslMode::VerifyFull);
     }
 }

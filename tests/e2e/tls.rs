@@ -85,19 +85,29 @@ impl TlsServer {
 
 /// `pgbarge plan` from a plain source into the TLS server.
 fn plan_into(target: &str) -> Run {
+    plan_into_with(target, &[])
+}
+
+/// `plan_into` with extra environment variables.
+fn plan_into_with(target: &str, env: &[(&str, &str)]) -> Run {
     static SRC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let src = SRC.get_or_init(|| {
         let db = servers().source.fresh_db("tls_src");
         seed_source(&db, "CREATE TABLE t (id int PRIMARY KEY)");
         db
     });
-    pgbarge(&[
+    let mut c = pgbarge_cmd();
+    c.args([
         "plan",
         "--source",
         &servers().source.url(src),
         "--target",
         target,
-    ])
+    ]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run_cmd(c)
 }
 
 #[track_caller]
@@ -324,6 +334,50 @@ fn certificates_are_accepted_and_refused_as_libpq_does() {
     assert!(
         run.stderr
             .contains("is encrypted: pass its passphrase as sslpassword"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `sslrootcert=system`: the system's roots (here a test CA given the
+/// standard way, SSL_CERT_FILE), and as libpq: verify-full by default,
+/// a weaker sslmode refused before connecting, and a certificate the
+/// system does not trust refused.
+#[test]
+fn sslrootcert_system_uses_the_system_roots_with_verify_full() {
+    let t = start();
+    let server_ca = ca("system CA");
+    let ca_file = t.file("system-ca.crt", &server_ca.cert.pem(), 0o644);
+    let (cert, key) = leaf("localhost", vec![], &server_ca);
+    t.serve(&cert, &key);
+    let url = t.url("localhost", "postgres", "sslrootcert=system");
+    let run = plan_into_with(&url, &[("SSL_CERT_FILE", &ca_file)]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    // The name is checked: verify-full is the default.
+    let by_ip = t.url("127.0.0.1", "postgres", "sslrootcert=system");
+    let run = plan_into_with(&by_ip, &[("SSL_CERT_FILE", &ca_file)]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(run.stderr.contains("not 127.0.0.1"), "{}", run.stderr);
+    // A weaker mode is a usage error, as in libpq.
+    let weak = t.url(
+        "localhost",
+        "postgres",
+        "sslrootcert=system&sslmode=require",
+    );
+    let run = plan_into_with(&weak, &[("SSL_CERT_FILE", &ca_file)]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("may not be used with sslrootcert=system"),
+        "{}",
+        run.stderr
+    );
+    // The machine's own roots do not know the test CA.
+    let other = t.file("empty-roots.crt", &ca("unrelated").cert.pem(), 0o644);
+    let run = plan_into_with(&url, &[("SSL_CERT_FILE", &other)]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(
+        run.stderr.contains("the system's certificates"),
         "{}",
         run.stderr
     );
