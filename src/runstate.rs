@@ -387,6 +387,43 @@ pub async fn resumable(
     }
 }
 
+/// Name this run and say whether it can be recorded (the target role
+/// may create schema `_pgbarge`): a resumed run keeps its id; without a
+/// record, `--resume` is refused and a plain run says that a failure
+/// undoes it. A recorded run is claimed, so that a second process cannot
+/// work on the same run at once.
+pub async fn start(
+    c: &Client,
+    command: &str,
+    resumed: Option<&Recorded>,
+    resume: bool,
+    target: &crate::conn::Endpoint,
+    mode: crate::progress::Mode,
+) -> crate::Result<(RunState, bool)> {
+    let recordable = may_record(c).await?;
+    if !recordable {
+        if resume {
+            return Err(crate::Error::usage(format!(
+                "--resume: the target role may not create schema {SCHEMA} in this database, so \
+                 no run state was recorded; grant it CREATE on the database, or start over"
+            )));
+        }
+        mode.say(&format!(
+            "note: the target role may not create schema {SCHEMA} (run state), so this {command} \
+             cannot be resumed: a failure undoes it"
+        ));
+    }
+    let run = RunState {
+        id: resumed.map_or_else(|| RunState::new().id, |r| r.id.clone()),
+    };
+    if recordable && !claim(c, &run.id).await? {
+        return Err(crate::Error::usage(format!(
+            "another pgbarge process is running this {command} into {target} right now"
+        )));
+    }
+    Ok((run, recordable))
+}
+
 /// Refuse to resume a run that did other work than this one would.
 pub fn same_run(r: &Recorded, digest: &str) -> crate::Result<()> {
     if r.digest == digest {

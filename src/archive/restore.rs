@@ -171,32 +171,19 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         runstate::resumable(&dst.client, command, s.resume, s.clean, &s.target, mode).await?
     };
     // Recorded when the role may: a failure then keeps what is done.
-    let recordable = !s.dry_run && runstate::may_record(&dst.client).await?;
-    if !recordable && !s.dry_run {
-        if s.resume {
-            return Err(Error::usage(format!(
-                "--resume: the target role may not create schema {} in this database, so no \
-                 run state was recorded; grant it CREATE on the database, or start over",
-                runstate::SCHEMA
-            )));
-        }
-        say(&format!(
-            "note: the target role may not create schema {} (run state), so this restore \
-             cannot be resumed: a failure undoes it",
-            runstate::SCHEMA
-        ));
-    }
-    let run = RunState {
-        id: resumed
-            .as_ref()
-            .map_or_else(|| RunState::new().id, |r| r.id.clone()),
+    let (run, recordable) = if s.dry_run {
+        (RunState::new(), false)
+    } else {
+        runstate::start(
+            &dst.client,
+            command,
+            resumed.as_ref(),
+            s.resume,
+            &s.target,
+            mode,
+        )
+        .await?
     };
-    if recordable && !runstate::claim(&dst.client, &run.id).await? {
-        return Err(Error::usage(format!(
-            "another pgbarge process is running this restore into {} right now",
-            s.target
-        )));
-    }
     let found = if s.dry_run {
         // Report conflicts without prompting or refusing.
         schema::conflicts(&dst, &plan).await?
@@ -480,6 +467,29 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         Ok(reports)
     }
     .await;
+    // After a failure the report still tells what happened and what is
+    // left on the target.
+    let failure_report = |left: String, e: &Error| -> Result<()> {
+        let Some(path) = &s.report else {
+            return Ok(());
+        };
+        RunReport {
+            tool: "pgbarge".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            command: "restore".into(),
+            started_unix,
+            seconds: crate::report::round3(started.elapsed().as_secs_f64()),
+            interrupted: crate::stop::requested(),
+            left_on_target: Some(left),
+            warnings: vec![match e {
+                Error::Runtime(inner) => format!("{inner:#}"),
+                other => other.to_string(),
+            }],
+            ..Default::default()
+        }
+        .write(path)
+        .map_err(Error::Runtime)
+    };
     let tables = match outcome {
         Ok(t) => t,
         // A damaged dump is undone below: resuming cannot cure it.
@@ -503,23 +513,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
                     Err(e) => format!("; warning: {e:#}"),
                 }
             );
-            if let Some(path) = &s.report {
-                let r = RunReport {
-                    tool: "pgbarge".into(),
-                    version: env!("CARGO_PKG_VERSION").into(),
-                    command: "restore".into(),
-                    started_unix,
-                    seconds: crate::report::round3(started.elapsed().as_secs_f64()),
-                    interrupted: crate::stop::requested(),
-                    left_on_target: Some(left.clone()),
-                    warnings: vec![match &e {
-                        Error::Runtime(inner) => format!("{inner:#}"),
-                        other => other.to_string(),
-                    }],
-                    ..Default::default()
-                };
-                r.write(path)?;
-            }
+            failure_report(left.clone(), &e)?;
             say(&format!("on the target: {left}"));
             return Err(e);
         }
@@ -538,31 +532,17 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             for p in &problems {
                 say(&format!("warning: clean-up: {p}"));
             }
-            if let Some(path) = &s.report {
-                // The report still tells what happened and what is left.
-                let r = RunReport {
-                    tool: "pgbarge".into(),
-                    version: env!("CARGO_PKG_VERSION").into(),
-                    command: "restore".into(),
-                    started_unix,
-                    seconds: crate::report::round3(started.elapsed().as_secs_f64()),
-                    interrupted: crate::stop::requested(),
-                    left_on_target: Some(if problems.is_empty() {
-                        "nothing: every object this run created was dropped".into()
-                    } else {
-                        format!(
-                            "some objects this run created could not be dropped: {}",
-                            problems.join("; ")
-                        )
-                    }),
-                    warnings: vec![match &e {
-                        Error::Runtime(inner) => format!("{inner:#}"),
-                        other => other.to_string(),
-                    }],
-                    ..Default::default()
-                };
-                r.write(path)?;
-            }
+            failure_report(
+                if problems.is_empty() {
+                    "nothing: every object this run created was dropped".into()
+                } else {
+                    format!(
+                        "some objects this run created could not be dropped: {}",
+                        problems.join("; ")
+                    )
+                },
+                &e,
+            )?;
             return Err(e);
         }
     };

@@ -157,32 +157,15 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     let leftovers = crate::clean::rehearsal_warnings(&dst).await?;
     // The run is recorded on the target when its role may: then a failure
     // keeps what is done for --resume instead of undoing it.
-    let recordable = runstate::may_record(&dst.client).await?;
-    if !recordable {
-        if s.resume {
-            return Err(Error::usage(format!(
-                "--resume: the target role may not create schema {} in this database, so no \
-                 run state was recorded; grant it CREATE on the database, or start over",
-                runstate::SCHEMA
-            )));
-        }
-        say(&format!(
-            "note: the target role may not create schema {} (run state), so this run cannot be \
-             resumed: a failure undoes it",
-            runstate::SCHEMA
-        ));
-    }
-    let run = RunState {
-        id: resumed
-            .as_ref()
-            .map_or_else(|| RunState::new().id, |r| r.id.clone()),
-    };
-    if recordable && !runstate::claim(&dst.client, &run.id).await? {
-        return Err(Error::usage(format!(
-            "another pgbarge process is running this copy into {} right now",
-            s.target
-        )));
-    }
+    let (run, recordable) = runstate::start(
+        &dst.client,
+        "copy",
+        resumed.as_ref(),
+        s.resume,
+        &s.target,
+        mode,
+    )
+    .await?;
     let mut state: Option<RunState> = resumed.as_ref().map(|_| run.clone());
     let done = resumed.as_ref().map(|r| r.done.clone()).unwrap_or_default();
     let done_steps = resumed
