@@ -22,6 +22,9 @@ pub struct Patterns {
     /// Schemas a preset leaves out: like `--exclude-schema`, but one that
     /// matches nothing is no error.
     pub preset_exclude_schema: Vec<String>,
+    /// Kinds of objects pgbarge cannot recreate yet that the user chose
+    /// to leave out (`--leave-out`); see `SchemaPlan::leave_out`.
+    pub leave_out: Vec<String>,
 }
 
 struct TablePattern {

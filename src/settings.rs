@@ -29,6 +29,7 @@ pub struct ConfigFile {
     pub table: Option<Vec<String>>,
     pub exclude_table: Option<Vec<String>>,
     pub exclude_table_data: Option<Vec<String>>,
+    pub leave_out: Option<Vec<String>>,
     /// `[schema-map]` table: `local_app = "public"`.
     pub schema_map: Option<std::collections::BTreeMap<String, String>>,
     pub jobs: Option<i64>,
@@ -267,6 +268,7 @@ fn patterns(sel: &SelectOpts, cfg: &ConfigFile) -> Patterns {
         exclude_table: pick(&sel.exclude_table, &cfg.exclude_table),
         exclude_table_data: pick(&sel.exclude_table_data, &cfg.exclude_table_data),
         preset_exclude_schema: Vec::new(),
+        leave_out: pick(&sel.leave_out, &cfg.leave_out),
     }
 }
 

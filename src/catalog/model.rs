@@ -83,6 +83,72 @@ pub struct SchemaPlan {
     /// they must already exist where the plan is applied.
     #[serde(default)]
     pub outside: Vec<Outside>,
+    /// Objects of kinds pgbarge cannot recreate yet, found in the copied
+    /// schemas: each stops the run before anything is written unless its
+    /// kind is left out (`leave_out`).
+    #[serde(default)]
+    pub unsupported: Vec<Unsupported>,
+}
+
+/// Objects of one kind pgbarge cannot recreate yet.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Unsupported {
+    /// As `--leave-out` spells it: `collation`, `foreign-table`, ...
+    pub kind: String,
+    /// The objects, comma-separated.
+    pub names: String,
+}
+
+/// The kinds `--leave-out` accepts.
+pub const LEAVE_OUT_KINDS: &[&str] = &[
+    "collation",
+    "operator",
+    "operator-class",
+    "text-search-configuration",
+    "text-search-dictionary",
+    "conversion",
+    "foreign-table",
+    "default-privileges",
+];
+
+impl SchemaPlan {
+    /// Settle the objects pgbarge cannot recreate: those of a kind in
+    /// `kinds` are left out, with a warning naming them; any other is an
+    /// error that names the objects and the flag, before anything is
+    /// written.
+    pub fn leave_out(&mut self, kinds: &[String]) -> std::result::Result<(), String> {
+        if let Some(k) = kinds
+            .iter()
+            .find(|k| !LEAVE_OUT_KINDS.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "--leave-out {k}: not a kind pgbarge leaves out (kinds: {})",
+                LEAVE_OUT_KINDS.join(", ")
+            ));
+        }
+        let mut stops = Vec::new();
+        for u in &self.unsupported {
+            if kinds.contains(&u.kind) {
+                self.warnings
+                    .push(format!("left out (--leave-out {}): {}", u.kind, u.names));
+            } else {
+                stops.push(format!(
+                    "{} {}: pgbarge cannot recreate this kind yet; create it on the target \
+                     yourself and rerun with --leave-out {}",
+                    u.kind.replace('-', " "),
+                    u.names,
+                    u.kind
+                ));
+            }
+        }
+        if stops.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the source holds objects pgbarge cannot recreate yet; nothing was written:\n  - {}",
+            stops.join("\n  - ")
+        ))
+    }
 }
 
 /// An object the plan needs but does not create.
@@ -644,7 +710,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     let later_at = plan.post.len();
     read_views(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_statistics(c, o, &m, &mut plan).await?;
-    not_reproduced(c, o, &schemas, &mut plan).await?;
+    not_reproduced(c, &schemas, &mut plan).await?;
 
     // Dependencies among the nodes, and extensions they use.
     let deps = read_depends(c).await?;
@@ -1552,7 +1618,11 @@ async fn read_tables(
                     (SELECT pg_catalog.array_agg(p.relname::text ORDER BY i.inhseqno) \
                        FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
                       WHERE i.inhrelid = c.oid), \
-                    c.relispartition \
+                    c.relispartition, \
+                    CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' \
+                      WHEN 'i' THEN (SELECT 'USING INDEX ' || pg_catalog.quote_ident(ic.relname) \
+                                       FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid \
+                                      WHERE x.indrelid = c.oid AND x.indisreplident) END \
                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
               WHERE c.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass) \
               ORDER BY 2, 3",
@@ -1718,6 +1788,18 @@ async fn read_tables(
             plan.post.push(Statement {
                 what: format!("row level security on {name}"),
                 sql: format!("ALTER TABLE {target} FORCE ROW LEVEL SECURITY"),
+            });
+        }
+        // A replica identity other than the default (logical replication
+        // and publications depend on it); USING INDEX needs the index, so
+        // after the indexes. Partitioned tables keep the default.
+        if let Some(identity) = r
+            .get::<_, Option<String>>(15)
+            .filter(|_| r.get::<_, String>(3) != "p")
+        {
+            plan.post.push(Statement {
+                what: format!("replica identity of {name}"),
+                sql: format!("ALTER TABLE ONLY {target} REPLICA IDENTITY {identity}"),
             });
         }
         let stmts = render_table(&def, m)
@@ -2506,11 +2588,9 @@ async fn read_statistics(
 /// yet: each is named in a warning, so nothing is left behind silently.
 async fn not_reproduced(
     c: &Client,
-    o: &Options<'_>,
     schemas: &[String],
     plan: &mut SchemaPlan,
 ) -> Result<()> {
-    let names: Vec<String> = o.tables.iter().map(|t| t.quoted()).collect();
     // (kind, catalog, name column, schema column), extension members left out.
     const KINDS: &[(&str, &str, &str, &str)] = &[
         ("collation", "pg_collation", "collname", "collnamespace"),
@@ -2553,26 +2633,21 @@ async fn not_reproduced(
           WHERE n.nspname = ANY($1)"
             .into(),
     );
-    branches.push(
-        "SELECT 'replica identity', x.oid::pg_catalog.regclass::text \
-           FROM pg_catalog.pg_class x WHERE x.relreplident NOT IN ('d', 'n') \
-            AND x.oid IN (SELECT pg_catalog.unnest($2::text[])::pg_catalog.regclass)"
-            .into(),
-    );
     let sql = format!(
         "SELECT kind, pg_catalog.string_agg(name, ', ' ORDER BY name) FROM ({}) AS t \
           GROUP BY kind ORDER BY kind",
         branches.join(" UNION ALL ")
     );
     for r in c
-        .query(&sql, &[&schemas, &names])
+        .query(&sql, &[&schemas])
         .await
         .pg_context(|| "listing objects pgbarge does not recreate".into())?
     {
-        let (kind, list): (String, String) = (r.get(0), r.get(1));
-        plan.warnings.push(format!(
-            "not reproduced yet ({kind}): {list}; recreate on the target by hand"
-        ));
+        let (kind, names): (String, String) = (r.get(0), r.get(1));
+        plan.unsupported.push(Unsupported {
+            kind: kind.replace(' ', "-"),
+            names,
+        });
     }
     Ok(())
 }

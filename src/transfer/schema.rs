@@ -107,7 +107,7 @@ pub async fn plan_with(
         }
     }
     check_map(o.schema_map, &selected)?;
-    let plan = model::read(
+    let mut plan = model::read(
         c,
         &model::Options {
             schema_map: o.schema_map,
@@ -122,6 +122,8 @@ pub async fn plan_with(
         },
     )
     .await?;
+    plan.leave_out(&o.patterns.leave_out)
+        .map_err(Error::Usage)?;
     Ok(plan)
 }
 

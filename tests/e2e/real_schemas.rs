@@ -374,3 +374,90 @@ fn column_privileges_come_along() {
          GRANT SELECT (email) ON app.v TO col_reader WITH GRANT OPTION;",
     );
 }
+
+/// A replica identity other than the default (FULL, USING INDEX) was
+/// named "not reproduced": it is now set after the indexes.
+#[test]
+fn replica_identities_come_along() {
+    assert_moves_whole(
+        "replident",
+        "CREATE SCHEMA app; \
+         CREATE TABLE app.full_t (id int PRIMARY KEY, v text); \
+         ALTER TABLE app.full_t REPLICA IDENTITY FULL; \
+         CREATE TABLE app.idx_t (id int NOT NULL, v text); \
+         CREATE UNIQUE INDEX idx_t_id ON app.idx_t (id); \
+         ALTER TABLE app.idx_t REPLICA IDENTITY USING INDEX idx_t_id; \
+         INSERT INTO app.full_t VALUES (1, 'a'); INSERT INTO app.idx_t VALUES (1, 'b');",
+    );
+}
+
+/// An object of a kind pgbarge cannot recreate yet (here a collation)
+/// stops copy, plan and dump before anything is written, naming the
+/// object and the flag; with `--leave-out collation` the copy goes on and
+/// the report names what was left out.
+#[test]
+fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
+    let s = servers();
+    let src = s.source.fresh_db("leaveout");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE COLLATION app.c_copy FROM \"C\"; \
+         CREATE TABLE app.t (id int PRIMARY KEY, v text); INSERT INTO app.t VALUES (1, 'x');",
+    );
+    let dst = s.target.fresh_db("leaveout");
+    let (from, to) = (s.source.url(&src), s.target.url(&dst));
+    let run = pgbarge(&["copy", "--source", &from, "--target", &to]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("collation app.c_copy") && run.stderr.contains("--leave-out collation"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        user_tables(&mut s.target.client(&dst)).is_empty(),
+        "something was written"
+    );
+    let plan = pgbarge(&["plan", "--source", &from, "--target", &to]);
+    plan.assert_code(1);
+    assert!(
+        plan.stdout.contains("--leave-out collation"),
+        "{}",
+        plan.stdout
+    );
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    let dump = pgbarge(&["dump", "--source", &from, "--output", out.to_str().unwrap()]);
+    dump.assert_code(2);
+    assert!(!out.exists());
+    let report = dir.path().join("r.json");
+    let run = pgbarge(&[
+        "copy",
+        "--source",
+        &from,
+        "--target",
+        &to,
+        "--leave-out",
+        "collation",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    run.assert_code(0);
+    let r = read_report(&report);
+    assert!(
+        r["warnings"]
+            .to_string()
+            .contains("left out (--leave-out collation): app.c_copy"),
+        "{r}"
+    );
+    let bad = pgbarge(&[
+        "copy",
+        "--source",
+        &from,
+        "--target",
+        &to,
+        "--leave-out",
+        "colation",
+    ]);
+    bad.assert_code(2);
+    assert!(bad.stderr.contains("not a kind"), "{}", bad.stderr);
+}
