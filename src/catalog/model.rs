@@ -109,6 +109,9 @@ pub const LEAVE_OUT_KINDS: &[&str] = &[
     "conversion",
     "foreign-table",
     "default-privileges",
+    "large-object",
+    "event-trigger",
+    "security-label",
 ];
 
 impl SchemaPlan {
@@ -2627,6 +2630,20 @@ async fn not_reproduced(
           WHERE x.relkind = 'f' AND n.nspname = ANY($1) AND {}",
         not_member("x.oid", "pg_catalog.pg_class")
     ));
+    // Database-wide objects a schema copy does not carry, named so that
+    // nothing is lost silently.
+    branches.push(
+        "SELECT 'large object', pg_catalog.count(*)::text || ' large object(s)' \
+           FROM pg_catalog.pg_largeobject_metadata HAVING pg_catalog.count(*) > 0"
+            .into(),
+    );
+    branches.push("SELECT 'event trigger', evtname::text FROM pg_catalog.pg_event_trigger".into());
+    branches.push(
+        "SELECT 'security label', l.objtype || ' ' || l.objname \
+           FROM pg_catalog.pg_seclabels l JOIN pg_catalog.pg_namespace n ON n.oid = l.objnamespace \
+          WHERE n.nspname = ANY($1)"
+            .into(),
+    );
     branches.push(
         "SELECT 'default privileges', n.nspname \
            FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \

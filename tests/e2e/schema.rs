@@ -584,12 +584,19 @@ fn objects_not_reproduced_are_named() {
             "app",
             "--no-owner",
             "--no-privileges",
+            "--leave-out",
+            "collation",
+            "--leave-out",
+            "operator",
             "--report",
             report.to_str().unwrap(),
         ],
     );
     run.assert_code(0);
-    for want in ["(collation): app.ci", "(operator): app.==="] {
+    for want in [
+        "(--leave-out collation): app.ci",
+        "(--leave-out operator): app.===",
+    ] {
         assert!(run.stderr.contains(want), "{want}: {}", run.stderr);
     }
     let r = read_report(&report);
