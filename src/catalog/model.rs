@@ -2589,11 +2589,7 @@ async fn read_statistics(
 
 /// Kinds of objects in the copied schemas that pgbarge does not recreate
 /// yet: each is named in a warning, so nothing is left behind silently.
-async fn not_reproduced(
-    c: &Client,
-    schemas: &[String],
-    plan: &mut SchemaPlan,
-) -> Result<()> {
+async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -> Result<()> {
     // (kind, catalog, name column, schema column), extension members left out.
     const KINDS: &[(&str, &str, &str, &str)] = &[
         ("collation", "pg_collation", "collname", "collnamespace"),
@@ -2637,7 +2633,15 @@ async fn not_reproduced(
            FROM pg_catalog.pg_largeobject_metadata HAVING pg_catalog.count(*) > 0"
             .into(),
     );
-    branches.push("SELECT 'event trigger', evtname::text FROM pg_catalog.pg_event_trigger".into());
+    // An event trigger whose function is copied (one elsewhere is the
+    // database's business, as its roles are).
+    branches.push(format!(
+        "SELECT 'event trigger', e.evtname::text FROM pg_catalog.pg_event_trigger e \
+           JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid \
+           JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+          WHERE n.nspname = ANY($1) AND {}",
+        not_member("e.oid", "pg_catalog.pg_event_trigger")
+    ));
     branches.push(
         "SELECT 'security label', l.objtype || ' ' || l.objname \
            FROM pg_catalog.pg_seclabels l JOIN pg_catalog.pg_namespace n ON n.oid = l.objnamespace \
