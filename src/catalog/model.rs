@@ -101,7 +101,6 @@ pub struct Unsupported {
 
 /// The kinds `--leave-out` accepts.
 pub const LEAVE_OUT_KINDS: &[&str] = &[
-    "collation",
     "operator",
     "operator-class",
     "text-search-configuration",
@@ -904,6 +903,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         plan.sequences.retain(|(_, to)| !left_out.contains(to));
         plan.post.retain(|st| !owned.contains(&st.what));
     }
+    read_collations(c, o, &schemas, &m, &mut plan).await?;
     read_publications(c, o, &schemas, &m, &mut plan).await?;
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
     read_access(c, o, &kept, &schemas, &m, &mut plan).await?;
@@ -2587,12 +2587,119 @@ async fn read_statistics(
     Ok(())
 }
 
+/// Collations of the copied schemas, created first (types and columns
+/// use them; they use nothing of the plan), with their comments and
+/// owners. Read as JSON rows so that one query serves every version
+/// (the ICU locale moved from `collcollate` to `colliculocale` in 15 and
+/// to `colllocale` in 17; ICU rules came with 16, the builtin provider
+/// with 17).
+async fn read_collations(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT n.nspname::text, x.collname::text, pg_catalog.to_jsonb(x)::text, \
+                        pg_catalog.pg_get_userbyid(x.collowner)::text, \
+                        pg_catalog.obj_description(x.oid, 'pg_collation') \
+                   FROM pg_catalog.pg_collation x \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = x.collnamespace \
+                  WHERE n.nspname = ANY($1) AND {} ORDER BY 1, 2",
+                not_member("x.oid", "pg_catalog.pg_collation")
+            ),
+            &[&schemas],
+        )
+        .await
+        .pg_context(|| "reading collations".into())?;
+    let mut stmts = Vec::new();
+    let mut created = Vec::new();
+    for r in rows {
+        let name = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
+        let row: serde_json::Value = serde_json::from_str(r.get::<_, &str>(2))
+            .map_err(|e| anyhow::anyhow!("reading collation {name}: {e}"))?;
+        let target = m.q(&name);
+        let Some(options) = collation_options(&row) else {
+            plan.warnings.push(format!(
+                "collation {name} uses a provider pgbarge cannot recreate; create it on the \
+                 target by hand"
+            ));
+            continue;
+        };
+        stmts.push(Statement {
+            what: format!("collation {name}"),
+            sql: format!("CREATE COLLATION {target} ({options})"),
+        });
+        created.push(Created {
+            kind: "collation".into(),
+            name: m.name(&name),
+            args: None,
+        });
+        if let Some(cm) = r.get::<_, Option<String>>(4) {
+            plan.post.push(Statement {
+                what: format!("comment on collation {name}"),
+                sql: format!("COMMENT ON COLLATION {target} IS {}", quote_literal(&cm)),
+            });
+        }
+        if !o.no_owner {
+            let owner: String = r.get(3);
+            plan.owners.insert(owner.clone());
+            plan.access.push(Statement {
+                what: format!("owner of collation {target}"),
+                sql: format!("ALTER COLLATION {target} OWNER TO {}", quote_ident(&owner)),
+            });
+        }
+    }
+    plan.pre.splice(0..0, stmts);
+    plan.created.splice(0..0, created);
+    Ok(())
+}
+
+/// `CREATE COLLATION`'s options for a `pg_collation` row (as JSON), as
+/// pg_dump writes them; None for a provider that cannot be created.
+fn collation_options(row: &serde_json::Value) -> Option<String> {
+    let text = |k: &str| {
+        row.get(k)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let mut out = match text("collprovider")? {
+        "i" => format!(
+            "provider = icu, locale = {}",
+            quote_literal(
+                text("colllocale")
+                    .or_else(|| text("colliculocale"))
+                    .or_else(|| text("collcollate"))?
+            )
+        ),
+        "b" => format!(
+            "provider = builtin, locale = {}",
+            quote_literal(text("colllocale")?)
+        ),
+        "c" => format!(
+            "provider = libc, lc_collate = {}, lc_ctype = {}",
+            quote_literal(text("collcollate")?),
+            quote_literal(text("collctype")?)
+        ),
+        _ => return None,
+    };
+    if row.get("collisdeterministic").and_then(|v| v.as_bool()) == Some(false) {
+        out.push_str(", deterministic = false");
+    }
+    if let Some(rules) = text("collicurules") {
+        out.push_str(&format!(", rules = {}", quote_literal(rules)));
+    }
+    Some(out)
+}
+
 /// Kinds of objects in the copied schemas that pgbarge does not recreate
 /// yet: each is named in a warning, so nothing is left behind silently.
 async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -> Result<()> {
     // (kind, catalog, name column, schema column), extension members left out.
     const KINDS: &[(&str, &str, &str, &str)] = &[
-        ("collation", "pg_collation", "collname", "collnamespace"),
         ("operator", "pg_operator", "oprname", "oprnamespace"),
         ("operator class", "pg_opclass", "opcname", "opcnamespace"),
         (
@@ -2784,6 +2891,32 @@ async fn read_publications(
 mod tests {
     use super::{key_by_index, Outside, QualName, SchemaPlan, Statement};
     use std::collections::HashSet;
+
+    #[test]
+    fn collation_options_follow_each_versions_columns() {
+        let opts = |j: &str| super::collation_options(&serde_json::from_str(j).unwrap());
+        // 13/14: the ICU locale in collcollate.
+        assert_eq!(
+            opts(r#"{"collprovider":"i","collcollate":"und-u-ks-level2","collctype":"und-u-ks-level2","collisdeterministic":false}"#).unwrap(),
+            "provider = icu, locale = 'und-u-ks-level2', deterministic = false"
+        );
+        // 15/16: colliculocale, and 16's rules.
+        assert_eq!(
+            opts(r#"{"collprovider":"i","collcollate":null,"colliculocale":"de","collicurules":"&a<b","collisdeterministic":true}"#).unwrap(),
+            "provider = icu, locale = 'de', rules = '&a<b'"
+        );
+        // 17+: colllocale; the builtin provider.
+        assert_eq!(
+            opts(r#"{"collprovider":"b","colllocale":"C.UTF-8","collisdeterministic":true}"#)
+                .unwrap(),
+            "provider = builtin, locale = 'C.UTF-8'"
+        );
+        assert_eq!(
+            opts(r#"{"collprovider":"c","collcollate":"C","collctype":"it's","collisdeterministic":true}"#).unwrap(),
+            "provider = libc, lc_collate = 'C', lc_ctype = 'it''s'"
+        );
+        assert_eq!(opts(r#"{"collprovider":"d"}"#), None);
+    }
 
     fn st(what: &str, sql: &str) -> Statement {
         Statement {

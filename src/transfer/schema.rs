@@ -165,6 +165,10 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                 "SELECT pg_catalog.to_regtype($1) IS NOT NULL",
                 c.name.quoted(),
             ),
+            "collation" => (
+                "SELECT pg_catalog.to_regcollation($1) IS NOT NULL",
+                c.name.quoted(),
+            ),
             // (source type, target type) in the name's two halves.
             "cast" => (
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cast \

@@ -391,9 +391,10 @@ fn replica_identities_come_along() {
     );
 }
 
-/// An object of a kind pgbarge cannot recreate yet (here a collation)
+/// An object of a kind pgbarge cannot recreate yet (here a text search
+/// configuration)
 /// stops copy, plan and dump before anything is written, naming the
-/// object and the flag; with `--leave-out collation` the copy goes on and
+/// object and the flag; with `--leave-out text-search-configuration` the copy goes on and
 /// the report names what was left out.
 #[test]
 fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
@@ -401,7 +402,7 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     let src = s.source.fresh_db("leaveout");
     seed_source(
         &src,
-        "CREATE SCHEMA app; CREATE COLLATION app.c_copy FROM \"C\"; \
+        "CREATE SCHEMA app; CREATE TEXT SEARCH CONFIGURATION app.cfg (COPY = pg_catalog.english); \
          CREATE TABLE app.t (id int PRIMARY KEY, v text); INSERT INTO app.t VALUES (1, 'x');",
     );
     let dst = s.target.fresh_db("leaveout");
@@ -409,7 +410,8 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     let run = pgbarge(&["copy", "--source", &from, "--target", &to]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains("collation app.c_copy") && run.stderr.contains("--leave-out collation"),
+        run.stderr.contains("text search configuration app.cfg")
+            && run.stderr.contains("--leave-out text-search-configuration"),
         "{}",
         run.stderr
     );
@@ -420,7 +422,8 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     let plan = pgbarge(&["plan", "--source", &from, "--target", &to]);
     plan.assert_code(1);
     assert!(
-        plan.stdout.contains("--leave-out collation"),
+        plan.stdout
+            .contains("--leave-out text-search-configuration"),
         "{}",
         plan.stdout
     );
@@ -437,7 +440,7 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
         "--target",
         &to,
         "--leave-out",
-        "collation",
+        "text-search-configuration",
         "--report",
         report.to_str().unwrap(),
     ]);
@@ -446,7 +449,7 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     assert!(
         r["warnings"]
             .to_string()
-            .contains("left out (--leave-out collation): app.c_copy"),
+            .contains("left out (--leave-out text-search-configuration): app.cfg"),
         "{r}"
     );
     let bad = pgbarge(&[
@@ -460,4 +463,20 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     ]);
     bad.assert_code(2);
     assert!(bad.stderr.contains("not a kind"), "{}", bad.stderr);
+}
+
+/// Collations (ICU, nondeterministic; libc) were named "not reproduced":
+/// they are now created first, and columns and domains use them.
+#[test]
+fn collations_come_along() {
+    assert_moves_whole(
+        "collations",
+        "CREATE SCHEMA app; \
+         CREATE COLLATION app.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
+         CREATE COLLATION app.c_copy (provider = libc, lc_collate = 'C', lc_ctype = 'C'); \
+         COMMENT ON COLLATION app.ci IS 'case-insensitive'; \
+         CREATE DOMAIN app.email AS text COLLATE app.ci; \
+         CREATE TABLE app.users (id int PRIMARY KEY, email app.email, nick text COLLATE app.c_copy); \
+         INSERT INTO app.users VALUES (1, 'A@x', 'b');",
+    );
 }
