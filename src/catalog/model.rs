@@ -107,7 +107,6 @@ pub const LEAVE_OUT_KINDS: &[&str] = &[
     "text-search-dictionary",
     "conversion",
     "foreign-table",
-    "default-privileges",
     "large-object",
     "event-trigger",
     "security-label",
@@ -503,15 +502,43 @@ impl SchemaPlan {
         let owner = |st: &Statement| st.what.starts_with("owner of ");
         self.access.retain(|st| !owner(st));
         self.publications.retain(|st| !owner(st));
+        // Default privileges then apply to the restoring role, which
+        // owns what it creates.
+        for st in &mut self.access {
+            if let Some(sql) = without_for_role(&st.sql) {
+                st.sql = sql;
+            }
+        }
         self.owners.clear();
     }
 
-    /// Leave out grants (`--no-privileges`).
+    /// Leave out grants (`--no-privileges`), default privileges too.
     pub fn drop_privileges(&mut self) {
-        self.access
-            .retain(|st| !st.what.starts_with("privileges on "));
+        self.access.retain(|st| {
+            !st.what.starts_with("privileges on ") && !st.what.starts_with("default privileges ")
+        });
         self.grantees.clear();
     }
+}
+
+/// `ALTER DEFAULT PRIVILEGES FOR ROLE "r" IN ...` without its `FOR ROLE
+/// "r"` (a quoted identifier, `""` inside it); None for other SQL.
+fn without_for_role(sql: &str) -> Option<String> {
+    const HEAD: &str = "ALTER DEFAULT PRIVILEGES FOR ROLE \"";
+    let rest = sql.strip_prefix(HEAD)?;
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'"' {
+            if bytes.get(i + 1) == Some(&b'"') {
+                i += 2;
+                continue;
+            }
+            return Some(format!("ALTER DEFAULT PRIVILEGES{}", &rest[i + 1..]));
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Names in the mapped schemas, so `X.Y` is renamed only when schema X
@@ -907,6 +934,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     read_publications(c, o, &schemas, &m, &mut plan).await?;
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
     read_access(c, o, &kept, &schemas, &m, &mut plan).await?;
+    read_default_privileges(c, o, &schemas, &m, &mut plan).await?;
     Ok(plan)
 }
 
@@ -2556,6 +2584,77 @@ fn grant_kw(kw: &str) -> &str {
     }
 }
 
+/// Default privileges set for the copied schemas (`ALTER DEFAULT
+/// PRIVILEGES ... IN SCHEMA s GRANT ...`), unless `--no-privileges`. A
+/// schema's entries only ever add grants. With `--no-owner` they apply
+/// to the role the copy connects as, which owns what it creates (no FOR
+/// ROLE). Database-wide entries belong to the database, as roles do.
+async fn read_default_privileges(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    if o.no_privileges {
+        return Ok(());
+    }
+    let rows = c
+        .query(
+            "SELECT pg_catalog.pg_get_userbyid(d.defaclrole)::text, n.nspname::text, \
+                    d.defaclobjtype::text, \
+                    CASE WHEN a.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END, \
+                    a.privilege_type, a.is_grantable \
+               FROM pg_catalog.pg_default_acl d \
+               JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
+               CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) WITH ORDINALITY \
+                    a(grantor, grantee, privilege_type, is_grantable, pos) \
+              WHERE n.nspname = ANY($1) \
+              ORDER BY 1, 2, 3, a.pos",
+            &[&schemas],
+        )
+        .await
+        .pg_context(|| "reading default privileges".into())?;
+    for r in rows {
+        let (role, schema, objtype): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        let on = match objtype.as_str() {
+            "r" => "TABLES",
+            "S" => "SEQUENCES",
+            "f" => "FUNCTIONS",
+            "T" => "TYPES",
+            _ => continue,
+        };
+        let grantee = match r.get::<_, Option<String>>(3) {
+            Some(g) => {
+                plan.grantees.insert(g.clone());
+                quote_ident(&g)
+            }
+            None => "PUBLIC".into(),
+        };
+        let for_role = if o.no_owner {
+            String::new()
+        } else {
+            plan.owners.insert(role.clone());
+            format!("FOR ROLE {} ", quote_ident(&role))
+        };
+        let privilege: String = r.get(4);
+        plan.access.push(Statement {
+            what: format!("default privileges in schema {}", m.schema(&schema)),
+            sql: format!(
+                "ALTER DEFAULT PRIVILEGES {for_role}IN SCHEMA {} GRANT {privilege} ON {on} TO \
+                 {grantee}{}",
+                quote_ident(m.schema(&schema)),
+                if r.get::<_, bool>(5) {
+                    " WITH GRANT OPTION"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Extended statistics objects on the copied tables (`CREATE STATISTICS`),
 /// built after the indexes.
 async fn read_statistics(
@@ -2755,12 +2854,6 @@ async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -
           WHERE n.nspname = ANY($1)"
             .into(),
     );
-    branches.push(
-        "SELECT 'default privileges', n.nspname \
-           FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace \
-          WHERE n.nspname = ANY($1)"
-            .into(),
-    );
     let sql = format!(
         "SELECT kind, pg_catalog.string_agg(name, ', ' ORDER BY name) FROM ({}) AS t \
           GROUP BY kind ORDER BY kind",
@@ -2891,6 +2984,18 @@ async fn read_publications(
 mod tests {
     use super::{key_by_index, Outside, QualName, SchemaPlan, Statement};
     use std::collections::HashSet;
+
+    #[test]
+    fn default_privileges_lose_their_role_with_no_owner() {
+        assert_eq!(
+            super::without_for_role(
+                r#"ALTER DEFAULT PRIVILEGES FOR ROLE "a""b IN SCHEMA x" IN SCHEMA "app" GRANT SELECT ON TABLES TO "r""#
+            )
+            .as_deref(),
+            Some(r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "app" GRANT SELECT ON TABLES TO "r""#)
+        );
+        assert_eq!(super::without_for_role("GRANT SELECT ON t TO r"), None);
+    }
 
     #[test]
     fn collation_options_follow_each_versions_columns() {

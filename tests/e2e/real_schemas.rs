@@ -480,3 +480,17 @@ fn collations_come_along() {
          INSERT INTO app.users VALUES (1, 'A@x', 'b');",
     );
 }
+
+/// Default privileges of a copied schema were named "not reproduced":
+/// they are now set, for the same role and grantees.
+#[test]
+fn default_privileges_come_along() {
+    ensure_role("col_reader");
+    assert_moves_whole(
+        "defacl",
+        "CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY); \
+         ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO col_reader; \
+         ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT USAGE ON SEQUENCES TO col_reader WITH GRANT OPTION; \
+         ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT EXECUTE ON FUNCTIONS TO PUBLIC;",
+    );
+}
