@@ -103,8 +103,6 @@ pub struct Unsupported {
 pub const LEAVE_OUT_KINDS: &[&str] = &[
     "operator",
     "operator-class",
-    "text-search-configuration",
-    "text-search-dictionary",
     "conversion",
     "foreign-table",
     "large-object",
@@ -930,6 +928,9 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         plan.sequences.retain(|(_, to)| !left_out.contains(to));
         plan.post.retain(|st| !owned.contains(&st.what));
     }
+    // Text search objects, then collations, ahead of everything: types,
+    // tables and indexes use them, and they use nothing of the plan.
+    read_text_search(c, o, &schemas, &m, &mut plan).await?;
     read_collations(c, o, &schemas, &m, &mut plan).await?;
     read_publications(c, o, &schemas, &m, &mut plan).await?;
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
@@ -2757,6 +2758,142 @@ async fn read_collations(
     Ok(())
 }
 
+/// Text search dictionaries and configurations of the copied schemas, as
+/// pg_dump writes them: a dictionary from its template and init options;
+/// a configuration from its parser, then its token mappings. Put at the
+/// head of the pre-data statements (dictionaries first), with comments
+/// and owners.
+async fn read_text_search(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    let mut stmts = Vec::new();
+    let mut created = Vec::new();
+    let owned =
+        |plan: &mut SchemaPlan, kw: &str, target: &str, owner: String, comment: Option<String>| {
+            if let Some(cm) = comment {
+                plan.post.push(Statement {
+                    what: format!("comment on {} {target}", kw.to_lowercase()),
+                    sql: format!("COMMENT ON {kw} {target} IS {}", quote_literal(&cm)),
+                });
+            }
+            if !o.no_owner {
+                plan.owners.insert(owner.clone());
+                plan.access.push(Statement {
+                    what: format!("owner of {} {target}", kw.to_lowercase()),
+                    sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
+                });
+            }
+        };
+    let dicts = c
+        .query(
+            &format!(
+                "SELECT n.nspname::text, x.dictname::text, tn.nspname::text, t.tmplname::text, \
+                        x.dictinitoption, pg_catalog.pg_get_userbyid(x.dictowner)::text, \
+                        pg_catalog.obj_description(x.oid, 'pg_ts_dict') \
+                   FROM pg_catalog.pg_ts_dict x \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = x.dictnamespace \
+                   JOIN pg_catalog.pg_ts_template t ON t.oid = x.dicttemplate \
+                   JOIN pg_catalog.pg_namespace tn ON tn.oid = t.tmplnamespace \
+                  WHERE n.nspname = ANY($1) AND {} ORDER BY 1, 2",
+                not_member("x.oid", "pg_catalog.pg_ts_dict")
+            ),
+            &[&schemas],
+        )
+        .await
+        .pg_context(|| "reading text search dictionaries".into())?;
+    for r in dicts {
+        let name = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
+        let template = m.q(&QualName::new(r.get::<_, String>(2), r.get::<_, String>(3)));
+        let target = m.q(&name);
+        let options = r
+            .get::<_, Option<String>>(4)
+            .map(|opt| format!(", {opt}"))
+            .unwrap_or_default();
+        stmts.push(Statement {
+            what: format!("text search dictionary {name}"),
+            sql: format!("CREATE TEXT SEARCH DICTIONARY {target} (TEMPLATE = {template}{options})"),
+        });
+        created.push(Created {
+            kind: "text search dictionary".into(),
+            name: m.name(&name),
+            args: None,
+        });
+        owned(plan, "TEXT SEARCH DICTIONARY", &target, r.get(5), r.get(6));
+    }
+    let configs = c
+        .query(
+            &format!(
+                "SELECT x.oid, n.nspname::text, x.cfgname::text, pn.nspname::text, p.prsname::text, \
+                        pg_catalog.pg_get_userbyid(x.cfgowner)::text, \
+                        pg_catalog.obj_description(x.oid, 'pg_ts_config'), \
+                        (SELECT pg_catalog.array_agg(pg_catalog.format('%s\t%s', \
+                                  (SELECT t.alias FROM pg_catalog.ts_token_type(x.cfgparser) AS t \
+                                    WHERE t.tokid = mp.maptokentype), \
+                                  mp.mapdict::pg_catalog.regdictionary::text) \
+                                ORDER BY mp.maptokentype, mp.mapseqno) \
+                           FROM pg_catalog.pg_ts_config_map mp WHERE mp.mapcfg = x.oid) \
+                   FROM pg_catalog.pg_ts_config x \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = x.cfgnamespace \
+                   JOIN pg_catalog.pg_ts_parser p ON p.oid = x.cfgparser \
+                   JOIN pg_catalog.pg_namespace pn ON pn.oid = p.prsnamespace \
+                  WHERE n.nspname = ANY($1) AND {} ORDER BY 2, 3",
+                not_member("x.oid", "pg_catalog.pg_ts_config")
+            ),
+            &[&schemas],
+        )
+        .await
+        .pg_context(|| "reading text search configurations".into())?;
+    for r in configs {
+        let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
+        let parser = m.q(&QualName::new(r.get::<_, String>(3), r.get::<_, String>(4)));
+        let target = m.q(&name);
+        stmts.push(Statement {
+            what: format!("text search configuration {name}"),
+            sql: format!("CREATE TEXT SEARCH CONFIGURATION {target} (PARSER = {parser})"),
+        });
+        // Token type -> its dictionaries, in order.
+        let mut mappings: Vec<(String, Vec<String>)> = Vec::new();
+        for item in r.get::<_, Option<Vec<String>>>(7).unwrap_or_default() {
+            let Some((token, dict)) = item.split_once('\t') else {
+                continue;
+            };
+            match mappings.last_mut() {
+                Some((t, dicts)) if t == token => dicts.push(m.sql(dict)),
+                _ => mappings.push((token.to_string(), vec![m.sql(dict)])),
+            }
+        }
+        for (token, dicts) in mappings {
+            stmts.push(Statement {
+                what: format!("text search configuration {name}"),
+                sql: format!(
+                    "ALTER TEXT SEARCH CONFIGURATION {target} ADD MAPPING FOR {} WITH {}",
+                    quote_ident(&token),
+                    dicts.join(", ")
+                ),
+            });
+        }
+        created.push(Created {
+            kind: "text search configuration".into(),
+            name: m.name(&name),
+            args: None,
+        });
+        owned(
+            plan,
+            "TEXT SEARCH CONFIGURATION",
+            &target,
+            r.get(5),
+            r.get(6),
+        );
+    }
+    plan.pre.splice(0..0, stmts);
+    plan.created.splice(0..0, created);
+    Ok(())
+}
+
 /// `CREATE COLLATION`'s options for a `pg_collation` row (as JSON), as
 /// pg_dump writes them; None for a provider that cannot be created.
 fn collation_options(row: &serde_json::Value) -> Option<String> {
@@ -2801,18 +2938,6 @@ async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -
     const KINDS: &[(&str, &str, &str, &str)] = &[
         ("operator", "pg_operator", "oprname", "oprnamespace"),
         ("operator class", "pg_opclass", "opcname", "opcnamespace"),
-        (
-            "text search configuration",
-            "pg_ts_config",
-            "cfgname",
-            "cfgnamespace",
-        ),
-        (
-            "text search dictionary",
-            "pg_ts_dict",
-            "dictname",
-            "dictnamespace",
-        ),
         ("conversion", "pg_conversion", "conname", "connamespace"),
     ];
     let mut branches: Vec<String> = KINDS

@@ -169,6 +169,22 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                 "SELECT pg_catalog.to_regcollation($1) IS NOT NULL",
                 c.name.quoted(),
             ),
+            kind @ ("text search dictionary" | "text search configuration") => (
+                if kind.ends_with("dictionary") {
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_ts_dict x \
+                       JOIN pg_catalog.pg_namespace n ON n.oid = x.dictnamespace \
+                      WHERE n.nspname = ($1::text::text[])[1] AND x.dictname = ($1::text::text[])[2])"
+                } else {
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_ts_config x \
+                       JOIN pg_catalog.pg_namespace n ON n.oid = x.cfgnamespace \
+                      WHERE n.nspname = ($1::text::text[])[1] AND x.cfgname = ($1::text::text[])[2])"
+                },
+                format!(
+                    "{{{},{}}}",
+                    array_item(&c.name.schema),
+                    array_item(&c.name.name)
+                ),
+            ),
             // (source type, target type) in the name's two halves.
             "cast" => (
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cast \
