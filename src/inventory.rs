@@ -69,6 +69,12 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
            JOIN ns ON ns.oid = c.relnamespace WHERE c.relkind = 'v' AND NOT g.tgisinternal \
          UNION ALL SELECT 'extended statistics', pg_catalog.format('%I.%I', ns.nspname, s.stxname) \
            FROM pg_catalog.pg_statistic_ext s JOIN ns ON ns.oid = s.stxnamespace \
+         UNION ALL SELECT 'collation', pg_catalog.format('%I.%I', ns.nspname, o.collname) \
+           FROM pg_catalog.pg_collation o JOIN ns ON ns.oid = o.collnamespace WHERE {coll_own} \
+         UNION ALL SELECT 'text search dictionary', pg_catalog.format('%I.%I', ns.nspname, o.dictname) \
+           FROM pg_catalog.pg_ts_dict o JOIN ns ON ns.oid = o.dictnamespace WHERE {dict_own} \
+         UNION ALL SELECT 'text search configuration', pg_catalog.format('%I.%I', ns.nspname, o.cfgname) \
+           FROM pg_catalog.pg_ts_config o JOIN ns ON ns.oid = o.cfgnamespace WHERE {cfg_own} \
          UNION ALL SELECT 'extension', pg_catalog.quote_ident(x.extname) \
            FROM pg_catalog.pg_extension x JOIN ns ON ns.oid = x.extnamespace \
          UNION ALL SELECT 'comment', pg_catalog.format('on %s: %s', \
@@ -85,6 +91,9 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
         type_own = own("pg_type", "t.oid"),
         proc_own = own("pg_proc", "p.oid"),
         cast_own = own("pg_cast", "k.oid"),
+        coll_own = own("pg_collation", "o.oid"),
+        dict_own = own("pg_ts_dict", "o.oid"),
+        cfg_own = own("pg_ts_config", "o.oid"),
     );
     Ok(c.query(&sql, &[&schemas])
         .await

@@ -148,7 +148,10 @@ fn verify_names_every_kind_of_object_a_target_lost() {
          CREATE STATISTICS app.t_ab ON a, b FROM app.t; \
          COMMENT ON TABLE app.t IS 'things'; COMMENT ON COLUMN app.t.a IS 'first'; \
          CREATE SCHEMA util; COMMENT ON SCHEMA util IS 'helpers'; \
-         CREATE FUNCTION util.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2';",
+         CREATE FUNCTION util.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2'; \
+         CREATE COLLATION app.c_copy (provider = libc, lc_collate = 'C', lc_ctype = 'C'); \
+         CREATE TEXT SEARCH DICTIONARY app.d (TEMPLATE = pg_catalog.simple); \
+         CREATE TEXT SEARCH CONFIGURATION app.cfg (COPY = pg_catalog.simple);",
     );
     let copy_of = |hint: &str, damage: &str| {
         let dst = s.target.fresh_db(hint);
@@ -159,6 +162,18 @@ fn verify_names_every_kind_of_object_a_target_lost() {
     let dst = copy_of("inv_ok", "SELECT 1");
     verify(&src, &dst, &[]).assert_code(0);
     let cases = [
+        (
+            "DROP COLLATION app.c_copy",
+            "collation app.c_copy is missing",
+        ),
+        (
+            "DROP TEXT SEARCH DICTIONARY app.d",
+            "text search dictionary app.d is missing",
+        ),
+        (
+            "DROP TEXT SEARCH CONFIGURATION app.cfg",
+            "text search configuration app.cfg is missing",
+        ),
         ("DROP SEQUENCE app.ticket", "sequence app.ticket is missing"),
         ("DROP TYPE app.mood", "type app.mood is missing"),
         ("DROP DOMAIN app.pos", "type app.pos is missing"),
