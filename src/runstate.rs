@@ -56,16 +56,17 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    /// One line for messages: command, start, progress.
+    /// One line for messages: command, start, progress. Read from the
+    /// target, so made safe for a terminal.
     pub fn describe(&self) -> String {
-        format!(
+        crate::ddl::quote::terminal_text(&format!(
             "{} from {} started {} ({} of {} tables loaded)",
             self.command,
             self.source,
             self.started,
             self.done.len(),
             self.units
-        )
+        ))
     }
 }
 

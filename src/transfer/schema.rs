@@ -222,7 +222,13 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                 None if c.kind == "cast" => format!("cast ({} AS {})", c.name.schema, c.name.name),
                 None => format!("{} {}", c.kind, c.name),
             };
-            found.push((label, drop_sql(c, false)));
+            let Some(sql) = drop_sql(c, false) else {
+                return Err(Error::usage(format!(
+                    "{label} already exists on the target, and its description in the plan \
+                     is not a plain name: drop it yourself"
+                )));
+            };
+            found.push((label, sql));
         }
     }
     Ok(found)
@@ -552,9 +558,46 @@ pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<Strin
         .collect())
 }
 
-fn drop_sql(c: &model::Created, cascade: bool) -> String {
+/// The statement that drops a created object; None when the object's
+/// description cannot be trusted to be only a name (it comes from a dump
+/// or from run state on a target): an unknown kind, or type text that
+/// could end the statement.
+fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
+    const KINDS: &[&str] = &[
+        "table",
+        "view",
+        "materialized view",
+        "sequence",
+        "type",
+        "function",
+        "publication",
+        "cast",
+        "collation",
+        "text search dictionary",
+        "text search configuration",
+    ];
+    // Type lists (a routine's arguments, a cast's types) are spliced in
+    // as text: only what a type list may hold outside quoted names.
+    let plain_types = |t: &str| {
+        let mut quoted = false;
+        t.chars().all(|ch| {
+            if ch == '"' {
+                quoted = !quoted;
+            }
+            !ch.is_control() && (quoted || !matches!(ch, ';' | '\'' | '$' | '-' | '/' | '\\'))
+        }) && !quoted
+    };
+    let safe = KINDS.contains(&c.kind.as_str())
+        && match c.kind.as_str() {
+            "cast" => plain_types(&c.name.schema) && plain_types(&c.name.name),
+            "function" => c.args.as_deref().is_none_or(plain_types),
+            _ => true,
+        };
+    if !safe {
+        return None;
+    }
     let tail = if cascade { " CASCADE" } else { "" };
-    match c.kind.as_str() {
+    Some(match c.kind.as_str() {
         "publication" => format!(
             "DROP PUBLICATION IF EXISTS {}{tail}",
             catalog::quote_ident(&c.name.name)
@@ -573,7 +616,7 @@ fn drop_sql(c: &model::Created, cascade: bool) -> String {
             kind.to_uppercase(),
             c.name.quoted()
         ),
-    }
+    })
 }
 
 /// Create schemas, extensions and the pre-data objects in one
@@ -991,7 +1034,14 @@ pub async fn undo(
         Err(e) => return vec![format!("cannot reconnect to clean up: {e:#}")],
     };
     for c in created.iter().rev() {
-        let sql = drop_sql(c, true);
+        let Some(sql) = drop_sql(c, true) else {
+            problems.push(format!(
+                "{} {} was not dropped: its description is not a plain name",
+                c.kind.replace(|ch: char| ch.is_control(), " "),
+                c.name
+            ));
+            continue;
+        };
         if let Err(e) = dst.client.batch_execute(&sql).await {
             problems.push(format!("{sql}: {}", describe_pg(&e)));
         }
@@ -1048,5 +1098,44 @@ pub fn confirm(yes: bool, head: &str, items: &[String], declined: &str) -> Resul
         Ok(())
     } else {
         Err(Error::usage(declined.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_only_what_is_a_plain_name() {
+        let made = |kind: &str, name: QualName, args: Option<&str>| model::Created {
+            kind: kind.into(),
+            name,
+            args: args.map(str::to_string),
+        };
+        let f = made(
+            "function",
+            QualName::new("app", "f"),
+            Some("integer, \"my;type\""),
+        );
+        assert_eq!(
+            drop_sql(&f, true).as_deref(),
+            Some(r#"DROP ROUTINE IF EXISTS "app"."f"(integer, "my;type") CASCADE"#)
+        );
+        for bad in [
+            made(
+                "function",
+                QualName::new("a", "f"),
+                Some("int); DROP TABLE x; --"),
+            ),
+            made(
+                "cast",
+                QualName::new("int", "text) ; DROP TABLE x; --"),
+                None,
+            ),
+            made("table; DROP TABLE x; --", QualName::new("a", "t"), None),
+            made("function", QualName::new("a", "f"), Some("int, \"unclosed")),
+        ] {
+            assert_eq!(drop_sql(&bad, true), None, "{bad:?}");
+        }
     }
 }
