@@ -154,7 +154,10 @@ pub async fn clean(s: &CleanSettings) -> Result<u8> {
                 )
                 .await
                 .pg_context(|| format!("removing the record of run {}", r.id))?;
-            mode.say(&format!("removed the unfinished {}", r.command));
+            mode.say(&crate::ddl::quote::terminal_text(&format!(
+                "removed the unfinished {}",
+                r.command
+            )));
         } else {
             // The record stays while its objects do: a second clean retries.
             problems.extend(p);
