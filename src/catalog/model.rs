@@ -2687,6 +2687,31 @@ async fn read_statistics(
     Ok(())
 }
 
+/// The comment (after the rows) and owner (with the grants) of an object
+/// created outside the dependency graph: `kw` is its ALTER/COMMENT word.
+fn comment_and_owner(
+    plan: &mut SchemaPlan,
+    o: &Options<'_>,
+    kw: &str,
+    target: &str,
+    owner: String,
+    comment: Option<String>,
+) {
+    if let Some(cm) = comment {
+        plan.post.push(Statement {
+            what: format!("comment on {} {target}", kw.to_lowercase()),
+            sql: format!("COMMENT ON {kw} {target} IS {}", quote_literal(&cm)),
+        });
+    }
+    if !o.no_owner {
+        plan.owners.insert(owner.clone());
+        plan.access.push(Statement {
+            what: format!("owner of {} {target}", kw.to_lowercase()),
+            sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
+        });
+    }
+}
+
 /// Collations of the copied schemas, created first (types and columns
 /// use them; they use nothing of the plan), with their comments and
 /// owners. Read as JSON rows so that one query serves every version
@@ -2738,20 +2763,7 @@ async fn read_collations(
             name: m.name(&name),
             args: None,
         });
-        if let Some(cm) = r.get::<_, Option<String>>(4) {
-            plan.post.push(Statement {
-                what: format!("comment on collation {name}"),
-                sql: format!("COMMENT ON COLLATION {target} IS {}", quote_literal(&cm)),
-            });
-        }
-        if !o.no_owner {
-            let owner: String = r.get(3);
-            plan.owners.insert(owner.clone());
-            plan.access.push(Statement {
-                what: format!("owner of collation {target}"),
-                sql: format!("ALTER COLLATION {target} OWNER TO {}", quote_ident(&owner)),
-            });
-        }
+        comment_and_owner(plan, o, "COLLATION", &target, r.get(3), r.get(4));
     }
     plan.pre.splice(0..0, stmts);
     plan.created.splice(0..0, created);
@@ -2772,22 +2784,6 @@ async fn read_text_search(
 ) -> Result<()> {
     let mut stmts = Vec::new();
     let mut created = Vec::new();
-    let owned =
-        |plan: &mut SchemaPlan, kw: &str, target: &str, owner: String, comment: Option<String>| {
-            if let Some(cm) = comment {
-                plan.post.push(Statement {
-                    what: format!("comment on {} {target}", kw.to_lowercase()),
-                    sql: format!("COMMENT ON {kw} {target} IS {}", quote_literal(&cm)),
-                });
-            }
-            if !o.no_owner {
-                plan.owners.insert(owner.clone());
-                plan.access.push(Statement {
-                    what: format!("owner of {} {target}", kw.to_lowercase()),
-                    sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
-                });
-            }
-        };
     let dicts = c
         .query(
             &format!(
@@ -2822,7 +2818,14 @@ async fn read_text_search(
             name: m.name(&name),
             args: None,
         });
-        owned(plan, "TEXT SEARCH DICTIONARY", &target, r.get(5), r.get(6));
+        comment_and_owner(
+            plan,
+            o,
+            "TEXT SEARCH DICTIONARY",
+            &target,
+            r.get(5),
+            r.get(6),
+        );
     }
     let configs = c
         .query(
@@ -2881,8 +2884,9 @@ async fn read_text_search(
             name: m.name(&name),
             args: None,
         });
-        owned(
+        comment_and_owner(
             plan,
+            o,
             "TEXT SEARCH CONFIGURATION",
             &target,
             r.get(5),
