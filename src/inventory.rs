@@ -69,6 +69,9 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
            JOIN ns ON ns.oid = c.relnamespace WHERE c.relkind = 'v' AND NOT g.tgisinternal \
          UNION ALL SELECT 'extended statistics', pg_catalog.format('%I.%I', ns.nspname, s.stxname) \
            FROM pg_catalog.pg_statistic_ext s JOIN ns ON ns.oid = s.stxnamespace \
+         UNION ALL SELECT 'operator', pg_catalog.format('%I.%s(%s, %s)', ns.nspname, o.oprname, \
+                          pg_catalog.format_type(o.oprleft, NULL), pg_catalog.format_type(o.oprright, NULL)) \
+           FROM pg_catalog.pg_operator o JOIN ns ON ns.oid = o.oprnamespace WHERE {opr_own} \
          UNION ALL SELECT 'collation', pg_catalog.format('%I.%I', ns.nspname, o.collname) \
            FROM pg_catalog.pg_collation o JOIN ns ON ns.oid = o.collnamespace WHERE {coll_own} \
          UNION ALL SELECT 'text search dictionary', pg_catalog.format('%I.%I', ns.nspname, o.dictname) \
@@ -92,6 +95,7 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
         proc_own = own("pg_proc", "p.oid"),
         cast_own = own("pg_cast", "k.oid"),
         coll_own = own("pg_collation", "o.oid"),
+        opr_own = own("pg_operator", "o.oid"),
         dict_own = own("pg_ts_dict", "o.oid"),
         cfg_own = own("pg_ts_config", "o.oid"),
     );

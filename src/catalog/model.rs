@@ -101,7 +101,6 @@ pub struct Unsupported {
 
 /// The kinds `--leave-out` accepts.
 pub const LEAVE_OUT_KINDS: &[&str] = &[
-    "operator",
     "operator-class",
     "conversion",
     "foreign-table",
@@ -730,6 +729,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     read_types(c, &schemas, &m, &mut nodes, &mut plan).await?;
     read_functions(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_casts(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+    read_operators(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_sequences(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_tables(c, o, &m, &mut nodes, &mut plan).await?;
     // Views defined after the keys go here, before materialized view
@@ -998,6 +998,7 @@ async fn read_depends(c: &Client) -> Result<Depends> {
                    WHERE t.oid = {obj}) \
                WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'f' || {obj} \
                WHEN 'pg_catalog.pg_cast'::pg_catalog.regclass THEN 'k' || {obj} \
+               WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN 'o' || {obj} \
                WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN \
                  (SELECT 'c' || adrelid FROM pg_catalog.pg_attrdef WHERE oid = {obj}) \
                WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN \
@@ -1086,6 +1087,7 @@ async fn describe_outside(
         Key::Type(o) => format!("t{o}"),
         Key::Proc(o) => format!("f{o}"),
         Key::Cast(o) => format!("k{o}"),
+        Key::Operator(o) => format!("o{o}"),
     };
     let keys: Vec<String> = needs.keys().map(key_text).collect();
     let rows = c
@@ -1104,6 +1106,9 @@ async fn describe_outside(
                       UNION ALL \
                       SELECT 'function', i.o::pg_catalog.regprocedure::text, p.pronamespace \
                         FROM pg_catalog.pg_proc p WHERE p.oid = i.o AND pg_catalog.left(k, 1) = 'f' \
+                      UNION ALL \
+                      SELECT 'operator', i.o::pg_catalog.regoperator::text, p.oprnamespace \
+                        FROM pg_catalog.pg_operator p WHERE p.oid = i.o AND pg_catalog.left(k, 1) = 'o' \
                     ) AS x(kind, name, nsp) \
                JOIN pg_catalog.pg_namespace n ON n.oid = x.nsp",
             &[&keys],
@@ -1157,6 +1162,7 @@ fn parse_key(s: &str) -> Option<Key> {
         "t" => Some(Key::Type(oid)),
         "f" => Some(Key::Proc(oid)),
         "k" => Some(Key::Cast(oid)),
+        "o" => Some(Key::Operator(oid)),
         _ => None,
     }
 }
@@ -2687,6 +2693,110 @@ async fn read_statistics(
     Ok(())
 }
 
+/// User-defined operators of the copied schemas, as pg_dump writes them:
+/// nodes of the dependency graph (they use functions and types; views,
+/// checks and indexes use them). A commutator or negator not created yet
+/// is made a shell by the server and filled in when its turn comes.
+async fn read_operators(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    nodes: &mut Vec<Node>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    if o.tables_only {
+        return Ok(());
+    }
+    let other = |col: &str| {
+        format!(
+            "(SELECT pg_catalog.format('OPERATOR(%I.%s)', n2.nspname, x2.oprname) \
+                FROM pg_catalog.pg_operator x2 JOIN pg_catalog.pg_namespace n2 ON n2.oid = x2.oprnamespace \
+               WHERE x2.oid = x.{col})"
+        )
+    };
+    let sql = format!(
+        "SELECT x.oid, n.nspname::text, x.oprname::text, \
+                CASE WHEN x.oprleft <> 0 THEN pg_catalog.format_type(x.oprleft, NULL) END, \
+                CASE WHEN x.oprright <> 0 THEN pg_catalog.format_type(x.oprright, NULL) END, \
+                x.oprcode::pg_catalog.regproc::text, {}, {}, \
+                CASE WHEN x.oprrest <> 0 THEN x.oprrest::pg_catalog.regproc::text END, \
+                CASE WHEN x.oprjoin <> 0 THEN x.oprjoin::pg_catalog.regproc::text END, \
+                x.oprcanmerge, x.oprcanhash, pg_catalog.pg_get_userbyid(x.oprowner)::text, \
+                pg_catalog.obj_description(x.oid, 'pg_operator') \
+           FROM pg_catalog.pg_operator x JOIN pg_catalog.pg_namespace n ON n.oid = x.oprnamespace \
+          WHERE n.nspname = ANY($1) AND x.oprcode <> 0 AND {} ORDER BY 2, 3, 1",
+        other("oprcom"),
+        other("oprnegate"),
+        not_member("x.oid", "pg_catalog.pg_operator")
+    );
+    for r in c
+        .query(&sql, &[&schemas])
+        .await
+        .pg_context(|| "reading operators".into())?
+    {
+        let oid: u32 = r.get(0);
+        let schema: String = r.get(1);
+        let name: String = r.get(2);
+        let (left, right) = (
+            r.get::<_, Option<String>>(3).map(|t| m.sql(&t)),
+            r.get::<_, Option<String>>(4).map(|t| m.sql(&t)),
+        );
+        let op = format!("{}.{name}", quote_ident(m.schema(&schema)));
+        let mut opts = vec![format!("FUNCTION = {}", m.sql(&r.get::<_, String>(5)))];
+        if let Some(t) = &left {
+            opts.push(format!("LEFTARG = {t}"));
+        }
+        if let Some(t) = &right {
+            opts.push(format!("RIGHTARG = {t}"));
+        }
+        for (i, word) in [
+            (6, "COMMUTATOR"),
+            (7, "NEGATOR"),
+            (8, "RESTRICT"),
+            (9, "JOIN"),
+        ] {
+            if let Some(v) = r.get::<_, Option<String>>(i) {
+                opts.push(format!("{word} = {}", m.sql(&v)));
+            }
+        }
+        if r.get::<_, bool>(10) {
+            opts.push("MERGES".into());
+        }
+        if r.get::<_, bool>(11) {
+            opts.push("HASHES".into());
+        }
+        let args = format!(
+            "{}, {}",
+            left.as_deref().unwrap_or("NONE"),
+            right.as_deref().unwrap_or("NONE")
+        );
+        let target = format!("{op} ({args})");
+        let label = format!("operator {schema}.{name}({args})");
+        let stmts = vec![Statement {
+            what: label.clone(),
+            sql: format!("CREATE OPERATOR {op} ({})", opts.join(", ")),
+        }];
+        comment_and_owner(plan, o, "OPERATOR", &target, r.get(12), r.get(13));
+        plan.created.push(Created {
+            kind: "operator".into(),
+            name: QualName::new(m.schema(&schema), name),
+            args: Some(args),
+        });
+        nodes.push(Node {
+            key: Key::Operator(oid),
+            rank: 1,
+            label,
+            stmts,
+            kw: "OPERATOR",
+            target,
+            placeholder: None,
+            later: Vec::new(),
+        });
+    }
+    Ok(())
+}
+
 /// The comment (after the rows) and owner (with the grants) of an object
 /// created outside the dependency graph: `kw` is its ALTER/COMMENT word.
 fn comment_and_owner(
@@ -2940,7 +3050,6 @@ fn collation_options(row: &serde_json::Value) -> Option<String> {
 async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -> Result<()> {
     // (kind, catalog, name column, schema column), extension members left out.
     const KINDS: &[(&str, &str, &str, &str)] = &[
-        ("operator", "pg_operator", "oprname", "oprnamespace"),
         ("operator class", "pg_opclass", "opcname", "opcnamespace"),
         ("conversion", "pg_conversion", "conname", "connamespace"),
     ];

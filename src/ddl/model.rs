@@ -20,6 +20,8 @@ pub enum Key {
     Proc(u32),
     /// A `pg_cast` entry.
     Cast(u32),
+    /// A `pg_operator` entry.
+    Operator(u32),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -169,6 +169,15 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                 "SELECT pg_catalog.to_regcollation($1) IS NOT NULL",
                 c.name.quoted(),
             ),
+            "operator" => (
+                "SELECT pg_catalog.to_regoperator($1) IS NOT NULL",
+                format!(
+                    "{}.{}({})",
+                    catalog::quote_ident(&c.name.schema),
+                    c.name.name,
+                    c.args.clone().unwrap_or_default()
+                ),
+            ),
             kind @ ("text search dictionary" | "text search configuration") => (
                 if kind.ends_with("dictionary") {
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_ts_dict x \
@@ -575,6 +584,7 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         "collation",
         "text search dictionary",
         "text search configuration",
+        "operator",
     ];
     // Type lists (a routine's arguments, a cast's types) are spliced in
     // as text: only what a type list may hold outside quoted names.
@@ -591,6 +601,15 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         && match c.kind.as_str() {
             "cast" => plain_types(&c.name.schema) && plain_types(&c.name.name),
             "function" => c.args.as_deref().is_none_or(plain_types),
+            // An operator's name is symbols only.
+            "operator" => {
+                c.args.as_deref().is_some_and(plain_types)
+                    && !c.name.name.is_empty()
+                    && c.name
+                        .name
+                        .chars()
+                        .all(|ch| "+-*/<>=~!@#%^&|`?".contains(ch))
+            }
             _ => true,
         };
     if !safe {
@@ -605,6 +624,12 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         "cast" => format!(
             "DROP CAST IF EXISTS ({} AS {}){tail}",
             c.name.schema, c.name.name
+        ),
+        "operator" => format!(
+            "DROP OPERATOR IF EXISTS {}.{} ({}){tail}",
+            catalog::quote_ident(&c.name.schema),
+            c.name.name,
+            c.args.clone().unwrap_or_default()
         ),
         "function" => format!(
             "DROP ROUTINE IF EXISTS {}({}){tail}",

@@ -511,3 +511,26 @@ fn text_search_objects_come_along() {
          INSERT INTO app.docs (id, body) VALUES (1, 'the quick brown foxes');",
     );
 }
+
+/// Operators (with commutator, negator, estimators, MERGES/HASHES off)
+/// were named "not reproduced": they are now nodes of the dependency
+/// graph, after their function and before the view that uses them.
+#[test]
+fn operators_come_along() {
+    assert_moves_whole(
+        "operators",
+        "CREATE SCHEMA app; \
+         CREATE FUNCTION app.ci_eq(text, text) RETURNS bool LANGUAGE sql IMMUTABLE \
+           AS 'SELECT lower($1) = lower($2)'; \
+         CREATE FUNCTION app.ci_ne(text, text) RETURNS bool LANGUAGE sql IMMUTABLE \
+           AS 'SELECT lower($1) <> lower($2)'; \
+         CREATE OPERATOR app.=~= (FUNCTION = app.ci_eq, LEFTARG = text, RIGHTARG = text, \
+           COMMUTATOR = OPERATOR(app.=~=), NEGATOR = OPERATOR(app.<~>), RESTRICT = eqsel, JOIN = eqjoinsel); \
+         CREATE OPERATOR app.<~> (FUNCTION = app.ci_ne, LEFTARG = text, RIGHTARG = text, \
+           NEGATOR = OPERATOR(app.=~=)); \
+         COMMENT ON OPERATOR app.=~= (text, text) IS 'equal, ignoring case'; \
+         CREATE TABLE app.users (id int PRIMARY KEY, email text); \
+         INSERT INTO app.users VALUES (1, 'A@x'); \
+         CREATE VIEW app.a_users AS SELECT id FROM app.users WHERE email OPERATOR(app.=~=) 'a@x';",
+    );
+}
