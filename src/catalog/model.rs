@@ -102,7 +102,6 @@ pub struct Unsupported {
 /// The kinds `--leave-out` accepts.
 pub const LEAVE_OUT_KINDS: &[&str] = &[
     "operator-class",
-    "conversion",
     "foreign-table",
     "large-object",
     "event-trigger",
@@ -932,6 +931,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     // tables and indexes use them, and they use nothing of the plan.
     read_text_search(c, o, &schemas, &m, &mut plan).await?;
     read_collations(c, o, &schemas, &m, &mut plan).await?;
+    read_conversions(c, o, &schemas, &m, &mut plan).await?;
     read_publications(c, o, &schemas, &m, &mut plan).await?;
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
     read_access(c, o, &kept, &schemas, &m, &mut plan).await?;
@@ -2797,6 +2797,57 @@ async fn read_operators(
     Ok(())
 }
 
+/// Encoding conversions of the copied schemas (`CREATE [DEFAULT]
+/// CONVERSION`), after every other pre-data object: their function may be
+/// one of the copied ones, and no definition refers to a conversion.
+async fn read_conversions(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT n.nspname::text, x.conname::text, \
+                        pg_catalog.pg_encoding_to_char(x.conforencoding)::text, \
+                        pg_catalog.pg_encoding_to_char(x.contoencoding)::text, \
+                        x.conproc::pg_catalog.regproc::text, x.condefault, \
+                        pg_catalog.pg_get_userbyid(x.conowner)::text, \
+                        pg_catalog.obj_description(x.oid, 'pg_conversion') \
+                   FROM pg_catalog.pg_conversion x \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = x.connamespace \
+                  WHERE n.nspname = ANY($1) AND {} ORDER BY 1, 2",
+                not_member("x.oid", "pg_catalog.pg_conversion")
+            ),
+            &[&schemas],
+        )
+        .await
+        .pg_context(|| "reading conversions".into())?;
+    for r in rows {
+        let name = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
+        let target = m.q(&name);
+        plan.pre.push(Statement {
+            what: format!("conversion {name}"),
+            sql: format!(
+                "CREATE {}CONVERSION {target} FOR {} TO {} FROM {}",
+                if r.get::<_, bool>(5) { "DEFAULT " } else { "" },
+                quote_literal(&r.get::<_, String>(2)),
+                quote_literal(&r.get::<_, String>(3)),
+                m.sql(&r.get::<_, String>(4))
+            ),
+        });
+        plan.created.push(Created {
+            kind: "conversion".into(),
+            name: m.name(&name),
+            args: None,
+        });
+        comment_and_owner(plan, o, "CONVERSION", &target, r.get(6), r.get(7));
+    }
+    Ok(())
+}
+
 /// The comment (after the rows) and owner (with the grants) of an object
 /// created outside the dependency graph: `kw` is its ALTER/COMMENT word.
 fn comment_and_owner(
@@ -3049,10 +3100,8 @@ fn collation_options(row: &serde_json::Value) -> Option<String> {
 /// yet: each is named in a warning, so nothing is left behind silently.
 async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -> Result<()> {
     // (kind, catalog, name column, schema column), extension members left out.
-    const KINDS: &[(&str, &str, &str, &str)] = &[
-        ("operator class", "pg_opclass", "opcname", "opcnamespace"),
-        ("conversion", "pg_conversion", "conname", "connamespace"),
-    ];
+    const KINDS: &[(&str, &str, &str, &str)] =
+        &[("operator class", "pg_opclass", "opcname", "opcnamespace")];
     let mut branches: Vec<String> = KINDS
         .iter()
         .map(|(kind, cat, name, nsp)| {

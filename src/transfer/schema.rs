@@ -178,8 +178,12 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                     c.args.clone().unwrap_or_default()
                 ),
             ),
-            kind @ ("text search dictionary" | "text search configuration") => (
-                if kind.ends_with("dictionary") {
+            kind @ ("text search dictionary" | "text search configuration" | "conversion") => (
+                if kind == "conversion" {
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_conversion x \
+                       JOIN pg_catalog.pg_namespace n ON n.oid = x.connamespace \
+                      WHERE n.nspname = ($1::text::text[])[1] AND x.conname = ($1::text::text[])[2])"
+                } else if kind.ends_with("dictionary") {
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_ts_dict x \
                        JOIN pg_catalog.pg_namespace n ON n.oid = x.dictnamespace \
                       WHERE n.nspname = ($1::text::text[])[1] AND x.dictname = ($1::text::text[])[2])"
@@ -585,6 +589,7 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         "text search dictionary",
         "text search configuration",
         "operator",
+        "conversion",
     ];
     // Type lists (a routine's arguments, a cast's types) are spliced in
     // as text: only what a type list may hold outside quoted names.

@@ -391,9 +391,9 @@ fn replica_identities_come_along() {
     );
 }
 
-/// An object of a kind pgbarge cannot recreate yet (here a conversion)
+/// An object of a kind pgbarge cannot recreate yet (here a large object)
 /// stops copy, plan and dump before anything is written, naming the
-/// object and the flag; with `--leave-out conversion` the copy goes on and
+/// object and the flag; with `--leave-out large-object` the copy goes on and
 /// the report names what was left out.
 #[test]
 fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
@@ -401,7 +401,7 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     let src = s.source.fresh_db("leaveout");
     seed_source(
         &src,
-        "CREATE SCHEMA app; CREATE CONVERSION app.myconv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8; \
+        "CREATE SCHEMA app; SELECT lo_create(0); \
          CREATE TABLE app.t (id int PRIMARY KEY, v text); INSERT INTO app.t VALUES (1, 'x');",
     );
     let dst = s.target.fresh_db("leaveout");
@@ -409,8 +409,8 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     let run = pgbarge(&["copy", "--source", &from, "--target", &to]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains("conversion app.myconv")
-            && run.stderr.contains("--leave-out conversion"),
+        run.stderr.contains("large object 1 large object(s)")
+            && run.stderr.contains("--leave-out large-object"),
         "{}",
         run.stderr
     );
@@ -421,7 +421,7 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     let plan = pgbarge(&["plan", "--source", &from, "--target", &to]);
     plan.assert_code(1);
     assert!(
-        plan.stdout.contains("--leave-out conversion"),
+        plan.stdout.contains("--leave-out large-object"),
         "{}",
         plan.stdout
     );
@@ -438,7 +438,7 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
         "--target",
         &to,
         "--leave-out",
-        "conversion",
+        "large-object",
         "--report",
         report.to_str().unwrap(),
     ]);
@@ -447,7 +447,7 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     assert!(
         r["warnings"]
             .to_string()
-            .contains("left out (--leave-out conversion): app.myconv"),
+            .contains("left out (--leave-out large-object): 1 large object(s)"),
         "{r}"
     );
     let bad = pgbarge(&[
@@ -532,5 +532,17 @@ fn operators_come_along() {
          CREATE TABLE app.users (id int PRIMARY KEY, email text); \
          INSERT INTO app.users VALUES (1, 'A@x'); \
          CREATE VIEW app.a_users AS SELECT id FROM app.users WHERE email OPERATOR(app.=~=) 'a@x';",
+    );
+}
+
+/// Conversions were named "not reproduced": they are now created.
+#[test]
+fn conversions_come_along() {
+    assert_moves_whole(
+        "conversions",
+        "CREATE SCHEMA app; \
+         CREATE CONVERSION app.latin_to_utf8 FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8; \
+         COMMENT ON CONVERSION app.latin_to_utf8 IS 'for imports'; \
+         CREATE TABLE app.t (id int PRIMARY KEY);",
     );
 }
