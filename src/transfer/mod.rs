@@ -1154,10 +1154,25 @@ pub async fn export_snapshot(src: &Session, no_snapshot: bool) -> anyhow::Result
 /// Fresh sessions for a retry, trying for `RECONNECT_WINDOW` (a server
 /// that restarts or fails over takes a while to accept connections).
 async fn reconnect(ctx: &Ctx) -> anyhow::Result<(Session, Session)> {
+    within_reconnect_window(|| async { tokio::try_join!(open_source(ctx), open_target(ctx)) }).await
+}
+
+/// A fresh target session, trying for up to the reconnect window.
+pub async fn reconnect_target(target: &conn::Endpoint) -> anyhow::Result<Session> {
+    within_reconnect_window(|| conn::connect(target, Role::Target)).await
+}
+
+/// Try `attempt` every 2 s until it succeeds, the reconnect window (a
+/// restarting or failing-over server) is over, or a stop is requested.
+async fn within_reconnect_window<T, F, Fut>(mut attempt: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
     let until = Instant::now() + RECONNECT_WINDOW;
     loop {
-        match tokio::try_join!(open_source(ctx), open_target(ctx)) {
-            Ok(pair) => return Ok(pair),
+        match attempt().await {
+            Ok(v) => return Ok(v),
             Err(e) if Instant::now() >= until || stop::requested() => return Err(e),
             Err(_) => {
                 tokio::select! {
@@ -1165,18 +1180,6 @@ async fn reconnect(ctx: &Ctx) -> anyhow::Result<(Session, Session)> {
                     _ = stop::wait() => {}
                 }
             }
-        }
-    }
-}
-
-/// A fresh target session, trying for up to the reconnect window.
-pub async fn reconnect_target(target: &conn::Endpoint) -> anyhow::Result<Session> {
-    let until = Instant::now() + RECONNECT_WINDOW;
-    loop {
-        match conn::connect(target, Role::Target).await {
-            Ok(s) => return Ok(s),
-            Err(e) if Instant::now() >= until || stop::requested() => return Err(e),
-            Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
         }
     }
 }
