@@ -254,6 +254,10 @@ fn an_interrupted_copy_resumes_without_reloading_finished_tables() {
         r["left_on_target"].as_str().unwrap().contains("--resume"),
         "{r}"
     );
+    // Whether small committed before the stop depends on timing: the
+    // resumed run must count exactly the tables the interrupted one did.
+    let small_done = report_table(&r, "public.small")["status"] == "ok";
+    let done = 1 + usize::from(small_done);
 
     let (from, to) = (s.source.url(&src), s.target.url(&dst));
     let again = pgbarge(&["copy", "--source", &from, "--target", &to]);
@@ -282,13 +286,17 @@ fn an_interrupted_copy_resumes_without_reloading_finished_tables() {
     ]);
     resumed.assert_code(0);
     assert!(
-        resumed.stdout.contains("resumed: 2 tables"),
+        resumed.stdout.contains(&format!("resumed: {done} tables")),
         "{}",
         resumed.all()
     );
     let r = read_report(&report);
     assert_eq!(report_table(&r, "public.tiny")["earlier"], true, "{r}");
-    assert_eq!(report_table(&r, "public.small")["earlier"], true, "{r}");
+    assert_eq!(
+        report_table(&r, "public.small")["earlier"] == true,
+        small_done,
+        "{r}"
+    );
     assert_eq!(
         report_table(&r, "public.big")["earlier"],
         serde_json::Value::Null,
