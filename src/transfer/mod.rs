@@ -1231,10 +1231,9 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
         let job = ctx.ordering.jobs[j].clone();
         let mut attempt = 0;
         let result = loop {
-            let result = tokio::select! {
-                r = load_job(&ctx, &src, &mut dst, j, &job) => r,
-                _ = stop::wait() => Err((job.units[0], anyhow!("interrupted"))),
-            };
+            // load_job ends itself on a stop request (but lets a commit
+            // already sent finish, so the report matches the target).
+            let result = load_job(&ctx, &src, &mut dst, j, &job).await;
             let Err((unit, e)) = &result else {
                 break result;
             };
@@ -1356,6 +1355,9 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
 }
 
 /// Load one job in one target transaction. On error, names the unit.
+/// How long a commit already sent may finish after a stop request.
+const COMMIT_GRACE: Duration = Duration::from_secs(10);
+
 async fn load_job(
     ctx: &Ctx,
     src: &Session,
@@ -1375,71 +1377,90 @@ async fn load_job(
             .map_err(|e| (first, anyhow!("target: {}", describe_pg(&e))))?;
     }
     let keys = &ctx.rebuild[job_index];
-    let mut done = Vec::new();
-    for &u in &job.units {
-        let unit = &ctx.units[u];
-        let tp = ctx
-            .progress
-            .start_table(&unit.target.to_string(), unit.est_rows, unit.est_bytes);
-        let t0 = Instant::now();
-        let r = async {
-            if unit.truncate {
-                tx.batch_execute(&format!("TRUNCATE ONLY {}", unit.target.quoted()))
-                    .await
-                    .map_err(|e| anyhow!("emptying target {}: {}", unit.target, describe_pg(&e)))?;
+    // A stop request abandons the load in flight: dropping it abandons the
+    // COPY and the target rolls the transaction back.
+    let loading = async {
+        let mut done = Vec::new();
+        for &u in &job.units {
+            let unit = &ctx.units[u];
+            let tp =
+                ctx.progress
+                    .start_table(&unit.target.to_string(), unit.est_rows, unit.est_bytes);
+            let t0 = Instant::now();
+            let r = async {
+                if unit.truncate {
+                    tx.batch_execute(&format!("TRUNCATE ONLY {}", unit.target.quoted()))
+                        .await
+                        .map_err(|e| {
+                            anyhow!("emptying target {}: {}", unit.target, describe_pg(&e))
+                        })?;
+                }
+                if !keys.is_empty() {
+                    tx.batch_execute(&drop_keys_sql(&unit.target, keys))
+                        .await
+                        .map_err(|e| {
+                            anyhow!(
+                                "dropping the foreign keys of target {} for the load: {}",
+                                unit.target,
+                                describe_pg(&e)
+                            )
+                        })?;
+                }
+                let copied = stream::copy_unit(&src.client, &tx, unit, unit.truncate, &tp).await?;
+                if !keys.is_empty() {
+                    tx.batch_execute(&add_keys_sql(&unit.target, keys))
+                        .await
+                        .map_err(|e| {
+                            anyhow!(
+                                "checking the foreign keys of target {} after the load: {}",
+                                unit.target,
+                                describe_pg(&e)
+                            )
+                        })?;
+                }
+                Ok(copied)
             }
-            if !keys.is_empty() {
-                tx.batch_execute(&drop_keys_sql(&unit.target, keys))
-                    .await
-                    .map_err(|e| {
-                        anyhow!(
-                            "dropping the foreign keys of target {} for the load: {}",
-                            unit.target,
-                            describe_pg(&e)
-                        )
-                    })?;
+            .await;
+            if r.is_err() {
+                ctx.progress.finish_table(&tp, "FAILED");
+                for (_, _, _, earlier) in &done {
+                    ctx.progress.finish_table(earlier, "rolled back");
+                }
             }
-            let copied = stream::copy_unit(&src.client, &tx, unit, unit.truncate, &tp).await?;
-            if !keys.is_empty() {
-                tx.batch_execute(&add_keys_sql(&unit.target, keys))
-                    .await
-                    .map_err(|e| {
-                        anyhow!(
-                            "checking the foreign keys of target {} after the load: {}",
-                            unit.target,
-                            describe_pg(&e)
-                        )
-                    })?;
+            let copied = r.map_err(|e| (u, e))?;
+            if let Some(state) = &ctx.state {
+                // The record commits with the rows: never one without the other.
+                tx.batch_execute(&state.unit_done_sql(
+                    &unit.target.to_string(),
+                    copied.rows,
+                    copied.bytes,
+                ))
+                .await
+                .map_err(|e| {
+                    (
+                        u,
+                        anyhow!("recording {} as loaded: {}", unit.target, describe_pg(&e)),
+                    )
+                })?;
             }
-            Ok(copied)
+            done.push((u, copied, t0.elapsed().as_secs_f64(), tp));
         }
-        .await;
-        if r.is_err() {
-            ctx.progress.finish_table(&tp, "FAILED");
-            for (_, _, _, earlier) in &done {
-                ctx.progress.finish_table(earlier, "rolled back");
-            }
-        }
-        let copied = r.map_err(|e| (u, e))?;
-        if let Some(state) = &ctx.state {
-            // The record commits with the rows: never one without the other.
-            tx.batch_execute(&state.unit_done_sql(
-                &unit.target.to_string(),
-                copied.rows,
-                copied.bytes,
-            ))
-            .await
-            .map_err(|e| {
-                (
-                    u,
-                    anyhow!("recording {} as loaded: {}", unit.target, describe_pg(&e)),
-                )
-            })?;
-        }
-        done.push((u, copied, t0.elapsed().as_secs_f64(), tp));
-    }
-    // "copied" only once the rows are committed.
-    let committed = tx.commit().await;
+        Ok(done)
+    };
+    let done = tokio::select! {
+        r = loading => r?,
+        _ = stop::wait() => return Err((first, anyhow!("interrupted"))),
+    };
+    // "copied" only once the rows are committed. A commit that was sent is
+    // waited for even after a stop request (briefly): what the target
+    // committed is reported as loaded, as its run state says.
+    let committed = tokio::select! {
+        r = tx.commit() => r,
+        _ = async {
+            stop::wait().await;
+            tokio::time::sleep(COMMIT_GRACE).await;
+        } => return Err((first, anyhow!("interrupted while committing"))),
+    };
     for (_, _, _, tp) in &done {
         ctx.progress.finish_table(
             tp,
