@@ -19,6 +19,7 @@ use anyhow::anyhow;
 use serde::Serialize;
 use tokio_postgres::Client;
 
+use crate::catalog::model::{Kind, Statement};
 use crate::catalog::{self, quote_ident, QualName, Table};
 use crate::conn::{self, Role};
 use crate::error::PgContext;
@@ -885,22 +886,22 @@ async fn target_health(
     names: &[String],
     present: &[QualName],
 ) -> anyhow::Result<Vec<(Option<QualName>, String)>> {
-    // Statements say `constraint NAME on TABLE`; validations, `validation
-    // of foreign key NAME on TABLE`. Constraint names are matched within
-    // the table's name (the dump's schema may be mapped again).
-    let after_on = |w: &str, prefix: &str| {
-        w.strip_prefix(prefix)
-            .and_then(|r| r.rsplit_once(" on "))
-            .map(|(c, t)| (c.to_string(), t.rsplit('.').next().unwrap_or(t).to_string()))
+    // Constraint names are matched within the table's name (the dump's
+    // schema may be mapped again).
+    let key_of = |st: &Statement, kind: Kind| {
+        st.part
+            .as_ref()
+            .filter(|_| st.kind == kind)
+            .map(|p| (p.name.clone(), p.table.name.clone()))
     };
     let validated: HashSet<(String, String)> = plan
         .validations
         .iter()
-        .filter_map(|v| after_on(&v.what, "validation of foreign key "))
+        .filter_map(|v| key_of(v, Kind::KeyValidation))
         .collect();
     let mut expected: HashMap<(String, String), bool> = HashMap::new();
     for st in plan.pre.iter().chain(&plan.indexes).chain(&plan.post) {
-        if let Some(key) = after_on(&st.what, "constraint ") {
+        if let Some(key) = key_of(st, Kind::Constraint) {
             let valid = !st.sql.ends_with("NOT VALID") || validated.contains(&key);
             expected.insert(key, valid);
         }

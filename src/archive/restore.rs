@@ -606,7 +606,7 @@ fn select_from_dump(
     // parent is the second name of `CREATE TABLE x PARTITION OF y`.
     let mut parent: std::collections::HashMap<QualName, QualName> = Default::default();
     for st in &plan.pre {
-        if st.sql.contains(" PARTITION OF ") {
+        if st.kind == crate::catalog::model::Kind::Table && st.sql.contains(" PARTITION OF ") {
             let names = crate::ddl::lexer::qualified_names(&st.sql);
             if let (Some(created), Some((ps, pn))) =
                 (crate::ddl::lexer::created_object(&st.sql), names.get(1))

@@ -5,7 +5,10 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use super::{Codec, TableEntry};
-use crate::catalog::{model::Statement, quote_ident};
+use crate::catalog::{
+    model::{Kind, Statement},
+    quote_ident,
+};
 use crate::ddl::quote::comment_text;
 use crate::transfer::schema::{setval_sql, SchemaPlan, SequenceValue};
 
@@ -60,10 +63,11 @@ pub fn post_data(plan: &SchemaPlan, sequences: &[SequenceValue]) -> String {
     for v in sequences {
         push(
             &mut out,
-            &Statement {
-                what: format!("sequence {}", v.sequence),
-                sql: setval_sql(v),
-            },
+            &Statement::new(
+                Kind::SequenceValue,
+                format!("sequence {}", v.sequence),
+                setval_sql(v),
+            ),
         );
     }
     for st in plan.access.iter().chain(&plan.publications) {

@@ -7,6 +7,7 @@
 //! search_path.
 
 pub mod model;
+pub mod statement;
 pub mod stats;
 pub mod types;
 

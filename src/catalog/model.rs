@@ -18,11 +18,14 @@ use crate::ddl::lexer::{self, Qualifies};
 use crate::ddl::model::{render_table, Column, Key, Mapper, TableDef};
 use crate::error::PgContext;
 
-/// One statement with what it creates, for messages.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Statement {
-    pub what: String,
-    pub sql: String,
+pub use super::statement::{Kind, Part, Statement};
+
+/// The part `name` of `table` (target name).
+fn part(name: &str, table: QualName) -> Option<Part> {
+    Some(Part {
+        name: name.to_string(),
+        table,
+    })
 }
 
 /// An object the plan creates, for the conflict check and for clean-up.
@@ -268,37 +271,24 @@ impl SchemaPlan {
             }
         }
         // A constraint that goes (a foreign key to a left-out table) takes
-        // its validation and comment with it: (constraint, table).
-        let mut gone_keys: HashSet<(String, Option<(String, String)>)> = HashSet::new();
-        for st in self.statements() {
-            if let Some(key) = st.what.strip_prefix("constraint ") {
-                if names_out(&st.sql, &out) {
-                    let name = key.rsplit_once(" on ").map_or(key, |(c, _)| c);
-                    let table = lexer::qualified_names(&st.sql).into_iter().next();
-                    gone_keys.insert((name.to_string(), table));
-                }
-            }
-        }
+        // its validation and comment with it.
+        let gone_keys: HashSet<&Part> = self
+            .statements()
+            .filter(|st| st.kind == Kind::Constraint && names_out(&st.sql, &out))
+            .filter_map(|st| st.part.as_ref())
+            .collect();
+        let gone_keys: HashSet<Part> = gone_keys.into_iter().cloned().collect();
         let keep = |st: &Statement| {
             if names_out(&st.sql, &out) {
                 return false;
             }
-            let name = st
-                .what
-                .strip_prefix("validation of foreign key ")
-                .map(|k| k.rsplit_once(" on ").map_or(k, |(c, _)| c))
-                .or_else(|| st.what.strip_prefix("comment on constraint "));
-            let table = lexer::qualified_names(&st.sql).into_iter().next();
-            !name.is_some_and(|n| gone_keys.contains(&(n.to_string(), table)))
+            let of_key = matches!(st.kind, Kind::KeyValidation | Kind::Comment);
+            !(of_key && st.part.as_ref().is_some_and(|p| gone_keys.contains(p)))
         };
         self.pre.retain(keep);
         // Bodies are not parsed; one that spells a left-out name is kept
         // and named, since it fails when it runs that part.
-        for st in self
-            .pre
-            .iter()
-            .filter(|st| st.what.starts_with("function "))
-        {
+        for st in self.pre.iter().filter(|st| st.kind == Kind::Function) {
             let mut gone: Vec<String> = lexer::body_names(&st.sql)
                 .into_iter()
                 .map(|(s, n)| QualName::new(s, n))
@@ -454,7 +444,10 @@ impl SchemaPlan {
         }
         let mut warnings = Vec::new();
         for st in self.statements_mut() {
-            if st.what.starts_with("function ") {
+            if let Some(p) = &mut st.part {
+                rename(&mut p.table);
+            }
+            if st.kind == Kind::Function {
                 let mentioned: Vec<String> = lexer::tokenize(&st.sql)
                     .iter()
                     .filter(|t| t.kind == lexer::Kind::Dollar)
@@ -495,7 +488,7 @@ impl SchemaPlan {
     /// Leave out owners (`--no-owner`): objects then belong to the role
     /// that runs the statements.
     pub fn drop_owners(&mut self) {
-        let owner = |st: &Statement| st.what.starts_with("owner of ");
+        let owner = |st: &Statement| st.kind == Kind::Owner;
         self.access.retain(|st| !owner(st));
         self.publications.retain(|st| !owner(st));
         // Default privileges then apply to the restoring role, which
@@ -510,9 +503,8 @@ impl SchemaPlan {
 
     /// Leave out grants (`--no-privileges`), default privileges too.
     pub fn drop_privileges(&mut self) {
-        self.access.retain(|st| {
-            !st.what.starts_with("privileges on ") && !st.what.starts_with("default privileges ")
-        });
+        self.access
+            .retain(|st| !matches!(st.kind, Kind::Privileges | Kind::DefaultPrivileges));
         self.grantees.clear();
     }
 }
@@ -663,6 +655,8 @@ impl Node {
         };
         let real = std::mem::replace(&mut self.stmts[0].sql, stand_in);
         self.later.push(Statement {
+            kind: Kind::ViewDefinition,
+            part: None,
             what: format!("definition of {}", self.stmts[0].what),
             sql: real.replacen("CREATE VIEW ", "CREATE OR REPLACE VIEW ", 1),
         });
@@ -714,6 +708,8 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         if let Some(cm) = r.get::<_, Option<String>>(1) {
             if name != "public" {
                 plan.post.push(Statement {
+                    kind: Kind::Comment,
+                    part: None,
                     what: format!("comment on schema {}", m.schema(&name)),
                     sql: format!(
                         "COMMENT ON SCHEMA {} IS {}",
@@ -836,6 +832,8 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
             .push(o.extension_schema.unwrap_or(m.schema(schema)).to_string());
         plan.extension_names.push(name.clone());
         plan.extensions.push(Statement {
+            kind: Kind::Extension,
+            part: None,
             what: format!("extension {name}"),
             sql: with,
         });
@@ -918,14 +916,15 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         .map(|i| &created[i].name)
         .collect();
     if !left_out.is_empty() {
-        let owned: HashSet<String> = plan
-            .sequences
-            .iter()
-            .filter(|(_, to)| left_out.contains(to))
-            .map(|(from, _)| format!("ownership of sequence {from}"))
-            .collect();
         plan.sequences.retain(|(_, to)| !left_out.contains(to));
-        plan.post.retain(|st| !owned.contains(&st.what));
+        // `ALTER SEQUENCE s OWNED BY ..`: the sequence is the first name.
+        plan.post.retain(|st| {
+            st.kind != Kind::SequenceOwnership
+                || !lexer::qualified_names(&st.sql)
+                    .into_iter()
+                    .next()
+                    .is_some_and(|(s, n)| left_out.contains(&QualName::new(s, n)))
+        });
     }
     // Text search objects, then collations, ahead of everything: types,
     // tables and indexes use them, and they use nothing of the plan.
@@ -1178,6 +1177,8 @@ fn not_member(oid: &str, cat: &str) -> String {
 
 fn comment_stmt(what: &str, target: &str, comment: Option<String>) -> Option<Statement> {
     comment.map(|c| Statement {
+        kind: Kind::Comment,
+        part: None,
         what: format!("comment on {what}"),
         sql: format!(
             "COMMENT ON {what_kw} {target} IS {}",
@@ -1284,6 +1285,8 @@ async fn read_types(
             }
         };
         let mut stmts = vec![Statement {
+            kind: Kind::Type,
+            part: None,
             what: format!("type {name}"),
             sql,
         }];
@@ -1387,6 +1390,8 @@ async fn read_functions(
         };
         let target_sig = format!("{}({sig_args})", m.q(&name));
         let mut stmts = vec![Statement {
+            kind: Kind::Function,
+            part: None,
             what: format!("function {label}"),
             sql,
         }];
@@ -1466,6 +1471,8 @@ async fn read_casts(
         let target = format!("({from} AS {to})");
         let label = format!("cast {target}");
         let mut stmts = vec![Statement {
+            kind: Kind::Cast,
+            part: None,
             what: label.clone(),
             sql: format!("CREATE CAST {target} {how}{context}"),
         }];
@@ -1602,12 +1609,16 @@ async fn read_sequences(
             r.get(9),
         );
         let mut stmts = vec![Statement {
+            kind: Kind::Sequence,
+            part: None,
             what: format!("sequence {name}"),
             sql: format!("CREATE SEQUENCE {target} {opts}"),
         }];
         stmts.extend(comment_stmt("SEQUENCE", &target, r.get(10)));
         if let Some(col) = r.get::<_, Option<String>>(11) {
             plan.post.push(Statement {
+                kind: Kind::SequenceOwnership,
+                part: None,
                 what: format!("ownership of sequence {name}"),
                 sql: format!("ALTER SEQUENCE {target} OWNED BY {}", m.sql(&col)),
             });
@@ -1796,6 +1807,8 @@ async fn read_tables(
                 def.checks.push((cname.clone(), cdef));
             } else {
                 post_checks.push(Statement {
+                    kind: Kind::Constraint,
+                    part: part(&cname, m.name(&name)),
                     what: format!("constraint {cname} on {name}"),
                     sql: format!(
                         "ALTER TABLE {target} ADD CONSTRAINT {} {}",
@@ -1806,6 +1819,8 @@ async fn read_tables(
             }
             if let Some(cm) = k.get::<_, Option<String>>(4) {
                 post_checks.push(Statement {
+                    kind: Kind::Comment,
+                    part: part(&cname, m.name(&name)),
                     what: format!("comment on constraint {cname}"),
                     sql: format!(
                         "COMMENT ON CONSTRAINT {} ON {target} IS {}",
@@ -1818,12 +1833,16 @@ async fn read_tables(
         plan.post.extend(post_checks);
         if def.rls {
             plan.post.push(Statement {
+                kind: Kind::RowSecurity,
+                part: None,
                 what: format!("row level security on {name}"),
                 sql: format!("ALTER TABLE {target} ENABLE ROW LEVEL SECURITY"),
             });
         }
         if def.force_rls {
             plan.post.push(Statement {
+                kind: Kind::RowSecurity,
+                part: None,
                 what: format!("row level security on {name}"),
                 sql: format!("ALTER TABLE {target} FORCE ROW LEVEL SECURITY"),
             });
@@ -1836,6 +1855,8 @@ async fn read_tables(
             .filter(|_| r.get::<_, String>(3) != "p")
         {
             plan.post.push(Statement {
+                kind: Kind::ReplicaIdentity,
+                part: None,
                 what: format!("replica identity of {name}"),
                 sql: format!("ALTER TABLE ONLY {target} REPLICA IDENTITY {identity}"),
             });
@@ -1843,6 +1864,8 @@ async fn read_tables(
         let stmts = render_table(&def, m)
             .into_iter()
             .map(|sql| Statement {
+                kind: Kind::Table,
+                part: None,
                 what: format!("table {name}"),
                 sql,
             })
@@ -1973,6 +1996,8 @@ async fn read_table_post(
             "ONLY "
         };
         let stmt = Statement {
+            kind: Kind::Constraint,
+            part: part(&cname, m.name(&table)),
             what: format!("constraint {cname} on {table}"),
             sql: format!(
                 "ALTER TABLE {only}{} ADD CONSTRAINT {} {}",
@@ -1982,6 +2007,8 @@ async fn read_table_post(
             ),
         };
         let comment = r.get::<_, Option<String>>(7).map(|cm| Statement {
+            kind: Kind::Comment,
+            part: part(&cname, m.name(&table)),
             what: format!("comment on constraint {cname}"),
             sql: format!(
                 "COMMENT ON CONSTRAINT {} ON {} IS {}",
@@ -2010,10 +2037,14 @@ async fn read_table_post(
                 fks.push(stmt);
             } else {
                 fks.push(Statement {
+                    kind: Kind::Constraint,
+                    part: stmt.part.clone(),
                     what: stmt.what.clone(),
                     sql: format!("{} NOT VALID", stmt.sql),
                 });
                 plan.validations.push(Statement {
+                    kind: Kind::KeyValidation,
+                    part: part(&cname, m.name(&table)),
                     what: format!("validation of foreign key {cname} on {table}"),
                     sql: format!(
                         "ALTER TABLE {only}{} VALIDATE CONSTRAINT {}",
@@ -2035,10 +2066,14 @@ async fn read_table_post(
             match split {
                 Some((index, using)) => {
                     plan.indexes.push(Statement {
+                        kind: Kind::ConstraintIndex,
+                        part: part(&cname, m.name(&table)),
                         what: format!("index of constraint {cname} on {table}"),
                         sql: m.sql(&index),
                     });
                     attaches.push(Statement {
+                        kind: Kind::Constraint,
+                        part: stmt.part,
                         what: stmt.what,
                         sql: format!(
                             "ALTER TABLE ONLY {} ADD CONSTRAINT {} {using}",
@@ -2083,6 +2118,8 @@ async fn read_table_post(
         let name = QualName::new(r.get::<_, String>(2), r.get::<_, String>(3));
         let table = QualName::new(r.get::<_, String>(5), r.get::<_, String>(6));
         plan.indexes.push(Statement {
+            kind: Kind::Index,
+            part: None,
             what: format!("index {name}"),
             sql: def,
         });
@@ -2114,6 +2151,8 @@ async fn read_table_post(
         let tg: String = r.get(1);
         let table = QualName::new(r.get::<_, String>(3), r.get::<_, String>(4));
         plan.post.push(Statement {
+            kind: Kind::Trigger,
+            part: part(&tg, m.name(&table)),
             what: format!("trigger {tg} on {table}"),
             sql: m.sql(&r.get::<_, String>(0)),
         });
@@ -2125,6 +2164,8 @@ async fn read_table_post(
         };
         if let Some(s) = state {
             plan.post.push(Statement {
+                kind: Kind::Trigger,
+                part: part(&tg, m.name(&table)),
                 what: format!("trigger {tg} on {table}"),
                 sql: format!("ALTER TABLE {} {s} {}", m.q(&table), quote_ident(&tg)),
             });
@@ -2149,6 +2190,8 @@ async fn read_table_post(
     for r in rows {
         let table = QualName::new(r.get::<_, String>(2), r.get::<_, String>(3));
         plan.post.push(Statement {
+            kind: Kind::Rule,
+            part: part(&r.get::<_, String>(1), m.name(&table)),
             what: format!("rule {} on {table}", r.get::<_, String>(1)),
             sql: m.sql(&r.get::<_, String>(0)),
         });
@@ -2216,6 +2259,8 @@ async fn read_table_post(
             sql.push_str(&format!(" WITH CHECK ({})", m.sql(&w)));
         }
         plan.post.push(Statement {
+            kind: Kind::Policy,
+            part: part(&pol, m.name(&table)),
             what: format!("policy {pol} on {table}"),
             sql,
         });
@@ -2293,12 +2338,16 @@ async fn read_views(
             format!("CREATE VIEW {target}{with} AS {def}")
         };
         let mut stmts = vec![Statement {
+            kind: Kind::View,
+            part: None,
             what: format!("{} {name}", kw.to_lowercase()),
             sql,
         }];
         stmts.extend(comment_stmt(kw, &target, r.get(6)));
         for cc in r.get::<_, Option<Vec<String>>>(8).unwrap_or_default() {
             stmts.push(Statement {
+                kind: Kind::Comment,
+                part: None,
                 what: format!("comment on a column of {name}"),
                 sql: format!("COMMENT ON COLUMN {target}.{cc}"),
             });
@@ -2308,6 +2357,8 @@ async fn read_views(
             // Column defaults of a view (for inserts through it).
             for d in r.get::<_, Option<Vec<String>>>(12).unwrap_or_default() {
                 plan.post.push(Statement {
+                    kind: Kind::ViewDefault,
+                    part: None,
                     what: format!("column default of view {name}"),
                     sql: format!("ALTER VIEW {target} ALTER COLUMN {}", m.sql(&d)),
                 });
@@ -2317,6 +2368,8 @@ async fn read_views(
             matviews.push(oid);
             if r.get::<_, bool>(7) {
                 plan.post.push(Statement {
+                    kind: Kind::Refresh,
+                    part: None,
                     what: format!("refresh of {name}"),
                     sql: format!("REFRESH MATERIALIZED VIEW {target}"),
                 });
@@ -2471,6 +2524,8 @@ async fn read_access(
             if !(o.no_owner || public_schema || r.get::<_, bool>(6)) {
                 plan.owners.insert(owner.clone());
                 plan.access.push(Statement {
+                    kind: Kind::Owner,
+                    part: None,
                     what: format!("owner of {} {target}", kw.to_lowercase()),
                     sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
                 });
@@ -2478,6 +2533,8 @@ async fn read_access(
             if !o.no_privileges && r.get::<_, bool>(2) {
                 let on = grant_kw(kw);
                 plan.access.push(Statement {
+                    kind: Kind::Privileges,
+                    part: None,
                     what: format!("privileges on {} {target}", kw.to_lowercase()),
                     sql: format!(
                         "REVOKE ALL ON {on} {t} FROM PUBLIC; REVOKE ALL ON {on} {t} FROM {}",
@@ -2506,6 +2563,8 @@ async fn read_access(
             ""
         };
         plan.access.push(Statement {
+            kind: Kind::Privileges,
+            part: None,
             what: format!("privileges on {} {target}", kw.to_lowercase()),
             sql: format!(
                 "GRANT {privilege} ON {} {} TO {grantee}{option}",
@@ -2557,6 +2616,8 @@ async fn read_column_grants(
         let col: String = r.get(1);
         let privilege: String = r.get(3);
         plan.access.push(Statement {
+            kind: Kind::Privileges,
+            part: None,
             what: format!("privileges on a column of {}", n.target),
             sql: format!(
                 "GRANT {privilege} ({col}) ON TABLE {} TO {grantee}{}",
@@ -2646,6 +2707,8 @@ async fn read_default_privileges(
         };
         let privilege: String = r.get(4);
         plan.access.push(Statement {
+            kind: Kind::DefaultPrivileges,
+            part: None,
             what: format!("default privileges in schema {}", m.schema(&schema)),
             sql: format!(
                 "ALTER DEFAULT PRIVILEGES {for_role}IN SCHEMA {} GRANT {privilege} ON {on} TO \
@@ -2686,6 +2749,8 @@ async fn read_statistics(
         let name = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
         plan.index_tables.push(None);
         plan.indexes.push(Statement {
+            kind: Kind::Statistics,
+            part: None,
             what: format!("statistics {name}"),
             sql: m.sql(&r.get::<_, String>(2)),
         });
@@ -2774,6 +2839,8 @@ async fn read_operators(
         let target = format!("{op} ({args})");
         let label = format!("operator {schema}.{name}({args})");
         let stmts = vec![Statement {
+            kind: Kind::Operator,
+            part: None,
             what: label.clone(),
             sql: format!("CREATE OPERATOR {op} ({})", opts.join(", ")),
         }];
@@ -2829,6 +2896,8 @@ async fn read_conversions(
         let name = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
         let target = m.q(&name);
         plan.pre.push(Statement {
+            kind: Kind::Conversion,
+            part: None,
             what: format!("conversion {name}"),
             sql: format!(
                 "CREATE {}CONVERSION {target} FOR {} TO {} FROM {}",
@@ -2860,6 +2929,8 @@ fn comment_and_owner(
 ) {
     if let Some(cm) = comment {
         plan.post.push(Statement {
+            kind: Kind::Comment,
+            part: None,
             what: format!("comment on {} {target}", kw.to_lowercase()),
             sql: format!("COMMENT ON {kw} {target} IS {}", quote_literal(&cm)),
         });
@@ -2867,6 +2938,8 @@ fn comment_and_owner(
     if !o.no_owner {
         plan.owners.insert(owner.clone());
         plan.access.push(Statement {
+            kind: Kind::Owner,
+            part: None,
             what: format!("owner of {} {target}", kw.to_lowercase()),
             sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
         });
@@ -2916,6 +2989,8 @@ async fn read_collations(
             continue;
         };
         stmts.push(Statement {
+            kind: Kind::Collation,
+            part: None,
             what: format!("collation {name}"),
             sql: format!("CREATE COLLATION {target} ({options})"),
         });
@@ -2971,6 +3046,8 @@ async fn read_text_search(
             .map(|opt| format!(", {opt}"))
             .unwrap_or_default();
         stmts.push(Statement {
+            kind: Kind::TextSearch,
+            part: None,
             what: format!("text search dictionary {name}"),
             sql: format!("CREATE TEXT SEARCH DICTIONARY {target} (TEMPLATE = {template}{options})"),
         });
@@ -3016,6 +3093,8 @@ async fn read_text_search(
         let parser = m.q(&QualName::new(r.get::<_, String>(3), r.get::<_, String>(4)));
         let target = m.q(&name);
         stmts.push(Statement {
+            kind: Kind::TextSearch,
+            part: None,
             what: format!("text search configuration {name}"),
             sql: format!("CREATE TEXT SEARCH CONFIGURATION {target} (PARSER = {parser})"),
         });
@@ -3032,6 +3111,8 @@ async fn read_text_search(
         }
         for (token, dicts) in mappings {
             stmts.push(Statement {
+                kind: Kind::TextSearch,
+                part: None,
                 what: format!("text search configuration {name}"),
                 sql: format!(
                     "ALTER TEXT SEARCH CONFIGURATION {target} ADD MAPPING FOR {} WITH {}",
@@ -3239,6 +3320,8 @@ async fn read_publications(
             with.push_str(", publish_via_partition_root = true");
         }
         plan.publications.push(Statement {
+            kind: Kind::Publication,
+            part: None,
             what: format!("publication {name}"),
             sql: format!(
                 "CREATE PUBLICATION {} FOR {} WITH ({with})",
@@ -3250,6 +3333,8 @@ async fn read_publications(
             let owner: String = r.get(6);
             plan.owners.insert(owner.clone());
             plan.publications.push(Statement {
+                kind: Kind::Owner,
+                part: None,
                 what: format!("owner of publication {name}"),
                 sql: format!(
                     "ALTER PUBLICATION {} OWNER TO {}",
@@ -3311,10 +3396,7 @@ mod tests {
     }
 
     fn st(what: &str, sql: &str) -> Statement {
-        Statement {
-            what: what.into(),
-            sql: sql.into(),
-        }
+        super::super::statement::derive(what.into(), sql.into())
     }
 
     #[test]

@@ -404,14 +404,16 @@ pub fn split_early(
             .entry((*t).clone())
             .or_default()
             .push(match stats.get(*t) {
-                Some(sql) => model::Statement {
-                    what: format!("statistics of {t} (carried from the source)"),
-                    sql: sql.clone(),
-                },
-                None => model::Statement {
-                    what: format!("statistics (ANALYZE) of {t}"),
-                    sql: format!("ANALYZE {}", t.quoted()),
-                },
+                Some(sql) => model::Statement::new(
+                    model::Kind::TableStatistics,
+                    format!("statistics of {t} (carried from the source)"),
+                    sql.clone(),
+                ),
+                None => model::Statement::new(
+                    model::Kind::TableStatistics,
+                    format!("statistics (ANALYZE) of {t}"),
+                    format!("ANALYZE {}", t.quoted()),
+                ),
             });
     }
     (early, remaining)
