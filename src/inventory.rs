@@ -72,6 +72,12 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
          UNION ALL SELECT 'operator', pg_catalog.format('%I.%s(%s, %s)', ns.nspname, o.oprname, \
                           pg_catalog.format_type(o.oprleft, NULL), pg_catalog.format_type(o.oprright, NULL)) \
            FROM pg_catalog.pg_operator o JOIN ns ON ns.oid = o.oprnamespace WHERE {opr_own} \
+         UNION ALL SELECT 'operator class', pg_catalog.format('%I.%I USING %I', ns.nspname, o.opcname, a.amname) \
+           FROM pg_catalog.pg_opclass o JOIN ns ON ns.oid = o.opcnamespace \
+           JOIN pg_catalog.pg_am a ON a.oid = o.opcmethod WHERE {opc_own} \
+         UNION ALL SELECT 'operator family', pg_catalog.format('%I.%I USING %I', ns.nspname, o.opfname, a.amname) \
+           FROM pg_catalog.pg_opfamily o JOIN ns ON ns.oid = o.opfnamespace \
+           JOIN pg_catalog.pg_am a ON a.oid = o.opfmethod WHERE {opf_own} \
          UNION ALL SELECT 'collation', pg_catalog.format('%I.%I', ns.nspname, o.collname) \
            FROM pg_catalog.pg_collation o JOIN ns ON ns.oid = o.collnamespace WHERE {coll_own} \
          UNION ALL SELECT 'text search dictionary', pg_catalog.format('%I.%I', ns.nspname, o.dictname) \
@@ -96,6 +102,8 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
         cast_own = own("pg_cast", "k.oid"),
         coll_own = own("pg_collation", "o.oid"),
         opr_own = own("pg_operator", "o.oid"),
+        opc_own = own("pg_opclass", "o.oid"),
+        opf_own = own("pg_opfamily", "o.oid"),
         dict_own = own("pg_ts_dict", "o.oid"),
         cfg_own = own("pg_ts_config", "o.oid"),
     );

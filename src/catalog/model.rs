@@ -20,6 +20,8 @@ use crate::error::PgContext;
 
 pub use super::statement::{Kind, Part, Statement};
 
+mod opclass;
+
 /// The part `name` of `table` (target name).
 fn part(name: &str, table: QualName) -> Option<Part> {
     Some(Part {
@@ -104,7 +106,6 @@ pub struct Unsupported {
 
 /// The kinds `--leave-out` accepts.
 pub const LEAVE_OUT_KINDS: &[&str] = &[
-    "operator-class",
     "foreign-table",
     "large-object",
     "event-trigger",
@@ -725,6 +726,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     read_functions(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_casts(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_operators(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+    opclass::read(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_sequences(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_tables(c, o, &m, &mut nodes, &mut plan).await?;
     // Views defined after the keys go here, before materialized view
@@ -735,7 +737,8 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     not_reproduced(c, &schemas, &mut plan).await?;
 
     // Dependencies among the nodes, and extensions they use.
-    let deps = read_depends(c).await?;
+    let mut deps = read_depends(c).await?;
+    deps.edges.extend(opclass::family_edges(c, &schemas).await?);
     let index: HashMap<Key, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key, i)).collect();
     let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); nodes.len()];
     // What each node uses of an extension: an object it depends on
@@ -998,6 +1001,20 @@ async fn read_depends(c: &Client) -> Result<Depends> {
                WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'f' || {obj} \
                WHEN 'pg_catalog.pg_cast'::pg_catalog.regclass THEN 'k' || {obj} \
                WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN 'o' || {obj} \
+               WHEN 'pg_catalog.pg_opclass'::pg_catalog.regclass THEN 'C' || {obj} \
+               WHEN 'pg_catalog.pg_opfamily'::pg_catalog.regclass THEN 'F' || {obj} \
+               WHEN 'pg_catalog.pg_amop'::pg_catalog.regclass THEN \
+                 (SELECT CASE WHEN m.refclassid = 'pg_catalog.pg_opclass'::pg_catalog.regclass \
+                              THEN 'C' ELSE 'F' END || m.refobjid \
+                    FROM pg_catalog.pg_depend m WHERE m.classid = 'pg_catalog.pg_amop'::pg_catalog.regclass \
+                     AND m.objid = {obj} AND m.refclassid IN ('pg_catalog.pg_opclass'::pg_catalog.regclass, \
+                                                           'pg_catalog.pg_opfamily'::pg_catalog.regclass) LIMIT 1) \
+               WHEN 'pg_catalog.pg_amproc'::pg_catalog.regclass THEN \
+                 (SELECT CASE WHEN m.refclassid = 'pg_catalog.pg_opclass'::pg_catalog.regclass \
+                              THEN 'C' ELSE 'F' END || m.refobjid \
+                    FROM pg_catalog.pg_depend m WHERE m.classid = 'pg_catalog.pg_amproc'::pg_catalog.regclass \
+                     AND m.objid = {obj} AND m.refclassid IN ('pg_catalog.pg_opclass'::pg_catalog.regclass, \
+                                                           'pg_catalog.pg_opfamily'::pg_catalog.regclass) LIMIT 1) \
                WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN \
                  (SELECT 'c' || adrelid FROM pg_catalog.pg_attrdef WHERE oid = {obj}) \
                WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN \
@@ -1087,6 +1104,8 @@ async fn describe_outside(
         Key::Proc(o) => format!("f{o}"),
         Key::Cast(o) => format!("k{o}"),
         Key::Operator(o) => format!("o{o}"),
+        Key::OpClass(o) => format!("C{o}"),
+        Key::OpFamily(o) => format!("F{o}"),
     };
     let keys: Vec<String> = needs.keys().map(key_text).collect();
     let rows = c
@@ -1108,6 +1127,16 @@ async fn describe_outside(
                       UNION ALL \
                       SELECT 'operator', i.o::pg_catalog.regoperator::text, p.oprnamespace \
                         FROM pg_catalog.pg_operator p WHERE p.oid = i.o AND pg_catalog.left(k, 1) = 'o' \
+                      UNION ALL \
+                      SELECT 'operator class', pg_catalog.format('%I.%I USING %I', xn.nspname, x.opcname, a.amname), x.opcnamespace \
+                        FROM pg_catalog.pg_opclass x JOIN pg_catalog.pg_am a ON a.oid = x.opcmethod \
+                        JOIN pg_catalog.pg_namespace xn ON xn.oid = x.opcnamespace \
+                       WHERE x.oid = i.o AND pg_catalog.left(k, 1) = 'C' \
+                      UNION ALL \
+                      SELECT 'operator family', pg_catalog.format('%I.%I USING %I', xn.nspname, x.opfname, a.amname), x.opfnamespace \
+                        FROM pg_catalog.pg_opfamily x JOIN pg_catalog.pg_am a ON a.oid = x.opfmethod \
+                        JOIN pg_catalog.pg_namespace xn ON xn.oid = x.opfnamespace \
+                       WHERE x.oid = i.o AND pg_catalog.left(k, 1) = 'F' \
                     ) AS x(kind, name, nsp) \
                JOIN pg_catalog.pg_namespace n ON n.oid = x.nsp",
             &[&keys],
@@ -1162,6 +1191,8 @@ fn parse_key(s: &str) -> Option<Key> {
         "f" => Some(Key::Proc(oid)),
         "k" => Some(Key::Cast(oid)),
         "o" => Some(Key::Operator(oid)),
+        "C" => Some(Key::OpClass(oid)),
+        "F" => Some(Key::OpFamily(oid)),
         _ => None,
     }
 }
@@ -3181,21 +3212,9 @@ fn collation_options(row: &serde_json::Value) -> Option<String> {
 /// yet: each is named in a warning, so nothing is left behind silently.
 async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -> Result<()> {
     // (kind, catalog, name column, schema column), extension members left out.
-    const KINDS: &[(&str, &str, &str, &str)] =
-        &[("operator class", "pg_opclass", "opcname", "opcnamespace")];
-    let mut branches: Vec<String> = KINDS
-        .iter()
-        .map(|(kind, cat, name, nsp)| {
-            format!(
-                "SELECT '{kind}' AS kind, n.nspname || '.' || x.{name} AS name \
-                   FROM pg_catalog.{cat} x JOIN pg_catalog.pg_namespace n ON n.oid = x.{nsp} \
-                  WHERE n.nspname = ANY($1) AND {}",
-                not_member("x.oid", &format!("pg_catalog.{cat}"))
-            )
-        })
-        .collect();
+    let mut branches: Vec<String> = Vec::new();
     branches.push(format!(
-        "SELECT 'foreign table', n.nspname || '.' || x.relname \
+        "SELECT 'foreign table' AS kind, n.nspname || '.' || x.relname AS name \
            FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace \
           WHERE x.relkind = 'f' AND n.nspname = ANY($1) AND {}",
         not_member("x.oid", "pg_catalog.pg_class")

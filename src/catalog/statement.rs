@@ -24,6 +24,8 @@ pub enum Kind {
     Function,
     Cast,
     Operator,
+    OperatorFamily,
+    OperatorClass,
     Sequence,
     /// `ALTER SEQUENCE .. OWNED BY`.
     SequenceOwnership,

@@ -22,6 +22,10 @@ pub enum Key {
     Cast(u32),
     /// A `pg_operator` entry.
     Operator(u32),
+    /// A `pg_opclass` entry.
+    OpClass(u32),
+    /// A `pg_opfamily` entry.
+    OpFamily(u32),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -198,6 +198,27 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                     array_item(&c.name.name)
                 ),
             ),
+            kind @ ("operator class" | "operator family") => (
+                if kind == "operator class" {
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_opclass x \
+                       JOIN pg_catalog.pg_namespace n ON n.oid = x.opcnamespace \
+                       JOIN pg_catalog.pg_am a ON a.oid = x.opcmethod \
+                      WHERE n.nspname = ($1::text::text[])[1] AND x.opcname = ($1::text::text[])[2] \
+                        AND a.amname = ($1::text::text[])[3])"
+                } else {
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_opfamily x \
+                       JOIN pg_catalog.pg_namespace n ON n.oid = x.opfnamespace \
+                       JOIN pg_catalog.pg_am a ON a.oid = x.opfmethod \
+                      WHERE n.nspname = ($1::text::text[])[1] AND x.opfname = ($1::text::text[])[2] \
+                        AND a.amname = ($1::text::text[])[3])"
+                },
+                format!(
+                    "{{{},{},{}}}",
+                    array_item(&c.name.schema),
+                    array_item(&c.name.name),
+                    array_item(c.args.as_deref().unwrap_or_default())
+                ),
+            ),
             // (source type, target type) in the name's two halves.
             "cast" => (
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cast \
@@ -230,6 +251,9 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
         };
         if exists {
             let label = match &c.args {
+                Some(a) if c.kind.starts_with("operator ") && c.kind != "operator" => {
+                    format!("{} {} using {a}", c.kind, c.name)
+                }
                 Some(a) => format!("{} {}({a})", c.kind, c.name),
                 None if c.kind == "publication" => format!("publication {}", c.name.name),
                 None if c.kind == "cast" => format!("cast ({} AS {})", c.name.schema, c.name.name),
@@ -592,6 +616,8 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         "text search configuration",
         "operator",
         "conversion",
+        "operator class",
+        "operator family",
     ];
     // Type lists (a routine's arguments, a cast's types) are spliced in
     // as text: only what a type list may hold outside quoted names.
@@ -608,6 +634,10 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         && match c.kind.as_str() {
             "cast" => plain_types(&c.name.schema) && plain_types(&c.name.name),
             "function" => c.args.as_deref().is_none_or(plain_types),
+            // The access method: a plain name.
+            "operator class" | "operator family" => c.args.as_deref().is_some_and(|a| {
+                !a.is_empty() && a.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            }),
             // An operator's name is symbols only.
             "operator" => {
                 c.args.as_deref().is_some_and(plain_types)
@@ -636,6 +666,12 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
             "DROP OPERATOR IF EXISTS {}.{} ({}){tail}",
             catalog::quote_ident(&c.name.schema),
             c.name.name,
+            c.args.clone().unwrap_or_default()
+        ),
+        kind @ ("operator class" | "operator family") => format!(
+            "DROP {} IF EXISTS {} USING {}{tail}",
+            kind.to_uppercase(),
+            c.name.quoted(),
             c.args.clone().unwrap_or_default()
         ),
         "function" => format!(

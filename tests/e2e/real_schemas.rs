@@ -546,3 +546,55 @@ fn conversions_come_along() {
          CREATE TABLE app.t (id int PRIMARY KEY);",
     );
 }
+
+/// Operator classes and families were refused ("--leave-out
+/// operator-class"): they are now created after their operators and
+/// functions, with loose family members, comments and owners, before a
+/// partitioned table whose key uses one and the indexes that do.
+#[test]
+fn operator_classes_and_families_come_along() {
+    let cmp = |name: &str, op: &str| {
+        format!(
+            "CREATE FUNCTION app.ci_{name}(text, text) RETURNS bool LANGUAGE sql IMMUTABLE \
+               AS 'SELECT lower($1) {op} lower($2)'; \
+             CREATE OPERATOR app.{op}~ (FUNCTION = app.ci_{name}, LEFTARG = text, RIGHTARG = text); "
+        )
+    };
+    let ops: String = [
+        ("lt", "<"),
+        ("le", "<="),
+        ("eq", "="),
+        ("ge", ">="),
+        ("gt", ">"),
+    ]
+    .iter()
+    .map(|(n, o)| cmp(n, o))
+    .collect();
+    assert_moves_whole(
+        "opclasses",
+        &format!(
+            "CREATE SCHEMA app; {ops} \
+             CREATE FUNCTION app.ci_cmp(text, text) RETURNS int LANGUAGE sql IMMUTABLE \
+               AS 'SELECT CASE WHEN lower($1) < lower($2) THEN -1 WHEN lower($1) > lower($2) THEN 1 ELSE 0 END'; \
+             CREATE FUNCTION app.ci_hash(text) RETURNS int LANGUAGE sql IMMUTABLE \
+               AS 'SELECT hashtext(lower($1))'; \
+             CREATE OPERATOR FAMILY app.ci_fam USING btree; \
+             CREATE OPERATOR CLASS app.ci_ops FOR TYPE text USING btree FAMILY app.ci_fam AS \
+               OPERATOR 1 app.<~, OPERATOR 2 app.<=~, OPERATOR 3 app.=~, OPERATOR 4 app.>=~, \
+               OPERATOR 5 app.>~, FUNCTION 1 app.ci_cmp(text, text); \
+             ALTER OPERATOR FAMILY app.ci_fam USING btree ADD FUNCTION 4 (text, text) btequalimage(oid); \
+             COMMENT ON OPERATOR CLASS app.ci_ops USING btree IS 'case-insensitive order'; \
+             COMMENT ON OPERATOR FAMILY app.ci_fam USING btree IS 'case-insensitive'; \
+             CREATE OPERATOR CLASS app.ci_hash_ops FOR TYPE text USING hash AS \
+               OPERATOR 1 app.=~, FUNCTION 1 app.ci_hash(text); \
+             CREATE TABLE app.users (id int PRIMARY KEY, email text); \
+             CREATE INDEX users_email ON app.users (email app.ci_ops); \
+             CREATE INDEX users_email_h ON app.users USING hash (email app.ci_hash_ops); \
+             CREATE TABLE app.events (k text, n int) PARTITION BY RANGE (k app.ci_ops); \
+             CREATE TABLE app.events_a PARTITION OF app.events FOR VALUES FROM ('a') TO ('n'); \
+             CREATE TABLE app.events_n PARTITION OF app.events FOR VALUES FROM ('n') TO (MAXVALUE); \
+             INSERT INTO app.users VALUES (1, 'A@x'), (2, 'b@y'); \
+             INSERT INTO app.events VALUES ('Apple', 1), ('zebra', 2);"
+        ),
+    );
+}

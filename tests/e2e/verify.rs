@@ -151,7 +151,10 @@ fn verify_names_every_kind_of_object_a_target_lost() {
          CREATE FUNCTION util.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2'; \
          CREATE COLLATION app.c_copy (provider = libc, lc_collate = 'C', lc_ctype = 'C'); \
          CREATE TEXT SEARCH DICTIONARY app.d (TEMPLATE = pg_catalog.simple); \
-         CREATE TEXT SEARCH CONFIGURATION app.cfg (COPY = pg_catalog.simple);",
+         CREATE TEXT SEARCH CONFIGURATION app.cfg (COPY = pg_catalog.simple); \
+         CREATE OPERATOR FAMILY app.fam USING hash; \
+         CREATE OPERATOR CLASS app.int_hash FOR TYPE int USING hash AS \
+           OPERATOR 1 =, FUNCTION 1 hashint4(int);",
     );
     let copy_of = |hint: &str, damage: &str| {
         let dst = s.target.fresh_db(hint);
@@ -173,6 +176,14 @@ fn verify_names_every_kind_of_object_a_target_lost() {
         (
             "DROP TEXT SEARCH CONFIGURATION app.cfg",
             "text search configuration app.cfg is missing",
+        ),
+        (
+            "DROP OPERATOR FAMILY app.fam USING hash",
+            "operator family app.fam USING hash is missing",
+        ),
+        (
+            "DROP OPERATOR CLASS app.int_hash USING hash",
+            "operator class app.int_hash USING hash is missing",
         ),
         ("DROP SEQUENCE app.ticket", "sequence app.ticket is missing"),
         ("DROP TYPE app.mood", "type app.mood is missing"),
