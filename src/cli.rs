@@ -434,6 +434,13 @@ pub struct VerifyArgs {
     /// Also compare a content checksum of every table (computed by each server)
     #[arg(long)]
     pub checksums: bool,
+    /// Do not compare owners (for a copy made with --no-owner)
+    #[arg(long)]
+    pub no_owner: bool,
+    /// Do not compare grants and default privileges (for a copy made with
+    /// --no-privileges)
+    #[arg(long)]
+    pub no_privileges: bool,
     /// Write a JSON report to FILE
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -3,9 +3,12 @@
 //! silence. Tables, their columns, constraints, indexes, triggers and
 //! policies, and views are checked elsewhere in `verify`; this covers the
 //! rest of what lives in the selected schemas: the schemas themselves,
-//! sequences, foreign tables, types, routines, casts, rules, triggers on
-//! views, extended statistics, extensions, and every comment (with its
-//! text).
+//! sequences, foreign tables, types, routines, casts, operators, operator
+//! classes and families, collations, conversions, text search objects,
+//! rules, triggers on views, extended statistics, extensions,
+//! publications, every comment (with its text), and properties of objects
+//! (row-level security, replica identity, sequence ownership; owners and
+//! grants in [`read_access`]).
 //!
 //! Each object is a (kind, identity) pair whose identity spells its
 //! names the way SQL does (`app.f/2`, `rule r on app.t`), so the schema
@@ -84,6 +87,32 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
            FROM pg_catalog.pg_ts_dict o JOIN ns ON ns.oid = o.dictnamespace WHERE {dict_own} \
          UNION ALL SELECT 'text search configuration', pg_catalog.format('%I.%I', ns.nspname, o.cfgname) \
            FROM pg_catalog.pg_ts_config o JOIN ns ON ns.oid = o.cfgnamespace WHERE {cfg_own} \
+         UNION ALL SELECT 'conversion', pg_catalog.format('%I.%I', ns.nspname, o.conname) \
+           FROM pg_catalog.pg_conversion o JOIN ns ON ns.oid = o.connamespace WHERE {conv_own} \
+         UNION ALL SELECT 'row level security on', pg_catalog.format('%I.%I: %s', ns.nspname, c.relname, \
+                          CASE WHEN c.relforcerowsecurity THEN 'enabled and forced' ELSE 'enabled' END) \
+           FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace \
+          WHERE c.relkind IN ('r', 'p') AND (c.relrowsecurity OR c.relforcerowsecurity) \
+         UNION ALL SELECT 'replica identity of', pg_catalog.format('%I.%I: %s', ns.nspname, c.relname, \
+                          CASE c.relreplident WHEN 'f' THEN 'full' WHEN 'n' THEN 'nothing' \
+                            ELSE 'index ' || coalesce((SELECT pg_catalog.quote_ident(i.relname) \
+                                   FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
+                                  WHERE x.indrelid = c.oid AND x.indisreplident), '?') END) \
+           FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace \
+          WHERE c.relkind IN ('r', 'p') AND c.relreplident <> 'd' \
+         UNION ALL SELECT 'ownership of sequence', pg_catalog.format('%I.%I: %I.%I.%I', ns.nspname, s.relname, \
+                          tn.nspname, t.relname, a.attname) \
+           FROM pg_catalog.pg_class s JOIN ns ON ns.oid = s.relnamespace \
+           JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                AND d.objid = s.oid AND d.refobjsubid > 0 AND d.deptype = 'a' \
+           JOIN pg_catalog.pg_class t ON t.oid = d.refobjid \
+           JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
+           JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid \
+          WHERE s.relkind = 'S' \
+         UNION ALL SELECT 'publication', pg_catalog.format('%I (table %I.%I)', p.pubname, ns.nspname, c.relname) \
+           FROM pg_catalog.pg_publication p \
+           JOIN pg_catalog.pg_publication_rel r ON r.prpubid = p.oid \
+           JOIN pg_catalog.pg_class c ON c.oid = r.prrelid JOIN ns ON ns.oid = c.relnamespace \
          UNION ALL SELECT 'extension', pg_catalog.quote_ident(x.extname) \
            FROM pg_catalog.pg_extension x JOIN ns ON ns.oid = x.extnamespace \
          UNION ALL SELECT 'comment', pg_catalog.format('on %s: %s', \
@@ -102,6 +131,7 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
         cast_own = own("pg_cast", "k.oid"),
         coll_own = own("pg_collation", "o.oid"),
         opr_own = own("pg_operator", "o.oid"),
+        conv_own = own("pg_conversion", "o.oid"),
         opc_own = own("pg_opclass", "o.oid"),
         opf_own = own("pg_opfamily", "o.oid"),
         dict_own = own("pg_ts_dict", "o.oid"),
@@ -112,6 +142,138 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
         .map_err(|e| {
             anyhow!(
                 "reading the object inventory: {}",
+                crate::error::describe_pg(&e)
+            )
+        })?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// Owners (with `owners`) and privileges (with `privileges`) of what
+/// lives in `schemas`: `owner of table` / `app.t: alice`. Privileges name
+/// the owner `(owner)`, so that they compare alike whoever owns the
+/// object on each side (`--no-owner`); an object with default privileges
+/// lists them as the server would grant them.
+pub async fn read_access(
+    c: &Client,
+    schemas: &[String],
+    owners: bool,
+    privileges: bool,
+) -> Result<Vec<(String, String)>> {
+    if !owners && !privileges {
+        return Ok(Vec::new());
+    }
+    let own = |cat: &str, oid: &str| {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e \
+               WHERE e.classid = 'pg_catalog.{cat}'::pg_catalog.regclass AND e.objid = {oid} \
+                 AND e.deptype = 'e')"
+        )
+    };
+    // An aclitem list as text, `+grantee=privilege[*]/grantor` sorted,
+    // as it differs from `def` (the server's default for the object, so
+    // the owner's implicit rights, which differ between versions, are
+    // not compared): `+` what is granted beyond it, `-` what is revoked.
+    let items = |acl: &str, def: &str, owner: &str| {
+        let item = |sign: &str| {
+            format!(
+                "'{sign}' || pg_catalog.format('%s=%s%s/%s', \
+                   CASE WHEN x.grantee = {owner} THEN '(owner)' WHEN x.grantee = 0 THEN 'PUBLIC' \
+                        ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END, \
+                   x.privilege_type, CASE WHEN x.is_grantable THEN '*' ELSE '' END, \
+                   CASE WHEN x.grantor = {owner} THEN '(owner)' \
+                        ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantor)) END)"
+            )
+        };
+        format!(
+            "(SELECT pg_catalog.string_agg(i, ' ' ORDER BY i) FROM ( \
+               SELECT {plus} AS i FROM (SELECT * FROM pg_catalog.aclexplode({acl}) \
+                 EXCEPT SELECT * FROM pg_catalog.aclexplode({def})) AS x \
+               UNION ALL SELECT {minus} FROM (SELECT * FROM pg_catalog.aclexplode({def}) \
+                 EXCEPT SELECT * FROM pg_catalog.aclexplode({acl})) AS x) AS a)",
+            plus = item("+"),
+            minus = item("-"),
+        )
+    };
+    let sql = format!(
+        "WITH ns AS (SELECT oid, nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)), \
+         obj(kind, ident, owner, acl, def) AS ( \
+           SELECT 'schema', pg_catalog.quote_ident(n.nspname), n.nspowner, \
+                  n.nspacl, pg_catalog.acldefault('n'::pg_catalog.\"char\", n.nspowner) \
+             FROM pg_catalog.pg_namespace n JOIN ns ON ns.oid = n.oid \
+           UNION ALL SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' \
+                              WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE 'table' END, \
+                  pg_catalog.format('%I.%I', ns.nspname, c.relname), c.relowner, \
+                  c.relacl, pg_catalog.acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::pg_catalog.\"char\", c.relowner) \
+             FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace \
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {class_own} \
+           UNION ALL SELECT 'type', pg_catalog.format('%I.%I', ns.nspname, t.typname), t.typowner, \
+                  t.typacl, pg_catalog.acldefault('T'::pg_catalog.\"char\", t.typowner) \
+             FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace \
+            WHERE (t.typrelid = 0 OR (SELECT c.relkind = 'c' FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid)) \
+              AND t.typtype <> 'm' AND {type_own} \
+              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type a WHERE a.typarray = t.oid) \
+           UNION ALL SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' WHEN 'p' THEN 'procedure' ELSE 'function' END, \
+                  pg_catalog.format('%I.%I/%s', ns.nspname, p.proname, p.pronargs), p.proowner, \
+                  p.proacl, pg_catalog.acldefault('f'::pg_catalog.\"char\", p.proowner) \
+             FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace WHERE {proc_own} \
+              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i \
+                   WHERE i.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND i.objid = p.oid \
+                     AND i.deptype = 'i') \
+           UNION ALL SELECT 'operator', pg_catalog.format('%I.%s(%s, %s)', ns.nspname, o.oprname, \
+                  pg_catalog.format_type(o.oprleft, NULL), pg_catalog.format_type(o.oprright, NULL)), o.oprowner, NULL, NULL \
+             FROM pg_catalog.pg_operator o JOIN ns ON ns.oid = o.oprnamespace WHERE {opr_own} \
+           UNION ALL SELECT 'collation', pg_catalog.format('%I.%I', ns.nspname, o.collname), o.collowner, NULL, NULL \
+             FROM pg_catalog.pg_collation o JOIN ns ON ns.oid = o.collnamespace WHERE {coll_own} \
+           UNION ALL SELECT 'conversion', pg_catalog.format('%I.%I', ns.nspname, o.conname), o.conowner, NULL, NULL \
+             FROM pg_catalog.pg_conversion o JOIN ns ON ns.oid = o.connamespace WHERE {conv_own} \
+           UNION ALL SELECT 'text search dictionary', pg_catalog.format('%I.%I', ns.nspname, o.dictname), o.dictowner, NULL, NULL \
+             FROM pg_catalog.pg_ts_dict o JOIN ns ON ns.oid = o.dictnamespace WHERE {dict_own} \
+           UNION ALL SELECT 'text search configuration', pg_catalog.format('%I.%I', ns.nspname, o.cfgname), o.cfgowner, NULL, NULL \
+             FROM pg_catalog.pg_ts_config o JOIN ns ON ns.oid = o.cfgnamespace WHERE {cfg_own} \
+           UNION ALL SELECT 'operator class', pg_catalog.format('%I.%I USING %I', ns.nspname, o.opcname, a.amname), o.opcowner, NULL, NULL \
+             FROM pg_catalog.pg_opclass o JOIN ns ON ns.oid = o.opcnamespace \
+             JOIN pg_catalog.pg_am a ON a.oid = o.opcmethod WHERE {opc_own} \
+           UNION ALL SELECT 'operator family', pg_catalog.format('%I.%I USING %I', ns.nspname, o.opfname, a.amname), o.opfowner, NULL, NULL \
+             FROM pg_catalog.pg_opfamily o JOIN ns ON ns.oid = o.opfnamespace \
+             JOIN pg_catalog.pg_am a ON a.oid = o.opfmethod WHERE {opf_own} \
+         ) \
+         SELECT 'owner of ' || kind, ident || ': ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(owner)) \
+           FROM obj WHERE $2 \
+         UNION ALL SELECT 'privileges on ' || kind, ident || ': ' || {obj_items} \
+           FROM obj WHERE $3 AND acl IS NOT NULL AND {obj_items} IS NOT NULL \
+         UNION ALL SELECT 'privileges on a column of', pg_catalog.format('%I.%I (%I): %s', ns.nspname, c.relname, \
+                  a.attname, coalesce({col_items}, 'none')) \
+           FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+           JOIN ns ON ns.oid = c.relnamespace \
+          WHERE $3 AND a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped \
+         UNION ALL SELECT 'default privileges in schema', pg_catalog.format('%I: %s%s on %s', ns.nspname, \
+                  CASE WHEN $2 THEN 'for role ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole)) || ' ' \
+                       ELSE '' END, \
+                  coalesce({def_items}, 'none'), \
+                  CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions' \
+                       WHEN 'T' THEN 'types' ELSE 'schemas' END) \
+           FROM pg_catalog.pg_default_acl d JOIN ns ON ns.oid = d.defaclnamespace WHERE $3",
+        class_own = own("pg_class", "c.oid"),
+        type_own = own("pg_type", "t.oid"),
+        proc_own = own("pg_proc", "p.oid"),
+        opr_own = own("pg_operator", "o.oid"),
+        coll_own = own("pg_collation", "o.oid"),
+        conv_own = own("pg_conversion", "o.oid"),
+        dict_own = own("pg_ts_dict", "o.oid"),
+        cfg_own = own("pg_ts_config", "o.oid"),
+        opc_own = own("pg_opclass", "o.oid"),
+        opf_own = own("pg_opfamily", "o.oid"),
+        obj_items = items("acl", "def", "owner"),
+        col_items = items("a.attacl", "NULL::pg_catalog.aclitem[]", "c.relowner"),
+        def_items = items("d.defaclacl", "NULL::pg_catalog.aclitem[]", "d.defaclrole"),
+    );
+    Ok(c.query(&sql, &[&schemas, &owners, &privileges])
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "reading owners and privileges: {}",
                 crate::error::describe_pg(&e)
             )
         })?
@@ -137,6 +299,14 @@ pub fn missing(
         let mapped = if kind == "schema" {
             // A schema's identity is its bare name.
             map.get(ident).cloned().unwrap_or_else(|| ident.clone())
+        } else if kind.ends_with(" schema") {
+            // `app: ...`: the schema's (quoted) name, then what it holds.
+            let (name, rest) = ident.split_once(": ").unwrap_or((ident, ""));
+            let bare = unquote(name);
+            match map.get(&bare) {
+                Some(to) => format!("{}: {rest}", crate::catalog::quote_ident(to)),
+                None => ident.clone(),
+            }
         } else if map.is_empty() {
             ident.clone()
         } else {
@@ -148,11 +318,47 @@ pub fn missing(
                 "comment {} is missing or differs on the target",
                 mapped.rsplit_once(": ").map_or(mapped.as_str(), |(o, _)| o)
             )),
+            _ if is_setting(kind) => {
+                let (object, value) = mapped.split_once(": ").unwrap_or((&mapped, ""));
+                let skip = if kind.starts_with("owner of ") {
+                    "; --no-owner leaves owners out"
+                } else if kind.contains("privileges ") {
+                    "; --no-privileges leaves grants out"
+                } else {
+                    ""
+                };
+                out.push(format!(
+                    "{kind} {object} differs on the target (on the source: {value}{skip})"
+                ))
+            }
             _ => out.push(format!("{kind} {mapped} is missing on the target")),
         }
     }
     out.sort();
     out
+}
+
+/// Kinds whose identity is `object: value`, a property of an object
+/// rather than an object.
+fn is_setting(kind: &str) -> bool {
+    [
+        "owner of ",
+        "privileges on ",
+        "default privileges ",
+        "row level security ",
+        "replica identity ",
+        "ownership of ",
+    ]
+    .iter()
+    .any(|p| kind.starts_with(p))
+}
+
+/// A name as `quote_ident` spells it, unquoted.
+fn unquote(name: &str) -> String {
+    match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => name.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -191,5 +397,37 @@ mod tests {
             ]
         );
         assert!(missing(&src, &src, &[]).is_empty());
+    }
+
+    #[test]
+    fn properties_that_differ_are_named_with_the_source_value_and_the_flag() {
+        let src = objs(&[
+            ("owner of schema", "\"App\": alice"),
+            ("owner of table", "\"App\".t: alice"),
+            ("privileges on table", "\"App\".t: +bob=SELECT/(owner)"),
+            (
+                "default privileges in schema",
+                "\"App\": +bob=SELECT/(owner) on tables",
+            ),
+            ("row level security on", "\"App\".t: enabled"),
+        ]);
+        let dst = objs(&[
+            ("owner of schema", "public: alice"),
+            ("owner of table", "public.t: postgres"),
+            ("privileges on table", "public.t: +bob=SELECT/(owner)"),
+            ("row level security on", "public.t: enabled"),
+        ]);
+        let map = vec![("App".to_string(), "public".to_string())];
+        assert_eq!(
+            missing(&src, &dst, &map),
+            vec![
+                "default privileges in schema public differs on the target (on the source: \
+                 +bob=SELECT/(owner) on tables; --no-privileges leaves grants out)"
+                    .to_string(),
+                "owner of table public.t differs on the target (on the source: alice; \
+                 --no-owner leaves owners out)"
+                    .to_string(),
+            ]
+        );
     }
 }

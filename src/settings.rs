@@ -151,6 +151,14 @@ pub struct VerifySettings {
     /// Extensions live in this schema on the target (a preset's choice):
     /// their types count as the same type there.
     pub extension_schema: Option<String>,
+    /// Compare owners, and grants and default privileges.
+    pub owners: bool,
+    pub privileges: bool,
+}
+
+/// A flag given on the command line, or else in the config file.
+fn flag_or(flag: bool, file: Option<bool>) -> bool {
+    flag || file.unwrap_or(false)
 }
 
 impl VerifySettings {
@@ -165,6 +173,8 @@ impl VerifySettings {
             report: None,
             quiet: c.quiet,
             extension_schema: c.extension_schema.clone(),
+            owners: !c.no_owner,
+            privileges: !c.no_privileges,
         }
     }
 
@@ -180,6 +190,8 @@ impl VerifySettings {
             report: crate::report::writable(a.report.clone().or(cfg.report))?,
             quiet: a.common.quiet || cfg.quiet.unwrap_or(false),
             extension_schema: None,
+            owners: !flag_or(a.no_owner, cfg.no_owner),
+            privileges: !flag_or(a.no_privileges, cfg.no_privileges),
         })
     }
 
@@ -498,7 +510,6 @@ impl crate::archive::dump::DumpSettings {
                 )));
             }
         }
-        let flag_or = |flag: bool, file: Option<bool>| flag || file.unwrap_or(false);
         Ok(Self {
             source,
             output,
@@ -527,7 +538,6 @@ impl crate::archive::restore::RestoreSettings {
             Error::usage("no --input given: pass --input PATH (a dump directory or SQL file)")
         })?;
         let target = endpoint(&a.target, &cfg.target, "PGBARGE_TARGET", "target")?;
-        let flag_or = |flag: bool, file: Option<bool>| flag || file.unwrap_or(false);
         Ok(Self {
             input,
             target,
@@ -569,7 +579,6 @@ impl CopySettings {
     /// `pgbarge plan`: the settings of the copy it describes.
     pub fn for_plan(a: &crate::cli::PlanArgs) -> Result<Self> {
         let cfg = load_config(&a.common)?;
-        let flag_or = |flag: bool, file: Option<bool>| flag || file.unwrap_or(false);
         let (source, target) = endpoints(&a.endpoints, &cfg)?;
         let mut out = CopySettings {
             source,
@@ -608,7 +617,6 @@ impl CopySettings {
 
     pub fn from_args(a: &CopyArgs) -> Result<Self> {
         let cfg = load_config(&a.common)?;
-        let flag_or = |flag: bool, file: Option<bool>| flag || file.unwrap_or(false);
         let data_only = flag_or(a.data_only, cfg.data_only);
         let schema_only = flag_or(a.schema_only, cfg.schema_only);
         if schema_only && data_only {

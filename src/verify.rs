@@ -217,10 +217,16 @@ async fn inventory_gaps(
         .iter()
         .map(|x| s.map_schema(x).to_string())
         .collect();
-    let (src, dst) = tokio::try_join!(
+    let (mut src, mut dst) = tokio::try_join!(
         crate::inventory::read(a, &schemas),
         crate::inventory::read(b, &mapped)
     )?;
+    let (src_access, dst_access) = tokio::try_join!(
+        crate::inventory::read_access(a, &schemas, s.owners, s.privileges),
+        crate::inventory::read_access(b, &mapped, s.owners, s.privileges)
+    )?;
+    src.extend(src_access);
+    dst.extend(dst_access);
     // Under a preset, extensions live in their own schema on the target.
     let src: Vec<(String, String)> = src
         .into_iter()

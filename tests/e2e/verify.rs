@@ -129,6 +129,8 @@ fn copy_verify_checks_what_it_copied() {
 #[test]
 fn verify_names_every_kind_of_object_a_target_lost() {
     let s = servers();
+    ensure_role("inv_owner");
+    ensure_role("inv_reader");
     let src = s.source.fresh_db("inventory");
     seed_source(
         &src,
@@ -153,12 +155,22 @@ fn verify_names_every_kind_of_object_a_target_lost() {
          CREATE TEXT SEARCH DICTIONARY app.d (TEMPLATE = pg_catalog.simple); \
          CREATE TEXT SEARCH CONFIGURATION app.cfg (COPY = pg_catalog.simple); \
          CREATE OPERATOR FAMILY app.fam USING hash; \
+         CREATE CONVERSION app.latin_to_utf8 FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8; \
+         CREATE TABLE app.owned (id serial PRIMARY KEY, email text); \
+         ALTER TABLE app.owned ENABLE ROW LEVEL SECURITY; \
+         ALTER TABLE app.owned REPLICA IDENTITY FULL; \
+         ALTER TABLE app.owned OWNER TO inv_owner; \
+         GRANT SELECT ON app.t TO inv_reader; GRANT SELECT (email) ON app.owned TO inv_reader; \
+         GRANT USAGE ON SCHEMA app TO inv_reader; \
+         REVOKE EXECUTE ON FUNCTION app.pair_text(app.pair) FROM PUBLIC; \
+         ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO inv_reader; \
+         CREATE PUBLICATION inv_pub FOR TABLE app.t; \
          CREATE OPERATOR CLASS app.int_hash FOR TYPE int USING hash AS \
            OPERATOR 1 =, FUNCTION 1 hashint4(int);",
     );
     let copy_of = |hint: &str, damage: &str| {
         let dst = s.target.fresh_db(hint);
-        copy_full(&src, &dst, &["--no-owner", "--no-privileges"]).assert_code(0);
+        copy_full(&src, &dst, &[]).assert_code(0);
         s.target.client(&dst).batch_execute(damage).unwrap();
         dst
     };
@@ -233,4 +245,43 @@ fn verify_names_every_kind_of_object_a_target_lost() {
         run.assert_code(1);
         assert!(run.stdout.contains(want), "{damage}: {}", run.all());
     }
+    // Properties of objects: owners, grants, settings. One copy, every
+    // loss named.
+    let dst = copy_of(
+        "inv_settings",
+        "ALTER TABLE app.owned OWNER TO postgres; REVOKE SELECT ON app.t FROM inv_reader; \
+         REVOKE SELECT (email) ON app.owned FROM inv_reader; REVOKE USAGE ON SCHEMA app FROM inv_reader; \
+         GRANT EXECUTE ON FUNCTION app.pair_text(app.pair) TO PUBLIC; \
+         ALTER DEFAULT PRIVILEGES IN SCHEMA app REVOKE SELECT ON TABLES FROM inv_reader; \
+         ALTER TABLE app.owned DISABLE ROW LEVEL SECURITY; \
+         ALTER TABLE app.owned REPLICA IDENTITY DEFAULT; \
+         ALTER SEQUENCE app.owned_id_seq OWNED BY NONE; \
+         DROP CONVERSION app.latin_to_utf8; DROP PUBLICATION inv_pub;",
+    );
+    let run = verify(&src, &dst, &[]);
+    run.assert_code(1);
+    for want in [
+        "owner of table app.owned differs on the target (on the source: inv_owner",
+        "privileges on table app.t differs",
+        "privileges on a column of app.owned (email) differs",
+        "privileges on schema app differs",
+        "privileges on function app.pair_text/1 differs",
+        "default privileges in schema app differs",
+        "row level security on app.owned differs",
+        "replica identity of app.owned differs",
+        "ownership of sequence app.owned_id_seq differs",
+        "conversion app.latin_to_utf8 is missing",
+        "publication inv_pub (table app.t) is missing",
+    ] {
+        assert!(run.stdout.contains(want), "{want}: {}", run.all());
+    }
+    // Copied without owners and grants, verified the same way: clean.
+    let dst = s.target.fresh_db("inv_noowner");
+    copy_full(&src, &dst, &["--no-owner", "--no-privileges"]).assert_code(0);
+    verify(&src, &dst, &[]).assert_code(1);
+    verify(&src, &dst, &["--no-owner", "--no-privileges"]).assert_code(0);
+    // Owners left out, grants kept: the grants still compare alike.
+    let dst = s.target.fresh_db("inv_noowner2");
+    copy_full(&src, &dst, &["--no-owner"]).assert_code(0);
+    verify(&src, &dst, &["--no-owner"]).assert_code(0);
 }
