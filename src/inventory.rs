@@ -290,9 +290,18 @@ pub fn missing(
     map: &[(String, String)],
 ) -> Vec<String> {
     let map: HashMap<String, String> = map.iter().cloned().collect();
+    // `app: ...` of a schema's property, with the name as quote_ident
+    // spells it: compared by the bare name.
+    let bare = |kind: &str, ident: &str| -> String {
+        if !kind.ends_with(" schema") {
+            return ident.to_string();
+        }
+        let (name, rest) = ident.split_once(": ").unwrap_or((ident, ""));
+        format!("{}: {rest}", unquote(name))
+    };
     let mut have: HashMap<(String, String), usize> = HashMap::new();
     for (k, i) in target {
-        *have.entry((k.clone(), i.clone())).or_default() += 1;
+        *have.entry((k.clone(), bare(k, i))).or_default() += 1;
     }
     let mut out = Vec::new();
     for (kind, ident) in source {
@@ -300,13 +309,9 @@ pub fn missing(
             // A schema's identity is its bare name.
             map.get(ident).cloned().unwrap_or_else(|| ident.clone())
         } else if kind.ends_with(" schema") {
-            // `app: ...`: the schema's (quoted) name, then what it holds.
-            let (name, rest) = ident.split_once(": ").unwrap_or((ident, ""));
-            let bare = unquote(name);
-            match map.get(&bare) {
-                Some(to) => format!("{}: {rest}", crate::catalog::quote_ident(to)),
-                None => ident.clone(),
-            }
+            let plain = bare(kind, ident);
+            let (name, rest) = plain.split_once(": ").unwrap_or((&plain, ""));
+            format!("{}: {rest}", map.get(name).map_or(name, String::as_str))
         } else if map.is_empty() {
             ident.clone()
         } else {
