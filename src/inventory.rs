@@ -113,6 +113,15 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
            FROM pg_catalog.pg_publication p \
            JOIN pg_catalog.pg_publication_rel r ON r.prpubid = p.oid \
            JOIN pg_catalog.pg_class c ON c.oid = r.prrelid JOIN ns ON ns.oid = c.relnamespace \
+         UNION ALL SELECT 'server', pg_catalog.quote_ident(s.srvname) \
+           FROM pg_catalog.pg_foreign_server s WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_table ft \
+                JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid JOIN ns ON ns.oid = c.relnamespace \
+               WHERE ft.ftserver = s.oid) \
+         UNION ALL SELECT 'user mapping', pg_catalog.format('for %s on server %I', \
+                          CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(u.usename) END, u.srvname) \
+           FROM pg_catalog.pg_user_mappings u WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_table ft \
+                JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid JOIN ns ON ns.oid = c.relnamespace \
+               WHERE ft.ftserver = u.srvid) \
          UNION ALL SELECT 'extension', pg_catalog.quote_ident(x.extname) \
            FROM pg_catalog.pg_extension x JOIN ns ON ns.oid = x.extnamespace \
          UNION ALL SELECT 'comment', pg_catalog.format('on %s: %s', \

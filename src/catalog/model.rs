@@ -20,6 +20,7 @@ use crate::error::PgContext;
 
 pub use super::statement::{Kind, Part, Statement};
 
+mod foreign;
 mod opclass;
 
 /// The part `name` of `table` (target name).
@@ -173,6 +174,13 @@ pub struct Outside {
 impl Outside {
     /// What to say when the target lacks it.
     pub fn missing(&self) -> String {
+        if self.schema.is_empty() {
+            return format!(
+                "{}, which belongs to the database (no schema) and the target does not have: \
+                 create it on the target first",
+                self.need()
+            );
+        }
         format!(
             "{}, which the selection leaves out and the target does not have: {}, or create it \
              on the target first",
@@ -191,6 +199,13 @@ impl Outside {
 
     /// What a dump says of it: the restore target must have it.
     pub fn not_in_dump(&self) -> String {
+        if self.schema.is_empty() {
+            return format!(
+                "{}, which belongs to the database (no schema): it must exist where the dump is \
+                 restored",
+                self.need()
+            );
+        }
         format!(
             "{}, which the dump does not hold ({}): it must exist where the dump is restored",
             self.need(),
@@ -630,6 +645,9 @@ async fn read_names(c: &Client, schemas: &[String]) -> Result<HashSet<(String, S
 
 struct Node {
     key: Key,
+    /// What it creates, for the conflict check and clean-up (None for
+    /// an object that is created only when missing: a server).
+    created: Option<Created>,
     rank: u8,
     label: String,
     stmts: Vec<Statement>,
@@ -724,9 +742,10 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
 
     read_types(c, &schemas, &m, &mut nodes, &mut plan).await?;
     read_functions(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
-    read_casts(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+    read_casts(c, o, &schemas, &m, &mut nodes).await?;
     read_operators(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     opclass::read(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+    foreign::read(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_sequences(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_tables(c, o, &m, &mut nodes, &mut plan).await?;
     // Views defined after the keys go here, before materialized view
@@ -903,20 +922,20 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
             None => break,
         }
     }
-    // `created` was filled one entry per node, in node order; keep it in
-    // creation order, so dropping runs it backwards.
-    let created = std::mem::take(&mut plan.created);
+    // `created` in creation order, so dropping runs it backwards.
     let mut later = Vec::new();
     for &i in &ordered {
         plan.pre.append(&mut nodes[i].stmts);
         later.append(&mut nodes[i].later);
-        plan.created.push(created[i].clone());
+        plan.created.extend(nodes[i].created.clone());
     }
     plan.post.splice(later_at..later_at, later);
     // Sequences left out with --table are neither set nor given an owner.
     let left_out: HashSet<&QualName> = (0..nodes.len())
-        .filter(|&i| !keep[i] && created[i].kind == "sequence")
-        .map(|i| &created[i].name)
+        .filter(|&i| !keep[i])
+        .filter_map(|i| nodes[i].created.as_ref())
+        .filter(|c| c.kind == "sequence")
+        .map(|c| &c.name)
         .collect();
     if !left_out.is_empty() {
         plan.sequences.retain(|(_, to)| !left_out.contains(to));
@@ -1003,6 +1022,8 @@ async fn read_depends(c: &Client) -> Result<Depends> {
                WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN 'o' || {obj} \
                WHEN 'pg_catalog.pg_opclass'::pg_catalog.regclass THEN 'C' || {obj} \
                WHEN 'pg_catalog.pg_opfamily'::pg_catalog.regclass THEN 'F' || {obj} \
+               WHEN 'pg_catalog.pg_foreign_server'::pg_catalog.regclass THEN 'S' || {obj} \
+               WHEN 'pg_catalog.pg_foreign_data_wrapper'::pg_catalog.regclass THEN 'W' || {obj} \
                WHEN 'pg_catalog.pg_amop'::pg_catalog.regclass THEN \
                  (SELECT CASE WHEN m.refclassid = 'pg_catalog.pg_opclass'::pg_catalog.regclass \
                               THEN 'C' ELSE 'F' END || m.refobjid \
@@ -1106,11 +1127,13 @@ async fn describe_outside(
         Key::Operator(o) => format!("o{o}"),
         Key::OpClass(o) => format!("C{o}"),
         Key::OpFamily(o) => format!("F{o}"),
+        Key::Server(o) => format!("S{o}"),
+        Key::Wrapper(o) => format!("W{o}"),
     };
     let keys: Vec<String> = needs.keys().map(key_text).collect();
     let rows = c
         .query(
-            "SELECT k, x.kind, x.name, n.nspname::text \
+            "SELECT k, x.kind, x.name, coalesce(n.nspname::text, '') \
                FROM pg_catalog.unnest($1::text[]) AS k, \
                     LATERAL (SELECT pg_catalog.substr(k, 2)::pg_catalog.oid AS o) AS i, \
                     LATERAL ( \
@@ -1137,8 +1160,14 @@ async fn describe_outside(
                         FROM pg_catalog.pg_opfamily x JOIN pg_catalog.pg_am a ON a.oid = x.opfmethod \
                         JOIN pg_catalog.pg_namespace xn ON xn.oid = x.opfnamespace \
                        WHERE x.oid = i.o AND pg_catalog.left(k, 1) = 'F' \
+                      UNION ALL \
+                      SELECT 'server', pg_catalog.quote_ident(x.srvname), NULL \
+                        FROM pg_catalog.pg_foreign_server x WHERE x.oid = i.o AND pg_catalog.left(k, 1) = 'S' \
+                      UNION ALL \
+                      SELECT 'foreign-data wrapper', pg_catalog.quote_ident(x.fdwname), NULL \
+                        FROM pg_catalog.pg_foreign_data_wrapper x WHERE x.oid = i.o AND pg_catalog.left(k, 1) = 'W' \
                     ) AS x(kind, name, nsp) \
-               JOIN pg_catalog.pg_namespace n ON n.oid = x.nsp",
+               LEFT JOIN pg_catalog.pg_namespace n ON n.oid = x.nsp",
             &[&keys],
         )
         .await
@@ -1193,6 +1222,8 @@ fn parse_key(s: &str) -> Option<Key> {
         "o" => Some(Key::Operator(oid)),
         "C" => Some(Key::OpClass(oid)),
         "F" => Some(Key::OpFamily(oid)),
+        "S" => Some(Key::Server(oid)),
+        "W" => Some(Key::Wrapper(oid)),
         _ => None,
     }
 }
@@ -1322,13 +1353,14 @@ async fn read_types(
             sql,
         }];
         stmts.extend(comment_stmt("TYPE", &target, r.get(4)));
-        plan.created.push(Created {
+        let created = Some(Created {
             kind: "type".into(),
             name: m.name(&name),
             args: None,
         });
         nodes.push(Node {
             key: Key::Type(oid),
+            created,
             rank: 0,
             label: name.to_string(),
             stmts,
@@ -1427,13 +1459,14 @@ async fn read_functions(
             sql,
         }];
         stmts.extend(comment_stmt(kw, &target_sig, r.get(6)));
-        plan.created.push(Created {
+        let created = Some(Created {
             kind: "function".into(),
             name: m.name(&name),
             args: Some(m.sql(&args)),
         });
         nodes.push(Node {
             key: Key::Proc(oid),
+            created,
             rank: 1,
             label,
             stmts,
@@ -1457,7 +1490,6 @@ async fn read_casts(
     schemas: &[String],
     m: &Mapper<'_>,
     nodes: &mut Vec<Node>,
-    plan: &mut SchemaPlan,
 ) -> Result<()> {
     if o.tables_only {
         return Ok(());
@@ -1509,13 +1541,14 @@ async fn read_casts(
         }];
         stmts.extend(comment_stmt("CAST", &target, r.get(6)));
         // A cast has no schema: its two types stand in for the name.
-        plan.created.push(Created {
+        let created = Some(Created {
             kind: "cast".into(),
             name: QualName::new(from, to),
             args: None,
         });
         nodes.push(Node {
             key: Key::Cast(oid),
+            created,
             rank: 1,
             label,
             stmts,
@@ -1655,13 +1688,14 @@ async fn read_sequences(
             });
         }
         plan.sequences.push((name.clone(), m.name(&name)));
-        plan.created.push(Created {
+        let created = Some(Created {
             kind: "sequence".into(),
             name: m.name(&name),
             args: None,
         });
         nodes.push(Node {
             key: Key::Class(oid),
+            created,
             rank: 2,
             label: name.to_string(),
             stmts,
@@ -1901,13 +1935,14 @@ async fn read_tables(
                 sql,
             })
             .collect();
-        plan.created.push(Created {
+        let created = Some(Created {
             kind: "table".into(),
             name: m.name(&name),
             args: None,
         });
         nodes.push(Node {
             key: Key::Class(oid),
+            created,
             rank: 3,
             label: name.to_string(),
             stmts,
@@ -2406,7 +2441,7 @@ async fn read_views(
                 });
             }
         }
-        plan.created.push(Created {
+        let created = Some(Created {
             kind: if mat { "materialized view" } else { "view" }.into(),
             name: m.name(&name),
             args: None,
@@ -2426,6 +2461,7 @@ async fn read_views(
         });
         let mut node = Node {
             key: Key::Class(oid),
+            created,
             rank: 4,
             label: name.to_string(),
             stmts,
@@ -2677,7 +2713,7 @@ fn grant_target(kw: &str, target: &str) -> String {
 fn grant_kw(kw: &str) -> &str {
     match kw {
         "AGGREGATE" => "FUNCTION",
-        "VIEW" | "MATERIALIZED VIEW" => "TABLE",
+        "VIEW" | "MATERIALIZED VIEW" | "FOREIGN TABLE" => "TABLE",
         "DOMAIN" => "DOMAIN",
         other => other,
     }
@@ -2876,13 +2912,14 @@ async fn read_operators(
             sql: format!("CREATE OPERATOR {op} ({})", opts.join(", ")),
         }];
         comment_and_owner(plan, o, "OPERATOR", &target, r.get(12), r.get(13));
-        plan.created.push(Created {
+        let created = Some(Created {
             kind: "operator".into(),
             name: QualName::new(m.schema(&schema), name),
             args: Some(args),
         });
         nodes.push(Node {
             key: Key::Operator(oid),
+            created,
             rank: 1,
             label,
             stmts,
@@ -3211,12 +3248,13 @@ fn collation_options(row: &serde_json::Value) -> Option<String> {
 /// Kinds of objects in the copied schemas that pgbarge does not recreate
 /// yet: each is named in a warning, so nothing is left behind silently.
 async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -> Result<()> {
-    // (kind, catalog, name column, schema column), extension members left out.
+    // Foreign tables that are partitions or inheritance children.
     let mut branches: Vec<String> = Vec::new();
     branches.push(format!(
         "SELECT 'foreign table' AS kind, n.nspname || '.' || x.relname AS name \
            FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace \
-          WHERE x.relkind = 'f' AND n.nspname = ANY($1) AND {}",
+          WHERE x.relkind = 'f' AND n.nspname = ANY($1) AND {} \
+            AND (x.relispartition OR EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = x.oid))",
         not_member("x.oid", "pg_catalog.pg_class")
     ));
     // Database-wide objects a schema copy does not carry, named so that

@@ -32,6 +32,9 @@ pub enum Kind {
     /// A sequence's value (`setval`), in SQL scripts.
     SequenceValue,
     Table,
+    ForeignTable,
+    /// A foreign server or a user mapping.
+    Server,
     /// A view or materialized view.
     View,
     /// The real definition of a view created first as a stand-in.

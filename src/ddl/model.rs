@@ -26,6 +26,10 @@ pub enum Key {
     OpClass(u32),
     /// A `pg_opfamily` entry.
     OpFamily(u32),
+    /// A `pg_foreign_server` entry.
+    Server(u32),
+    /// A `pg_foreign_data_wrapper` entry.
+    Wrapper(u32),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -361,6 +361,19 @@ pub async fn present_on_target(dst: &Session, objects: &[(&str, &str)]) -> Resul
         .query(
             "SELECT CASE k WHEN 'type' THEN pg_catalog.to_regtype(n) IS NOT NULL \
                            WHEN 'function' THEN pg_catalog.to_regprocedure(n) IS NOT NULL \
+                           WHEN 'operator' THEN pg_catalog.to_regoperator(n) IS NOT NULL \
+                           WHEN 'operator class' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_opclass x \
+                             JOIN pg_catalog.pg_namespace s ON s.oid = x.opcnamespace \
+                             JOIN pg_catalog.pg_am a ON a.oid = x.opcmethod \
+                            WHERE pg_catalog.format('%I.%I USING %I', s.nspname, x.opcname, a.amname) = n) \
+                           WHEN 'operator family' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_opfamily x \
+                             JOIN pg_catalog.pg_namespace s ON s.oid = x.opfnamespace \
+                             JOIN pg_catalog.pg_am a ON a.oid = x.opfmethod \
+                            WHERE pg_catalog.format('%I.%I USING %I', s.nspname, x.opfname, a.amname) = n) \
+                           WHEN 'server' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_server x \
+                            WHERE pg_catalog.quote_ident(x.srvname) = n) \
+                           WHEN 'foreign-data wrapper' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_data_wrapper x \
+                            WHERE pg_catalog.quote_ident(x.fdwname) = n) \
                            ELSE pg_catalog.to_regclass(n) IS NOT NULL END \
                FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) \
                     WITH ORDINALITY AS u(k, n, i) \
@@ -618,6 +631,7 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         "conversion",
         "operator class",
         "operator family",
+        "foreign table",
     ];
     // Type lists (a routine's arguments, a cast's types) are spliced in
     // as text: only what a type list may hold outside quoted names.

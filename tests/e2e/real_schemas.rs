@@ -598,3 +598,101 @@ fn operator_classes_and_families_come_along() {
         ),
     );
 }
+
+/// Foreign tables were refused ("--leave-out foreign-table"): they are
+/// now created with their columns, options, checks and comments, after
+/// the server they use (created when the target lacks it, its wrapper's
+/// extension first) and its user mappings, whose secrets never leave the
+/// source: the password is named in a warning, not copied, not dumped.
+#[test]
+fn foreign_tables_come_along_without_their_secrets() {
+    let s = servers();
+    let src = s.source.fresh_db("fdw");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE EXTENSION postgres_fdw; \
+         CREATE SERVER remote FOREIGN DATA WRAPPER postgres_fdw \
+           OPTIONS (host 'db.example', dbname 'legacy', port '5432'); \
+         COMMENT ON SERVER remote IS 'the old database'; \
+         CREATE USER MAPPING FOR PUBLIC SERVER remote OPTIONS (user 'reader', password 'hunter2'); \
+         CREATE FOREIGN TABLE app.legacy_users ( \
+           id int NOT NULL, email text OPTIONS (column_name 'mail') COLLATE \"C\", \
+           created date DEFAULT now(), CONSTRAINT legacy_users_id CHECK (id > 0)) \
+           SERVER remote OPTIONS (schema_name 'public', table_name 'users'); \
+         COMMENT ON FOREIGN TABLE app.legacy_users IS 'read-only'; \
+         COMMENT ON COLUMN app.legacy_users.email IS 'mail'; \
+         CREATE TABLE app.t (id int PRIMARY KEY); INSERT INTO app.t VALUES (1); \
+         CREATE VIEW app.v AS SELECT u.id FROM app.legacy_users u JOIN app.t USING (id);",
+    );
+    let dst = s.target.fresh_db("fdw");
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    let run = copy_full(
+        &src,
+        &dst,
+        &["--verify", "--report", report.to_str().unwrap()],
+    );
+    run.assert_code(0);
+    assert!(!run.all().contains("hunter2"), "{}", run.all());
+    let r = read_report(&report);
+    assert!(
+        r["warnings"]
+            .to_string()
+            .contains("user mapping for public on server remote: password not copied (a secret)"),
+        "{r}"
+    );
+    // Everything but the secret, as pg_dump sees it.
+    let without_secret: String = pg_dump_schema(&s.source, &src)
+        .lines()
+        .filter(|l| l.trim() != "password 'hunter2',")
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_same_text(&without_secret, &pg_dump_schema(&s.target, &dst));
+
+    // A SQL dump holds no secret either, and psql restores it.
+    let out = dir.path().join("d.sql");
+    let url = s.source.url(&src);
+    pgbarge(&["dump", "--source", &url, "--output", out.to_str().unwrap()]).assert_code(0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(!text.contains("hunter2"));
+    let via_psql = s.target.fresh_db("fdw");
+    let ok = Command::new(pg_bin().join("psql"))
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(&out)
+        .args(["-d", &s.target.url(&via_psql)])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "psql could not restore the dump");
+    assert_same_text(&without_secret, &pg_dump_schema(&s.target, &via_psql));
+
+    // verify names a lost mapping, server and foreign table.
+    let to = s.target.url(&via_psql);
+    let verify = || pgbarge(&["verify", "--source", &url, "--target", &to]);
+    verify().assert_code(0);
+    s.target
+        .client(&via_psql)
+        .batch_execute("DROP USER MAPPING FOR PUBLIC SERVER remote")
+        .unwrap();
+    let run = verify();
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("user mapping for PUBLIC on server remote is missing"),
+        "{}",
+        run.all()
+    );
+    s.target
+        .client(&via_psql)
+        .batch_execute("DROP SERVER remote CASCADE")
+        .unwrap();
+    let run = verify();
+    assert!(
+        run.stdout
+            .contains("foreign table app.legacy_users is missing")
+            && run.stdout.contains("server remote is missing"),
+        "{}",
+        run.all()
+    );
+}

@@ -158,13 +158,14 @@ pub(super) async fn read(
             ));
         }
         comment_and_owner(plan, o, "OPERATOR FAMILY", &target, r.get(4), r.get(5));
-        plan.created.push(Created {
+        let created = Some(Created {
             kind: "operator family".into(),
             name: QualName::new(m.schema(&schema), name),
             args: Some(am),
         });
         nodes.push(Node {
             key: Key::OpFamily(oid),
+            created,
             rank: 2,
             label,
             stmts,
@@ -202,13 +203,14 @@ pub(super) async fn read(
             items.join(", ")
         );
         comment_and_owner(plan, o, "OPERATOR CLASS", &target, r.get(4), r.get(5));
-        plan.created.push(Created {
+        let created = Some(Created {
             kind: "operator class".into(),
             name: QualName::new(m.schema(&schema), name),
             args: Some(am),
         });
         nodes.push(Node {
             key: Key::OpClass(oid),
+            created,
             rank: 2,
             label: label.clone(),
             stmts: vec![Statement::new(Kind::OperatorClass, label, sql)],
