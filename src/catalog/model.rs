@@ -740,7 +740,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         }
     }
 
-    read_types(c, &schemas, &m, &mut nodes, &mut plan).await?;
+    let (base_types, shells) = read_types(c, &schemas, &m, &mut nodes, &mut plan).await?;
     read_functions(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_casts(c, o, &schemas, &m, &mut nodes).await?;
     read_operators(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
@@ -771,6 +771,15 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
             }
         } else if let (Some(&from), Some(ext)) = (index.get(&d.0), deps.extension_of.get(&d.1)) {
             ext_uses.push((from, ext));
+        }
+    }
+    // A base type's input, output (and other support) functions take or
+    // return it: they are created while it is a shell, before it.
+    for t in 0..nodes.len() {
+        if base_types.contains(&nodes[t].key) {
+            for f in edges[t].clone() {
+                edges[f].remove(&t);
+            }
         }
     }
     // A view created as its placeholder needs only its column types then
@@ -930,6 +939,12 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         plan.created.extend(nodes[i].created.clone());
     }
     plan.post.splice(later_at..later_at, later);
+    // Shells of base types need nothing but their schema: first.
+    let shells = shells
+        .into_iter()
+        .filter(|(k, _)| index.get(k).is_some_and(|&i| keep[i]))
+        .map(|(_, st)| st);
+    plan.pre.splice(0..0, shells);
     // Sequences left out with --table are neither set nor given an owner.
     let left_out: HashSet<&QualName> = (0..nodes.len())
         .filter(|&i| !keep[i])
@@ -1250,13 +1265,17 @@ fn comment_stmt(what: &str, target: &str, comment: Option<String>) -> Option<Sta
     })
 }
 
+/// Types of the copied schemas as nodes. Returns the base types' keys
+/// and their shells (`CREATE TYPE name`), which go first.
 async fn read_types(
     c: &Client,
     schemas: &[String],
     m: &Mapper<'_>,
     nodes: &mut Vec<Node>,
     plan: &mut SchemaPlan,
-) -> Result<()> {
+) -> Result<(HashSet<Key>, Vec<(Key, Statement)>)> {
+    let mut base = HashSet::new();
+    let mut shells = Vec::new();
     let sql = format!(
         "SELECT t.oid, n.nspname::text, t.typname::text, t.typtype::text, \
                 pg_catalog.obj_description(t.oid, 'pg_type'), \
@@ -1282,7 +1301,8 @@ async fn read_types(
                 CASE WHEN t.typcollation <> 0 AND t.typcollation <> bt.typcollation THEN \
                   (SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) \
                      FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
-                    WHERE co.oid = t.typcollation) END \
+                    WHERE co.oid = t.typcollation) END, \
+                t.typisdefined, {{BASE_TYPE_DEF}} \
            FROM pg_catalog.pg_type t \
            JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
            LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype \
@@ -1293,6 +1313,19 @@ async fn read_types(
             AND t.typtype <> 'm' AND {} \
           ORDER BY 2, 3",
         not_member("t.oid", "pg_catalog.pg_type")
+    )
+    .replace(
+        "{BASE_TYPE_DEF}",
+        &BASE_TYPE_DEF.replace(
+            "{SUBSCRIPT}",
+            if super::has_column(c, "pg_catalog.pg_type", "typsubscript").await {
+                "CASE WHEN t.typsubscript <> 0 AND t.typsubscript::pg_catalog.regproc::text \
+                        <> 'raw_array_subscript_handler' \
+                      THEN ', SUBSCRIPT = ' || t.typsubscript::pg_catalog.regproc::text ELSE '' END"
+            } else {
+                "''"
+            },
+        ),
     );
     for r in c
         .query(&sql, &[&schemas])
@@ -1339,9 +1372,28 @@ async fn read_types(
                 };
                 format!("CREATE TYPE {target} AS RANGE (subtype = {})", m.sql(&sub))
             }
+            // A base type: its shell first (its functions take and
+            // return it), its definition once they exist.
+            "b" => {
+                let Some(def) = r.get::<_, Option<String>>(14) else {
+                    continue;
+                };
+                base.insert(Key::Type(oid));
+                shells.push((
+                    Key::Type(oid),
+                    Statement::new(
+                        Kind::Type,
+                        format!("shell of type {name}"),
+                        format!("CREATE TYPE {target}"),
+                    ),
+                ));
+                format!("CREATE TYPE {target} ({})", m.sql(&def))
+            }
+            // A shell type nothing defined (`CREATE TYPE name`).
+            "p" if !r.get::<_, bool>(13) => format!("CREATE TYPE {target}"),
             _ => {
                 plan.warnings.push(format!(
-                    "type {name} is a base or pseudo type; pgbarge cannot recreate it (create it on the target first)"
+                    "type {name} is a pseudo type; pgbarge cannot recreate it (create it on the target first)"
                 ));
                 continue;
             }
@@ -1370,7 +1422,7 @@ async fn read_types(
             later: Vec::new(),
         });
     }
-    Ok(())
+    Ok((base, shells))
 }
 
 async fn read_functions(
@@ -1413,9 +1465,6 @@ async fn read_functions(
         let args: String = r.get(5);
         let label = format!("{name}({args})");
         let Some(def) = r.get::<_, Option<String>>(4) else {
-            plan.warnings.push(format!(
-                "ordered-set aggregate {label} is not reproduced yet; create it on the target"
-            ));
             continue;
         };
         let sqlbody: bool = r.get(9);
@@ -1462,7 +1511,9 @@ async fn read_functions(
         let created = Some(Created {
             kind: "function".into(),
             name: m.name(&name),
-            args: Some(m.sql(&args)),
+            // DROP ROUTINE and to_regprocedure take the function form of
+            // an ordered-set aggregate's arguments.
+            args: Some(m.sql(&function_args(&args))),
         });
         nodes.push(Node {
             key: Key::Proc(oid),
@@ -1561,11 +1612,11 @@ async fn read_casts(
     Ok(())
 }
 
-/// `CREATE AGGREGATE` for a plain aggregate (NULL for ordered-set and
-/// hypothetical ones), built from `pg_aggregate` as the server has no
+/// `CREATE AGGREGATE` (also ordered-set and hypothetical-set: their
+/// identity arguments print `ORDER BY`), built from `pg_aggregate` as the server has no
 /// `pg_get_aggregatedef`. Function names print qualified unless they are
 /// in pg_catalog (the session's search_path is empty).
-const AGGREGATE_DEF: &str = "SELECT CASE WHEN a.aggkind <> 'n' THEN NULL ELSE \
+const AGGREGATE_DEF: &str = "SELECT \
     'CREATE AGGREGATE ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) \
     || '(' || CASE WHEN p.pronargs = 0 THEN '*' ELSE pg_catalog.pg_get_function_identity_arguments(p.oid) END \
     || ') (SFUNC = ' || a.aggtransfn::pg_catalog.regproc::text \
@@ -1590,7 +1641,31 @@ const AGGREGATE_DEF: &str = "SELECT CASE WHEN a.aggkind <> 'n' THEN NULL ELSE \
     || CASE WHEN a.aggsortop <> 0 THEN ', SORTOP = OPERATOR(' || (SELECT pg_catalog.quote_ident(on_.nspname) || '.' || o.oprname || ')' \
          FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace on_ ON on_.oid = o.oprnamespace WHERE o.oid = a.aggsortop) ELSE '' END \
     || CASE p.proparallel WHEN 's' THEN ', PARALLEL = SAFE' WHEN 'r' THEN ', PARALLEL = RESTRICTED' ELSE '' END \
-    || ')' END FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid";
+    || CASE WHEN a.aggkind = 'h' THEN ', HYPOTHETICAL' ELSE '' END \
+    || ')' FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid";
+
+/// The definition of a base type (`INPUT = .., OUTPUT = .., ...`), as
+/// pg_dump writes it, for `CREATE TYPE name (..)`; NULL for other types.
+/// `{SUBSCRIPT}` is the SUBSCRIPT item where the server has one (14+).
+const BASE_TYPE_DEF: &str = "CASE WHEN t.typtype = 'b' THEN \
+    'INPUT = ' || t.typinput::pg_catalog.regproc::text || ', OUTPUT = ' || t.typoutput::pg_catalog.regproc::text \
+    || CASE WHEN t.typreceive <> 0 THEN ', RECEIVE = ' || t.typreceive::pg_catalog.regproc::text ELSE '' END \
+    || CASE WHEN t.typsend <> 0 THEN ', SEND = ' || t.typsend::pg_catalog.regproc::text ELSE '' END \
+    || CASE WHEN t.typmodin <> 0 THEN ', TYPMOD_IN = ' || t.typmodin::pg_catalog.regproc::text ELSE '' END \
+    || CASE WHEN t.typmodout <> 0 THEN ', TYPMOD_OUT = ' || t.typmodout::pg_catalog.regproc::text ELSE '' END \
+    || CASE WHEN t.typanalyze <> 0 THEN ', ANALYZE = ' || t.typanalyze::pg_catalog.regproc::text ELSE '' END \
+    || {SUBSCRIPT} \
+    || ', INTERNALLENGTH = ' || CASE WHEN t.typlen < 0 THEN 'VARIABLE' ELSE t.typlen::text END \
+    || CASE WHEN t.typbyval THEN ', PASSEDBYVALUE' ELSE '' END \
+    || ', ALIGNMENT = ' || CASE t.typalign WHEN 'c' THEN 'char' WHEN 's' THEN 'int2' WHEN 'i' THEN 'int4' ELSE 'double' END \
+    || ', STORAGE = ' || CASE t.typstorage WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external' WHEN 'm' THEN 'main' ELSE 'extended' END \
+    || ', CATEGORY = ' || pg_catalog.quote_literal(t.typcategory::text) \
+    || CASE WHEN t.typispreferred THEN ', PREFERRED = true' ELSE '' END \
+    || CASE WHEN t.typdefault IS NOT NULL THEN ', DEFAULT = ' || pg_catalog.quote_literal(t.typdefault) ELSE '' END \
+    || CASE WHEN t.typelem <> 0 THEN ', ELEMENT = ' || pg_catalog.format_type(t.typelem, NULL) ELSE '' END \
+    || CASE WHEN t.typdelim <> ',' THEN ', DELIMITER = ' || pg_catalog.quote_literal(t.typdelim::text) ELSE '' END \
+    || CASE WHEN t.typcollation <> 0 THEN ', COLLATABLE = true' ELSE '' END \
+  END";
 
 fn seq_options(
     typ: &str,
@@ -2705,7 +2780,38 @@ async fn read_column_grants(
 fn grant_target(kw: &str, target: &str) -> String {
     match target.strip_suffix("(*)") {
         Some(name) if kw == "AGGREGATE" => format!("{name}()"),
+        _ if kw == "AGGREGATE" && target.contains(" ORDER BY ") => {
+            // The name is quoted: its arguments start after `"(`.
+            match target.find("\"(").map(|i| target.split_at(i + 2)) {
+                Some((name, args)) => format!(
+                    "{name}{})",
+                    function_args(args.strip_suffix(')').unwrap_or(args))
+                ),
+                None => target.to_string(),
+            }
+        }
         _ => target.to_string(),
+    }
+}
+
+/// The arguments of an ordered-set aggregate as its function has them
+/// (what GRANT, DROP ROUTINE and regprocedure take): `float8 ORDER BY
+/// anyelement` is `float8, anyelement`; a variadic argument that ends the
+/// direct ones and is the aggregated one (`VARIADIC "any" ORDER BY
+/// VARIADIC "any"`, hypothetical-set aggregates) is one argument. Other
+/// argument lists are returned as they are.
+fn function_args(args: &str) -> String {
+    if let Some(ordered) = args.strip_prefix("ORDER BY ") {
+        return ordered.to_string();
+    }
+    match args.split_once(" ORDER BY ") {
+        Some((direct, ordered))
+            if ordered.starts_with("VARIADIC ") && direct.ends_with(ordered) =>
+        {
+            direct.to_string()
+        }
+        Some((direct, ordered)) => format!("{direct}, {ordered}"),
+        None => args.to_string(),
     }
 }
 
@@ -3413,6 +3519,34 @@ async fn read_publications(
 mod tests {
     use super::{key_by_index, Outside, QualName, SchemaPlan, Statement};
     use std::collections::HashSet;
+
+    #[test]
+    fn ordered_set_aggregates_are_granted_and_dropped_by_their_function_arguments() {
+        assert_eq!(
+            super::function_args("double precision ORDER BY anyelement"),
+            "double precision, anyelement"
+        );
+        assert_eq!(
+            super::function_args("VARIADIC \"any\" ORDER BY VARIADIC \"any\""),
+            "VARIADIC \"any\""
+        );
+        assert_eq!(super::function_args("ORDER BY integer"), "integer");
+        assert_eq!(
+            super::function_args("a integer, b text"),
+            "a integer, b text"
+        );
+        assert_eq!(
+            super::grant_target(
+                "AGGREGATE",
+                "\"app\".\"p\"(double precision ORDER BY anyelement)"
+            ),
+            "\"app\".\"p\"(double precision, anyelement)"
+        );
+        assert_eq!(
+            super::grant_target("AGGREGATE", "\"app\".\"n\"(*)"),
+            "\"app\".\"n\"()"
+        );
+    }
 
     #[test]
     fn default_privileges_lose_their_role_with_no_owner() {

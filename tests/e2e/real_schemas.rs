@@ -696,3 +696,48 @@ fn foreign_tables_come_along_without_their_secrets() {
         run.all()
     );
 }
+
+/// Ordered-set and hypothetical-set aggregates were named in a warning
+/// and left behind: they are now created (`ORDER BY` in their arguments,
+/// `HYPOTHETICAL`), with comments and grants by their function arguments,
+/// before the view that calls one.
+#[test]
+fn ordered_set_aggregates_come_along() {
+    ensure_role("agg_reader");
+    assert_moves_whole(
+        "osagg",
+        "CREATE SCHEMA app; \
+         CREATE AGGREGATE app.pct(float8 ORDER BY anyelement) (SFUNC = ordered_set_transition, \
+           STYPE = internal, FINALFUNC = percentile_disc_final, FINALFUNC_EXTRA); \
+         CREATE AGGREGATE app.hrank(VARIADIC \"any\" ORDER BY VARIADIC \"any\") ( \
+           SFUNC = ordered_set_transition_multi, STYPE = internal, FINALFUNC = rank_final, \
+           FINALFUNC_EXTRA, HYPOTHETICAL); \
+         COMMENT ON AGGREGATE app.pct(float8 ORDER BY anyelement) IS 'median and friends'; \
+         REVOKE ALL ON FUNCTION app.pct(float8, anyelement) FROM PUBLIC; \
+         GRANT EXECUTE ON FUNCTION app.pct(float8, anyelement) TO agg_reader; \
+         CREATE TABLE app.t (id int PRIMARY KEY); INSERT INTO app.t SELECT generate_series(1, 9); \
+         CREATE VIEW app.median AS SELECT app.pct(0.5) WITHIN GROUP (ORDER BY id) AS m, \
+           app.hrank(4) WITHIN GROUP (ORDER BY id) AS r FROM app.t;",
+    );
+}
+
+/// Base types (as PostgreSQL's own regression tests make them, with
+/// functions of `LANGUAGE internal`) and shell types were named in a
+/// warning and left behind: a base type is now created as a shell, then
+/// its functions, then its definition, before the table that uses it.
+#[test]
+fn base_and_shell_types_come_along() {
+    assert_moves_whole(
+        "basetypes",
+        "CREATE SCHEMA app; CREATE TYPE app.int42; CREATE TYPE app.nothing_yet; \
+         CREATE FUNCTION app.int42_in(cstring) RETURNS app.int42 AS 'int4in' \
+           LANGUAGE internal STRICT IMMUTABLE; \
+         CREATE FUNCTION app.int42_out(app.int42) RETURNS cstring AS 'int4out' \
+           LANGUAGE internal STRICT IMMUTABLE; \
+         CREATE TYPE app.int42 (INTERNALLENGTH = 4, INPUT = app.int42_in, OUTPUT = app.int42_out, \
+           ALIGNMENT = int4, DEFAULT = 42, PASSEDBYVALUE, CATEGORY = 'N'); \
+         COMMENT ON TYPE app.int42 IS 'an int in disguise'; \
+         CREATE TABLE app.t (id int PRIMARY KEY, v app.int42, vs app.int42[]); \
+         INSERT INTO app.t VALUES (1, '7', '{1,2}'), (2, DEFAULT, NULL);",
+    );
+}
