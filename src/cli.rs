@@ -125,7 +125,7 @@ pub struct SelectOpts {
     #[arg(long = "exclude-table-data", value_name = "GLOB")]
     pub exclude_table_data: Vec<String>,
     /// Leave out the objects of a kind pgbarge cannot recreate yet (e.g.
-    /// foreign-table, large-object, event-trigger); without it they stop the run
+    /// foreign-table, large-object, security-label); without it they stop the run
     /// before anything is written (repeatable)
     #[arg(long = "leave-out", value_name = "KIND")]
     pub leave_out: Vec<String>,

@@ -122,6 +122,11 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
            FROM pg_catalog.pg_user_mappings u WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_table ft \
                 JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid JOIN ns ON ns.oid = c.relnamespace \
                WHERE ft.ftserver = u.srvid) \
+         UNION ALL SELECT 'event trigger', pg_catalog.format('%I (%s)', e.evtname, \
+                          CASE e.evtenabled WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' \
+                               WHEN 'A' THEN 'always' ELSE 'enabled' END) \
+           FROM pg_catalog.pg_event_trigger e JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid \
+           JOIN ns ON ns.oid = p.pronamespace \
          UNION ALL SELECT 'extension', pg_catalog.quote_ident(x.extname) \
            FROM pg_catalog.pg_extension x JOIN ns ON ns.oid = x.extnamespace \
          UNION ALL SELECT 'comment', pg_catalog.format('on %s: %s', \

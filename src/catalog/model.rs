@@ -20,6 +20,7 @@ use crate::error::PgContext;
 
 pub use super::statement::{Kind, Part, Statement};
 
+mod event;
 mod foreign;
 mod opclass;
 
@@ -106,12 +107,7 @@ pub struct Unsupported {
 }
 
 /// The kinds `--leave-out` accepts.
-pub const LEAVE_OUT_KINDS: &[&str] = &[
-    "foreign-table",
-    "large-object",
-    "event-trigger",
-    "security-label",
-];
+pub const LEAVE_OUT_KINDS: &[&str] = &["foreign-table", "large-object", "security-label"];
 
 impl SchemaPlan {
     /// Settle the objects pgbarge cannot recreate: those of a kind in
@@ -484,7 +480,7 @@ impl SchemaPlan {
             if c.kind == "cast" {
                 // (source type, target type), each renamed as SQL is.
                 c.name = QualName::new(m.sql(&c.name.schema), m.sql(&c.name.name));
-            } else if c.kind != "publication" {
+            } else if c.kind != "publication" && c.kind != "event trigger" {
                 rename(&mut c.name);
             }
             if let Some(a) = &mut c.args {
@@ -969,6 +965,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     read_collations(c, o, &schemas, &m, &mut plan).await?;
     read_conversions(c, o, &schemas, &m, &mut plan).await?;
     read_publications(c, o, &schemas, &m, &mut plan).await?;
+    event::read(c, o, &schemas, &m, &mut plan).await?;
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
     read_access(c, o, &kept, &schemas, &m, &mut plan).await?;
     read_default_privileges(c, o, &schemas, &m, &mut plan).await?;
@@ -3370,15 +3367,6 @@ async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -
            FROM pg_catalog.pg_largeobject_metadata HAVING pg_catalog.count(*) > 0"
             .into(),
     );
-    // An event trigger whose function is copied (one elsewhere is the
-    // database's business, as its roles are).
-    branches.push(format!(
-        "SELECT 'event trigger', e.evtname::text FROM pg_catalog.pg_event_trigger e \
-           JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid \
-           JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
-          WHERE n.nspname = ANY($1) AND {}",
-        not_member("e.oid", "pg_catalog.pg_event_trigger")
-    ));
     branches.push(
         "SELECT 'security label', l.objtype || ' ' || l.objname \
            FROM pg_catalog.pg_seclabels l JOIN pg_catalog.pg_namespace n ON n.oid = l.objnamespace \

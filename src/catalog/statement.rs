@@ -65,6 +65,7 @@ pub enum Kind {
     Privileges,
     DefaultPrivileges,
     Publication,
+    EventTrigger,
     /// A statement of a kind this version does not know (from a dump).
     Other,
 }

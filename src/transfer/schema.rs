@@ -161,6 +161,10 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)",
                 c.name.name.clone(),
             ),
+            "event trigger" => (
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = $1)",
+                c.name.name.clone(),
+            ),
             "type" => (
                 "SELECT pg_catalog.to_regtype($1) IS NOT NULL",
                 c.name.quoted(),
@@ -255,7 +259,9 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                     format!("{} {} using {a}", c.kind, c.name)
                 }
                 Some(a) => format!("{} {}({a})", c.kind, c.name),
-                None if c.kind == "publication" => format!("publication {}", c.name.name),
+                None if c.kind == "publication" || c.kind == "event trigger" => {
+                    format!("{} {}", c.kind, c.name.name)
+                }
                 None if c.kind == "cast" => format!("cast ({} AS {})", c.name.schema, c.name.name),
                 None => format!("{} {}", c.kind, c.name),
             };
@@ -632,6 +638,7 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         "operator class",
         "operator family",
         "foreign table",
+        "event trigger",
     ];
     // Type lists (a routine's arguments, a cast's types) are spliced in
     // as text: only what a type list may hold outside quoted names.
@@ -670,6 +677,10 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
     Some(match c.kind.as_str() {
         "publication" => format!(
             "DROP PUBLICATION IF EXISTS {}{tail}",
+            catalog::quote_ident(&c.name.name)
+        ),
+        "event trigger" => format!(
+            "DROP EVENT TRIGGER IF EXISTS {}{tail}",
             catalog::quote_ident(&c.name.name)
         ),
         "cast" => format!(

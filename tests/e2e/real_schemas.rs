@@ -741,3 +741,22 @@ fn base_and_shell_types_come_along() {
          INSERT INTO app.t VALUES (1, '7', '{1,2}'), (2, DEFAULT, NULL);",
     );
 }
+
+/// Event triggers whose function is copied were refused ("--leave-out
+/// event-trigger"): they are now created last (earlier they would fire on
+/// the copy's own DDL), with their tags, enabled state and comment.
+#[test]
+fn event_triggers_come_along_last() {
+    assert_moves_whole(
+        "evtrig",
+        "CREATE SCHEMA app; \
+         CREATE FUNCTION app.log_ddl() RETURNS event_trigger LANGUAGE plpgsql \
+           AS $$ BEGIN RAISE EXCEPTION 'no DDL here: %', tg_tag; END $$; \
+         CREATE TABLE app.t (id int PRIMARY KEY); INSERT INTO app.t VALUES (1); \
+         CREATE EVENT TRIGGER app_no_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE') \
+           EXECUTE FUNCTION app.log_ddl(); \
+         CREATE EVENT TRIGGER app_quiet ON sql_drop EXECUTE FUNCTION app.log_ddl(); \
+         ALTER EVENT TRIGGER app_quiet DISABLE; \
+         COMMENT ON EVENT TRIGGER app_no_ddl IS 'refuses DDL';",
+    );
+}

@@ -165,6 +165,8 @@ fn verify_names_every_kind_of_object_a_target_lost() {
          REVOKE EXECUTE ON FUNCTION app.pair_text(app.pair) FROM PUBLIC; \
          ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO inv_reader; \
          CREATE PUBLICATION inv_pub FOR TABLE app.t; \
+         CREATE FUNCTION app.evt() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$; \
+         CREATE EVENT TRIGGER inv_evt ON ddl_command_end EXECUTE FUNCTION app.evt(); \
          CREATE OPERATOR CLASS app.int_hash FOR TYPE int USING hash AS \
            OPERATOR 1 =, FUNCTION 1 hashint4(int);",
     );
@@ -198,6 +200,10 @@ fn verify_names_every_kind_of_object_a_target_lost() {
             "operator class app.int_hash USING hash is missing",
         ),
         ("DROP SEQUENCE app.ticket", "sequence app.ticket is missing"),
+        (
+            "DROP EVENT TRIGGER inv_evt",
+            "event trigger inv_evt (enabled) is missing",
+        ),
         ("DROP TYPE app.mood", "type app.mood is missing"),
         ("DROP DOMAIN app.pos", "type app.pos is missing"),
         (
