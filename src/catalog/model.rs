@@ -7,8 +7,7 @@
 //! the schema map can find it. Objects that belong to an extension are
 //! left to the extension. Pre-data order comes from `pg_depend`.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use anyhow::Result;
 use tokio_postgres::Client;
@@ -23,6 +22,7 @@ pub use super::statement::{Kind, Part, Statement};
 mod event;
 mod foreign;
 mod opclass;
+mod order;
 
 /// The part `name` of `table` (target name).
 fn part(name: &str, table: QualName) -> Option<Part> {
@@ -866,67 +866,8 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         });
     }
 
-    // Topological order, ties broken by kind then name for stable output.
-    let mut indeg = vec![0usize; nodes.len()];
-    let mut users: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    for (i, e) in edges.iter().enumerate() {
-        for &t in e {
-            if keep[i] && keep[t] {
-                indeg[i] += 1;
-                users[t].push(i);
-            }
-        }
-    }
-    let mut ready: BinaryHeap<Reverse<(u8, String, usize)>> = (0..nodes.len())
-        .filter(|&i| keep[i] && indeg[i] == 0)
-        .map(|i| Reverse((nodes[i].rank, nodes[i].label.clone(), i)))
-        .collect();
-    let mut done = vec![false; nodes.len()];
-    let mut ordered = Vec::new();
-    loop {
-        while let Some(Reverse((_, _, i))) = ready.pop() {
-            done[i] = true;
-            ordered.push(i);
-            for &u in &users[i] {
-                // A node forced out of a cycle was queued already.
-                if indeg[u] == 0 {
-                    continue;
-                }
-                indeg[u] -= 1;
-                if indeg[u] == 0 {
-                    ready.push(Reverse((nodes[u].rank, nodes[u].label.clone(), u)));
-                }
-            }
-        }
-        // A dependency cycle. Views that read each other (or a function
-        // that returns a view's row type) are broken as pg_dump breaks
-        // them: one view of the cycle is created as its placeholder and
-        // defined after the keys. Otherwise take the lowest-ranked
-        // remaining object and say so.
-        let remaining: Vec<usize> = (0..nodes.len()).filter(|&i| keep[i] && !done[i]).collect();
-        if let Some(v) = view_in_cycle(&remaining, &edges, &nodes) {
-            if nodes[v].postpone() {
-                indeg[v] = 0;
-                ready.push(Reverse((nodes[v].rank, nodes[v].label.clone(), v)));
-                continue;
-            }
-        }
-        let rest = remaining
-            .iter()
-            .copied()
-            .min_by_key(|&i| (nodes[i].rank, nodes[i].label.clone()));
-        match rest {
-            Some(i) => {
-                plan.warnings.push(format!(
-                    "{} is part of a dependency cycle; it is created before what it depends on",
-                    nodes[i].label
-                ));
-                indeg[i] = 0;
-                ready.push(Reverse((nodes[i].rank, nodes[i].label.clone(), i)));
-            }
-            None => break,
-        }
-    }
+    let (ordered, cycles) = order::order(&mut nodes, &edges, &keep);
+    plan.warnings.extend(cycles);
     // `created` in creation order, so dropping runs it backwards.
     let mut later = Vec::new();
     for &i in &ordered {
@@ -970,33 +911,6 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     read_access(c, o, &kept, &schemas, &m, &mut plan).await?;
     read_default_privileges(c, o, &schemas, &m, &mut plan).await?;
     Ok(plan)
-}
-
-/// A plain view (one with a placeholder) that lies on a cycle among the
-/// `remaining` nodes, the first by name: breaking the cycle there lets
-/// the rest follow.
-fn view_in_cycle(remaining: &[usize], edges: &[BTreeSet<usize>], nodes: &[Node]) -> Option<usize> {
-    let left: HashSet<usize> = remaining.iter().copied().collect();
-    let mut views: Vec<usize> = remaining
-        .iter()
-        .copied()
-        .filter(|&i| nodes[i].placeholder.is_some())
-        .collect();
-    views.sort_by(|a, b| nodes[*a].label.cmp(&nodes[*b].label));
-    views.into_iter().find(|&v| {
-        // Does v reach itself through remaining nodes?
-        let mut seen = HashSet::new();
-        let mut stack: Vec<usize> = edges[v].iter().copied().collect();
-        while let Some(i) = stack.pop() {
-            if i == v {
-                return true;
-            }
-            if left.contains(&i) && seen.insert(i) {
-                stack.extend(edges[i].iter().copied());
-            }
-        }
-        false
-    })
 }
 
 /// Dependencies between user objects, resolved to graph nodes.
