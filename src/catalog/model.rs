@@ -32,12 +32,82 @@ fn part(name: &str, table: QualName) -> Option<Part> {
     })
 }
 
+/// The kinds of object a plan creates and a clean-up drops. Stored (in
+/// dumps and run state) as the words SQL uses; a word outside this list
+/// is a damaged or hostile record, refused when read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ObjectKind {
+    #[serde(rename = "table")]
+    Table,
+    #[serde(rename = "view")]
+    View,
+    #[serde(rename = "materialized view")]
+    MaterializedView,
+    #[serde(rename = "sequence")]
+    Sequence,
+    #[serde(rename = "type")]
+    Type,
+    #[serde(rename = "function")]
+    Function,
+    #[serde(rename = "publication")]
+    Publication,
+    #[serde(rename = "cast")]
+    Cast,
+    #[serde(rename = "collation")]
+    Collation,
+    #[serde(rename = "text search dictionary")]
+    TextSearchDictionary,
+    #[serde(rename = "text search configuration")]
+    TextSearchConfiguration,
+    #[serde(rename = "operator")]
+    Operator,
+    #[serde(rename = "conversion")]
+    Conversion,
+    #[serde(rename = "operator class")]
+    OperatorClass,
+    #[serde(rename = "operator family")]
+    OperatorFamily,
+    #[serde(rename = "foreign table")]
+    ForeignTable,
+    #[serde(rename = "event trigger")]
+    EventTrigger,
+}
+
+impl ObjectKind {
+    /// As SQL spells it (`DROP MATERIALIZED VIEW`, lower case).
+    pub fn word(self) -> &'static str {
+        match self {
+            ObjectKind::Table => "table",
+            ObjectKind::View => "view",
+            ObjectKind::MaterializedView => "materialized view",
+            ObjectKind::Sequence => "sequence",
+            ObjectKind::Type => "type",
+            ObjectKind::Function => "function",
+            ObjectKind::Publication => "publication",
+            ObjectKind::Cast => "cast",
+            ObjectKind::Collation => "collation",
+            ObjectKind::TextSearchDictionary => "text search dictionary",
+            ObjectKind::TextSearchConfiguration => "text search configuration",
+            ObjectKind::Operator => "operator",
+            ObjectKind::Conversion => "conversion",
+            ObjectKind::OperatorClass => "operator class",
+            ObjectKind::OperatorFamily => "operator family",
+            ObjectKind::ForeignTable => "foreign table",
+            ObjectKind::EventTrigger => "event trigger",
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
 /// An object the plan creates, for the conflict check and for clean-up.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Created {
-    /// `table`, `view`, `materialized view`, `sequence`, `type`, `function`,
-    /// `publication`.
-    pub kind: String,
+    pub kind: ObjectKind,
     /// Target name.
     pub name: QualName,
     /// For functions: the argument types, as the target spells them.
@@ -477,10 +547,10 @@ impl SchemaPlan {
             st.sql = lexer::rename_statement(&st.sql, &map, &known);
         }
         for c in &mut self.created {
-            if c.kind == "cast" {
+            if c.kind == ObjectKind::Cast {
                 // (source type, target type), each renamed as SQL is.
                 c.name = QualName::new(m.sql(&c.name.schema), m.sql(&c.name.name));
-            } else if c.kind != "publication" && c.kind != "event trigger" {
+            } else if !matches!(c.kind, ObjectKind::Publication | ObjectKind::EventTrigger) {
                 rename(&mut c.name);
             }
             if let Some(a) = &mut c.args {
@@ -886,7 +956,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     let left_out: HashSet<&QualName> = (0..nodes.len())
         .filter(|&i| !keep[i])
         .filter_map(|i| nodes[i].created.as_ref())
-        .filter(|c| c.kind == "sequence")
+        .filter(|c| c.kind == ObjectKind::Sequence)
         .map(|c| &c.name)
         .collect();
     if !left_out.is_empty() {
@@ -1157,7 +1227,7 @@ fn parse_key(s: &str) -> Option<Key> {
 const NOT_EXTENSION_MEMBER: &str = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
     WHERE d.objid = {oid} AND d.classid = '{cat}'::pg_catalog.regclass AND d.deptype = 'e')";
 
-fn not_member(oid: &str, cat: &str) -> String {
+pub(crate) fn not_member(oid: &str, cat: &str) -> String {
     NOT_EXTENSION_MEMBER
         .replace("{oid}", oid)
         .replace("{cat}", cat)
@@ -1317,7 +1387,7 @@ async fn read_types(
         }];
         stmts.extend(comment_stmt("TYPE", &target, r.get(4)));
         let created = Some(Created {
-            kind: "type".into(),
+            kind: ObjectKind::Type,
             name: m.name(&name),
             args: None,
         });
@@ -1420,7 +1490,7 @@ async fn read_functions(
         }];
         stmts.extend(comment_stmt(kw, &target_sig, r.get(6)));
         let created = Some(Created {
-            kind: "function".into(),
+            kind: ObjectKind::Function,
             name: m.name(&name),
             // DROP ROUTINE and to_regprocedure take the function form of
             // an ordered-set aggregate's arguments.
@@ -1504,7 +1574,7 @@ async fn read_casts(
         stmts.extend(comment_stmt("CAST", &target, r.get(6)));
         // A cast has no schema: its two types stand in for the name.
         let created = Some(Created {
-            kind: "cast".into(),
+            kind: ObjectKind::Cast,
             name: QualName::new(from, to),
             args: None,
         });
@@ -1675,7 +1745,7 @@ async fn read_sequences(
         }
         plan.sequences.push((name.clone(), m.name(&name)));
         let created = Some(Created {
-            kind: "sequence".into(),
+            kind: ObjectKind::Sequence,
             name: m.name(&name),
             args: None,
         });
@@ -1922,7 +1992,7 @@ async fn read_tables(
             })
             .collect();
         let created = Some(Created {
-            kind: "table".into(),
+            kind: ObjectKind::Table,
             name: m.name(&name),
             args: None,
         });
@@ -2428,7 +2498,11 @@ async fn read_views(
             }
         }
         let created = Some(Created {
-            kind: if mat { "materialized view" } else { "view" }.into(),
+            kind: if mat {
+                ObjectKind::MaterializedView
+            } else {
+                ObjectKind::View
+            },
             name: m.name(&name),
             args: None,
         });
@@ -2930,7 +3004,7 @@ async fn read_operators(
         }];
         comment_and_owner(plan, o, "OPERATOR", &target, r.get(12), r.get(13));
         let created = Some(Created {
-            kind: "operator".into(),
+            kind: ObjectKind::Operator,
             name: QualName::new(m.schema(&schema), name),
             args: Some(args),
         });
@@ -2993,7 +3067,7 @@ async fn read_conversions(
             ),
         });
         plan.created.push(Created {
-            kind: "conversion".into(),
+            kind: ObjectKind::Conversion,
             name: m.name(&name),
             args: None,
         });
@@ -3080,7 +3154,7 @@ async fn read_collations(
             sql: format!("CREATE COLLATION {target} ({options})"),
         });
         created.push(Created {
-            kind: "collation".into(),
+            kind: ObjectKind::Collation,
             name: m.name(&name),
             args: None,
         });
@@ -3137,7 +3211,7 @@ async fn read_text_search(
             sql: format!("CREATE TEXT SEARCH DICTIONARY {target} (TEMPLATE = {template}{options})"),
         });
         created.push(Created {
-            kind: "text search dictionary".into(),
+            kind: ObjectKind::TextSearchDictionary,
             name: m.name(&name),
             args: None,
         });
@@ -3207,7 +3281,7 @@ async fn read_text_search(
             });
         }
         created.push(Created {
-            kind: "text search configuration".into(),
+            kind: ObjectKind::TextSearchConfiguration,
             name: m.name(&name),
             args: None,
         });
@@ -3409,7 +3483,7 @@ async fn read_publications(
             });
         }
         plan.created.push(Created {
-            kind: "publication".into(),
+            kind: ObjectKind::Publication,
             name: QualName::new(String::new(), name),
             args: None,
         });

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use anyhow::anyhow;
 use tokio::task::JoinSet;
 
+use crate::catalog::model::ObjectKind;
 use crate::catalog::{self, model, QualName};
 use crate::conn::{self, Role, Session};
 use crate::error::{describe_pg, PgContext};
@@ -156,24 +157,24 @@ fn array_item(s: &str) -> String {
 pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, String)>> {
     let mut found = Vec::new();
     for c in &plan.created {
-        let (sql, arg) = match c.kind.as_str() {
-            "publication" => (
+        let (sql, arg) = match c.kind {
+            ObjectKind::Publication => (
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)",
                 c.name.name.clone(),
             ),
-            "event trigger" => (
+            ObjectKind::EventTrigger => (
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = $1)",
                 c.name.name.clone(),
             ),
-            "type" => (
+            ObjectKind::Type => (
                 "SELECT pg_catalog.to_regtype($1) IS NOT NULL",
                 c.name.quoted(),
             ),
-            "collation" => (
+            ObjectKind::Collation => (
                 "SELECT pg_catalog.to_regcollation($1) IS NOT NULL",
                 c.name.quoted(),
             ),
-            "operator" => (
+            ObjectKind::Operator => (
                 "SELECT pg_catalog.to_regoperator($1) IS NOT NULL",
                 format!(
                     "{}.{}({})",
@@ -182,12 +183,14 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                     c.args.clone().unwrap_or_default()
                 ),
             ),
-            kind @ ("text search dictionary" | "text search configuration" | "conversion") => (
-                if kind == "conversion" {
+            kind @ (ObjectKind::TextSearchDictionary
+            | ObjectKind::TextSearchConfiguration
+            | ObjectKind::Conversion) => (
+                if kind == ObjectKind::Conversion {
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_conversion x \
                        JOIN pg_catalog.pg_namespace n ON n.oid = x.connamespace \
                       WHERE n.nspname = ($1::text::text[])[1] AND x.conname = ($1::text::text[])[2])"
-                } else if kind.ends_with("dictionary") {
+                } else if kind == ObjectKind::TextSearchDictionary {
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_ts_dict x \
                        JOIN pg_catalog.pg_namespace n ON n.oid = x.dictnamespace \
                       WHERE n.nspname = ($1::text::text[])[1] AND x.dictname = ($1::text::text[])[2])"
@@ -202,8 +205,8 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                     array_item(&c.name.name)
                 ),
             ),
-            kind @ ("operator class" | "operator family") => (
-                if kind == "operator class" {
+            kind @ (ObjectKind::OperatorClass | ObjectKind::OperatorFamily) => (
+                if kind == ObjectKind::OperatorClass {
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_opclass x \
                        JOIN pg_catalog.pg_namespace n ON n.oid = x.opcnamespace \
                        JOIN pg_catalog.pg_am a ON a.oid = x.opcmethod \
@@ -224,7 +227,7 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                 ),
             ),
             // (source type, target type) in the name's two halves.
-            "cast" => (
+            ObjectKind::Cast => (
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cast \
                   WHERE castsource = pg_catalog.to_regtype(($1::text::text[])[1]) \
                     AND casttarget = pg_catalog.to_regtype(($1::text::text[])[2]))",
@@ -234,7 +237,7 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                     array_item(&c.name.name)
                 ),
             ),
-            "function" => (
+            ObjectKind::Function => (
                 "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
                 format!(
                     "{}({})",
@@ -255,14 +258,21 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
         };
         if exists {
             let label = match &c.args {
-                Some(a) if c.kind.starts_with("operator ") && c.kind != "operator" => {
+                Some(a)
+                    if matches!(
+                        c.kind,
+                        ObjectKind::OperatorClass | ObjectKind::OperatorFamily
+                    ) =>
+                {
                     format!("{} {} using {a}", c.kind, c.name)
                 }
                 Some(a) => format!("{} {}({a})", c.kind, c.name),
-                None if c.kind == "publication" || c.kind == "event trigger" => {
+                None if matches!(c.kind, ObjectKind::Publication | ObjectKind::EventTrigger) => {
                     format!("{} {}", c.kind, c.name.name)
                 }
-                None if c.kind == "cast" => format!("cast ({} AS {})", c.name.schema, c.name.name),
+                None if c.kind == ObjectKind::Cast => {
+                    format!("cast ({} AS {})", c.name.schema, c.name.name)
+                }
                 None => format!("{} {}", c.kind, c.name),
             };
             let Some(sql) = drop_sql(c, false) else {
@@ -621,25 +631,6 @@ pub async fn missing_roles(dst: &Session, plan: &SchemaPlan) -> Result<Vec<Strin
 /// or from run state on a target): an unknown kind, or type text that
 /// could end the statement.
 fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
-    const KINDS: &[&str] = &[
-        "table",
-        "view",
-        "materialized view",
-        "sequence",
-        "type",
-        "function",
-        "publication",
-        "cast",
-        "collation",
-        "text search dictionary",
-        "text search configuration",
-        "operator",
-        "conversion",
-        "operator class",
-        "operator family",
-        "foreign table",
-        "event trigger",
-    ];
     // Type lists (a routine's arguments, a cast's types) are spliced in
     // as text: only what a type list may hold outside quoted names.
     let plain_types = |t: &str| {
@@ -651,62 +642,63 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
             !ch.is_control() && (quoted || !matches!(ch, ';' | '\'' | '$' | '-' | '/' | '\\'))
         }) && !quoted
     };
-    let safe = KINDS.contains(&c.kind.as_str())
-        && match c.kind.as_str() {
-            "cast" => plain_types(&c.name.schema) && plain_types(&c.name.name),
-            "function" => c.args.as_deref().is_none_or(plain_types),
-            // The access method: a plain name.
-            "operator class" | "operator family" => c.args.as_deref().is_some_and(|a| {
+    let safe = match c.kind {
+        ObjectKind::Cast => plain_types(&c.name.schema) && plain_types(&c.name.name),
+        ObjectKind::Function => c.args.as_deref().is_none_or(plain_types),
+        // The access method: a plain name.
+        ObjectKind::OperatorClass | ObjectKind::OperatorFamily => {
+            c.args.as_deref().is_some_and(|a| {
                 !a.is_empty() && a.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-            }),
-            // An operator's name is symbols only.
-            "operator" => {
-                c.args.as_deref().is_some_and(plain_types)
-                    && !c.name.name.is_empty()
-                    && c.name
-                        .name
-                        .chars()
-                        .all(|ch| "+-*/<>=~!@#%^&|`?".contains(ch))
-            }
-            _ => true,
-        };
+            })
+        }
+        // An operator's name is symbols only.
+        ObjectKind::Operator => {
+            c.args.as_deref().is_some_and(plain_types)
+                && !c.name.name.is_empty()
+                && c.name
+                    .name
+                    .chars()
+                    .all(|ch| "+-*/<>=~!@#%^&|`?".contains(ch))
+        }
+        _ => true,
+    };
     if !safe {
         return None;
     }
     let tail = if cascade { " CASCADE" } else { "" };
-    Some(match c.kind.as_str() {
-        "publication" => format!(
+    Some(match c.kind {
+        ObjectKind::Publication => format!(
             "DROP PUBLICATION IF EXISTS {}{tail}",
             catalog::quote_ident(&c.name.name)
         ),
-        "event trigger" => format!(
+        ObjectKind::EventTrigger => format!(
             "DROP EVENT TRIGGER IF EXISTS {}{tail}",
             catalog::quote_ident(&c.name.name)
         ),
-        "cast" => format!(
+        ObjectKind::Cast => format!(
             "DROP CAST IF EXISTS ({} AS {}){tail}",
             c.name.schema, c.name.name
         ),
-        "operator" => format!(
+        ObjectKind::Operator => format!(
             "DROP OPERATOR IF EXISTS {}.{} ({}){tail}",
             catalog::quote_ident(&c.name.schema),
             c.name.name,
             c.args.clone().unwrap_or_default()
         ),
-        kind @ ("operator class" | "operator family") => format!(
+        kind @ (ObjectKind::OperatorClass | ObjectKind::OperatorFamily) => format!(
             "DROP {} IF EXISTS {} USING {}{tail}",
-            kind.to_uppercase(),
+            kind.word().to_uppercase(),
             c.name.quoted(),
             c.args.clone().unwrap_or_default()
         ),
-        "function" => format!(
+        ObjectKind::Function => format!(
             "DROP ROUTINE IF EXISTS {}({}){tail}",
             c.name.quoted(),
             c.args.clone().unwrap_or_default()
         ),
         kind => format!(
             "DROP {} IF EXISTS {}{tail}",
-            kind.to_uppercase(),
+            kind.word().to_uppercase(),
             c.name.quoted()
         ),
     })
@@ -752,7 +744,7 @@ pub async fn apply_pre(
         let tables: Vec<String> = plan
             .created
             .iter()
-            .filter(|c| c.kind == "table")
+            .filter(|c| c.kind == ObjectKind::Table)
             .map(|c| c.name.quoted())
             .collect();
         let rows = tx
@@ -1130,8 +1122,7 @@ pub async fn undo(
         let Some(sql) = drop_sql(c, true) else {
             problems.push(format!(
                 "{} {} was not dropped: its description is not a plain name",
-                c.kind.replace(|ch: char| ch.is_control(), " "),
-                c.name
+                c.kind, c.name
             ));
             continue;
         };
@@ -1200,13 +1191,13 @@ mod tests {
 
     #[test]
     fn drops_only_what_is_a_plain_name() {
-        let made = |kind: &str, name: QualName, args: Option<&str>| model::Created {
-            kind: kind.into(),
+        let made = |kind: ObjectKind, name: QualName, args: Option<&str>| model::Created {
+            kind,
             name,
             args: args.map(str::to_string),
         };
         let f = made(
-            "function",
+            ObjectKind::Function,
             QualName::new("app", "f"),
             Some("integer, \"my;type\""),
         );
@@ -1216,19 +1207,38 @@ mod tests {
         );
         for bad in [
             made(
-                "function",
+                ObjectKind::Function,
                 QualName::new("a", "f"),
                 Some("int); DROP TABLE x; --"),
             ),
             made(
-                "cast",
+                ObjectKind::Cast,
                 QualName::new("int", "text) ; DROP TABLE x; --"),
                 None,
             ),
-            made("table; DROP TABLE x; --", QualName::new("a", "t"), None),
-            made("function", QualName::new("a", "f"), Some("int, \"unclosed")),
+            made(
+                ObjectKind::Function,
+                QualName::new("a", "f"),
+                Some("int, \"unclosed"),
+            ),
+            made(
+                ObjectKind::OperatorClass,
+                QualName::new("a", "c"),
+                Some("btree; DROP"),
+            ),
         ] {
             assert_eq!(drop_sql(&bad, true), None, "{bad:?}");
         }
+        // A kind outside the list is refused when the record is read.
+        let hostile =
+            r#"{"kind":"table; DROP TABLE x; --","name":{"schema":"a","name":"t"},"args":null}"#;
+        assert!(serde_json::from_str::<model::Created>(hostile).is_err());
+        let stored = r#"{"kind":"materialized view","name":{"schema":"a","name":"m"},"args":null}"#;
+        let m: model::Created = serde_json::from_str(stored).unwrap();
+        assert_eq!(m.kind, ObjectKind::MaterializedView);
+        assert_eq!(
+            drop_sql(&m, false).as_deref(),
+            Some(r#"DROP MATERIALIZED VIEW IF EXISTS "a"."m""#)
+        );
     }
 }

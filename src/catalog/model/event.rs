@@ -7,8 +7,8 @@
 //! publication, one the target refuses is a warning, not a failed copy.
 
 use super::{
-    comment_and_owner, not_member, quote_ident, quote_literal, Created, Kind, Mapper, Options,
-    QualName, Result, SchemaPlan, Statement,
+    comment_and_owner, not_member, quote_ident, quote_literal, Created, Kind, Mapper, ObjectKind,
+    Options, QualName, Result, SchemaPlan, Statement,
 };
 use crate::error::PgContext;
 use tokio_postgres::Client;
@@ -80,7 +80,7 @@ pub(super) async fn read(
             .collect();
         plan.publications.extend(moved);
         plan.created.push(Created {
-            kind: "event trigger".into(),
+            kind: ObjectKind::EventTrigger,
             name: QualName::new(String::new(), name),
             args: None,
         });

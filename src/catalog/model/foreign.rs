@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use super::{
     comment_and_owner, comment_stmt, not_member, quote_ident, quote_literal, Created, Key, Kind,
-    Mapper, Node, Options, QualName, Result, SchemaPlan, Statement,
+    Mapper, Node, ObjectKind, Options, QualName, Result, SchemaPlan, Statement,
 };
 use crate::error::PgContext;
 use tokio_postgres::Client;
@@ -194,7 +194,7 @@ pub(super) async fn read(
         stmts.extend(comment_stmt("FOREIGN TABLE", &target, r.get(6)));
         stmts.extend(comments);
         let created = Some(Created {
-            kind: "foreign table".into(),
+            kind: ObjectKind::ForeignTable,
             name: m.name(&name),
             args: None,
         });

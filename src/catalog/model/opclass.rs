@@ -11,8 +11,8 @@
 //! class come after it.
 
 use super::{
-    comment_and_owner, not_member, quote_ident, Created, Key, Kind, Mapper, Node, Options,
-    QualName, Result, SchemaPlan, Statement,
+    comment_and_owner, not_member, quote_ident, Created, Key, Kind, Mapper, Node, ObjectKind,
+    Options, QualName, Result, SchemaPlan, Statement,
 };
 use crate::error::PgContext;
 use tokio_postgres::Client;
@@ -159,7 +159,7 @@ pub(super) async fn read(
         }
         comment_and_owner(plan, o, "OPERATOR FAMILY", &target, r.get(4), r.get(5));
         let created = Some(Created {
-            kind: "operator family".into(),
+            kind: ObjectKind::OperatorFamily,
             name: QualName::new(m.schema(&schema), name),
             args: Some(am),
         });
@@ -204,7 +204,7 @@ pub(super) async fn read(
         );
         comment_and_owner(plan, o, "OPERATOR CLASS", &target, r.get(4), r.get(5));
         let created = Some(Created {
-            kind: "operator class".into(),
+            kind: ObjectKind::OperatorClass,
             name: QualName::new(m.schema(&schema), name),
             args: Some(am),
         });
