@@ -29,13 +29,6 @@ use crate::ddl::lexer::{rename_schemas, AnyName};
 /// a range type's multirange constructors (PostgreSQL 14+) are not
 /// "missing" on an older target that has no multiranges.
 pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)>> {
-    let own = |cat: &str, oid: &str| {
-        format!(
-            "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e \
-               WHERE e.classid = 'pg_catalog.{cat}'::pg_catalog.regclass AND e.objid = {oid} \
-                 AND e.deptype = 'e')"
-        )
-    };
     let sql = format!(
         "WITH ns AS (SELECT oid, nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)) \
          SELECT 'schema', nspname::text FROM ns \
@@ -178,13 +171,6 @@ pub async fn read_access(
     if !owners && !privileges {
         return Ok(Vec::new());
     }
-    let own = |cat: &str, oid: &str| {
-        format!(
-            "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e \
-               WHERE e.classid = 'pg_catalog.{cat}'::pg_catalog.regclass AND e.objid = {oid} \
-                 AND e.deptype = 'e')"
-        )
-    };
     // An aclitem list as text, `+grantee=privilege[*]/grantor` sorted,
     // as it differs from `def` (the server's default for the object, so
     // the owner's implicit rights, which differ between versions, are
@@ -378,6 +364,12 @@ fn unquote(name: &str) -> String {
         Some(inner) => inner.replace("\"\"", "\""),
         None => name.to_string(),
     }
+}
+
+/// Not a member of an extension: `cat` is the catalog (`pg_proc`), `oid`
+/// the object's oid column.
+fn own(cat: &str, oid: &str) -> String {
+    crate::catalog::model::not_member(oid, &format!("pg_catalog.{cat}"))
 }
 
 #[cfg(test)]
