@@ -46,6 +46,29 @@ fn pairs() -> Vec<(u32, u32)> {
     }
 }
 
+/// Object kinds whose catalogs changed across versions, beside the
+/// fixture: an operator class and family, an ordered-set aggregate, a
+/// base type (shell, functions, definition), a foreign table with its
+/// server and user mapping, an event trigger.
+const KINDS: &str = "CREATE SCHEMA kinds; CREATE EXTENSION postgres_fdw; \
+    CREATE SERVER kinds_remote FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db.example'); \
+    CREATE USER MAPPING FOR PUBLIC SERVER kinds_remote OPTIONS (user 'u', password 'p'); \
+    CREATE FOREIGN TABLE kinds.remote_t (id int NOT NULL, v text DEFAULT 'x') SERVER kinds_remote; \
+    CREATE OPERATOR FAMILY kinds.fam USING hash; \
+    CREATE OPERATOR CLASS kinds.int_hash FOR TYPE int USING hash FAMILY kinds.fam AS \
+      OPERATOR 1 =, FUNCTION 1 hashint4(int); \
+    CREATE AGGREGATE kinds.pct(float8 ORDER BY anyelement) (SFUNC = ordered_set_transition, \
+      STYPE = internal, FINALFUNC = percentile_disc_final, FINALFUNC_EXTRA); \
+    CREATE TYPE kinds.int42; \
+    CREATE FUNCTION kinds.int42_in(cstring) RETURNS kinds.int42 AS 'int4in' LANGUAGE internal STRICT IMMUTABLE; \
+    CREATE FUNCTION kinds.int42_out(kinds.int42) RETURNS cstring AS 'int4out' LANGUAGE internal STRICT IMMUTABLE; \
+    CREATE TYPE kinds.int42 (INTERNALLENGTH = 4, INPUT = kinds.int42_in, OUTPUT = kinds.int42_out, \
+      ALIGNMENT = int4, PASSEDBYVALUE); \
+    CREATE TABLE kinds.t (id int PRIMARY KEY, v kinds.int42); INSERT INTO kinds.t VALUES (1, '42'); \
+    CREATE INDEX t_id_hash ON kinds.t USING hash (id kinds.int_hash); \
+    CREATE FUNCTION kinds.evt() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$; \
+    CREATE EVENT TRIGGER kinds_evt ON ddl_command_end EXECUTE FUNCTION kinds.evt();";
+
 /// One pair: Ok(()) or what went wrong, so that a matrix run reports every
 /// pair instead of stopping at the first.
 fn copy_between(from: u32, to: u32) -> Result<(), String> {
@@ -54,6 +77,7 @@ fn copy_between(from: u32, to: u32) -> Result<(), String> {
     let dst_db = dst.fresh_db(&format!("v{from}to{to}"));
     // Into an older server, only what it can express.
     let (ddl, data) = fixture_for(from.min(to));
+    let ddl = format!("{ddl}; {KINDS}");
     src.client(&src_db)
         .batch_execute(&ddl)
         .and_then(|_| src.client(&src_db).batch_execute(&data))
