@@ -282,6 +282,19 @@ pub async fn read_access(
         .collect())
 }
 
+/// Every large object (database-wide), by oid.
+pub async fn read_large_objects(c: &Client) -> Result<Vec<(String, String)>> {
+    Ok(c.query(
+        "SELECT 'large object', oid::text FROM pg_catalog.pg_largeobject_metadata ORDER BY oid",
+        &[],
+    )
+    .await
+    .map_err(|e| anyhow!("reading large objects: {}", crate::error::describe_pg(&e)))?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect())
+}
+
 /// What the source has that the target lacks, under the schema map: one
 /// line per object (`function app.f/2 is missing on the target`).
 pub fn missing(

@@ -86,6 +86,19 @@ pub struct SchemaReport {
     pub sequences_set: usize,
     pub seconds_before_rows: f64,
     pub seconds_after_rows: f64,
+    /// Large objects copied (after the rows), and their bytes.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub large_objects: usize,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub large_object_bytes: u64,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -154,6 +154,15 @@ pub struct VerifySettings {
     /// Compare owners, and grants and default privileges.
     pub owners: bool,
     pub privileges: bool,
+    /// Compare large objects (not after a schema-only copy, nor when they
+    /// are left out, nor for a `--table` selection).
+    pub large_objects: bool,
+}
+
+/// Whether a selection carries large objects: not with `--table`, not
+/// when left out.
+fn large_objects_selected(p: &Patterns) -> bool {
+    p.table.is_empty() && !p.leave_out.iter().any(|k| k == "large-object")
 }
 
 /// A flag given on the command line, or else in the config file.
@@ -175,12 +184,14 @@ impl VerifySettings {
             extension_schema: c.extension_schema.clone(),
             owners: !c.no_owner,
             privileges: !c.no_privileges,
+            large_objects: !c.schema_only && large_objects_selected(&c.patterns),
         }
     }
 
     pub fn from_args(a: &crate::cli::VerifyArgs) -> Result<Self> {
         let cfg = load_config(&a.common)?;
         let (source, target) = endpoints(&a.endpoints, &cfg)?;
+        let large_objects = large_objects_selected(&patterns(&a.select, &cfg));
         Ok(VerifySettings {
             source,
             target,
@@ -192,6 +203,7 @@ impl VerifySettings {
             extension_schema: None,
             owners: !flag_or(a.no_owner, cfg.no_owner),
             privileges: !flag_or(a.no_privileges, cfg.no_privileges),
+            large_objects,
         })
     }
 

@@ -227,6 +227,14 @@ async fn inventory_gaps(
     )?;
     src.extend(src_access);
     dst.extend(dst_access);
+    if s.large_objects {
+        let (a_lo, b_lo) = tokio::try_join!(
+            crate::inventory::read_large_objects(a),
+            crate::inventory::read_large_objects(b)
+        )?;
+        src.extend(a_lo);
+        dst.extend(b_lo);
+    }
     // Under a preset, extensions live in their own schema on the target.
     let src: Vec<(String, String)> = src
         .into_iter()

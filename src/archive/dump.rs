@@ -356,6 +356,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         no_privileges: false,
         extension_schema: None,
         record_names: true,
+        large_objects: false,
     };
     let all = catalog::read_tables(&src.client).await?;
     let schemas = catalog::read_schema_names(&src.client).await?;

@@ -21,6 +21,7 @@ pub use super::statement::{Kind, Part, Statement};
 
 mod event;
 mod foreign;
+mod lobj;
 mod opclass;
 mod order;
 
@@ -71,6 +72,8 @@ pub enum ObjectKind {
     ForeignTable,
     #[serde(rename = "event trigger")]
     EventTrigger,
+    #[serde(rename = "large object")]
+    LargeObject,
 }
 
 impl ObjectKind {
@@ -94,6 +97,7 @@ impl ObjectKind {
             ObjectKind::OperatorFamily => "operator family",
             ObjectKind::ForeignTable => "foreign table",
             ObjectKind::EventTrigger => "event trigger",
+            ObjectKind::LargeObject => "large object",
         }
     }
 }
@@ -165,6 +169,9 @@ pub struct SchemaPlan {
     /// kind is left out (`leave_out`).
     #[serde(default)]
     pub unsupported: Vec<Unsupported>,
+    /// Large objects (their oids) a copy carries after the tables' rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub large_objects: Vec<u32>,
 }
 
 /// Objects of one kind pgbarge cannot recreate yet.
@@ -550,7 +557,10 @@ impl SchemaPlan {
             if c.kind == ObjectKind::Cast {
                 // (source type, target type), each renamed as SQL is.
                 c.name = QualName::new(m.sql(&c.name.schema), m.sql(&c.name.name));
-            } else if !matches!(c.kind, ObjectKind::Publication | ObjectKind::EventTrigger) {
+            } else if !matches!(
+                c.kind,
+                ObjectKind::Publication | ObjectKind::EventTrigger | ObjectKind::LargeObject
+            ) {
                 rename(&mut c.name);
             }
             if let Some(a) = &mut c.args {
@@ -684,6 +694,8 @@ pub struct Options<'a> {
     pub extension_schema: Option<&'a str>,
     /// Fill `SchemaPlan::names` (dumps).
     pub record_names: bool,
+    /// Carry large objects (a copy with rows; dumps cannot hold them yet).
+    pub large_objects: bool,
 }
 
 /// Object names (schema, name) in `schemas`: what `X.Y` may refer to.
@@ -819,7 +831,10 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     let later_at = plan.post.len();
     read_views(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_statistics(c, o, &m, &mut plan).await?;
-    not_reproduced(c, &schemas, &mut plan).await?;
+    not_reproduced(c, &schemas, o.large_objects, &mut plan).await?;
+    if o.large_objects {
+        lobj::read(c, o, &mut plan).await?;
+    }
 
     // Dependencies among the nodes, and extensions they use.
     let mut deps = read_depends(c).await?;
@@ -3338,7 +3353,12 @@ fn collation_options(row: &serde_json::Value) -> Option<String> {
 
 /// Kinds of objects in the copied schemas that pgbarge does not recreate
 /// yet: each is named in a warning, so nothing is left behind silently.
-async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -> Result<()> {
+async fn not_reproduced(
+    c: &Client,
+    schemas: &[String],
+    large_objects: bool,
+    plan: &mut SchemaPlan,
+) -> Result<()> {
     // Foreign tables that are partitions or inheritance children.
     let mut branches: Vec<String> = Vec::new();
     branches.push(format!(
@@ -3350,11 +3370,13 @@ async fn not_reproduced(c: &Client, schemas: &[String], plan: &mut SchemaPlan) -
     ));
     // Database-wide objects a schema copy does not carry, named so that
     // nothing is lost silently.
-    branches.push(
-        "SELECT 'large object', pg_catalog.count(*)::text || ' large object(s)' \
-           FROM pg_catalog.pg_largeobject_metadata HAVING pg_catalog.count(*) > 0"
-            .into(),
-    );
+    if !large_objects {
+        branches.push(
+            "SELECT 'large object', pg_catalog.count(*)::text || ' large object(s)' \
+               FROM pg_catalog.pg_largeobject_metadata HAVING pg_catalog.count(*) > 0"
+                .into(),
+        );
+    }
     branches.push(
         "SELECT 'security label', l.objtype || ' ' || l.objname \
            FROM pg_catalog.pg_seclabels l JOIN pg_catalog.pg_namespace n ON n.oid = l.objnamespace \

@@ -14,6 +14,7 @@
 //! pass; a failure rolls everything back, keys included.
 
 pub mod framing;
+mod lobj;
 pub mod order;
 pub mod sched;
 pub mod schema;
@@ -410,6 +411,29 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             .take();
         let seq_reports = match (&schema_plan, all_ok, builders) {
             (Some(plan), true, Some(builders)) => {
+                if !plan.large_objects.is_empty() {
+                    say(&format!(
+                        "copying {} large objects",
+                        plan.large_objects.len()
+                    ));
+                    let t0 = Instant::now();
+                    match lobj::copy(&src.client, &mut dst, &plan.large_objects, state.as_ref(), &done_steps)
+                        .await?
+                    {
+                        Some((n, bytes)) => {
+                            say(&format!(
+                                "copied {n} large objects, {} in {:.1}s",
+                                indicatif::HumanBytes(bytes),
+                                t0.elapsed().as_secs_f64()
+                            ));
+                            if let Some(r) = schema_report.as_mut() {
+                                r.large_objects = n;
+                                r.large_object_bytes = bytes;
+                            }
+                        }
+                        None => say("the large objects were copied by the interrupted run"),
+                    }
+                }
                 say(&if remaining.is_empty() {
                     "keys and indexes were built as their tables finished; now foreign keys, \
                      triggers and the rest"

@@ -34,6 +34,8 @@ pub struct PlanOptions<'a> {
     pub extension_schema: Option<&'a str>,
     /// Keep every object name in the plan, for renaming it later (dumps).
     pub record_names: bool,
+    /// Carry large objects (copies with rows; not dumps yet).
+    pub large_objects: bool,
 }
 
 impl CopySettings {
@@ -46,6 +48,7 @@ impl CopySettings {
             no_privileges: self.no_privileges,
             extension_schema: self.extension_schema.as_deref(),
             record_names: false,
+            large_objects: !self.schema_only,
         }
     }
 }
@@ -120,6 +123,9 @@ pub async fn plan_with(
             no_privileges: o.no_privileges,
             extension_schema: o.extension_schema,
             record_names: o.record_names,
+            // Left out by choice: named as such by leave_out below.
+            large_objects: o.large_objects
+                && !o.patterns.leave_out.iter().any(|k| k == "large-object"),
         },
     )
     .await?;
@@ -156,7 +162,32 @@ fn array_item(s: &str) -> String {
 /// Objects of the plan that already exist on the target: (label, DROP).
 pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, String)>> {
     let mut found = Vec::new();
-    for c in &plan.created {
+    // Large objects, which may be many: one query.
+    if !plan.large_objects.is_empty() {
+        for r in dst
+            .client
+            .query(
+                "SELECT oid FROM pg_catalog.pg_largeobject_metadata WHERE oid = ANY($1) ORDER BY 1",
+                &[&plan.large_objects],
+            )
+            .await
+            .pg_context(|| "looking for large objects on the target".into())?
+        {
+            let oid: u32 = r.get(0);
+            found.push((
+                format!("large object {oid}"),
+                format!(
+                    "SELECT pg_catalog.lo_unlink(m.oid) FROM pg_catalog.pg_largeobject_metadata m \
+                      WHERE m.oid = {oid}"
+                ),
+            ));
+        }
+    }
+    for c in plan
+        .created
+        .iter()
+        .filter(|c| c.kind != ObjectKind::LargeObject)
+    {
         let (sql, arg) = match c.kind {
             ObjectKind::Publication => (
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)",
@@ -429,6 +460,8 @@ pub fn report_before_rows(
         sequences_set,
         seconds_before_rows: crate::report::round3(started.elapsed().as_secs_f64()),
         seconds_after_rows: 0.0,
+        large_objects: 0,
+        large_object_bytes: 0,
     }
 }
 
@@ -643,6 +676,10 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         }) && !quoted
     };
     let safe = match c.kind {
+        // An oid: digits only.
+        ObjectKind::LargeObject => {
+            !c.name.name.is_empty() && c.name.name.chars().all(|ch| ch.is_ascii_digit())
+        }
         ObjectKind::Cast => plain_types(&c.name.schema) && plain_types(&c.name.name),
         ObjectKind::Function => c.args.as_deref().is_none_or(plain_types),
         // The access method: a plain name.
@@ -670,6 +707,11 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         ObjectKind::Publication => format!(
             "DROP PUBLICATION IF EXISTS {}{tail}",
             catalog::quote_ident(&c.name.name)
+        ),
+        ObjectKind::LargeObject => format!(
+            "SELECT pg_catalog.lo_unlink(m.oid) FROM pg_catalog.pg_largeobject_metadata m \
+              WHERE m.oid = {}",
+            c.name.name
         ),
         ObjectKind::EventTrigger => format!(
             "DROP EVENT TRIGGER IF EXISTS {}{tail}",
@@ -821,6 +863,22 @@ async fn try_after_rows(
     tx.batch_execute("SAVEPOINT pgbarge_after_rows")
         .await
         .pg_context(|| "trying the statements after the rows".into())?;
+    // The large objects exist (empty) for their owners, grants and
+    // comments to apply to.
+    if !plan.large_objects.is_empty() {
+        tx.execute(
+            "SELECT pg_catalog.lo_create(o) FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS o",
+            &[&plan.large_objects],
+        )
+        .await
+        .map_err(|e| {
+            Error::Runtime(anyhow::anyhow!(
+                "the target refuses to create the source's large objects (found before any row \
+                 moved; nothing was written): {}",
+                describe_pg(&e)
+            ))
+        })?;
+    }
     for st in plan
         .indexes
         .iter()

@@ -391,26 +391,31 @@ fn replica_identities_come_along() {
     );
 }
 
-/// An object of a kind pgbarge cannot recreate yet (here a large object)
-/// stops copy, plan and dump before anything is written, naming the
-/// object and the flag; with `--leave-out large-object` the copy goes on and
-/// the report names what was left out.
+/// What pgbarge cannot recreate yet (here a foreign table that is a
+/// partition; large objects in a dump) stops copy, plan and dump before
+/// anything is written, naming the object and the flag; with
+/// `--leave-out KIND` the run goes on and the report names what was left
+/// out.
 #[test]
 fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     let s = servers();
     let src = s.source.fresh_db("leaveout");
     seed_source(
         &src,
-        "CREATE SCHEMA app; SELECT lo_create(0); \
-         CREATE TABLE app.t (id int PRIMARY KEY, v text); INSERT INTO app.t VALUES (1, 'x');",
+        "CREATE SCHEMA app; CREATE EXTENSION postgres_fdw; SELECT lo_create(0); \
+         CREATE SERVER far FOREIGN DATA WRAPPER postgres_fdw; \
+         CREATE TABLE app.t (id int PRIMARY KEY, v text); INSERT INTO app.t VALUES (1, 'x'); \
+         CREATE TABLE app.p (id int) PARTITION BY RANGE (id); \
+         CREATE TABLE app.p_here PARTITION OF app.p FOR VALUES FROM (0) TO (100); \
+         CREATE FOREIGN TABLE app.p_far PARTITION OF app.p FOR VALUES FROM (100) TO (200) SERVER far;",
     );
     let dst = s.target.fresh_db("leaveout");
     let (from, to) = (s.source.url(&src), s.target.url(&dst));
     let run = pgbarge(&["copy", "--source", &from, "--target", &to]);
     run.assert_code(2);
     assert!(
-        run.stderr.contains("large object 1 large object(s)")
-            && run.stderr.contains("--leave-out large-object"),
+        run.stderr.contains("foreign table app.p_far")
+            && run.stderr.contains("--leave-out foreign-table"),
         "{}",
         run.stderr
     );
@@ -421,14 +426,29 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     let plan = pgbarge(&["plan", "--source", &from, "--target", &to]);
     plan.assert_code(1);
     assert!(
-        plan.stdout.contains("--leave-out large-object"),
+        plan.stdout.contains("--leave-out foreign-table"),
         "{}",
         plan.stdout
     );
+    // A dump cannot hold large objects yet.
     let dir = temp_dir();
     let out = dir.path().join("d");
-    let dump = pgbarge(&["dump", "--source", &from, "--output", out.to_str().unwrap()]);
+    let dump = pgbarge(&[
+        "dump",
+        "--source",
+        &from,
+        "--output",
+        out.to_str().unwrap(),
+        "--leave-out",
+        "foreign-table",
+    ]);
     dump.assert_code(2);
+    assert!(
+        dump.stderr.contains("large object 1 large object(s)")
+            && dump.stderr.contains("--leave-out large-object"),
+        "{}",
+        dump.stderr
+    );
     assert!(!out.exists());
     let report = dir.path().join("r.json");
     let run = pgbarge(&[
@@ -438,18 +458,20 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
         "--target",
         &to,
         "--leave-out",
+        "foreign-table",
+        "--leave-out",
         "large-object",
         "--report",
         report.to_str().unwrap(),
     ]);
     run.assert_code(0);
     let r = read_report(&report);
-    assert!(
-        r["warnings"]
-            .to_string()
-            .contains("left out (--leave-out large-object): 1 large object(s)"),
-        "{r}"
-    );
+    for want in [
+        "left out (--leave-out foreign-table): app.p_far",
+        "left out (--leave-out large-object): 1 large object(s)",
+    ] {
+        assert!(r["warnings"].to_string().contains(want), "{want}: {r}");
+    }
     let bad = pgbarge(&[
         "copy",
         "--source",
@@ -461,6 +483,87 @@ fn what_cannot_be_recreated_stops_the_run_or_is_left_out_by_choice() {
     ]);
     bad.assert_code(2);
     assert!(bad.stderr.contains("not a kind"), "{}", bad.stderr);
+}
+
+/// Large objects were refused ("--leave-out large-object"): a copy now
+/// carries them under their oids (which `oid` columns hold), in chunks,
+/// with owner, grants and comment; a target that has one of those oids
+/// is refused up front; verify names one the target lost.
+#[test]
+fn large_objects_come_along_under_their_oids() {
+    ensure_role("lo_owner");
+    ensure_role("lo_reader");
+    let s = servers();
+    let src = s.source.fresh_db("lobj");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE TABLE app.docs (id int PRIMARY KEY, body oid); \
+         SELECT lo_from_bytea(90001, 'hello'::bytea); \
+         SELECT lo_from_bytea(90002, convert_to(repeat('0123456789', 300000), 'UTF8')); \
+         INSERT INTO app.docs VALUES (1, 90001), (2, 90002); \
+         ALTER LARGE OBJECT 90002 OWNER TO lo_owner; \
+         GRANT SELECT ON LARGE OBJECT 90002 TO lo_reader; \
+         COMMENT ON LARGE OBJECT 90001 IS 'greeting';",
+    );
+    let dst = s.target.fresh_db("lobj");
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    copy_full(
+        &src,
+        &dst,
+        &["--verify", "--report", report.to_str().unwrap()],
+    )
+    .assert_code(0);
+    let r = read_report(&report);
+    assert_eq!(r["schema"]["large_objects"], 2, "{r}");
+    assert_eq!(r["schema"]["large_object_bytes"], 3_000_005, "{r}");
+    let facts = "SELECT m.oid::text, pg_get_userbyid(m.lomowner), coalesce(m.lomacl::text, ''), \
+                        coalesce(obj_description(m.oid, 'pg_largeobject'), ''), md5(lo_get(m.oid)) \
+                   FROM pg_largeobject_metadata m ORDER BY 1";
+    let rows = |c: &mut postgres::Client| -> Vec<String> {
+        c.query(facts, &[])
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (0..5)
+                    .map(|i| r.get::<_, String>(i))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(
+        rows(&mut s.source.client(&src)),
+        rows(&mut s.target.client(&dst))
+    );
+    // A target that holds one of the oids is refused before any write.
+    let taken = s.target.fresh_db("lobj_taken");
+    s.target
+        .client(&taken)
+        .batch_execute("SELECT lo_create(90001)")
+        .unwrap();
+    let run = copy_full(&src, &taken, &[]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("large object 90001"), "{}", run.stderr);
+    assert!(user_tables(&mut s.target.client(&taken)).is_empty());
+    // verify names a lost one.
+    s.target
+        .client(&dst)
+        .batch_execute("SELECT lo_unlink(90002)")
+        .unwrap();
+    let run = pgbarge(&[
+        "verify",
+        "--source",
+        &s.source.url(&src),
+        "--target",
+        &s.target.url(&dst),
+    ]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("large object 90002 is missing"),
+        "{}",
+        run.all()
+    );
 }
 
 /// Collations (ICU, nondeterministic; libc) were named "not reproduced":
