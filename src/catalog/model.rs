@@ -2692,6 +2692,7 @@ async fn read_access(
         let Some(privilege) = r.get::<_, Option<String>>(4) else {
             continue;
         };
+        let privilege = checked_privilege(&privilege, &target)?;
         let grantee = match r.get::<_, Option<String>>(3) {
             Some(g) => {
                 plan.grantees.insert(g.clone());
@@ -2756,7 +2757,7 @@ async fn read_column_grants(
             None => "PUBLIC".to_string(),
         };
         let col: String = r.get(1);
-        let privilege: String = r.get(3);
+        let privilege = checked_privilege(&r.get::<_, String>(3), &n.target)?;
         plan.access.push(Statement {
             kind: Kind::Privileges,
             part: None,
@@ -2773,6 +2774,20 @@ async fn read_column_grants(
         });
     }
     Ok(())
+}
+
+/// A privilege word read from the source, checked before it is written
+/// into a GRANT (see `quote::privilege`); an unknown one stops the run
+/// naming the object.
+pub(super) fn checked_privilege(word: &str, on: &str) -> Result<&'static str> {
+    crate::ddl::quote::privilege(word).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the source reports a privilege {:?} on {}, which is not one of PostgreSQL's; \
+             refusing to write it into a GRANT (leave grants out with --no-privileges)",
+            crate::ddl::quote::comment_text(word),
+            crate::ddl::quote::comment_text(on)
+        )
+    })
 }
 
 /// The object as GRANT names it: an aggregate of no arguments is
@@ -2878,7 +2893,10 @@ async fn read_default_privileges(
             plan.owners.insert(role.clone());
             format!("FOR ROLE {} ", quote_ident(&role))
         };
-        let privilege: String = r.get(4);
+        let privilege = checked_privilege(
+            &r.get::<_, String>(4),
+            &format!("default privileges in schema {schema}"),
+        )?;
         plan.access.push(Statement {
             kind: Kind::DefaultPrivileges,
             part: None,

@@ -70,11 +70,52 @@ fn is_line_break(c: char) -> bool {
     matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}')
 }
 
+/// A privilege word as `aclexplode` reports it, checked against
+/// PostgreSQL's fixed list before it is written into a GRANT: it comes
+/// from a server, and a GRANT has no quoting that would keep an unknown
+/// word inert. `None` for anything else (the caller names the object).
+pub fn privilege(word: &str) -> Option<&'static str> {
+    const KNOWN: [&str; 15] = [
+        "SELECT",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "TRUNCATE",
+        "REFERENCES",
+        "TRIGGER",
+        "EXECUTE",
+        "USAGE",
+        "CREATE",
+        "CONNECT",
+        "TEMPORARY",
+        "SET",
+        "ALTER SYSTEM",
+        "MAINTAIN",
+    ];
+    KNOWN.into_iter().find(|k| *k == word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ddl::lexer::{tokenize, Kind};
     use proptest::prelude::*;
+
+    #[test]
+    fn privilege_words_are_only_postgresql_own() {
+        assert_eq!(privilege("SELECT"), Some("SELECT"));
+        assert_eq!(privilege("ALTER SYSTEM"), Some("ALTER SYSTEM"));
+        assert_eq!(privilege("MAINTAIN"), Some("MAINTAIN"));
+        for bad in [
+            "select",
+            "SELECT ",
+            "SELECT ON t TO x; DROP TABLE t; --",
+            "",
+            "ALL",
+        ] {
+            assert_eq!(privilege(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn examples() {

@@ -644,12 +644,14 @@ impl Watched {
 }
 
 /// A role on both servers (roles are cluster-wide; tests share them).
+/// Two tests creating the same role at once meet as a unique violation
+/// rather than duplicate_object; either means it exists.
 pub fn ensure_role(name: &str) {
     for server in [&servers().source, &servers().target] {
         server
             .client("postgres")
             .batch_execute(&format!(
-                "DO $$ BEGIN CREATE ROLE \"{name}\"; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+                "DO $$ BEGIN CREATE ROLE \"{name}\"; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
             ))
             .unwrap();
     }

@@ -18,15 +18,19 @@ pub(super) async fn read(c: &Client, o: &Options<'_>, plan: &mut SchemaPlan) -> 
         .query(
             "SELECT m.oid, pg_catalog.pg_get_userbyid(m.lomowner)::text, \
                     pg_catalog.obj_description(m.oid, 'pg_largeobject'), m.lomacl IS NOT NULL, \
-                    (SELECT pg_catalog.array_agg(pg_catalog.format('GRANT %s ON LARGE OBJECT %s TO %s%s', \
-                              x.privilege_type, m.oid, \
-                              CASE WHEN x.grantee = 0 THEN 'PUBLIC' \
-                                   ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END, \
-                              CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) \
-                              ORDER BY x.grantee, x.privilege_type) \
-                       FROM pg_catalog.aclexplode(m.lomacl) x \
-                      WHERE NOT ($1 AND x.grantee = m.lomowner)) \
-               FROM pg_catalog.pg_largeobject_metadata m ORDER BY 1",
+                    g.grantees, g.privileges, g.grantable \
+               FROM pg_catalog.pg_largeobject_metadata m \
+               LEFT JOIN LATERAL ( \
+                    SELECT pg_catalog.array_agg(CASE WHEN x.grantee = 0 THEN NULL \
+                                 ELSE pg_catalog.pg_get_userbyid(x.grantee)::text END \
+                                 ORDER BY x.grantee, x.privilege_type) AS grantees, \
+                           pg_catalog.array_agg(x.privilege_type ORDER BY x.grantee, x.privilege_type) \
+                             AS privileges, \
+                           pg_catalog.array_agg(x.is_grantable ORDER BY x.grantee, x.privilege_type) \
+                             AS grantable \
+                      FROM pg_catalog.aclexplode(m.lomacl) x \
+                     WHERE NOT ($1 AND x.grantee = m.lomowner)) g ON true \
+              ORDER BY 1",
             &[&o.no_owner],
         )
         .await
@@ -57,9 +61,22 @@ pub(super) async fn read(c: &Client, o: &Options<'_>, plan: &mut SchemaPlan) -> 
                     quote_ident(&owner)
                 ));
             }
-            for g in r.get::<_, Option<Vec<String>>>(4).unwrap_or_default() {
-                sql.push_str("; ");
-                sql.push_str(&g);
+            let on = format!("large object {oid}");
+            let grantees = r
+                .get::<_, Option<Vec<Option<String>>>>(4)
+                .unwrap_or_default();
+            let privileges = r.get::<_, Option<Vec<String>>>(5).unwrap_or_default();
+            let grantable = r.get::<_, Option<Vec<bool>>>(6).unwrap_or_default();
+            for ((grantee, word), option) in grantees.iter().zip(&privileges).zip(&grantable) {
+                let privilege = super::checked_privilege(word, &on)?;
+                let grantee = match grantee {
+                    Some(g) => quote_ident(g),
+                    None => "PUBLIC".into(),
+                };
+                let option = if *option { " WITH GRANT OPTION" } else { "" };
+                sql.push_str(&format!(
+                    "; GRANT {privilege} ON LARGE OBJECT {oid} TO {grantee}{option}"
+                ));
             }
             plan.access.push(Statement::new(
                 Kind::Privileges,
