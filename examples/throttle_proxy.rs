@@ -8,9 +8,13 @@
 //! ```
 //! Listens on 127.0.0.1:LISTEN_PORT and forwards to 127.0.0.1:UPSTREAM_PORT.
 //! With STATS_FILE, writes the bytes relayed in each direction there every
-//! second (`up down`), so a benchmark can read how much crossed the link.
+//! half second, and the round trips (`up down turns`), so a benchmark can
+//! read how much crossed the link and how often a client waited: a turn
+//! is each time a connection's server answers after its client sent
+//! (a client that sends many statements before reading pays one).
+//! MBIT 0 means no bandwidth cap (latency only).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +36,9 @@ struct Bucket {
 
 impl Bucket {
     async fn take(&self, n: usize) {
+        if self.rate <= 0.0 {
+            return;
+        }
         let wait_until = {
             let mut next = self.next_free.lock().await;
             let now = Instant::now();
@@ -43,12 +50,20 @@ impl Bucket {
     }
 }
 
+/// One direction of a connection, for counting round trips.
+struct Turn {
+    down: bool,
+    client_spoke: Arc<AtomicBool>,
+    turns: Arc<AtomicU64>,
+}
+
 async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     delay: Duration,
     bucket: Arc<Bucket>,
     counter: Arc<AtomicU64>,
+    turn: Turn,
 ) {
     let (tx, mut rx) = mpsc::channel::<(Instant, Vec<u8>)>(QUEUE);
     let reader = tokio::spawn(async move {
@@ -75,6 +90,15 @@ async fn pipe(
             break;
         }
         counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        // `client_spoke`: true after the client's bytes went up, set back
+        // by the first answer down, which is one turn.
+        if turn.down {
+            if turn.client_spoke.swap(false, Ordering::Relaxed) {
+                turn.turns.fetch_add(1, Ordering::Relaxed);
+            }
+        } else {
+            turn.client_spoke.store(true, Ordering::Relaxed);
+        }
     }
     let _ = to.shutdown().await;
     reader.abort();
@@ -108,14 +132,16 @@ async fn main() -> std::io::Result<()> {
         next_free: Mutex::new(Instant::now()),
     });
     let (sent_up, sent_down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let turns = Arc::new(AtomicU64::new(0));
     if let Some(path) = args.get(5).cloned() {
-        let (u, d) = (sent_up.clone(), sent_down.clone());
+        let (u, d, t) = (sent_up.clone(), sent_down.clone(), turns.clone());
         tokio::spawn(async move {
             loop {
                 let text = format!(
-                    "{} {}\n",
+                    "{} {} {}\n",
                     u.load(Ordering::Relaxed),
-                    d.load(Ordering::Relaxed)
+                    d.load(Ordering::Relaxed),
+                    t.load(Ordering::Relaxed)
                 );
                 let _ = std::fs::write(&path, text);
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -126,6 +152,7 @@ async fn main() -> std::io::Result<()> {
     loop {
         let (client, _) = listener.accept().await?;
         let (up, down, su, sd) = (up.clone(), down.clone(), sent_up.clone(), sent_down.clone());
+        let turns = turns.clone();
         tokio::spawn(async move {
             let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
                 return;
@@ -134,7 +161,23 @@ async fn main() -> std::io::Result<()> {
             let _ = server.set_nodelay(true);
             let (cr, cw) = client.into_split();
             let (sr, sw) = server.into_split();
-            tokio::join!(pipe(cr, sw, delay, up, su), pipe(sr, cw, delay, down, sd));
+            let spoke = Arc::new(AtomicBool::new(false));
+            let (t_up, t_down) = (
+                Turn {
+                    down: false,
+                    client_spoke: spoke.clone(),
+                    turns: turns.clone(),
+                },
+                Turn {
+                    down: true,
+                    client_spoke: spoke,
+                    turns,
+                },
+            );
+            tokio::join!(
+                pipe(cr, sw, delay, up, su, t_up),
+                pipe(sr, cw, delay, down, sd, t_down)
+            );
         });
     }
 }

@@ -180,6 +180,22 @@ pub fn created_object(sql: &str) -> Option<(String, String)> {
     .flatten()
 }
 
+/// Whether `sql` ends outside any quote, dollar-quoted body or comment:
+/// whether a statement sent after it (past a `;`) would be read as one.
+/// Statements are sent many to a round trip only when this holds for
+/// each, so one that does not end cleanly can never swallow the next.
+pub fn ends_cleanly(sql: &str) -> bool {
+    let probe = format!("{sql}\n;pgbarge_end");
+    let tokens: Vec<_> = tokenize(&probe)
+        .into_iter()
+        .filter(|t| t.kind != Kind::Space)
+        .collect();
+    matches!(
+        tokens.as_slice(),
+        [.., semi, end] if semi.text == ";" && end.kind == Kind::Ident && end.text == "pgbarge_end"
+    )
+}
+
 /// Split SQL into tokens, as PostgreSQL does with
 /// `standard_conforming_strings` on. Unterminated quotes and comments run
 /// to the end of the input (the server produced it, so that does not
@@ -842,6 +858,30 @@ pub fn rename_in_bodies(sql: &str, map: &HashMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_that_end_cleanly() {
+        for sql in [
+            "CREATE TABLE t (a int)",
+            "COMMENT ON TABLE t IS 'it''s'",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $x$ SELECT 1 $x$",
+            "SELECT 1 -- a comment at the end",
+            "SELECT 1 /* a /* nested */ comment */",
+            "SELECT \"a;b\"",
+        ] {
+            assert!(ends_cleanly(sql), "{sql}");
+        }
+        for sql in [
+            "COMMENT ON TABLE t IS 'open",
+            "COMMENT ON TABLE t IS 'open''",
+            "CREATE FUNCTION f() RETURNS int AS $x$ SELECT 1",
+            "SELECT 1 /* open /* nested */",
+            "SELECT \"open",
+            "SELECT E'open\\'",
+        ] {
+            assert!(!ends_cleanly(sql), "{sql}");
+        }
+    }
 
     #[test]
     fn qualified_names_and_created_objects() {

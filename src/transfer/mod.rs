@@ -13,6 +13,7 @@
 //! transaction and added back before the commit, which checks them in one
 //! pass; a failure rolls everything back, keys included.
 
+mod batch;
 pub mod framing;
 mod lobj;
 pub mod order;

@@ -829,9 +829,11 @@ pub async fn apply_pre(
                 ))
             })?;
     }
-    for st in plan.extensions.iter().chain(&plan.pre) {
-        exec(&tx, pid, st, |e| statement_failed("creating", st, &e)).await?;
-    }
+    let pre: Vec<&model::Statement> = plan.extensions.iter().chain(&plan.pre).collect();
+    exec_all(&tx, pid, true, &pre, |st, e| {
+        statement_failed("creating", st, &e)
+    })
+    .await?;
     try_after_rows(&tx, pid, plan).await?;
     let record = record(&created);
     if !record.is_empty() {
@@ -879,35 +881,43 @@ async fn try_after_rows(
             ))
         })?;
     }
-    for st in plan
+    let after: Vec<&model::Statement> = plan
         .indexes
         .iter()
         .chain(&plan.post)
         .chain(&plan.validations)
         .chain(&plan.access)
-    {
-        exec(tx, pid, st, |e| refused_early(st, &e)).await?;
-    }
+        .collect();
+    exec_all(tx, pid, true, &after, refused_early).await?;
     tx.batch_execute("ROLLBACK TO SAVEPOINT pgbarge_after_rows")
         .await
         .pg_context(|| "undoing the trial of the statements after the rows".into())?;
     Ok(())
 }
 
+/// Run `sts` on `c` (the session with backend `pid`) many to a round trip
+/// (see `batch`); a statement the server refuses goes through `refused`.
+async fn exec_all<C: tokio_postgres::GenericClient + Sync>(
+    c: &C,
+    pid: i32,
+    in_transaction: bool,
+    sts: &[&model::Statement],
+    refused: impl Fn(&model::Statement, &tokio_postgres::Error) -> Error,
+) -> Result<()> {
+    let items: Vec<super::batch::Item> = sts
+        .iter()
+        .map(|st| super::batch::Item {
+            what: &st.what,
+            sql: st.sql.clone(),
+        })
+        .collect();
+    super::batch::run(c, pid, in_transaction, &items, |i, e| refused(sts[i], &e)).await
+}
+
 /// Run one statement on `c` (the session with backend `pid`), watched for
 /// being lost on the way (`conn::locks::working`): a lost statement is a
 /// runtime error that says so, one the server refuses goes through
 /// `refused`.
-async fn exec<C: tokio_postgres::GenericClient + Sync>(
-    c: &C,
-    pid: i32,
-    st: &model::Statement,
-    refused: impl FnOnce(tokio_postgres::Error) -> Error,
-) -> Result<()> {
-    exec_sql(c, pid, &st.what, &st.sql, refused).await
-}
-
-/// `exec` with the SQL given apart (a statement wrapped with its record).
 async fn exec_sql<C: tokio_postgres::GenericClient + Sync>(
     c: &C,
     pid: i32,
@@ -954,15 +964,20 @@ pub async fn trial(dst: &mut Session, plan: &SchemaPlan) -> Result<Option<String
             )));
         }
     }
-    for st in plan.extensions.iter().chain(&plan.pre) {
-        if let Err(e) = tx.batch_execute(&st.sql).await {
-            return Ok(Some(format!(
-                "the target refuses {}: {}\n  statement: {}",
-                st.what,
-                describe_pg(&e),
-                first_line(&st.sql)
-            )));
-        }
+    let pre: Vec<&model::Statement> = plan.extensions.iter().chain(&plan.pre).collect();
+    let refused = exec_all(&tx, pid, true, &pre, |st, e| {
+        Error::Runtime(anyhow!(
+            "the target refuses {}: {}\n  statement: {}",
+            st.what,
+            describe_pg(e),
+            first_line(&st.sql)
+        ))
+    })
+    .await;
+    match refused {
+        Ok(()) => {}
+        Err(Error::Runtime(e)) => return Ok(Some(format!("{e:#}"))),
+        Err(other) => return Err(other),
     }
     let after = try_after_rows(&tx, pid, plan).await.err().map(|e| match e {
         Error::Runtime(e) => format!("{e:#}"),
@@ -1132,29 +1147,49 @@ pub async fn apply_post(
     }
     builders.finish().await?;
     let dst = conn::connect(target, Role::Target).await?;
-    for st in plan.post.iter().filter(todo) {
-        exec_sql(&dst.client, dst.pid, &st.what, &recorded(st), |e| {
-            statement_failed("creating", st, &e)
+    // Each statement commits with its record (`recorded`): a batch runs as
+    // one implicit transaction, so a refused one leaves neither behind.
+    let post: Vec<&model::Statement> = plan.post.iter().filter(todo).collect();
+    let items: Vec<super::batch::Item> = post
+        .iter()
+        .map(|st| super::batch::Item {
+            what: &st.what,
+            sql: recorded(st),
         })
-        .await?;
-    }
+        .collect();
+    super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
+        statement_failed("creating", post[i], &e)
+    })
+    .await?;
     let checkers = Builders::spawn(target, jobs.min(plan.validations.len()), state.cloned());
     for st in plan.validations.iter().filter(todo) {
         checkers.send(st.clone());
     }
     checkers.finish().await?;
-    for v in sequences {
-        dst.client
-            .batch_execute(&setval_sql(v))
-            .await
-            .pg_context(|| format!("setting sequence {} on the target", v.sequence))?;
-    }
-    for st in &plan.access {
-        dst.client
-            .batch_execute(&st.sql)
-            .await
-            .map_err(|e| statement_failed("setting", st, &e))?;
-    }
+    let setvals: Vec<(String, String)> = sequences
+        .iter()
+        .map(|v| (format!("sequence {}", v.sequence), setval_sql(v)))
+        .collect();
+    let items: Vec<super::batch::Item> = setvals
+        .iter()
+        .map(|(what, sql)| super::batch::Item {
+            what,
+            sql: sql.clone(),
+        })
+        .collect();
+    super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
+        Error::Runtime(anyhow!(
+            "setting {} on the target: {}",
+            setvals[i].0,
+            describe_pg(&e)
+        ))
+    })
+    .await?;
+    let access: Vec<&model::Statement> = plan.access.iter().collect();
+    exec_all(&dst.client, dst.pid, false, &access, |st, e| {
+        statement_failed("setting", st, e)
+    })
+    .await?;
     let mut warnings = Vec::new();
     for st in plan.publications.iter().filter(todo) {
         if let Err(e) = dst.client.batch_execute(&recorded(st)).await {

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Many-objects benchmark (schema-heavy moves): a schema of N small tables,
+# each with a primary key, an index, a foreign key, a view, a function and
+# a comment (benches/objects.sql), copied into an empty database by
+# `pgbarge copy`, `pg_dump | psql` and `pg_dump -Fd -j J` + `pg_restore
+# -j J`, side by side in one run, in three settings: a local target, a
+# target behind a link with latency only, and behind latency plus a
+# bandwidth cap (a user-space proxy; see examples/throttle_proxy.rs).
+# Prints wall times, ratios to the fastest peer, and the round trips each
+# tool made to the target (counted by the proxy: one per time a session
+# waited for the server's answer); for pgbarge also its own phase times.
+#
+#   benches/objects.sh [--tables N] [--jobs J] [--rtt-ms R] [--mbit M] [--local-only] [--link-only]
+#
+# Defaults: 500 tables, 2 jobs, a 20 ms round-trip time (the proxy delays
+# each direction by half), 100 Mbit/s for the capped setting.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+TABLES=500 JOBS=2 RTT_MS=20 MBIT=100 LOCAL=1 LINK=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tables) TABLES=$2; shift 2 ;;
+    --jobs) JOBS=$2; shift 2 ;;
+    --rtt-ms) RTT_MS=$2; shift 2 ;;
+    --mbit) MBIT=$2; shift 2 ;;
+    --local-only) LINK=0; shift ;;
+    --link-only) LOCAL=0; shift ;;
+    *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+
+ensure_rust
+ensure_postgres
+echo "==> building" >&2
+cargo build --release --quiet --bin pgbarge --example throttle_proxy
+BIN=$PWD/target/release/pgbarge
+PROXY=$PWD/target/release/examples/throttle_proxy
+
+WORK=$(mktemp -d /tmp/pgbarge-objects.XXXXXX); chmod 755 "$WORK"
+PROXY_PID=
+stop_proxy() { [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null; PROXY_PID=; }
+cleanup() { stop_proxy || true; stop_server "$WORK/source"; stop_server "$WORK/target"; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+SP=$(free_port); TP=$(free_port); PP=$(free_port)
+start_server "$WORK/source" "$SP"
+start_server "$WORK/target" "$TP"
+PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+SRC="postgres://postgres@127.0.0.1:$SP/postgres?sslmode=disable"
+ADMIN="postgres://postgres@127.0.0.1:$TP/postgres?sslmode=disable"
+
+echo "==> generating $TABLES tables" >&2
+"${PSQL[@]}" -v tables="$TABLES" -d "$SRC" -f benches/objects.sql >/dev/null
+OBJECTS=$("${PSQL[@]}" -At -d "$SRC" -c "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'app'::regnamespace) + (SELECT count(*) FROM pg_constraint WHERE connamespace = 'app'::regnamespace) + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'app'::regnamespace)")
+EXPECTED=$("${PSQL[@]}" -At -d "$SRC" -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'")
+
+b_pgbarge() { "$BIN" copy --quiet --schema app --jobs "$JOBS" --source "$SRC" --no-owner --no-privileges \
+  --report "$WORK/report.json" --target "$1" >/dev/null; }
+b_pgdump() { pg_dump --schema app --no-owner -d "$SRC" | psql -X -q -v ON_ERROR_STOP=1 -d "$1" >/dev/null; }
+b_pgrestore() { rm -rf "$WORK/dump" && pg_dump -Fd -j "$JOBS" --schema app --no-owner -f "$WORK/dump" -d "$SRC" \
+  && pg_restore -j "$JOBS" --no-owner -d "$1" "$WORK/dump"; }
+export -f b_pgbarge b_pgdump b_pgrestore
+export BIN SRC JOBS WORK
+
+turns() { if [ -n "$PROXY_PID" ]; then awk '{print $3}' "$WORK/proxy.stats"; else echo 0; fi; }
+
+# measure NAME PORT FUNCTION: one run into a fresh empty database.
+measure() {
+  local name=$1 port=$2 f=$3 t0 t1 before after tables phases=
+  "${PSQL[@]}" -d "$ADMIN" -c "DROP DATABASE IF EXISTS run" -c "CREATE DATABASE run"
+  before=$(turns)
+  t0=$(date +%s.%N)
+  if ! "$f" "postgres://postgres@127.0.0.1:$port/run?sslmode=disable" > "$WORK/out.log" 2>&1; then
+    echo "$name failed:" >&2; tail -5 "$WORK/out.log" >&2; RESULTS+=("$name failed - -"); return
+  fi
+  t1=$(date +%s.%N)
+  sleep 0.6
+  after=$(turns)
+  tables=$("${PSQL[@]}" -At -d "$ADMIN" -c "SELECT 1" >/dev/null; "${PSQL[@]}" -At -d "postgres://postgres@127.0.0.1:$TP/run?sslmode=disable" \
+    -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'")
+  if [ "$tables" != "$EXPECTED" ]; then
+    echo "$name made $tables tables of $EXPECTED" >&2; RESULTS+=("$name incomplete - -"); return
+  fi
+  if [ "$name" = pgbarge ]; then
+    phases=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); s=r['schema']; \
+print('%.1f s before the rows, %.1f s after' % (s['seconds_before_rows'], s['seconds_after_rows']))" "$WORK/report.json")
+  fi
+  local rt=$(( after - before ))
+  [ -n "$PROXY_PID" ] || rt=-
+  RESULTS+=("$name $(echo "$t1 - $t0" | bc) $rt")
+  echo "    $name: $(echo "$t1 - $t0" | bc) s, round trips $rt${phases:+; $phases}" >&2
+}
+
+print_table() {
+  local best
+  best=$(printf '%s\n' "${RESULTS[@]}" | awk '$1 != "pgbarge" && $2 ~ /^[0-9.]+$/ {print $2}' | sort -g | head -1)
+  echo
+  echo "### $1 ($TABLES tables, $OBJECTS objects, --jobs $JOBS)"
+  echo
+  echo "| tool | wall s | x fastest peer | round trips to the target |"
+  echo "|---|---:|---:|---:|"
+  for r in "${RESULTS[@]}"; do
+    set -- $r
+    if [ "$2" = failed ] || [ "$2" = incomplete ]; then echo "| $1 | $2 | | |"; continue; fi
+    printf '| %s | %.1f | %.2f | %s |\n' "$1" "$2" "$(echo "$2 / $best" | bc -l)" "$3"
+  done
+}
+
+setting() {
+  local label=$1 port=$2
+  RESULTS=()
+  echo "==> $label" >&2
+  measure pgbarge "$port" b_pgbarge
+  measure "pg_dump|psql" "$port" b_pgdump
+  measure "pg_dump-Fd-j$JOBS+pg_restore-j$JOBS" "$port" b_pgrestore
+  print_table "$label"
+}
+
+if [ "$LOCAL" = 1 ]; then setting "local target" "$TP"; fi
+if [ "$LINK" = 1 ]; then
+  for mbit in 0 "$MBIT"; do
+    "$PROXY" "$PP" "$TP" "$(echo "$RTT_MS / 2" | bc -l)" "$mbit" "$WORK/proxy.stats" & PROXY_PID=$!
+    sleep 0.5
+    if [ "$mbit" = 0 ]; then label="target behind a link of ${RTT_MS} ms round trip, no bandwidth cap"
+    else label="target behind a link of ${RTT_MS} ms round trip, ${mbit} Mbit/s"; fi
+    setting "$label" "$PP"
+    stop_proxy
+    sleep 0.5
+  done
+fi

@@ -1,0 +1,201 @@
+//! Many DDL statements to a round trip.
+//!
+//! A target 20-100 ms away charges one round trip per statement that is
+//! sent and answered alone, and a real schema has thousands. Statements
+//! whose answers are not needed before the next is sent go together, as
+//! one simple query. Each still either applies or stops the run naming
+//! itself: a batch is atomic (a savepoint inside a transaction, the
+//! implicit transaction of a multi-statement query outside one), and when
+//! the server refuses a batch it is undone and its statements are run one
+//! at a time, so the error names the statement that failed, exactly as
+//! when every statement went alone. Only on failure does that cost more
+//! round trips.
+
+use std::ops::Range;
+
+use anyhow::anyhow;
+use tokio_postgres::GenericClient;
+
+use crate::conn;
+use crate::ddl::lexer;
+use crate::error::{describe_pg, Error, Result};
+
+/// A batch stays under this many bytes of SQL (large enough that a link's
+/// round trip, not its bandwidth, is what a small batch saves)...
+const MAX_BYTES: usize = 512 * 1024;
+/// ... and this many statements (the unit named by a lock wait report).
+const MAX_STATEMENTS: usize = 500;
+
+/// One statement to run: `what` names it in errors, `sql` is what is
+/// sent (the statement, or it with the record of its run).
+pub struct Item<'a> {
+    pub what: &'a str,
+    pub sql: String,
+}
+
+/// The batches `sqls` are sent in, in order: consecutive statements up to
+/// the limits. A statement that does not end cleanly (an open quote or
+/// comment, which would swallow what follows) goes alone.
+pub fn batches<S: AsRef<str>>(sqls: &[S]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, sql) in sqls.iter().enumerate() {
+        let sql = sql.as_ref();
+        let alone = !lexer::ends_cleanly(sql);
+        let full = i > start && (bytes + sql.len() > MAX_BYTES || i - start >= MAX_STATEMENTS);
+        if i > start && (alone || full) {
+            out.push(start..i);
+            start = i;
+            bytes = 0;
+        }
+        bytes += sql.len();
+        if alone {
+            out.push(start..i + 1);
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < sqls.len() {
+        out.push(start..sqls.len());
+    }
+    out
+}
+
+/// The text of one batch: the statements separated so that none can end
+/// inside another's line comment.
+fn joined(items: &[Item<'_>]) -> String {
+    let mut sql = String::new();
+    for it in items {
+        if !sql.is_empty() {
+            sql.push_str("\n;\n");
+        }
+        sql.push_str(&it.sql);
+    }
+    sql
+}
+
+/// Run `items` on `c` (the session with backend `pid`), in order, many to
+/// a round trip. `in_transaction`: `c` is inside a transaction block (a
+/// refused batch is undone to a savepoint); otherwise each batch is its
+/// own implicit transaction. A statement the server refuses goes through
+/// `refused` with its index; a statement lost on the way is a runtime
+/// error naming it (see `conn::locks::working`).
+pub async fn run<C: GenericClient + Sync>(
+    c: &C,
+    pid: i32,
+    in_transaction: bool,
+    items: &[Item<'_>],
+    refused: impl Fn(usize, tokio_postgres::Error) -> Error,
+) -> Result<()> {
+    let sqls: Vec<&str> = items.iter().map(|i| i.sql.as_str()).collect();
+    for range in batches(&sqls) {
+        let batch = &items[range.clone()];
+        if batch.len() == 1 {
+            one(c, pid, &batch[0]).await.map_err(|e| match e {
+                Refusal::Server(e) => refused(range.start, e),
+                Refusal::Lost(e) => e,
+            })?;
+            continue;
+        }
+        let body = joined(batch);
+        let sql = if in_transaction {
+            format!("SAVEPOINT pgbarge_batch;\n{body}\n;\nRELEASE SAVEPOINT pgbarge_batch")
+        } else {
+            body
+        };
+        let what = || {
+            format!(
+                "{} and the {} statements after it",
+                batch[0].what,
+                batch.len() - 1
+            )
+        };
+        match conn::locks::working(pid, what, c.batch_execute(&sql)).await {
+            Ok(Ok(())) => continue,
+            Ok(Err(_)) => {}
+            Err(lost) => return Err(Error::Runtime(lost)),
+        }
+        if in_transaction {
+            c.batch_execute("ROLLBACK TO SAVEPOINT pgbarge_batch; RELEASE SAVEPOINT pgbarge_batch")
+                .await
+                .map_err(|e| {
+                    Error::Runtime(anyhow!(
+                        "undoing a refused batch of statements on the target: {}",
+                        describe_pg(&e)
+                    ))
+                })?;
+        }
+        // Nothing of the batch stayed: find the statement that fails.
+        for (i, it) in batch.iter().enumerate() {
+            one(c, pid, it).await.map_err(|e| match e {
+                Refusal::Server(e) => refused(range.start + i, e),
+                Refusal::Lost(e) => e,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+enum Refusal {
+    Server(tokio_postgres::Error),
+    Lost(Error),
+}
+
+async fn one<C: GenericClient + Sync>(
+    c: &C,
+    pid: i32,
+    it: &Item<'_>,
+) -> std::result::Result<(), Refusal> {
+    match conn::locks::working(pid, || it.what.to_string(), c.batch_execute(&it.sql)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Refusal::Server(e)),
+        Err(lost) => Err(Refusal::Lost(Error::Runtime(lost))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_go_together_up_to_the_limits() {
+        let small = vec!["CREATE TABLE t (a int)"; 1200];
+        let b = batches(&small);
+        assert_eq!(b, vec![0..500, 500..1000, 1000..1200]);
+        let big = "x".repeat(MAX_BYTES / 2 + 1);
+        let sqls = vec![big.as_str(), big.as_str(), "SELECT 1", big.as_str()];
+        assert_eq!(batches(&sqls), vec![0..1, 1..3, 3..4]);
+        let empty: Vec<&str> = Vec::new();
+        assert!(batches(&empty).is_empty());
+    }
+
+    #[test]
+    fn a_statement_that_does_not_end_cleanly_goes_alone() {
+        let sqls = [
+            "SELECT 1",
+            "SELECT 2",
+            "COMMENT ON TABLE t IS 'open",
+            "SELECT 3",
+            "SELECT 4",
+        ];
+        assert_eq!(batches(&sqls), vec![0..2, 2..3, 3..5]);
+        let first = ["SELECT 'open", "SELECT 1"];
+        assert_eq!(batches(&first), vec![0..1, 1..2]);
+    }
+
+    #[test]
+    fn joined_statements_cannot_run_into_each_other() {
+        let items = [
+            Item {
+                what: "a",
+                sql: "SELECT 1 -- note".into(),
+            },
+            Item {
+                what: "b",
+                sql: "SELECT 2".into(),
+            },
+        ];
+        assert_eq!(joined(&items), "SELECT 1 -- note\n;\nSELECT 2");
+    }
+}
