@@ -831,7 +831,7 @@ pub async fn apply_pre(
     }
     let pre: Vec<&model::Statement> = plan.extensions.iter().chain(&plan.pre).collect();
     exec_all(&tx, pid, true, &pre, |st, e| {
-        statement_failed("creating", st, &e)
+        statement_failed("creating", st, e)
     })
     .await?;
     try_after_rows(&tx, pid, plan).await?;
