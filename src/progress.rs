@@ -157,6 +157,18 @@ impl Progress {
         t
     }
 
+    /// A table whose load was undone and will be tried again: off the
+    /// display, counted neither done nor failed.
+    pub fn abandon_table(&self, t: &Arc<TableProgress>) {
+        self.lock().active.retain(|a| !Arc::ptr_eq(a, t));
+        if let Some(b) = &t.bar {
+            b.finish_and_clear();
+            if let Some(m) = &self.multi {
+                m.remove(b);
+            }
+        }
+    }
+
     pub fn finish_table(&self, t: &Arc<TableProgress>, outcome: &str) {
         {
             let mut s = self.lock();

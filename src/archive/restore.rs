@@ -351,6 +351,11 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         );
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         let ticker = tokio::spawn(progress.clone().run_ticker(stop_rx));
+        let small: HashSet<QualName> = tables
+            .iter()
+            .filter(|t| t.bytes < schema::SMALL_TABLE_BYTES)
+            .map(|t| t.name.clone())
+            .collect();
         let ctx = Arc::new(Loads {
             archive,
             tables: tables.clone(),
@@ -453,7 +458,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
         say("building the remaining keys and indexes, then foreign keys, triggers and the rest");
         let t1 = Instant::now();
         let late = tokio::select! {
-            r = schema::apply_post(&s.target, s.jobs, &plan, ctx.builders, remaining, &sequences, state.as_ref(), &done_steps) => r?,
+            r = schema::apply_post(&s.target, s.jobs, &plan, ctx.builders, remaining, &sequences, state.as_ref(), &done_steps, &small) => r?,
             _ = crate::stop::wait() => return Err(Error::Interrupted),
         };
         schema_report.seconds_after_rows = crate::report::round3(t1.elapsed().as_secs_f64());
@@ -792,8 +797,13 @@ impl Loads {
                 seconds: began.map_or(0.0, |b| b.elapsed().as_secs_f64()),
             });
             let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
-            for st in early.remove(&self.tables[i].name).unwrap_or_default() {
-                self.builders.send(st);
+            let statements = early.remove(&self.tables[i].name).unwrap_or_default();
+            if self.tables[i].bytes < schema::SMALL_TABLE_BYTES {
+                self.builders.send_group(statements, true);
+            } else {
+                for st in statements {
+                    self.builders.send(st);
+                }
             }
         }
         true

@@ -2,14 +2,17 @@
 //!
 //! A target 20-100 ms away charges one round trip per statement that is
 //! sent and answered alone, and a real schema has thousands. Statements
-//! whose answers are not needed before the next is sent go together, as
-//! one simple query. Each still either applies or stops the run naming
-//! itself: a batch is atomic (a savepoint inside a transaction, the
-//! implicit transaction of a multi-statement query outside one), and when
-//! the server refuses a batch it is undone and its statements are run one
-//! at a time, so the error names the statement that failed, exactly as
-//! when every statement went alone. Only on failure does that cost more
-//! round trips.
+//! whose answers are not needed before the next is sent go together, in
+//! one of two ways, and each still either applies or stops the run naming
+//! itself:
+//! - inside a transaction, as one simple query under a savepoint; when
+//!   the server refuses it, it is undone to the savepoint and its
+//!   statements run one at a time, so the error names the statement that
+//!   failed (only a failure costs more round trips);
+//! - outside one, pipelined: every statement is its own query and its own
+//!   transaction (locks are held no longer than when each went alone, so
+//!   sessions working side by side cannot deadlock over a batch), all sent
+//!   before the first answer is read; each answer names its statement.
 
 use std::ops::Range;
 
@@ -77,8 +80,8 @@ fn joined(items: &[Item<'_>]) -> String {
 
 /// Run `items` on `c` (the session with backend `pid`), in order, many to
 /// a round trip. `in_transaction`: `c` is inside a transaction block (a
-/// refused batch is undone to a savepoint); otherwise each batch is its
-/// own implicit transaction. A statement the server refuses goes through
+/// refused batch is undone to a savepoint); otherwise the statements are
+/// pipelined, each its own transaction. A statement the server refuses goes through
 /// `refused` with its index; a statement lost on the way is a runtime
 /// error naming it (see `conn::locks::working`).
 pub async fn run<C: GenericClient + Sync>(
@@ -91,6 +94,26 @@ pub async fn run<C: GenericClient + Sync>(
     let sqls: Vec<&str> = items.iter().map(|i| i.sql.as_str()).collect();
     for range in batches(&sqls) {
         let batch = &items[range.clone()];
+        if !in_transaction && batch.len() > 1 {
+            let what = || {
+                format!(
+                    "{} and the {} statements after it",
+                    batch[0].what,
+                    batch.len() - 1
+                )
+            };
+            let sent =
+                futures_util::future::join_all(batch.iter().map(|it| c.batch_execute(&it.sql)));
+            let answers = conn::locks::working(pid, what, sent)
+                .await
+                .map_err(Error::Runtime)?;
+            // The first refusal names its statement (those after it ran too,
+            // each on its own, as after any failure of a side session).
+            for (i, a) in answers.into_iter().enumerate() {
+                a.map_err(|e| refused(range.start + i, e))?;
+            }
+            continue;
+        }
         if batch.len() == 1 {
             one(c, pid, &batch[0]).await.map_err(|e| match e {
                 Refusal::Server(e) => refused(range.start, e),
@@ -98,12 +121,10 @@ pub async fn run<C: GenericClient + Sync>(
             })?;
             continue;
         }
-        let body = joined(batch);
-        let sql = if in_transaction {
-            format!("SAVEPOINT pgbarge_batch;\n{body}\n;\nRELEASE SAVEPOINT pgbarge_batch")
-        } else {
-            body
-        };
+        let sql = format!(
+            "SAVEPOINT pgbarge_batch;\n{}\n;\nRELEASE SAVEPOINT pgbarge_batch",
+            joined(batch)
+        );
         let what = || {
             format!(
                 "{} and the {} statements after it",
@@ -116,16 +137,14 @@ pub async fn run<C: GenericClient + Sync>(
             Ok(Err(_)) => {}
             Err(lost) => return Err(Error::Runtime(lost)),
         }
-        if in_transaction {
-            c.batch_execute("ROLLBACK TO SAVEPOINT pgbarge_batch; RELEASE SAVEPOINT pgbarge_batch")
-                .await
-                .map_err(|e| {
-                    Error::Runtime(anyhow!(
-                        "undoing a refused batch of statements on the target: {}",
-                        describe_pg(&e)
-                    ))
-                })?;
-        }
+        c.batch_execute("ROLLBACK TO SAVEPOINT pgbarge_batch; RELEASE SAVEPOINT pgbarge_batch")
+            .await
+            .map_err(|e| {
+                Error::Runtime(anyhow!(
+                    "undoing a refused batch of statements on the target: {}",
+                    describe_pg(&e)
+                ))
+            })?;
         // Nothing of the batch stayed: find the statement that fails.
         for (i, it) in batch.iter().enumerate() {
             one(c, pid, it).await.map_err(|e| match e {

@@ -78,6 +78,9 @@ pub struct Unit {
     pub est_bytes: u64,
     /// Empty the table in the load transaction, which allows COPY FREEZE.
     pub truncate: bool,
+    /// The target table held no rows when the run began (so a small one
+    /// loaded with others needs no TRUNCATE: loads are atomic).
+    pub empty_at_start: bool,
     pub copy_data: bool,
     /// Loaded by the interrupted run this one resumes: (rows, bytes).
     pub earlier: Option<(u64, u64)>,
@@ -376,6 +379,11 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 state.clone(),
             ));
         }
+        let small: HashSet<QualName> = units
+            .iter()
+            .filter(|u| u.est_bytes < schema::SMALL_TABLE_BYTES)
+            .map(|u| u.target.clone())
+            .collect();
         let ctx = Arc::new(Ctx {
             early: Mutex::new(early),
             builders: Mutex::new(builders),
@@ -450,7 +458,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 // Tables were analyzed as they finished (see `early`).
                 let values = schema::read_sequences(&src, plan).await?;
                 let late = tokio::select! {
-                    r = schema::apply_post(&s.target, s.jobs, plan, builders, remaining, &values, state.as_ref(), &done_steps) => r?,
+                    r = schema::apply_post(&s.target, s.jobs, plan, builders, remaining, &values, state.as_ref(), &done_steps, &small) => r?,
                     _ = stop::wait() => return Err(Error::Interrupted),
                 };
                 for w in &late {
@@ -775,6 +783,7 @@ async fn prepare(
     }
     for (i, u) in units.iter_mut().enumerate() {
         u.truncate = u.copy_data && truncatable[i] && !referenced.contains(&u.target);
+        u.empty_at_start = !non_empty.contains(&i);
     }
     if s.truncate {
         empty_referenced(&dst.client, &units, &non_empty, &fks).await?;
@@ -971,6 +980,7 @@ fn build_unit(
         est_rows: st.est_rows.max(0) as u64,
         est_bytes: st.bytes.max(0) as u64,
         truncate: false,
+        empty_at_start: false,
         copy_data,
         earlier: None,
     })
@@ -1244,7 +1254,7 @@ async fn run_workers(ctx: Arc<Ctx>) -> Result<()> {
 }
 
 async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
-    loop {
+    'work: loop {
         // A stop request ends the wait for work, and the load in flight:
         // dropping it abandons the COPY and the target rolls its
         // transaction back, so the table is left as it was.
@@ -1253,101 +1263,28 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
             _ = stop::wait() => None,
         };
         let Some(j) = next else { break };
-        let job = ctx.ordering.jobs[j].clone();
-        let mut attempt = 0;
-        let result = loop {
-            // load_job ends itself on a stop request (but lets a commit
-            // already sent finish, so the report matches the target).
-            let result = load_job(&ctx, &src, &mut dst, j, &job).await;
-            let Err((unit, e)) = &result else {
-                break result;
-            };
-            if stop::requested()
-                || attempt == RETRY_PAUSES.len()
-                || !conn::transient(e, &[&src, &dst])
-            {
-                break result;
-            }
-            // The job's transaction died with its session: load it again
-            // from the start, in a fresh transaction on fresh sessions.
-            let why = format!("{e:#}");
-            let pause = RETRY_PAUSES[attempt];
-            attempt += 1;
-            ctx.progress.println(&format!(
-                "retrying {} in {pause} s (attempt {} of {}): {}",
-                ctx.units[*unit].target,
-                attempt + 1,
-                RETRY_PAUSES.len() + 1,
-                why.lines().next().unwrap_or_default()
-            ));
-            {
-                let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
-                for &u in &job.units {
-                    out[u].retries.push(why.clone());
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(pause)) => {}
-                _ = stop::wait() => break result,
-            }
-            match reconnect(&ctx).await {
-                Ok((s, d)) => {
-                    // The old sessions may live on at the servers, holding
-                    // the failed load's locks: end them.
-                    s.end_stale(&src).await;
-                    d.end_stale(&dst).await;
-                    src = s;
-                    dst = d;
-                }
-                Err(e2) => {
-                    break Err((
-                        *unit,
-                        anyhow!(
-                            "{why}\nretry: cannot reconnect within {} s: {e2:#}",
-                            RECONNECT_WINDOW.as_secs()
-                        ),
-                    ))
-                }
-            }
-        };
-        let ok = result.is_ok();
-        if let Err((unit, e)) = result {
-            let msg = format!("{e:#}");
-            let interrupted = stop::requested();
-            let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
-            for &u in &job.units {
-                out[u].rows = 0;
-                if interrupted {
-                    out[u].status = "interrupted".into();
-                    out[u].error = Some("rolled back: the run was interrupted".into());
-                    continue;
-                }
-                out[u].status = "failed".into();
-                out[u].error = Some(if u == unit {
-                    msg.clone()
-                } else {
-                    format!("rolled back with {}", ctx.units[unit].target)
-                });
-            }
+        // Small tables go many to a transaction: over a distant link a
+        // table's own BEGIN, COMMIT and record cost more than its rows.
+        let mut jobs = vec![j];
+        if small_job(&ctx, j) {
+            jobs.extend(ctx.sched.take_ready(TOGETHER - 1, |k| small_job(&ctx, k)));
         }
-        if ok {
-            let mut early = ctx.early.lock().unwrap_or_else(|p| p.into_inner());
-            let builders = ctx.builders.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(b) = builders.as_ref() {
-                for &u in &job.units {
-                    for st in early.remove(&ctx.units[u].target).unwrap_or_default() {
-                        b.send(st);
-                    }
-                }
+        if jobs.len() > 1 {
+            if load_together(&ctx, &src, &mut dst, &jobs).await {
+                continue;
             }
-        }
-        ctx.sched.complete(j, ok);
-        if stop::requested() {
-            break;
-        }
-        if !ok {
-            // A failed COPY can leave either session mid-protocol: start
-            // afresh, or stop this worker if the servers are gone.
+            if stop::requested() {
+                not_run(
+                    &ctx,
+                    &jobs,
+                    "interrupted",
+                    "rolled back: the run was interrupted",
+                );
+                break;
+            }
+            // Nothing of them stayed: each is loaded alone now, so a table
+            // that fails fails alone (and one cut off is retried), on
+            // fresh sessions (a failed COPY leaves them mid-protocol).
             match tokio::try_join!(open_source(&ctx), open_target(&ctx)) {
                 Ok((s, d)) => {
                     src = s;
@@ -1356,6 +1293,23 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
                 Err(e) => {
                     ctx.progress
                         .println(&format!("a worker stopped: cannot reconnect: {e:#}"));
+                    let why = format!("not loaded: cannot reconnect: {e:#}");
+                    not_run(&ctx, &jobs, "failed", &why);
+                    return;
+                }
+            }
+        }
+        for (i, &j) in jobs.iter().enumerate() {
+            match run_job(&ctx, &mut src, &mut dst, j).await {
+                Flow::Next => {}
+                Flow::Stop => {
+                    let why = "not started: the run was interrupted";
+                    not_run(&ctx, &jobs[i + 1..], "not-run", why);
+                    break 'work;
+                }
+                Flow::Quit => {
+                    let why = "not loaded: the worker lost its servers";
+                    not_run(&ctx, &jobs[i + 1..], "failed", why);
                     return;
                 }
             }
@@ -1379,6 +1333,189 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
     }
 }
 
+/// Jobs taken from the scheduler that will not run: their status, and
+/// done with (failed) so nothing waits for them.
+fn not_run(ctx: &Ctx, jobs: &[usize], status: &str, why: &str) {
+    let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+    for &k in jobs {
+        for &u in &ctx.ordering.jobs[k].units {
+            out[u].status = status.into();
+            out[u].error = Some(why.into());
+        }
+        ctx.sched.complete(k, false);
+    }
+}
+
+/// What a worker does after a job.
+enum Flow {
+    Next,
+    /// A stop was requested.
+    Stop,
+    /// The servers are gone.
+    Quit,
+}
+
+/// Load job `j` alone, retrying what a lost connection interrupted, and
+/// record its outcome.
+async fn run_job(ctx: &Arc<Ctx>, src: &mut Session, dst: &mut Session, j: usize) -> Flow {
+    let job = ctx.ordering.jobs[j].clone();
+    let mut attempt = 0;
+    let result = loop {
+        // load_job ends itself on a stop request (but lets a commit
+        // already sent finish, so the report matches the target).
+        let result = load_job(ctx, src, dst, j, &job, false).await;
+        let Err((unit, e)) = &result else {
+            break result;
+        };
+        if stop::requested()
+            || attempt == RETRY_PAUSES.len()
+            || !conn::transient(e, &[&*src, &*dst])
+        {
+            break result;
+        }
+        // The job's transaction died with its session: load it again
+        // from the start, in a fresh transaction on fresh sessions.
+        let why = format!("{e:#}");
+        let pause = RETRY_PAUSES[attempt];
+        attempt += 1;
+        ctx.progress.println(&format!(
+            "retrying {} in {pause} s (attempt {} of {}): {}",
+            ctx.units[*unit].target,
+            attempt + 1,
+            RETRY_PAUSES.len() + 1,
+            why.lines().next().unwrap_or_default()
+        ));
+        {
+            let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+            for &u in &job.units {
+                out[u].retries.push(why.clone());
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(pause)) => {}
+            _ = stop::wait() => break result,
+        }
+        match reconnect(ctx).await {
+            Ok((s, d)) => {
+                // The old sessions may live on at the servers, holding
+                // the failed load's locks: end them.
+                s.end_stale(src).await;
+                d.end_stale(dst).await;
+                *src = s;
+                *dst = d;
+            }
+            Err(e2) => {
+                break Err((
+                    *unit,
+                    anyhow!(
+                        "{why}\nretry: cannot reconnect within {} s: {e2:#}",
+                        RECONNECT_WINDOW.as_secs()
+                    ),
+                ))
+            }
+        }
+    };
+    let ok = result.is_ok();
+    if let Err((unit, e)) = result {
+        let msg = format!("{e:#}");
+        let interrupted = stop::requested();
+        let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+        for &u in &job.units {
+            out[u].rows = 0;
+            if interrupted {
+                out[u].status = "interrupted".into();
+                out[u].error = Some("rolled back: the run was interrupted".into());
+                continue;
+            }
+            out[u].status = "failed".into();
+            out[u].error = Some(if u == unit {
+                msg.clone()
+            } else {
+                format!("rolled back with {}", ctx.units[unit].target)
+            });
+        }
+    }
+    if ok {
+        send_early(ctx, &job.units);
+    }
+    ctx.sched.complete(j, ok);
+    if stop::requested() {
+        return Flow::Stop;
+    }
+    if !ok {
+        // A failed COPY can leave either session mid-protocol: start
+        // afresh, or stop this worker if the servers are gone.
+        match tokio::try_join!(open_source(ctx), open_target(ctx)) {
+            Ok((s, d)) => {
+                *src = s;
+                *dst = d;
+            }
+            Err(e) => {
+                ctx.progress
+                    .println(&format!("a worker stopped: cannot reconnect: {e:#}"));
+                return Flow::Quit;
+            }
+        }
+    }
+    Flow::Next
+}
+
+/// Tables at most this large (estimated) may load many to a transaction.
+const SMALL_LOAD_BYTES: u64 = 1 << 20;
+/// How many small tables at most share a transaction.
+const TOGETHER: usize = 64;
+
+/// A job that may load with others: one small table, no deferred keys,
+/// no foreign keys to drop and add back.
+fn small_job(ctx: &Ctx, k: usize) -> bool {
+    let job = &ctx.ordering.jobs[k];
+    job.units.len() == 1
+        && !job.deferred
+        && ctx.rebuild[k].is_empty()
+        && ctx.units[job.units[0]].est_bytes < SMALL_LOAD_BYTES
+}
+
+/// Load the small jobs `jobs` in one transaction. True when all were
+/// committed (and completed); false when none was (a stop, or a failure:
+/// the caller loads each alone, so a failing table fails alone).
+async fn load_together(ctx: &Arc<Ctx>, src: &Session, dst: &mut Session, jobs: &[usize]) -> bool {
+    let job = order::Job {
+        units: jobs
+            .iter()
+            .map(|&k| ctx.ordering.jobs[k].units[0])
+            .collect(),
+        deps: Vec::new(),
+        deferred: false,
+    };
+    if load_job(ctx, src, dst, jobs[0], &job, true).await.is_err() {
+        return false;
+    }
+    send_early(ctx, &job.units);
+    for &k in jobs {
+        ctx.sched.complete(k, true);
+    }
+    true
+}
+
+/// Hand the builders the keys, indexes and statistics of loaded units.
+fn send_early(ctx: &Ctx, units: &[usize]) {
+    let mut early = ctx.early.lock().unwrap_or_else(|p| p.into_inner());
+    let builders = ctx.builders.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(b) = builders.as_ref() {
+        for &u in units {
+            let unit = &ctx.units[u];
+            let statements = early.remove(&unit.target).unwrap_or_default();
+            if unit.est_bytes < schema::SMALL_TABLE_BYTES {
+                b.send_group(statements, true);
+            } else {
+                for st in statements {
+                    b.send(st);
+                }
+            }
+        }
+    }
+}
+
 /// Load one job in one target transaction. On error, names the unit.
 /// How long a commit already sent may finish after a stop request.
 const COMMIT_GRACE: Duration = Duration::from_secs(10);
@@ -1389,6 +1526,7 @@ async fn load_job(
     dst: &mut Session,
     job_index: usize,
     job: &order::Job,
+    together: bool,
 ) -> std::result::Result<(), (usize, anyhow::Error)> {
     let first = job.units[0];
     let tx = dst
@@ -1404,16 +1542,42 @@ async fn load_job(
     let keys = &ctx.rebuild[job_index];
     // A stop request abandons the load in flight: dropping it abandons the
     // COPY and the target rolls the transaction back.
+    // `together` (small tables sharing the transaction): a table that
+    // was empty needs no TRUNCATE (its load is atomic, so it still is),
+    // and every COPY is prepared up front, all in one round trip.
+    let emptied = |unit: &Unit| unit.truncate && !(together && unit.empty_at_start);
     let loading = async {
+        let prepared: Vec<Option<tokio_postgres::Statement>> = if together {
+            let sqls: Vec<String> = job
+                .units
+                .iter()
+                .map(|&u| stream::copy_in_sql(&ctx.units[u], emptied(&ctx.units[u])))
+                .collect();
+            let answers = futures_util::future::join_all(sqls.iter().map(|q| tx.prepare(q))).await;
+            let mut out = Vec::new();
+            for (k, a) in answers.into_iter().enumerate() {
+                let u = job.units[k];
+                out.push(Some(a.map_err(|e| {
+                    (
+                        u,
+                        anyhow!("target {}: {}", ctx.units[u].target, describe_pg(&e)),
+                    )
+                })?));
+            }
+            out
+        } else {
+            vec![None; job.units.len()]
+        };
         let mut done = Vec::new();
-        for &u in &job.units {
+        let mut records = Vec::new();
+        for (k, &u) in job.units.iter().enumerate() {
             let unit = &ctx.units[u];
             let tp =
                 ctx.progress
                     .start_table(&unit.target.to_string(), unit.est_rows, unit.est_bytes);
             let t0 = Instant::now();
             let r = async {
-                if unit.truncate {
+                if emptied(unit) {
                     tx.batch_execute(&format!("TRUNCATE ONLY {}", unit.target.quoted()))
                         .await
                         .map_err(|e| {
@@ -1431,7 +1595,15 @@ async fn load_job(
                             )
                         })?;
                 }
-                let copied = stream::copy_unit(&src.client, &tx, unit, unit.truncate, &tp).await?;
+                let copied = stream::copy_unit(
+                    &src.client,
+                    &tx,
+                    unit,
+                    emptied(unit),
+                    prepared[k].as_ref(),
+                    &tp,
+                )
+                .await?;
                 if !keys.is_empty() {
                     tx.batch_execute(&add_keys_sql(&unit.target, keys))
                         .await
@@ -1446,7 +1618,25 @@ async fn load_job(
                 Ok(copied)
             }
             .await;
-            if r.is_err() {
+            if r.is_err() && together {
+                // Each is loaded again alone (see `worker`): one line says so.
+                ctx.progress.abandon_table(&tp);
+                for (_, _, _, earlier) in &done {
+                    ctx.progress.abandon_table(earlier);
+                }
+                let why = r
+                    .as_ref()
+                    .err()
+                    .map(|e| format!("{e:#}"))
+                    .unwrap_or_default();
+                ctx.progress.println(&format!(
+                    "{} small tables loading together were rolled back ({}: {}); loading each \
+                     alone",
+                    job.units.len(),
+                    unit.target,
+                    why.lines().next().unwrap_or_default()
+                ));
+            } else if r.is_err() {
                 ctx.progress.finish_table(&tp, "FAILED");
                 for (_, _, _, earlier) in &done {
                     ctx.progress.finish_table(earlier, "rolled back");
@@ -1454,21 +1644,26 @@ async fn load_job(
             }
             let copied = r.map_err(|e| (u, e))?;
             if let Some(state) = &ctx.state {
-                // The record commits with the rows: never one without the other.
-                tx.batch_execute(&state.unit_done_sql(
+                records.push(state.unit_done_sql(
                     &unit.target.to_string(),
                     copied.rows,
                     copied.bytes,
-                ))
-                .await
-                .map_err(|e| {
-                    (
-                        u,
-                        anyhow!("recording {} as loaded: {}", unit.target, describe_pg(&e)),
-                    )
-                })?;
+                ));
             }
             done.push((u, copied, t0.elapsed().as_secs_f64(), tp));
+        }
+        // The records commit with the rows: never one without the other.
+        if !records.is_empty() {
+            tx.batch_execute(&records.join(";\n")).await.map_err(|e| {
+                (
+                    first,
+                    anyhow!(
+                        "recording {} as loaded: {}",
+                        ctx.units[first].target,
+                        describe_pg(&e)
+                    ),
+                )
+            })?;
         }
         Ok(done)
     };
@@ -1487,14 +1682,12 @@ async fn load_job(
         } => return Err((first, anyhow!("interrupted while committing"))),
     };
     for (_, _, _, tp) in &done {
-        ctx.progress.finish_table(
-            tp,
-            if committed.is_ok() {
-                "copied"
-            } else {
-                "FAILED"
-            },
-        );
+        match (&committed, together) {
+            (Ok(_), _) => ctx.progress.finish_table(tp, "copied"),
+            // Loaded again alone (see `worker`).
+            (Err(_), true) => ctx.progress.abandon_table(tp),
+            (Err(_), false) => ctx.progress.finish_table(tp, "FAILED"),
+        }
     }
     committed.map_err(|e| {
         (

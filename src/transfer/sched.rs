@@ -108,6 +108,28 @@ impl Scheduler {
         }
     }
 
+    /// Up to `max` more ready jobs that `fits` accepts and that take no
+    /// locks, marked running (for a worker that loads several small jobs
+    /// in one transaction). Each is completed on its own.
+    pub fn take_ready(&self, max: usize, fits: impl Fn(usize) -> bool) -> Vec<usize> {
+        let mut g = self.lock();
+        let mut taken = Vec::new();
+        let mut kept = Vec::new();
+        while let Some((size, j)) = g.ready.pop() {
+            if taken.len() < max && self.locks[j].is_empty() && fits(j) {
+                taken.push(j);
+            } else {
+                kept.push((size, j));
+            }
+        }
+        g.ready.extend(kept);
+        for &j in &taken {
+            g.state[j] = JobState::Running;
+            g.running += 1;
+        }
+        taken
+    }
+
     /// Record the end of a job and release or skip its dependents.
     pub fn complete(&self, job: usize, ok: bool) {
         let mut g = self.lock();
@@ -183,6 +205,35 @@ mod tests {
             s.states(),
             vec![JobState::Failed, JobState::Skipped, JobState::Skipped]
         );
+    }
+
+    #[tokio::test]
+    async fn small_ready_jobs_are_taken_together_and_completed_alone() {
+        let s = Scheduler::new(
+            &[
+                job(vec![]),
+                job(vec![]),
+                job(vec![]),
+                job(vec![1]),
+                job(vec![]),
+            ],
+            vec![5, 1, 2, 1, 3],
+            vec![vec![], vec![], vec![], vec![], vec![9]],
+        );
+        assert_eq!(s.next().await, Some(0));
+        // 4 takes a lock and 3 is not ready: only 1 and 2.
+        let mut more = s.take_ready(10, |j| j != 0);
+        more.sort();
+        assert_eq!(more, vec![1, 2]);
+        assert!(s.take_ready(10, |_| true).is_empty());
+        s.complete(1, true);
+        s.complete(2, true);
+        s.complete(0, true);
+        assert_eq!(s.next().await, Some(4));
+        assert_eq!(s.next().await, Some(3));
+        s.complete(4, true);
+        s.complete(3, true);
+        assert_eq!(s.next().await, None);
     }
 
     #[tokio::test]

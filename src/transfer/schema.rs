@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::anyhow;
 use tokio::task::JoinSet;
+use tokio_postgres::types::Type;
 
 use crate::catalog::model::ObjectKind;
 use crate::catalog::{self, model, QualName};
@@ -183,12 +184,66 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
             ));
         }
     }
-    for c in plan
+    // One question per object, all sent before the first answer is read
+    // (the client pipelines them): one round trip for the lot, and each
+    // still its own statement, so one the target cannot parse fails alone.
+    let checks: Vec<(&model::Created, &str, String)> = plan
         .created
         .iter()
         .filter(|c| c.kind != ObjectKind::LargeObject)
+        .map(|c| {
+            let (sql, arg) = existence_check(c);
+            (c, sql, arg)
+        })
+        .collect();
+    let answers = futures_util::future::join_all(checks.iter().map(|(_, sql, arg)| async move {
+        let arg: &(dyn tokio_postgres::types::ToSql + Sync) = arg;
+        dst.client.query_typed(sql, &[(arg, Type::TEXT)]).await
+    }))
+    .await;
+    for ((c, _, _), answer) in checks.iter().zip(answers) {
+        // A type whose argument list the target cannot parse (its schema
+        // does not exist yet) does not exist either.
+        let exists = match answer {
+            Ok(rows) => rows.first().is_some_and(|r| r.get::<_, bool>(0)),
+            Err(_) => false,
+        };
+        if exists {
+            let label = match &c.args {
+                Some(a)
+                    if matches!(
+                        c.kind,
+                        ObjectKind::OperatorClass | ObjectKind::OperatorFamily
+                    ) =>
+                {
+                    format!("{} {} using {a}", c.kind, c.name)
+                }
+                Some(a) => format!("{} {}({a})", c.kind, c.name),
+                None if matches!(c.kind, ObjectKind::Publication | ObjectKind::EventTrigger) => {
+                    format!("{} {}", c.kind, c.name.name)
+                }
+                None if c.kind == ObjectKind::Cast => {
+                    format!("cast ({} AS {})", c.name.schema, c.name.name)
+                }
+                None => format!("{} {}", c.kind, c.name),
+            };
+            let Some(sql) = drop_sql(c, false) else {
+                return Err(Error::usage(format!(
+                    "{label} already exists on the target, and its description in the plan \
+                     is not a plain name: drop it yourself"
+                )));
+            };
+            found.push((label, sql));
+        }
+    }
+    Ok(found)
+}
+
+/// The query (one text parameter, one boolean answer) that tells whether
+/// `c` exists on the target, and its argument.
+fn existence_check(c: &model::Created) -> (&'static str, String) {
     {
-        let (sql, arg) = match c.kind {
+        match c.kind {
             ObjectKind::Publication => (
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)",
                 c.name.name.clone(),
@@ -280,42 +335,8 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                 "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
                 c.name.quoted(),
             ),
-        };
-        // A type whose argument list the target cannot parse (its schema
-        // does not exist yet) does not exist either.
-        let exists = match dst.client.query_one(sql, &[&arg]).await {
-            Ok(r) => r.get::<_, bool>(0),
-            Err(_) => false,
-        };
-        if exists {
-            let label = match &c.args {
-                Some(a)
-                    if matches!(
-                        c.kind,
-                        ObjectKind::OperatorClass | ObjectKind::OperatorFamily
-                    ) =>
-                {
-                    format!("{} {} using {a}", c.kind, c.name)
-                }
-                Some(a) => format!("{} {}({a})", c.kind, c.name),
-                None if matches!(c.kind, ObjectKind::Publication | ObjectKind::EventTrigger) => {
-                    format!("{} {}", c.kind, c.name.name)
-                }
-                None if c.kind == ObjectKind::Cast => {
-                    format!("cast ({} AS {})", c.name.schema, c.name.name)
-                }
-                None => format!("{} {}", c.kind, c.name),
-            };
-            let Some(sql) = drop_sql(c, false) else {
-                return Err(Error::usage(format!(
-                    "{label} already exists on the target, and its description in the plan \
-                     is not a plain name: drop it yourself"
-                )));
-            };
-            found.push((label, sql));
         }
     }
-    Ok(found)
 }
 
 /// Everything that must hold before the first write of a schema copy or
@@ -914,24 +935,6 @@ async fn exec_all<C: tokio_postgres::GenericClient + Sync>(
     super::batch::run(c, pid, in_transaction, &items, |i, e| refused(sts[i], &e)).await
 }
 
-/// Run one statement on `c` (the session with backend `pid`), watched for
-/// being lost on the way (`conn::locks::working`): a lost statement is a
-/// runtime error that says so, one the server refuses goes through
-/// `refused`.
-async fn exec_sql<C: tokio_postgres::GenericClient + Sync>(
-    c: &C,
-    pid: i32,
-    what: &str,
-    sql: &str,
-    refused: impl FnOnce(tokio_postgres::Error) -> Error,
-) -> Result<()> {
-    match conn::locks::working(pid, || what.to_string(), c.batch_execute(sql)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(refused(e)),
-        Err(lost) => Err(Error::Runtime(lost)),
-    }
-}
-
 fn refused_early(st: &model::Statement, e: &tokio_postgres::Error) -> Error {
     Error::Runtime(anyhow!(
         "the target refuses {} (found before any row moved; nothing was written): {}\n  \
@@ -1013,16 +1016,36 @@ fn first_line(sql: &str) -> String {
 /// indexes can start as soon as its rows are committed while other tables
 /// still load. `finish` closes the queue and waits; the first failure
 /// stops the others after their current statement.
+///
+/// Statements of a small table come as one group, and a builder takes
+/// with it the small groups already queued behind it: they go to the
+/// target many to a round trip (`batch`), where one at a time they would
+/// cost a round trip each. A large table's statements come one by one so
+/// that several sessions can build its indexes side by side.
 pub struct Builders {
-    tx: Option<tokio::sync::mpsc::UnboundedSender<model::Statement>>,
+    tx: Option<tokio::sync::mpsc::UnboundedSender<Group>>,
     set: JoinSet<Result<()>>,
 }
+
+/// Statements queued together; `small`: they may share a round trip with
+/// other small groups.
+struct Group {
+    statements: Vec<model::Statement>,
+    small: bool,
+}
+
+/// A table this small (estimated bytes) has its keys, indexes and
+/// statistics built in one go, in a batch shared with others.
+pub const SMALL_TABLE_BYTES: u64 = 16 << 20;
+
+/// The statements a builder takes at once, at most.
+const GROUP_LIMIT: usize = 200;
 
 impl Builders {
     /// `n` sessions; with `state`, each statement commits with the record
     /// that it ran (so `--resume` does not run it again).
     pub fn spawn(target: &conn::Endpoint, n: usize, state: Option<RunState>) -> Self {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<model::Statement>();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Group>();
         let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
         let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut set = JoinSet::new();
@@ -1033,19 +1056,49 @@ impl Builders {
                 let dst = conn::connect(&target, Role::Target)
                     .await
                     .map_err(Error::Runtime)?;
+                let mut pending: Option<Group> = None;
                 loop {
-                    let next = rx.lock().await.recv().await;
-                    let Some(st) = next else { break };
+                    let group = match pending.take() {
+                        Some(g) => g,
+                        None => match rx.lock().await.recv().await {
+                            Some(g) => g,
+                            None => break,
+                        },
+                    };
+                    let mut batch = group.statements;
+                    if group.small {
+                        let mut q = rx.lock().await;
+                        while batch.len() < GROUP_LIMIT {
+                            match q.try_recv() {
+                                Ok(g) if g.small => batch.extend(g.statements),
+                                Ok(g) => {
+                                    pending = Some(g);
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     if failed.load(std::sync::atomic::Ordering::Relaxed) {
                         continue;
                     }
-                    let sql = match &state {
-                        Some(r) => r.with_step(&st.sql),
-                        None => st.sql.clone(),
-                    };
-                    let what = format!("building {}", st.what);
-                    let run = exec_sql(&dst.client, dst.pid, &what, &sql, |e| {
-                        statement_failed("building", &st, &e)
+                    let whats: Vec<String> = batch
+                        .iter()
+                        .map(|st| format!("building {}", st.what))
+                        .collect();
+                    let items: Vec<super::batch::Item> = batch
+                        .iter()
+                        .zip(&whats)
+                        .map(|(st, what)| super::batch::Item {
+                            what,
+                            sql: match &state {
+                                Some(r) => r.with_step(&st.sql),
+                                None => st.sql.clone(),
+                            },
+                        })
+                        .collect();
+                    let run = super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
+                        statement_failed("building", &batch[i], &e)
                     })
                     .await;
                     if run.is_err() {
@@ -1059,9 +1112,16 @@ impl Builders {
         Builders { tx: Some(tx), set }
     }
 
+    /// One statement, to run on its own (it may take long).
     pub fn send(&self, st: model::Statement) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(st);
+        self.send_group(vec![st], false);
+    }
+
+    /// Statements to run in order by one builder; `small` when they are
+    /// quick (a small table's), so they may share round trips.
+    pub fn send_group(&self, statements: Vec<model::Statement>, small: bool) {
+        if let (Some(tx), false) = (&self.tx, statements.is_empty()) {
+            let _ = tx.send(Group { statements, small });
         }
     }
 
@@ -1125,6 +1185,7 @@ pub fn setval_sql(v: &SequenceValue) -> String {
 /// (tables were analyzed as their loads finished). With `state`, each
 /// statement that cannot run twice is recorded as it runs, and those in
 /// `done` (run by the interrupted run being resumed) are left out.
+/// Validations of foreign keys on `small` tables share round trips.
 /// Returns warnings (publications that could not be created).
 #[allow(clippy::too_many_arguments)]
 pub async fn apply_post(
@@ -1136,6 +1197,7 @@ pub async fn apply_post(
     sequences: &[SequenceValue],
     state: Option<&RunState>,
     done: &HashSet<String>,
+    small: &HashSet<QualName>,
 ) -> Result<Vec<String>> {
     let todo = |st: &&model::Statement| !done.contains(&crate::runstate::step_key(&st.sql));
     let recorded = |st: &model::Statement| match state {
@@ -1162,8 +1224,10 @@ pub async fn apply_post(
     })
     .await?;
     let checkers = Builders::spawn(target, jobs.min(plan.validations.len()), state.cloned());
+    // A small table's key is checked quickly: those share round trips.
     for st in plan.validations.iter().filter(todo) {
-        checkers.send(st.clone());
+        let quick = st.part.as_ref().is_some_and(|p| small.contains(&p.table));
+        checkers.send_group(vec![st.clone()], quick);
     }
     checkers.finish().await?;
     let setvals: Vec<(String, String)> = sequences

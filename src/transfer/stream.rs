@@ -46,14 +46,18 @@ pub async fn copy_unit(
     dst: &Transaction<'_>,
     u: &Unit,
     freeze: bool,
+    prepared: Option<&tokio_postgres::Statement>,
     tp: &TableProgress,
 ) -> anyhow::Result<Copied> {
     // Start the target side first: a refusal there (privileges, a missing
     // column) should not cost a read of the whole source table.
-    let sink = dst
-        .copy_in::<_, Bytes>(&copy_in_sql(u, freeze))
-        .await
-        .map_err(|e| anyhow!("target {}: {}", u.target, describe_pg(&e)))?;
+    // `prepared`: the COPY was prepared already (with others, in one
+    // round trip).
+    let sink = match prepared {
+        Some(st) => dst.copy_in::<_, Bytes>(st).await,
+        None => dst.copy_in::<_, Bytes>(&copy_in_sql(u, freeze)).await,
+    }
+    .map_err(|e| anyhow!("target {}: {}", u.target, describe_pg(&e)))?;
     let stream = src
         .copy_out(&copy_out_sql(u))
         .await

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod batches;
 mod cli;
 mod config;
 mod connections;
