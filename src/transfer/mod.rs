@@ -20,6 +20,7 @@ pub mod order;
 pub mod sched;
 pub mod schema;
 mod stream;
+mod values;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -1460,6 +1461,119 @@ async fn run_job(ctx: &Arc<Ctx>, src: &mut Session, dst: &mut Session, j: usize)
     Flow::Next
 }
 
+/// Loaded rows of one unit: (unit, what moved, seconds, its progress).
+type LoadedUnit = (
+    usize,
+    stream::Copied,
+    f64,
+    Arc<crate::progress::TableProgress>,
+);
+
+/// More than this much COPY text from a "small" table (its estimate was
+/// stale) sends the tables loading together back to one COPY each.
+const INSERT_READ_LIMIT: usize = 4 << 20;
+/// SQL sent to the target in one go while small tables load by INSERT.
+const INSERT_FLUSH: usize = 1 << 20;
+
+/// Small tables loading together (in `tx`), by INSERT: each table's rows
+/// read as COPY text from the source and sent as one INSERT (see
+/// `values`), with its run record, many tables to a round trip. `None`
+/// when one of the tables has rules on the target (an INSERT would go
+/// through them where COPY does not): then they load by COPY. An error
+/// undoes them all; the caller loads each alone.
+async fn load_by_insert(
+    ctx: &Ctx,
+    src: &Session,
+    tx: &tokio_postgres::Transaction<'_>,
+    job: &order::Job,
+    emptied: &(dyn Fn(&Unit) -> bool + Sync),
+) -> std::result::Result<Option<Vec<LoadedUnit>>, (usize, anyhow::Error)> {
+    let first = job.units[0];
+    let targets: Vec<String> = job
+        .units
+        .iter()
+        .map(|&u| ctx.units[u].target.quoted())
+        .collect();
+    let ruled: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite \
+              WHERE rulename <> '_RETURN' AND ev_class IN \
+                (SELECT pg_catalog.to_regclass(n) FROM pg_catalog.unnest($1::text[]) AS n))",
+            &[&targets],
+        )
+        .await
+        .map_err(|e| (first, anyhow!("target: {}", describe_pg(&e))))?
+        .get(0);
+    if ruled {
+        return Ok(None);
+    }
+    let mut done: Vec<LoadedUnit> = Vec::new();
+    let r = async {
+        let mut sql = String::new();
+        for &u in &job.units {
+            let unit = &ctx.units[u];
+            let tp =
+                ctx.progress
+                    .start_table(&unit.target.to_string(), unit.est_rows, unit.est_bytes);
+            let t0 = Instant::now();
+            done.push((u, stream::Copied { rows: 0, bytes: 0 }, 0.0, tp.clone()));
+            let data = stream::read_text(&src.client, unit, INSERT_READ_LIMIT)
+                .await
+                .map_err(|e| (u, e))?;
+            if emptied(unit) {
+                sql.push_str(&format!("TRUNCATE ONLY {}\n;\n", unit.target.quoted()));
+            }
+            let insert = values::insert_sql(&unit.target.quoted(), &unit.columns, &data)
+                .map_err(|e| (u, anyhow!("source {}: {e}", unit.source)))?;
+            let rows = insert.as_ref().map_or(0, |(_, r)| *r);
+            if let Some((insert, _)) = insert {
+                sql.push_str(&insert);
+                sql.push_str("\n;\n");
+            }
+            let bytes = data.len() as u64;
+            if let Some(state) = &ctx.state {
+                // The record commits with the rows: never one without the other.
+                sql.push_str(&state.unit_done_sql(&unit.target.to_string(), rows, bytes));
+                sql.push_str("\n;\n");
+            }
+            tp.add(bytes, rows);
+            if let Some(last) = done.last_mut() {
+                last.1 = stream::Copied { rows, bytes };
+                last.2 = t0.elapsed().as_secs_f64();
+            }
+            if sql.len() >= INSERT_FLUSH {
+                send_inserts(tx, &sql).await.map_err(|e| (u, e))?;
+                sql.clear();
+            }
+        }
+        if !sql.is_empty() {
+            send_inserts(tx, &sql).await.map_err(|e| (first, e))?;
+        }
+        Ok(())
+    }
+    .await;
+    if let Err((u, e)) = r {
+        // Each is loaded again alone (see `worker`): one line says so.
+        for (_, _, _, tp) in &done {
+            ctx.progress.abandon_table(tp);
+        }
+        ctx.progress.println(&format!(
+            "{} small tables loading together were rolled back ({}: {}); loading each alone",
+            job.units.len(),
+            ctx.units[u].target,
+            format!("{e:#}").lines().next().unwrap_or_default()
+        ));
+        return Err((u, e));
+    }
+    Ok(Some(done))
+}
+
+async fn send_inserts(tx: &tokio_postgres::Transaction<'_>, sql: &str) -> anyhow::Result<()> {
+    tx.batch_execute(sql)
+        .await
+        .map_err(|e| anyhow!("target: {}", describe_pg(&e)))
+}
+
 /// Tables at most this large (estimated) may load many to a transaction.
 const SMALL_LOAD_BYTES: u64 = 1 << 20;
 /// How many small tables at most share a transaction.
@@ -1547,6 +1661,11 @@ async fn load_job(
     // and every COPY is prepared up front, all in one round trip.
     let emptied = |unit: &Unit| unit.truncate && !(together && unit.empty_at_start);
     let loading = async {
+        if together {
+            if let Some(done) = load_by_insert(ctx, src, &tx, job, &emptied).await? {
+                return Ok(done);
+            }
+        }
         let prepared: Vec<Option<tokio_postgres::Statement>> = if together {
             let sqls: Vec<String> = job
                 .units

@@ -41,6 +41,31 @@ pub fn copy_in_sql(u: &Unit, freeze: bool) -> String {
     )
 }
 
+/// A small table's rows as COPY text, read whole into memory; more than
+/// `limit` bytes is an error (its size estimate was wrong).
+pub async fn read_text(src: &Client, u: &Unit, limit: usize) -> anyhow::Result<Vec<u8>> {
+    let sql = copy_statement(&u.source.quoted(), &u.columns, false, Direction::Out);
+    let stream = src
+        .copy_out(&sql)
+        .await
+        .map_err(|e| anyhow!("source {}: {}", u.source, describe_pg(&e)))?;
+    pin_mut!(stream);
+    let mut data = Vec::new();
+    while let Some(msg) =
+        crate::conn::within_stall(|| format!("source {}", u.source), stream.next()).await?
+    {
+        let msg = msg.map_err(|e| anyhow!("source {}: {}", u.source, describe_pg(&e)))?;
+        data.extend_from_slice(&msg);
+        if data.len() > limit {
+            bail!(
+                "source {}: more than {limit} bytes, far above its size estimate",
+                u.source
+            );
+        }
+    }
+    Ok(data)
+}
+
 pub async fn copy_unit(
     src: &Client,
     dst: &Transaction<'_>,

@@ -112,3 +112,56 @@ fn a_statement_refused_inside_a_batch_is_named_before_any_row_moves() {
         .get(0);
     assert_eq!(views, 0);
 }
+
+#[test]
+fn small_tables_loaded_together_keep_what_copy_keeps() {
+    // Identity ALWAYS values, a table without columns, text that needs
+    // escaping, NULL beside '', arrays, bytea and jsonb.
+    let ddl = "CREATE TABLE ids (id int GENERATED ALWAYS AS IDENTITY, note text); \
+               CREATE TABLE nocols (); \
+               CREATE TABLE texts (a text, b text, c bytea, d jsonb, e int[]);";
+    let (src, dst) = db_pair("insertpath", ddl);
+    seed_source(
+        &src,
+        r#"INSERT INTO ids (note) SELECT 'n' || g FROM generate_series(1, 5) g;
+           DELETE FROM ids WHERE id = 2;
+           INSERT INTO nocols SELECT FROM generate_series(1, 4);
+           INSERT INTO texts VALUES
+             (E'tab\there\nnew line \\ back \r', '', '\x00ff', '{"k": "it''s"}', '{1,NULL,3}'),
+             (NULL, 'E''x''', NULL, 'null', '{}');"#,
+    );
+    copy(&src, &dst, &["--jobs", "1"]).assert_code(0);
+    let mut s = servers().source.client(&src);
+    let mut t = servers().target.client(&dst);
+    for table in ["ids", "texts"] {
+        assert_eq!(digest(&mut s, table), digest(&mut t, table), "{table}");
+    }
+    let n: i64 = t
+        .query_one("SELECT count(*) FROM nocols", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn small_tables_with_insert_rules_on_the_target_still_load_as_copy_loads_them() {
+    // COPY ignores rules; an INSERT would be swallowed by this one.
+    let (src, dst) = db_pair(
+        "ruled",
+        "CREATE TABLE ruled (id int); CREATE TABLE plain (id int);",
+    );
+    seed_source(
+        &src,
+        "INSERT INTO ruled SELECT generate_series(1, 3); \
+         INSERT INTO plain SELECT generate_series(1, 3);",
+    );
+    servers()
+        .target
+        .client(&dst)
+        .batch_execute("CREATE RULE swallow AS ON INSERT TO ruled DO INSTEAD NOTHING")
+        .unwrap();
+    copy(&src, &dst, &["--jobs", "1"]).assert_code(0);
+    let mut t = servers().target.client(&dst);
+    assert_eq!(digest(&mut t, "ruled").0, 3);
+    assert_eq!(digest(&mut t, "plain").0, 3);
+}
