@@ -798,13 +798,7 @@ impl Loads {
             });
             let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
             let statements = early.remove(&self.tables[i].name).unwrap_or_default();
-            if self.tables[i].bytes < schema::SMALL_TABLE_BYTES {
-                self.builders.send_group(statements, true);
-            } else {
-                for st in statements {
-                    self.builders.send(st);
-                }
-            }
+            self.builders.send_table(statements, self.tables[i].bytes);
         }
         true
     }

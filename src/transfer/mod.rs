@@ -1618,14 +1618,10 @@ fn send_early(ctx: &Ctx, units: &[usize]) {
     if let Some(b) = builders.as_ref() {
         for &u in units {
             let unit = &ctx.units[u];
-            let statements = early.remove(&unit.target).unwrap_or_default();
-            if unit.est_bytes < schema::SMALL_TABLE_BYTES {
-                b.send_group(statements, true);
-            } else {
-                for st in statements {
-                    b.send(st);
-                }
-            }
+            b.send_table(
+                early.remove(&unit.target).unwrap_or_default(),
+                unit.est_bytes,
+            );
         }
     }
 }

@@ -1112,6 +1112,19 @@ impl Builders {
         Builders { tx: Some(tx), set }
     }
 
+    /// A loaded table's keys, indexes and statistics (`bytes`: its size):
+    /// a small table's as one group, a large one's one by one so several
+    /// builders can work on it side by side.
+    pub fn send_table(&self, statements: Vec<model::Statement>, bytes: u64) {
+        if bytes < SMALL_TABLE_BYTES {
+            self.send_group(statements, true);
+        } else {
+            for st in statements {
+                self.send(st);
+            }
+        }
+    }
+
     /// One statement, to run on its own (it may take long).
     pub fn send(&self, st: model::Statement) {
         self.send_group(vec![st], false);
