@@ -1479,7 +1479,8 @@ const INSERT_FLUSH: usize = 1 << 20;
 /// read as COPY text from the source and sent as one INSERT (see
 /// `values`), with its run record, many tables to a round trip. `None`
 /// when one of the tables has rules on the target (an INSERT would go
-/// through them where COPY does not): then they load by COPY. An error
+/// through them where COPY does not), or was given binary COPY (a fast
+/// link, or `--format binary`): then they load by COPY, prepared together. An error
 /// undoes them all; the caller loads each alone.
 async fn load_by_insert(
     ctx: &Ctx,
@@ -1494,6 +1495,9 @@ async fn load_by_insert(
         .iter()
         .map(|&u| ctx.units[u].target.quoted())
         .collect();
+    if job.units.iter().any(|&u| ctx.units[u].binary) {
+        return Ok(None);
+    }
     let ruled: bool = tx
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite \
