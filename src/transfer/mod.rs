@@ -769,8 +769,10 @@ async fn prepare(
 
     // Which target tables are referenced by a foreign key (from anywhere).
     let referenced: HashSet<&QualName> = fks.iter().map(|k| &k.parent).collect();
-    let truncatable = truncate_privileges(&dst.client, &units).await?;
-    let non_empty = non_empty_tables(&dst.client, &units).await?;
+    let (truncatable, non_empty) = tokio::try_join!(
+        truncate_privileges(&dst.client, &units),
+        non_empty_tables(&dst.client, &units)
+    )?;
     if !non_empty.is_empty() && !s.truncate {
         let names: Vec<String> = non_empty
             .iter()

@@ -350,7 +350,14 @@ pub async fn check_target(
     yes: bool,
     target: &conn::Endpoint,
 ) -> Result<Vec<(String, String)>> {
-    let found = conflicts(dst, plan).await?;
+    // Four reads, sent together (the client pipelines them): one round
+    // trip to a distant target instead of several; checked in order.
+    let (found, absent, missing, outside) = tokio::try_join!(
+        conflicts(dst, plan),
+        missing_extensions(dst, plan),
+        missing_roles(dst, plan),
+        missing_outside(dst, plan)
+    )?;
     if !found.is_empty() && !clean {
         return Err(Error::usage(format!(
             "these objects already exist on the target:\n  - {}\nDrop them first, map the \
@@ -363,7 +370,6 @@ pub async fn check_target(
                 .join("\n  - ")
         )));
     }
-    let absent = missing_extensions(dst, plan).await?;
     if !absent.is_empty() {
         return Err(Error::usage(format!(
             "the objects use extension(s) {} which the target server does not offer \
@@ -372,7 +378,6 @@ pub async fn check_target(
             absent.join(", ")
         )));
     }
-    let missing = missing_roles(dst, plan).await?;
     if !missing.is_empty() {
         return Err(Error::usage(format!(
             "the target has no role {}, which owns or is granted objects on the source. Create \
@@ -385,7 +390,6 @@ pub async fn check_target(
                 .join(", ")
         )));
     }
-    let outside = missing_outside(dst, plan).await?;
     if !outside.is_empty() {
         return Err(Error::usage(format!(
             "the selection needs objects it leaves out:\n  - {}\nNothing was written.",
