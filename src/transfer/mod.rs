@@ -1290,6 +1290,10 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
             // fresh sessions (a failed COPY leaves them mid-protocol).
             match tokio::try_join!(open_source(&ctx), open_target(&ctx)) {
                 Ok((s, d)) => {
+                    // A cut link may leave the old sessions alive at the
+                    // servers, holding the undone load's locks: end them.
+                    s.end_stale(&src).await;
+                    d.end_stale(&dst).await;
                     src = s;
                     dst = d;
                 }
