@@ -6,7 +6,8 @@
 //! - [`conn`]: connection strings, `.pgpass`, TLS, session setup.
 //! - [`catalog`]: reads a server's catalog (read-only).
 //! - [`select`]: which tables a command works on (pure).
-//! - [`transfer`]: snapshot, ordering, parallel COPY streaming.
+//! - [`transfer`]: snapshot, ordering, parallel COPY streaming; DDL sent
+//!   many statements to a round trip, small tables many to a transaction.
 //! - [`archive`]: dumps (directory and SQL), restore, offline checks.
 //! - [`verify`], [`inventory`]: a target compared with its source or dump.
 //! - [`progress`], [`report`]: what the user sees and keeps.

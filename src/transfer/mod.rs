@@ -6,6 +6,10 @@
 //! write; export a snapshot; choose each table's COPY format; order the
 //! loads by the target's foreign keys; run `--jobs` workers, each table
 //! (or foreign-key cycle) in one target transaction; set sequences; report.
+//! Small tables (under `SMALL_LOAD_BYTES`) load many to a transaction,
+//! by INSERT where their format is text (`values`), so that a distant
+//! target costs a round trip per group rather than several per table; a
+//! group that fails is undone and its tables loaded one by one.
 //!
 //! A foreign key checked row by row costs the target more than the COPY
 //! itself (one index probe and row lock per row). Unless
