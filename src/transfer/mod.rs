@@ -1496,6 +1496,7 @@ async fn load_by_insert(
     ctx: &Ctx,
     src: &Session,
     tx: &tokio_postgres::Transaction<'_>,
+    pid: i32,
     job: &order::Job,
     emptied: &(dyn Fn(&Unit) -> bool + Sync),
 ) -> std::result::Result<Option<Vec<LoadedUnit>>, (usize, anyhow::Error)> {
@@ -1556,12 +1557,12 @@ async fn load_by_insert(
                 last.2 = t0.elapsed().as_secs_f64();
             }
             if sql.len() >= INSERT_FLUSH {
-                send_inserts(tx, &sql).await.map_err(|e| (u, e))?;
+                send_inserts(tx, pid, &sql).await.map_err(|e| (u, e))?;
                 sql.clear();
             }
         }
         if !sql.is_empty() {
-            send_inserts(tx, &sql).await.map_err(|e| (first, e))?;
+            send_inserts(tx, pid, &sql).await.map_err(|e| (first, e))?;
         }
         Ok(())
     }
@@ -1582,10 +1583,20 @@ async fn load_by_insert(
     Ok(Some(done))
 }
 
-async fn send_inserts(tx: &tokio_postgres::Transaction<'_>, sql: &str) -> anyhow::Result<()> {
-    tx.batch_execute(sql)
-        .await
-        .map_err(|e| anyhow!("target: {}", describe_pg(&e)))
+/// Send a group's INSERTs, watched like any statement for being lost on
+/// the way (`conn::locks::working`).
+async fn send_inserts(
+    tx: &tokio_postgres::Transaction<'_>,
+    pid: i32,
+    sql: &str,
+) -> anyhow::Result<()> {
+    conn::locks::working(
+        pid,
+        || "loading small tables together".to_string(),
+        tx.batch_execute(sql),
+    )
+    .await?
+    .map_err(|e| anyhow!("target: {}", describe_pg(&e)))
 }
 
 /// Tables at most this large (estimated) may load many to a transaction.
@@ -1653,6 +1664,7 @@ async fn load_job(
     together: bool,
 ) -> std::result::Result<(), (usize, anyhow::Error)> {
     let first = job.units[0];
+    let pid = dst.pid;
     let tx = dst
         .client
         .transaction()
@@ -1672,7 +1684,7 @@ async fn load_job(
     let emptied = |unit: &Unit| unit.truncate && !(together && unit.empty_at_start);
     let loading = async {
         if together {
-            if let Some(done) = load_by_insert(ctx, src, &tx, job, &emptied).await? {
+            if let Some(done) = load_by_insert(ctx, src, &tx, pid, job, &emptied).await? {
                 return Ok(done);
             }
         }
