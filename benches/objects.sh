@@ -78,7 +78,7 @@ measure() {
   t1=$(date +%s.%N)
   sleep 0.6
   after=$(turns)
-  tables=$("${PSQL[@]}" -At -d "$ADMIN" -c "SELECT 1" >/dev/null; "${PSQL[@]}" -At -d "postgres://postgres@127.0.0.1:$TP/run?sslmode=disable" \
+  tables=$("${PSQL[@]}" -At -d "postgres://postgres@127.0.0.1:$TP/run?sslmode=disable" \
     -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'")
   if [ "$tables" != "$EXPECTED" ]; then
     echo "$name made $tables tables of $EXPECTED" >&2; RESULTS+=("$name incomplete - -"); return

@@ -33,7 +33,7 @@ const MAX_STATEMENTS: usize = 500;
 /// sent (the statement, or it with the record of its run).
 pub struct Item<'a> {
     pub what: &'a str,
-    pub sql: String,
+    pub sql: std::borrow::Cow<'a, str>,
 }
 
 /// The batches `sqls` are sent in, in order: consecutive statements up to
@@ -91,17 +91,17 @@ pub async fn run<C: GenericClient + Sync>(
     items: &[Item<'_>],
     refused: impl Fn(usize, tokio_postgres::Error) -> Error,
 ) -> Result<()> {
-    let sqls: Vec<&str> = items.iter().map(|i| i.sql.as_str()).collect();
+    let sqls: Vec<&str> = items.iter().map(|i| i.sql.as_ref()).collect();
     for range in batches(&sqls) {
         let batch = &items[range.clone()];
+        let what = || {
+            format!(
+                "{} and the {} statements after it",
+                batch[0].what,
+                batch.len() - 1
+            )
+        };
         if !in_transaction && batch.len() > 1 {
-            let what = || {
-                format!(
-                    "{} and the {} statements after it",
-                    batch[0].what,
-                    batch.len() - 1
-                )
-            };
             let sent =
                 futures_util::future::join_all(batch.iter().map(|it| c.batch_execute(&it.sql)));
             let answers = conn::locks::working(pid, what, sent)
@@ -115,23 +115,13 @@ pub async fn run<C: GenericClient + Sync>(
             continue;
         }
         if batch.len() == 1 {
-            one(c, pid, &batch[0]).await.map_err(|e| match e {
-                Refusal::Server(e) => refused(range.start, e),
-                Refusal::Lost(e) => e,
-            })?;
+            one(c, pid, &batch[0], |e| refused(range.start, e)).await?;
             continue;
         }
         let sql = format!(
             "SAVEPOINT pgbarge_batch;\n{}\n;\nRELEASE SAVEPOINT pgbarge_batch",
             joined(batch)
         );
-        let what = || {
-            format!(
-                "{} and the {} statements after it",
-                batch[0].what,
-                batch.len() - 1
-            )
-        };
         match conn::locks::working(pid, what, c.batch_execute(&sql)).await {
             Ok(Ok(())) => continue,
             Ok(Err(_)) => {}
@@ -147,29 +137,24 @@ pub async fn run<C: GenericClient + Sync>(
             })?;
         // Nothing of the batch stayed: find the statement that fails.
         for (i, it) in batch.iter().enumerate() {
-            one(c, pid, it).await.map_err(|e| match e {
-                Refusal::Server(e) => refused(range.start + i, e),
-                Refusal::Lost(e) => e,
-            })?;
+            one(c, pid, it, |e| refused(range.start + i, e)).await?;
         }
     }
     Ok(())
 }
 
-enum Refusal {
-    Server(tokio_postgres::Error),
-    Lost(Error),
-}
-
+/// One statement alone: refused by the server (through `refused`), or
+/// lost on the way.
 async fn one<C: GenericClient + Sync>(
     c: &C,
     pid: i32,
     it: &Item<'_>,
-) -> std::result::Result<(), Refusal> {
+    refused: impl FnOnce(tokio_postgres::Error) -> Error,
+) -> Result<()> {
     match conn::locks::working(pid, || it.what.to_string(), c.batch_execute(&it.sql)).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(Refusal::Server(e)),
-        Err(lost) => Err(Refusal::Lost(Error::Runtime(lost))),
+        Ok(Err(e)) => Err(refused(e)),
+        Err(lost) => Err(Error::Runtime(lost)),
     }
 }
 

@@ -933,7 +933,7 @@ async fn exec_all<C: tokio_postgres::GenericClient + Sync>(
         .iter()
         .map(|st| super::batch::Item {
             what: &st.what,
-            sql: st.sql.clone(),
+            sql: st.sql.as_str().into(),
         })
         .collect();
     super::batch::run(c, pid, in_transaction, &items, |i, e| refused(sts[i], &e)).await
@@ -1096,8 +1096,8 @@ impl Builders {
                         .map(|(st, what)| super::batch::Item {
                             what,
                             sql: match &state {
-                                Some(r) => r.with_step(&st.sql),
-                                None => st.sql.clone(),
+                                Some(r) => r.with_step(&st.sql).into(),
+                                None => st.sql.as_str().into(),
                             },
                         })
                         .collect();
@@ -1233,7 +1233,7 @@ pub async fn apply_post(
         .iter()
         .map(|st| super::batch::Item {
             what: &st.what,
-            sql: recorded(st),
+            sql: recorded(st).into(),
         })
         .collect();
     super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
@@ -1255,7 +1255,7 @@ pub async fn apply_post(
         .iter()
         .map(|(what, sql)| super::batch::Item {
             what,
-            sql: sql.clone(),
+            sql: sql.as_str().into(),
         })
         .collect();
     super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
