@@ -809,6 +809,28 @@ pub async fn verify_archive(s: &crate::settings::ArchiveVerifySettings) -> Resul
     let names: Vec<String> = present.iter().map(|t| t.quoted()).collect();
     let mut found = target_health(b, &a.plan, &names, &present).await?;
     found.extend(orphans(b, &names, present.iter()).await?);
+    // The dump's large objects, by oid (their content was checked as the
+    // dump's rows when they were restored).
+    if !a.plan.large_objects.is_empty() {
+        let lost = b
+            .query(
+                "SELECT o FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS o \
+                  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_largeobject_metadata m \
+                                     WHERE m.oid = o) ORDER BY 1",
+                &[&a.plan.large_objects],
+            )
+            .await
+            .pg_context(|| "looking for the dump's large objects on the target".into())?;
+        found.extend(lost.iter().map(|r| {
+            (
+                None,
+                format!(
+                    "large object {} is missing on the target",
+                    r.get::<_, u32>(0)
+                ),
+            )
+        }));
+    }
     for o in catalog::read_owned_sequences(b).await? {
         if !present.contains(&o.table) {
             continue;

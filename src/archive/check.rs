@@ -119,7 +119,7 @@ fn check_dir(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
     listed.extend(a.manifest.files.iter().map(|f| f.path.clone()));
     problems.extend(schema_problems(a));
     let mut out = Vec::new();
-    for t in &a.manifest.tables {
+    for t in a.manifest.tables.iter().chain(&a.manifest.large_objects) {
         if t.file.is_none() && t.parts.is_empty() {
             out.push(no_data(t));
             continue;
@@ -176,9 +176,16 @@ fn check_dir(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
     out
 }
 
+/// How a check report lists the large objects' stream.
+const LARGE_OBJECTS: &str = "(large objects)";
+
 fn table_check(t: &TableEntry, problem: Option<String>) -> TableCheck {
     TableCheck {
-        table: t.name.to_string(),
+        table: if super::lobj::is_entry(t) {
+            LARGE_OBJECTS.into()
+        } else {
+            t.name.to_string()
+        },
         rows: t.rows,
         bytes: t.bytes,
         status: if problem.is_some() { "damaged" } else { "ok" }.into(),
@@ -204,6 +211,7 @@ fn check_sql(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
         .manifest
         .tables
         .iter()
+        .chain(&a.manifest.large_objects)
         .filter(|t| t.offset.is_some())
         .collect();
     let mut states: Vec<(Xxh3, RowCounter, u64)> = with_data
@@ -235,7 +243,7 @@ fn check_sql(a: &Archive, problems: &mut Vec<String>) -> Vec<TableCheck> {
     };
     let mut out = Vec::new();
     let mut k = 0;
-    for t in &a.manifest.tables {
+    for t in a.manifest.tables.iter().chain(&a.manifest.large_objects) {
         if t.offset.is_none() {
             out.push(no_data(t));
             continue;
@@ -345,7 +353,7 @@ pub fn print(r: &CheckReport) {
         println!(
             "dump {} is intact: {} tables, every file matches its manifest ({}, {})",
             r.input,
-            r.tables.len(),
+            r.tables.iter().filter(|t| t.table != LARGE_OBJECTS).count(),
             r.layout,
             r.compression
         );

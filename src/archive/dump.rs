@@ -22,7 +22,7 @@ use super::blocks::{self, checksum_text, BlockWriter};
 use super::script;
 use super::{
     ArchiveFormat, Codec, FileEntry, Manifest, Part, Selection, SourceInfo, TableEntry,
-    FORMAT_NAME, FORMAT_VERSION, SQL_HEADER,
+    FORMAT_NAME, FORMAT_VERSION, FORMAT_VERSION_WITHOUT_LARGE_OBJECTS, SQL_HEADER,
 };
 use crate::catalog::types::TypeCatalog;
 use crate::catalog::{self, QualName};
@@ -356,7 +356,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         no_privileges: false,
         extension_schema: None,
         record_names: true,
-        large_objects: false,
+        large_objects: true,
     };
     let all = catalog::read_tables(&src.client).await?;
     let schemas = catalog::read_schema_names(&src.client).await?;
@@ -509,6 +509,25 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     let _ = stop_tx.send(());
     let _ = ticker.await;
     run?;
+    // Large objects last, in the same snapshot as the tables.
+    let large_objects = if plan.large_objects.is_empty() {
+        None
+    } else {
+        say(&format!(
+            "dumping {} large objects",
+            plan.large_objects.len()
+        ));
+        let t = Instant::now();
+        let (e, bytes) =
+            super::lobj::dump(&src.client, &plan.large_objects, &work, s.codec).await?;
+        say(&format!(
+            "dumped {} large objects, {} in {:.1}s",
+            plan.large_objects.len(),
+            indicatif::HumanBytes(bytes),
+            t.elapsed().as_secs_f64()
+        ));
+        Some(e)
+    };
     let _ = src.client.batch_execute("COMMIT").await;
     let mut entries = Arc::try_unwrap(entries)
         .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
@@ -524,7 +543,11 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
 
     let mut manifest = Manifest {
         format: FORMAT_NAME.into(),
-        format_version: FORMAT_VERSION,
+        format_version: if large_objects.is_some() {
+            FORMAT_VERSION
+        } else {
+            FORMAT_VERSION_WITHOUT_LARGE_OBJECTS
+        },
         tool_version: env!("CARGO_PKG_VERSION").into(),
         created_unix: crate::report::unix_now(),
         layout: match s.format {
@@ -551,6 +574,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         tables: Vec::new(),
         sequences,
         plan_checksum: None,
+        large_objects,
     };
     let pre = script::pre_data(&plan);
     let post = script::post_data(&plan, &manifest.sequences);
@@ -897,6 +921,10 @@ fn assemble_sql(
             offset += t.bytes + script::COPY_END.len() as u64;
         }
     }
+    if let Some(lo) = &mut manifest.large_objects {
+        offset += script::large_objects_head(lo).len() as u64;
+        lo.offset = Some(offset);
+    }
     manifest.tables = entries.to_vec();
     let ser = |e: serde_json::Error| Error::Runtime(anyhow!("serialising the header: {e}"));
     let plan = serde_json::value::to_raw_value(plan).map_err(ser)?;
@@ -922,6 +950,16 @@ fn assemble_sql(
         std::io::copy(&mut f, &mut out).map_err(werr)?;
         std::fs::remove_file(&path).map_err(|e| io_error("cannot remove", &path, e))?;
         out.write_all(&small(script::COPY_END).map_err(werr)?)
+            .map_err(werr)?;
+    }
+    if let Some(lo) = &manifest.large_objects {
+        out.write_all(&small(&script::large_objects_head(lo)).map_err(werr)?)
+            .map_err(werr)?;
+        let path = work.join(lo.file.as_deref().unwrap_or_default());
+        let mut f = std::fs::File::open(&path).map_err(|e| io_error("cannot read", &path, e))?;
+        std::io::copy(&mut f, &mut out).map_err(werr)?;
+        std::fs::remove_file(&path).map_err(|e| io_error("cannot remove", &path, e))?;
+        out.write_all(&small(&script::large_objects_tail()).map_err(werr)?)
             .map_err(werr)?;
     }
     out.write_all(&small(post).map_err(werr)?).map_err(werr)?;

@@ -8,8 +8,10 @@
 //!   psql), and one compressed file of COPY data per table under `data/`:
 //!   binary COPY where every column's type has a portable binary form
 //!   (cheaper for both servers), text elsewhere.
+//!   Large objects, if any, are one more such file (see `lobj`).
 //! - **sql**: one plain SQL script (`.sql`, `.sql.gz`, `.sql.zst`) that
-//!   psql restores: DDL, `COPY ... FROM stdin` blocks, post-data. Its first
+//!   psql restores: DDL, `COPY ... FROM stdin` blocks (the large objects'
+//!   last, into a temporary table they are made from), post-data. Its first
 //!   line is a comment holding the manifest and the plan, so pgbarge can
 //!   restore and check it too.
 //!
@@ -20,6 +22,7 @@ pub mod blocks;
 pub mod check;
 pub mod codec;
 pub mod dump;
+pub mod lobj;
 pub mod restore;
 pub mod script;
 pub mod untrusted;
@@ -34,9 +37,14 @@ pub use codec::Codec;
 
 /// What `manifest.json` says in its `format` key.
 pub const FORMAT_NAME: &str = "pgbarge-dump";
-/// The archive layout this pgbarge writes. Version 2 added binary table
-/// data (`tables[].format`); version 1 archives (all text) still read.
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest archive layout this pgbarge writes and reads. Version 2
+/// added binary table data (`tables[].format`), version 3 large objects
+/// (`large_objects`); version 1 archives (all text) still read.
+pub const FORMAT_VERSION: u32 = 3;
+/// The version a dump without large objects is written as: older
+/// pgbarge restore it. One with them is version 3, which older pgbarge
+/// refuse by name instead of restoring it without its large objects.
+pub const FORMAT_VERSION_WITHOUT_LARGE_OBJECTS: u32 = 2;
 const OLDEST_FORMAT_VERSION: u32 = 1;
 /// How a SQL-format dump's first line starts.
 pub const SQL_HEADER: &str = "-- pgbarge-dump ";
@@ -72,6 +80,10 @@ pub struct Manifest {
     /// Absent in scripts written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_checksum: Option<String>,
+    /// The large objects' stream (see `lobj`): the entry's rows are
+    /// chunks, not objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub large_objects: Option<TableEntry>,
 }
 
 impl Manifest {

@@ -455,6 +455,29 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
                 failed.join("\n  ")
             )));
         }
+        // The large objects after every table's rows, as a copy makes them.
+        if let Some(lo) = manifest.large_objects.as_ref().filter(|_| !plan.large_objects.is_empty()) {
+            let step = runstate::step_key(super::lobj::STEP);
+            if done_steps.contains(&step) {
+                say("the large objects were restored by the interrupted run");
+            } else {
+                say(&format!("restoring {} large objects", plan.large_objects.len()));
+                let t = Instant::now();
+                let r = tokio::select! {
+                    r = load_large_objects(&ctx.archive, lo, &s.target, mode, state.as_ref()) => r,
+                    _ = crate::stop::wait() => Err(Error::Interrupted),
+                };
+                if let Err(e) = r {
+                    let _ = ctx.builders.finish().await;
+                    return Err(e);
+                }
+                say(&format!(
+                    "restored {} large objects in {:.1}s",
+                    plan.large_objects.len(),
+                    t.elapsed().as_secs_f64()
+                ));
+            }
+        }
         say("building the remaining keys and indexes, then foreign keys, triggers and the rest");
         let t1 = Instant::now();
         let late = tokio::select! {
@@ -661,6 +684,8 @@ fn select_from_dump(
     // With --table, as dump: only what the chosen tables need, and only
     // the schemas that hold some of it (or that --schema names).
     if !p.table.is_empty() {
+        // Chosen tables come without the large objects, as in a dump of them.
+        plan.drop_large_objects();
         let tables: HashSet<QualName> = all.iter().map(|t| t.name.clone()).collect();
         let (unneeded, named) = plan.not_needed(&tables, &chosen);
         let wanted = crate::select::named_schemas(schemas, p).map_err(Error::Usage)?;
@@ -1026,6 +1051,54 @@ async fn join_all(mut set: JoinSet<Result<()>>) -> Result<()> {
     first
 }
 
+/// The dump's large objects (see `lobj`), read from their file or their
+/// range of the script, with the run's record of them.
+async fn load_large_objects(
+    archive: &Archive,
+    entry: &TableEntry,
+    target: &conn::Endpoint,
+    mode: Mode,
+    run: Option<&RunState>,
+) -> Result<()> {
+    let mut dst = conn::connect(target, Role::Target).await?;
+    let (tx, rx) = mpsc::channel::<Bytes>(DEPTH);
+    let send = move |chunk: &[u8]| {
+        tx.blocking_send(Bytes::copy_from_slice(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the load stopped"))
+    };
+    let (path, codec) = (archive.path.clone(), archive.codec);
+    let reader = match archive.format {
+        ArchiveFormat::Dir => {
+            let path = path.join(entry.file.as_deref().unwrap_or_default());
+            tokio::task::spawn_blocking(move || {
+                blocks::read_file(&path, codec, &mut |chunk| send(&chunk))
+            })
+        }
+        ArchiveFormat::Sql => {
+            let mut walker = ScriptWalker::new(archive, &[entry]);
+            tokio::task::spawn_blocking(move || {
+                blocks::read_file(&path, codec, &mut |chunk| {
+                    walker.feed(&chunk, &mut |_, part| send(part))
+                })
+            })
+        }
+    };
+    let progress = Progress::new(mode, 1, entry.bytes);
+    let tp = progress.start_table("large objects", entry.rows, entry.bytes);
+    let record = run.map(|r| r.with_step(super::lobj::STEP));
+    let mut r = super::lobj::restore(&mut dst, entry, rx, &tp, record).await;
+    progress.finish_table(&tp, if r.is_ok() { "restored" } else { "FAILED" });
+    // A file that cannot be read explains a short stream best.
+    if let (Err(_), Ok(Err(e))) = (&r, reader.await) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            r = Err(damaged(format!(
+                "the large objects cannot be read: {e}; the dump is damaged"
+            )));
+        }
+    }
+    r.map(|_| ()).map_err(Error::Runtime)
+}
+
 /// SQL format: `jobs` sessions, each reading the whole script (one
 /// compressed stream cannot be entered midway) and loading its share of
 /// the tables, balanced by bytes, in script order. Decompressing is
@@ -1200,7 +1273,7 @@ async fn load_table(
 }
 
 /// One part's COPY inside the unit's transaction.
-async fn copy_part(
+pub(super) async fn copy_part(
     tx: &tokio_postgres::Transaction<'_>,
     t: &TableEntry,
     part: &Part,
@@ -1305,6 +1378,12 @@ async fn print_dry_run(
         plan.post.len() + plan.validations.len(),
         plan.access.len()
     );
+    if !plan.large_objects.is_empty() {
+        println!(
+            "would create {} large objects after the rows",
+            plan.large_objects.len()
+        );
+    }
     let mut blockers = Vec::new();
     if !found.is_empty() {
         let list: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();

@@ -93,6 +93,20 @@ pub fn copy_header(t: &TableEntry) -> String {
 /// The line after a table's rows.
 pub const COPY_END: &str = "\\.\n";
 
+/// Before the large objects' rows: the temporary table they load into.
+pub fn large_objects_head(t: &TableEntry) -> String {
+    format!(
+        "\n-- large objects: their chunks load into a temporary table, then become objects\n{};\n{}",
+        super::lobj::create_table_sql(),
+        copy_header(t)
+    )
+}
+
+/// After them: the objects made from the rows.
+pub fn large_objects_tail() -> String {
+    format!("{COPY_END}{};\n", super::lobj::create_objects_sql())
+}
+
 /// The first line of a (possibly compressed) file, or a usage error
 /// saying why it cannot be read.
 pub fn read_header_line(path: &Path, codec: Codec) -> crate::Result<String> {

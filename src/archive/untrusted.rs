@@ -38,6 +38,20 @@ pub fn check_manifest(m: &Manifest, root: Option<&Path>) -> Result<(), String> {
             check_file(root, &f.path, Place::Top, Some(f.bytes), &mut seen)?;
         }
     }
+    if let Some(lo) = &m.large_objects {
+        if !super::lobj::is_entry(lo) {
+            return Err("its large objects' entry is not one pgbarge writes".into());
+        }
+        if let Some(root) = root {
+            match (&lo.file, lo.offset) {
+                (Some(file), None) => check_file(root, file, Place::Data, None, &mut seen)
+                    .map_err(|e| format!("large objects: {e}"))?,
+                _ => return Err("large objects: not one file in a directory dump".into()),
+            }
+        } else if lo.offset.is_none() {
+            return Err("large objects: no place in the script".into());
+        }
+    }
     for t in &m.tables {
         check_table(t).map_err(|e| format!("table {}: {e}", shown(t)))?;
         let Some(root) = root else { continue };
@@ -58,7 +72,8 @@ pub fn check_manifest(m: &Manifest, root: Option<&Path>) -> Result<(), String> {
         }
     }
     if root.is_none() {
-        check_ranges(&m.tables)?;
+        let all: Vec<&TableEntry> = m.tables.iter().chain(&m.large_objects).collect();
+        check_ranges(&all)?;
     }
     Ok(())
 }
@@ -178,7 +193,7 @@ fn check_file(
 
 /// A SQL script's tables: their row ranges in order, none overlapping,
 /// none past what a file can hold.
-fn check_ranges(tables: &[TableEntry]) -> Result<(), String> {
+fn check_ranges(tables: &[&TableEntry]) -> Result<(), String> {
     let mut end = 0u64;
     for t in tables {
         let Some(start) = t.offset else {

@@ -599,6 +599,16 @@ impl SchemaPlan {
             .retain(|st| !matches!(st.kind, Kind::Privileges | Kind::DefaultPrivileges));
         self.grantees.clear();
     }
+
+    /// Leave out the large objects and their comments, owners and grants
+    /// (a restore of chosen tables, as a copy or dump of chosen tables).
+    pub fn drop_large_objects(&mut self) {
+        self.large_objects.clear();
+        self.created.retain(|c| c.kind != ObjectKind::LargeObject);
+        for list in [&mut self.post, &mut self.access] {
+            list.retain(|st| st.large_object.is_none());
+        }
+    }
 }
 
 /// `ALTER DEFAULT PRIVILEGES FOR ROLE "r" IN ...` without its `FOR ROLE
@@ -694,7 +704,7 @@ pub struct Options<'a> {
     pub extension_schema: Option<&'a str>,
     /// Fill `SchemaPlan::names` (dumps).
     pub record_names: bool,
-    /// Carry large objects (a copy with rows; dumps cannot hold them yet).
+    /// Carry large objects (a copy with rows, a dump).
     pub large_objects: bool,
 }
 
@@ -754,6 +764,7 @@ impl Node {
         self.later.push(Statement {
             kind: Kind::ViewDefinition,
             part: None,
+            large_object: None,
             what: format!("definition of {}", self.stmts[0].what),
             sql: real.replacen("CREATE VIEW ", "CREATE OR REPLACE VIEW ", 1),
         });
@@ -807,6 +818,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
                 plan.post.push(Statement {
                     kind: Kind::Comment,
                     part: None,
+                    large_object: None,
                     what: format!("comment on schema {}", m.schema(&name)),
                     sql: format!(
                         "COMMENT ON SCHEMA {} IS {}",
@@ -832,7 +844,8 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     read_views(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_statistics(c, o, &m, &mut plan).await?;
     not_reproduced(c, &schemas, o.large_objects, &mut plan).await?;
-    if o.large_objects {
+    // Chosen tables come without them, as with pg_dump -t.
+    if o.large_objects && !o.tables_only {
         lobj::read(c, o, &mut plan).await?;
     }
 
@@ -946,6 +959,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         plan.extensions.push(Statement {
             kind: Kind::Extension,
             part: None,
+            large_object: None,
             what: format!("extension {name}"),
             sql: with,
         });
@@ -1252,6 +1266,7 @@ fn comment_stmt(what: &str, target: &str, comment: Option<String>) -> Option<Sta
     comment.map(|c| Statement {
         kind: Kind::Comment,
         part: None,
+        large_object: None,
         what: format!("comment on {what}"),
         sql: format!(
             "COMMENT ON {what_kw} {target} IS {}",
@@ -1397,6 +1412,7 @@ async fn read_types(
         let mut stmts = vec![Statement {
             kind: Kind::Type,
             part: None,
+            large_object: None,
             what: format!("type {name}"),
             sql,
         }];
@@ -1500,6 +1516,7 @@ async fn read_functions(
         let mut stmts = vec![Statement {
             kind: Kind::Function,
             part: None,
+            large_object: None,
             what: format!("function {label}"),
             sql,
         }];
@@ -1583,6 +1600,7 @@ async fn read_casts(
         let mut stmts = vec![Statement {
             kind: Kind::Cast,
             part: None,
+            large_object: None,
             what: label.clone(),
             sql: format!("CREATE CAST {target} {how}{context}"),
         }];
@@ -1746,6 +1764,7 @@ async fn read_sequences(
         let mut stmts = vec![Statement {
             kind: Kind::Sequence,
             part: None,
+            large_object: None,
             what: format!("sequence {name}"),
             sql: format!("CREATE SEQUENCE {target} {opts}"),
         }];
@@ -1754,6 +1773,7 @@ async fn read_sequences(
             plan.post.push(Statement {
                 kind: Kind::SequenceOwnership,
                 part: None,
+                large_object: None,
                 what: format!("ownership of sequence {name}"),
                 sql: format!("ALTER SEQUENCE {target} OWNED BY {}", m.sql(&col)),
             });
@@ -1945,6 +1965,7 @@ async fn read_tables(
                 post_checks.push(Statement {
                     kind: Kind::Constraint,
                     part: part(&cname, m.name(&name)),
+                    large_object: None,
                     what: format!("constraint {cname} on {name}"),
                     sql: format!(
                         "ALTER TABLE {target} ADD CONSTRAINT {} {}",
@@ -1957,6 +1978,7 @@ async fn read_tables(
                 post_checks.push(Statement {
                     kind: Kind::Comment,
                     part: part(&cname, m.name(&name)),
+                    large_object: None,
                     what: format!("comment on constraint {cname}"),
                     sql: format!(
                         "COMMENT ON CONSTRAINT {} ON {target} IS {}",
@@ -1971,6 +1993,7 @@ async fn read_tables(
             plan.post.push(Statement {
                 kind: Kind::RowSecurity,
                 part: None,
+                large_object: None,
                 what: format!("row level security on {name}"),
                 sql: format!("ALTER TABLE {target} ENABLE ROW LEVEL SECURITY"),
             });
@@ -1979,6 +2002,7 @@ async fn read_tables(
             plan.post.push(Statement {
                 kind: Kind::RowSecurity,
                 part: None,
+                large_object: None,
                 what: format!("row level security on {name}"),
                 sql: format!("ALTER TABLE {target} FORCE ROW LEVEL SECURITY"),
             });
@@ -1993,6 +2017,7 @@ async fn read_tables(
             plan.post.push(Statement {
                 kind: Kind::ReplicaIdentity,
                 part: None,
+                large_object: None,
                 what: format!("replica identity of {name}"),
                 sql: format!("ALTER TABLE ONLY {target} REPLICA IDENTITY {identity}"),
             });
@@ -2002,6 +2027,7 @@ async fn read_tables(
             .map(|sql| Statement {
                 kind: Kind::Table,
                 part: None,
+                large_object: None,
                 what: format!("table {name}"),
                 sql,
             })
@@ -2135,6 +2161,7 @@ async fn read_table_post(
         let stmt = Statement {
             kind: Kind::Constraint,
             part: part(&cname, m.name(&table)),
+            large_object: None,
             what: format!("constraint {cname} on {table}"),
             sql: format!(
                 "ALTER TABLE {only}{} ADD CONSTRAINT {} {}",
@@ -2146,6 +2173,7 @@ async fn read_table_post(
         let comment = r.get::<_, Option<String>>(7).map(|cm| Statement {
             kind: Kind::Comment,
             part: part(&cname, m.name(&table)),
+            large_object: None,
             what: format!("comment on constraint {cname}"),
             sql: format!(
                 "COMMENT ON CONSTRAINT {} ON {} IS {}",
@@ -2176,12 +2204,14 @@ async fn read_table_post(
                 fks.push(Statement {
                     kind: Kind::Constraint,
                     part: stmt.part.clone(),
+                    large_object: None,
                     what: stmt.what.clone(),
                     sql: format!("{} NOT VALID", stmt.sql),
                 });
                 plan.validations.push(Statement {
                     kind: Kind::KeyValidation,
                     part: part(&cname, m.name(&table)),
+                    large_object: None,
                     what: format!("validation of foreign key {cname} on {table}"),
                     sql: format!(
                         "ALTER TABLE {only}{} VALIDATE CONSTRAINT {}",
@@ -2205,12 +2235,14 @@ async fn read_table_post(
                     plan.indexes.push(Statement {
                         kind: Kind::ConstraintIndex,
                         part: part(&cname, m.name(&table)),
+                        large_object: None,
                         what: format!("index of constraint {cname} on {table}"),
                         sql: m.sql(&index),
                     });
                     attaches.push(Statement {
                         kind: Kind::Constraint,
                         part: stmt.part,
+                        large_object: None,
                         what: stmt.what,
                         sql: format!(
                             "ALTER TABLE ONLY {} ADD CONSTRAINT {} {using}",
@@ -2257,6 +2289,7 @@ async fn read_table_post(
         plan.indexes.push(Statement {
             kind: Kind::Index,
             part: None,
+            large_object: None,
             what: format!("index {name}"),
             sql: def,
         });
@@ -2290,6 +2323,7 @@ async fn read_table_post(
         plan.post.push(Statement {
             kind: Kind::Trigger,
             part: part(&tg, m.name(&table)),
+            large_object: None,
             what: format!("trigger {tg} on {table}"),
             sql: m.sql(&r.get::<_, String>(0)),
         });
@@ -2303,6 +2337,7 @@ async fn read_table_post(
             plan.post.push(Statement {
                 kind: Kind::Trigger,
                 part: part(&tg, m.name(&table)),
+                large_object: None,
                 what: format!("trigger {tg} on {table}"),
                 sql: format!("ALTER TABLE {} {s} {}", m.q(&table), quote_ident(&tg)),
             });
@@ -2329,6 +2364,7 @@ async fn read_table_post(
         plan.post.push(Statement {
             kind: Kind::Rule,
             part: part(&r.get::<_, String>(1), m.name(&table)),
+            large_object: None,
             what: format!("rule {} on {table}", r.get::<_, String>(1)),
             sql: m.sql(&r.get::<_, String>(0)),
         });
@@ -2398,6 +2434,7 @@ async fn read_table_post(
         plan.post.push(Statement {
             kind: Kind::Policy,
             part: part(&pol, m.name(&table)),
+            large_object: None,
             what: format!("policy {pol} on {table}"),
             sql,
         });
@@ -2477,6 +2514,7 @@ async fn read_views(
         let mut stmts = vec![Statement {
             kind: Kind::View,
             part: None,
+            large_object: None,
             what: format!("{} {name}", kw.to_lowercase()),
             sql,
         }];
@@ -2485,6 +2523,7 @@ async fn read_views(
             stmts.push(Statement {
                 kind: Kind::Comment,
                 part: None,
+                large_object: None,
                 what: format!("comment on a column of {name}"),
                 sql: format!("COMMENT ON COLUMN {target}.{cc}"),
             });
@@ -2496,6 +2535,7 @@ async fn read_views(
                 plan.post.push(Statement {
                     kind: Kind::ViewDefault,
                     part: None,
+                    large_object: None,
                     what: format!("column default of view {name}"),
                     sql: format!("ALTER VIEW {target} ALTER COLUMN {}", m.sql(&d)),
                 });
@@ -2507,6 +2547,7 @@ async fn read_views(
                 plan.post.push(Statement {
                     kind: Kind::Refresh,
                     part: None,
+                    large_object: None,
                     what: format!("refresh of {name}"),
                     sql: format!("REFRESH MATERIALIZED VIEW {target}"),
                 });
@@ -2668,6 +2709,7 @@ async fn read_access(
                 plan.access.push(Statement {
                     kind: Kind::Owner,
                     part: None,
+                    large_object: None,
                     what: format!("owner of {} {target}", kw.to_lowercase()),
                     sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
                 });
@@ -2677,6 +2719,7 @@ async fn read_access(
                 plan.access.push(Statement {
                     kind: Kind::Privileges,
                     part: None,
+                    large_object: None,
                     what: format!("privileges on {} {target}", kw.to_lowercase()),
                     sql: format!(
                         "REVOKE ALL ON {on} {t} FROM PUBLIC; REVOKE ALL ON {on} {t} FROM {}",
@@ -2708,6 +2751,7 @@ async fn read_access(
         plan.access.push(Statement {
             kind: Kind::Privileges,
             part: None,
+            large_object: None,
             what: format!("privileges on {} {target}", kw.to_lowercase()),
             sql: format!(
                 "GRANT {privilege} ON {} {} TO {grantee}{option}",
@@ -2761,6 +2805,7 @@ async fn read_column_grants(
         plan.access.push(Statement {
             kind: Kind::Privileges,
             part: None,
+            large_object: None,
             what: format!("privileges on a column of {}", n.target),
             sql: format!(
                 "GRANT {privilege} ({col}) ON TABLE {} TO {grantee}{}",
@@ -2900,6 +2945,7 @@ async fn read_default_privileges(
         plan.access.push(Statement {
             kind: Kind::DefaultPrivileges,
             part: None,
+            large_object: None,
             what: format!("default privileges in schema {}", m.schema(&schema)),
             sql: format!(
                 "ALTER DEFAULT PRIVILEGES {for_role}IN SCHEMA {} GRANT {privilege} ON {on} TO \
@@ -2942,6 +2988,7 @@ async fn read_statistics(
         plan.indexes.push(Statement {
             kind: Kind::Statistics,
             part: None,
+            large_object: None,
             what: format!("statistics {name}"),
             sql: m.sql(&r.get::<_, String>(2)),
         });
@@ -3032,6 +3079,7 @@ async fn read_operators(
         let stmts = vec![Statement {
             kind: Kind::Operator,
             part: None,
+            large_object: None,
             what: label.clone(),
             sql: format!("CREATE OPERATOR {op} ({})", opts.join(", ")),
         }];
@@ -3090,6 +3138,7 @@ async fn read_conversions(
         plan.pre.push(Statement {
             kind: Kind::Conversion,
             part: None,
+            large_object: None,
             what: format!("conversion {name}"),
             sql: format!(
                 "CREATE {}CONVERSION {target} FOR {} TO {} FROM {}",
@@ -3123,6 +3172,7 @@ fn comment_and_owner(
         plan.post.push(Statement {
             kind: Kind::Comment,
             part: None,
+            large_object: None,
             what: format!("comment on {} {target}", kw.to_lowercase()),
             sql: format!("COMMENT ON {kw} {target} IS {}", quote_literal(&cm)),
         });
@@ -3132,6 +3182,7 @@ fn comment_and_owner(
         plan.access.push(Statement {
             kind: Kind::Owner,
             part: None,
+            large_object: None,
             what: format!("owner of {} {target}", kw.to_lowercase()),
             sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
         });
@@ -3183,6 +3234,7 @@ async fn read_collations(
         stmts.push(Statement {
             kind: Kind::Collation,
             part: None,
+            large_object: None,
             what: format!("collation {name}"),
             sql: format!("CREATE COLLATION {target} ({options})"),
         });
@@ -3240,6 +3292,7 @@ async fn read_text_search(
         stmts.push(Statement {
             kind: Kind::TextSearch,
             part: None,
+            large_object: None,
             what: format!("text search dictionary {name}"),
             sql: format!("CREATE TEXT SEARCH DICTIONARY {target} (TEMPLATE = {template}{options})"),
         });
@@ -3287,6 +3340,7 @@ async fn read_text_search(
         stmts.push(Statement {
             kind: Kind::TextSearch,
             part: None,
+            large_object: None,
             what: format!("text search configuration {name}"),
             sql: format!("CREATE TEXT SEARCH CONFIGURATION {target} (PARSER = {parser})"),
         });
@@ -3305,6 +3359,7 @@ async fn read_text_search(
             stmts.push(Statement {
                 kind: Kind::TextSearch,
                 part: None,
+                large_object: None,
                 what: format!("text search configuration {name}"),
                 sql: format!(
                     "ALTER TEXT SEARCH CONFIGURATION {target} ADD MAPPING FOR {} WITH {}",
@@ -3501,6 +3556,7 @@ async fn read_publications(
         plan.publications.push(Statement {
             kind: Kind::Publication,
             part: None,
+            large_object: None,
             what: format!("publication {name}"),
             sql: format!(
                 "CREATE PUBLICATION {} FOR {} WITH ({with})",
@@ -3514,6 +3570,7 @@ async fn read_publications(
             plan.publications.push(Statement {
                 kind: Kind::Owner,
                 part: None,
+                large_object: None,
                 what: format!("owner of publication {name}"),
                 sql: format!(
                     "ALTER PUBLICATION {} OWNER TO {}",

@@ -89,6 +89,9 @@ pub struct Statement {
     /// The constraint (trigger, rule, policy) it creates or concerns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<Part>,
+    /// The large object (its oid) it concerns: a comment, owner or grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub large_object: Option<u32>,
 }
 
 impl Statement {
@@ -98,7 +101,14 @@ impl Statement {
             sql: sql.into(),
             kind,
             part: None,
+            large_object: None,
         }
+    }
+
+    /// A statement about large object `oid`.
+    pub fn of_large_object(mut self, oid: u32) -> Statement {
+        self.large_object = Some(oid);
+        self
     }
 
     /// A statement about `name` of `table` (target names).
@@ -120,6 +130,8 @@ struct Stored {
     kind: Option<Kind>,
     #[serde(default)]
     part: Option<Part>,
+    #[serde(default)]
+    large_object: Option<u32>,
 }
 
 impl From<Stored> for Statement {
@@ -130,6 +142,7 @@ impl From<Stored> for Statement {
                 sql: s.sql,
                 kind,
                 part: s.part,
+                large_object: s.large_object,
             },
             None => derive(s.what, s.sql),
         }
@@ -213,6 +226,7 @@ pub fn derive(what: String, sql: String) -> Statement {
         sql,
         kind,
         part,
+        large_object: None,
     }
 }
 

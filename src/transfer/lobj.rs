@@ -16,6 +16,23 @@ use crate::{stop, Error, Result};
 /// Bytes read and written per round trip.
 const CHUNK: i32 = 1 << 20;
 
+/// Up to a chunk of large object `oid` from `offset`, read on `src`.
+pub async fn read_chunk(src: &Client, oid: u32, offset: i64) -> anyhow::Result<Vec<u8>> {
+    Ok(src
+        .query_one(
+            "SELECT pg_catalog.lo_get($1, $2, $3)",
+            &[&oid, &offset, &CHUNK],
+        )
+        .await
+        .with_context(|| format!("reading large object {oid} on the source"))?
+        .get(0))
+}
+
+/// Whether the object may go on after this chunk (a full one).
+pub fn more_after(chunk: &[u8]) -> bool {
+    chunk.len() >= CHUNK as usize
+}
+
 /// The run-state step that records the large objects as copied.
 const STEP: &str = "-- pgbarge: large objects";
 
@@ -47,14 +64,7 @@ pub async fn copy(
                 .with_context(|| format!("creating large object {oid} on the target"))?;
             let mut offset = 0i64;
             loop {
-                let data: Vec<u8> = src
-                    .query_one(
-                        "SELECT pg_catalog.lo_get($1, $2, $3)",
-                        &[&oid, &offset, &CHUNK],
-                    )
-                    .await
-                    .with_context(|| format!("reading large object {oid} on the source"))?
-                    .get(0);
+                let data = read_chunk(src, oid, offset).await?;
                 if data.is_empty() {
                     break;
                 }
@@ -66,7 +76,7 @@ pub async fn copy(
                 .with_context(|| format!("writing large object {oid} on the target"))?;
                 offset += data.len() as i64;
                 bytes += data.len() as u64;
-                if data.len() < CHUNK as usize {
+                if !more_after(&data) {
                     break;
                 }
             }

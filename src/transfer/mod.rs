@@ -19,7 +19,7 @@
 
 mod batch;
 pub mod framing;
-mod lobj;
+pub mod lobj;
 pub mod order;
 pub mod sched;
 pub mod schema;

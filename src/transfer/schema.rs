@@ -35,7 +35,7 @@ pub struct PlanOptions<'a> {
     pub extension_schema: Option<&'a str>,
     /// Keep every object name in the plan, for renaming it later (dumps).
     pub record_names: bool,
-    /// Carry large objects (copies with rows; not dumps yet).
+    /// Carry large objects (copies with rows, dumps).
     pub large_objects: bool,
 }
 

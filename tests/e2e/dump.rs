@@ -180,6 +180,148 @@ fn psql_restores_the_sql_format() {
     assert_restored_exactly(&dst);
 }
 
+/// Large objects were refused in dumps ("--leave-out large-object"): a
+/// dump now holds them (with owner, grants and comment; an empty one;
+/// one of several chunks); pgbarge restores both formats and psql the
+/// script, each target then holding exactly the source's large objects;
+/// `verify --input --target` names one the target lost; a restore of
+/// chosen tables brings none; a damaged stream of them is named by
+/// `verify --input`, and a restore refuses it and leaves nothing.
+#[test]
+fn large_objects_travel_in_dumps() {
+    ensure_role("lo_owner");
+    ensure_role("lo_reader");
+    let s = servers();
+    let src = s.source.fresh_db("lodump");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE TABLE app.docs (id int PRIMARY KEY, body oid); \
+         SELECT lo_from_bytea(91001, 'hello'::bytea); \
+         SELECT lo_from_bytea(91002, convert_to(repeat('0123456789', 300000), 'UTF8')); \
+         SELECT lo_create(91003); \
+         INSERT INTO app.docs VALUES (1, 91001), (2, 91002); \
+         ALTER LARGE OBJECT 91002 OWNER TO lo_owner; \
+         GRANT SELECT ON LARGE OBJECT 91002 TO lo_reader; \
+         COMMENT ON LARGE OBJECT 91001 IS 'greeting';",
+    );
+    let want = large_object_facts(&mut s.source.client(&src));
+    assert_eq!(want.len(), 3);
+    let from = s.source.url(&src);
+    let dir = temp_dir();
+    let at = |name: &str| dir.path().join(name);
+    for name in ["d", "lo.sql.gz"] {
+        let run = pgbarge(&[
+            "dump",
+            "--source",
+            &from,
+            "--output",
+            at(name).to_str().unwrap(),
+        ]);
+        run.assert_code(0);
+        assert!(
+            run.stderr.contains("dumped 3 large objects"),
+            "{}",
+            run.stderr
+        );
+        check(&at(name)).assert_code(0);
+        let dst = s.target.fresh_db("lorestore");
+        let to = s.target.url(&dst);
+        pgbarge(&[
+            "restore",
+            "--input",
+            at(name).to_str().unwrap(),
+            "--target",
+            &to,
+        ])
+        .assert_code(0);
+        assert_eq!(
+            large_object_facts(&mut s.target.client(&dst)),
+            want,
+            "{name}"
+        );
+        pgbarge(&[
+            "verify",
+            "--input",
+            at(name).to_str().unwrap(),
+            "--target",
+            &to,
+        ])
+        .assert_code(0);
+    }
+    // psql restores the script, large objects too.
+    let dst = s.target.fresh_db("lopsql");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gunzip -c '{}' | '{}' -X -q -v ON_ERROR_STOP=1 -d '{}' >/dev/null",
+            at("lo.sql.gz").display(),
+            pg_bin().join("psql").display(),
+            s.target.url(&dst)
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success(), "gunzip | psql failed");
+    assert_eq!(large_object_facts(&mut s.target.client(&dst)), want);
+    // verify names one the target lost.
+    s.target
+        .client(&dst)
+        .batch_execute("SELECT lo_unlink(91003)")
+        .unwrap();
+    let to = s.target.url(&dst);
+    let run = pgbarge(&[
+        "verify",
+        "--input",
+        at("d").to_str().unwrap(),
+        "--target",
+        &to,
+    ]);
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("large object 91003 is missing on the target"),
+        "{}",
+        run.all()
+    );
+    // Chosen tables come without them.
+    let dst = s.target.fresh_db("lotable");
+    let to = s.target.url(&dst);
+    pgbarge(&[
+        "restore",
+        "--input",
+        at("d").to_str().unwrap(),
+        "--target",
+        &to,
+        "--table",
+        "app.docs",
+    ])
+    .assert_code(0);
+    assert!(large_object_facts(&mut s.target.client(&dst)).is_empty());
+    assert_eq!(user_tables(&mut s.target.client(&dst)), ["app.docs"]);
+    // A damaged stream of them.
+    let bad = at("bad");
+    copy_dir(&at("d"), &bad);
+    corrupt(&bad.join("data/large-objects.copy.gz"));
+    let run = check(&bad);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("(large objects)") && run.stdout.contains("damaged"),
+        "{}",
+        run.all()
+    );
+    let dst = s.target.fresh_db("lodamaged");
+    let run = pgbarge(&[
+        "restore",
+        "--input",
+        bad.to_str().unwrap(),
+        "--target",
+        &s.target.url(&dst),
+    ]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.contains("damaged"), "{}", run.stderr);
+    assert!(user_tables(&mut s.target.client(&dst)).is_empty());
+    assert!(large_object_facts(&mut s.target.client(&dst)).is_empty());
+}
+
 /// Flip one byte in the middle of a file.
 fn corrupt(path: &Path) {
     let mut data = std::fs::read(path).unwrap();

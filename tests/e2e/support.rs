@@ -656,3 +656,23 @@ pub fn ensure_role(name: &str) {
             .unwrap();
     }
 }
+
+/// Every large object of a database: oid, owner, grants, comment and the
+/// md5 of its bytes, one line each.
+pub fn large_object_facts(c: &mut postgres::Client) -> Vec<String> {
+    c.query(
+        "SELECT m.oid::text, pg_get_userbyid(m.lomowner)::text, coalesce(m.lomacl::text, ''), \
+                coalesce(obj_description(m.oid, 'pg_largeobject'), ''), md5(lo_get(m.oid)) \
+           FROM pg_largeobject_metadata m ORDER BY m.oid",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (0..5)
+            .map(|i| r.get::<_, String>(i))
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+    .collect()
+}

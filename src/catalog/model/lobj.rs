@@ -1,4 +1,4 @@
-//! Large objects, for a copy: each is created on the target under its
+//! Large objects, for a copy or a dump: each is created on the target under its
 //! source oid (columns of type `oid` refer to it) and filled from the
 //! source's snapshot after the tables' rows (see `transfer`); here the
 //! plan lists them, with their owners, grants and comments as statements
@@ -39,19 +39,25 @@ pub(super) async fn read(c: &Client, o: &Options<'_>, plan: &mut SchemaPlan) -> 
         let oid: u32 = r.get(0);
         let owner: String = r.get(1);
         if let Some(cm) = r.get::<_, Option<String>>(2) {
-            plan.post.push(Statement::new(
-                Kind::Comment,
-                format!("comment on large object {oid}"),
-                format!("COMMENT ON LARGE OBJECT {oid} IS {}", quote_literal(&cm)),
-            ));
+            plan.post.push(
+                Statement::new(
+                    Kind::Comment,
+                    format!("comment on large object {oid}"),
+                    format!("COMMENT ON LARGE OBJECT {oid} IS {}", quote_literal(&cm)),
+                )
+                .of_large_object(oid),
+            );
         }
         if !o.no_owner {
             plan.owners.insert(owner.clone());
-            plan.access.push(Statement::new(
-                Kind::Owner,
-                format!("owner of large object {oid}"),
-                format!("ALTER LARGE OBJECT {oid} OWNER TO {}", quote_ident(&owner)),
-            ));
+            plan.access.push(
+                Statement::new(
+                    Kind::Owner,
+                    format!("owner of large object {oid}"),
+                    format!("ALTER LARGE OBJECT {oid} OWNER TO {}", quote_ident(&owner)),
+                )
+                .of_large_object(oid),
+            );
         }
         if !o.no_privileges && r.get::<_, bool>(3) {
             let mut sql = format!("REVOKE ALL ON LARGE OBJECT {oid} FROM PUBLIC");
@@ -78,11 +84,14 @@ pub(super) async fn read(c: &Client, o: &Options<'_>, plan: &mut SchemaPlan) -> 
                     "; GRANT {privilege} ON LARGE OBJECT {oid} TO {grantee}{option}"
                 ));
             }
-            plan.access.push(Statement::new(
-                Kind::Privileges,
-                format!("privileges on large object {oid}"),
-                sql,
-            ));
+            plan.access.push(
+                Statement::new(
+                    Kind::Privileges,
+                    format!("privileges on large object {oid}"),
+                    sql,
+                )
+                .of_large_object(oid),
+            );
         }
         plan.large_objects.push(oid);
         plan.created.push(Created {
