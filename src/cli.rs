@@ -179,7 +179,7 @@ pub struct CopyArgs {
     /// Copy rows into tables that already exist on the target
     #[arg(long)]
     pub data_only: bool,
-    /// Replace the rows of target tables that are not empty
+    /// Replace the rows of target tables that are not empty (and the contents of large objects the target has under the source's oids)
     #[arg(long)]
     pub truncate: bool,
     /// Drop the selected objects that exist on the target and recreate them (asks first)

@@ -706,6 +706,8 @@ pub struct Options<'a> {
     pub record_names: bool,
     /// Carry large objects (a copy with rows, a dump).
     pub large_objects: bool,
+    /// `--leave-out large-object`: name them in the plan's warnings.
+    pub large_objects_left_out: bool,
 }
 
 /// Object names (schema, name) in `schemas`: what `X.Y` may refer to.
@@ -843,7 +845,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     let later_at = plan.post.len();
     read_views(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_statistics(c, o, &m, &mut plan).await?;
-    not_reproduced(c, &schemas, o.large_objects, &mut plan).await?;
+    not_reproduced(c, &schemas, o.large_objects_left_out, &mut plan).await?;
     // Chosen tables come without them, as with pg_dump -t.
     if o.large_objects && !o.tables_only {
         lobj::read(c, o, &mut plan).await?;
@@ -3429,7 +3431,7 @@ fn collation_options(row: &serde_json::Value) -> Option<String> {
 async fn not_reproduced(
     c: &Client,
     schemas: &[String],
-    large_objects: bool,
+    large_objects_left_out: bool,
     plan: &mut SchemaPlan,
 ) -> Result<()> {
     // Foreign tables that are partitions or inheritance children.
@@ -3441,9 +3443,10 @@ async fn not_reproduced(
             AND (x.relispartition OR EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = x.oid))",
         not_member("x.oid", "pg_catalog.pg_class")
     ));
-    // Database-wide objects a schema copy does not carry, named so that
-    // nothing is lost silently.
-    if !large_objects {
+    // Large objects left out by choice: named, so that nothing is lost
+    // silently. (A schema-only copy or one of chosen tables does not
+    // carry them, as pg_dump -s or -t.)
+    if large_objects_left_out {
         branches.push(
             "SELECT 'large object', pg_catalog.count(*)::text || ' large object(s)' \
                FROM pg_catalog.pg_largeobject_metadata HAVING pg_catalog.count(*) > 0"

@@ -16,6 +16,11 @@ use crate::{stop, Error, Result};
 /// Bytes read and written per round trip.
 const CHUNK: i32 = 1 << 20;
 
+/// Whether the run being resumed copied the large objects.
+pub fn done(done_steps: &HashSet<String>) -> bool {
+    done_steps.contains(&step_key(STEP))
+}
+
 /// Up to a chunk of large object `oid` from `offset`, read on `src`.
 pub async fn read_chunk(src: &Client, oid: u32, offset: i64) -> anyhow::Result<Vec<u8>> {
     Ok(src
@@ -37,18 +42,22 @@ pub fn more_after(chunk: &[u8]) -> bool {
 const STEP: &str = "-- pgbarge: large objects";
 
 /// What was copied: (large objects, bytes); None when an interrupted run
-/// copied them already.
+/// copied them already. `replace` (rows-only copies): an object the
+/// target has under the same oid is emptied and refilled, as a table is
+/// truncated and loaded, keeping its owner, grants and comment; else
+/// every object is created.
 pub async fn copy(
     src: &Client,
     dst: &mut Session,
     oids: &[u32],
+    replace: bool,
     state: Option<&RunState>,
     done_steps: &HashSet<String>,
 ) -> Result<Option<(usize, u64)>> {
     if oids.is_empty() {
         return Ok(Some((0, 0)));
     }
-    if done_steps.contains(&step_key(STEP)) {
+    if done(done_steps) {
         return Ok(None);
     }
     let work = async {
@@ -58,10 +67,27 @@ pub async fn copy(
             .await
             .context("starting the large objects' transaction on the target")?;
         let mut bytes = 0u64;
-        for &oid in oids {
-            tx.execute("SELECT pg_catalog.lo_create($1)", &[&oid])
+        let mut present = HashSet::new();
+        if replace {
+            // 131072: INV_WRITE; the descriptor lives until the commit.
+            for r in tx
+                .query(
+                    "SELECT m.oid, pg_catalog.lo_truncate(pg_catalog.lo_open(m.oid, 131072), 0) \
+                       FROM pg_catalog.pg_largeobject_metadata m WHERE m.oid = ANY($1)",
+                    &[&oids],
+                )
                 .await
-                .with_context(|| format!("creating large object {oid} on the target"))?;
+                .context("emptying the target's large objects that have the source's oids")?
+            {
+                present.insert(r.get::<_, u32>(0));
+            }
+        }
+        for &oid in oids {
+            if !present.contains(&oid) {
+                tx.execute("SELECT pg_catalog.lo_create($1)", &[&oid])
+                    .await
+                    .with_context(|| format!("creating large object {oid} on the target"))?;
+            }
             let mut offset = 0i64;
             loop {
                 let data = read_chunk(src, oid, offset).await?;

@@ -257,6 +257,63 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         schema_report = Some(schema::report_before_rows(&plan, plan.sequences.len(), t0));
         schema_plan = Some(plan);
     }
+    // A rows-only copy carries the large objects too (as pg_dump
+    // --data-only does), after the rows; not with chosen tables.
+    let rows_only_objects: Vec<u32> = if s.data_only
+        && s.patterns.table.is_empty()
+        && !s.patterns.leave_out.iter().any(|k| k == "large-object")
+    {
+        src.client
+            .query(
+                "SELECT oid FROM pg_catalog.pg_largeobject_metadata ORDER BY 1",
+                &[],
+            )
+            .await
+            .map_err(|e| {
+                Error::Runtime(anyhow!(
+                    "reading the source's large objects: {}",
+                    describe_pg(&e)
+                ))
+            })?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Like tables holding rows: ones the target has are replaced only
+    // with --truncate.
+    if !rows_only_objects.is_empty() && !s.truncate && !lobj::done(&done_steps) {
+        let taken: Vec<String> = dst
+            .client
+            .query(
+                "SELECT oid::text FROM pg_catalog.pg_largeobject_metadata WHERE oid = ANY($1) \
+                 ORDER BY oid",
+                &[&rows_only_objects],
+            )
+            .await
+            .map_err(|e| {
+                Error::Runtime(anyhow!(
+                    "looking for the source's large objects on the target: {}",
+                    describe_pg(&e)
+                ))
+            })?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !taken.is_empty() {
+            let shown = if taken.len() > 10 {
+                format!("{}, ... ({} in all)", taken[..10].join(", "), taken.len())
+            } else {
+                taken.join(", ")
+            };
+            return Err(Error::usage(format!(
+                "the target already has large objects under the source's oids: {shown}. Rerun \
+                 with --truncate to replace their contents, or leave them out with --leave-out \
+                 large-object"
+            )));
+        }
+    }
     let outcome: Result<RunReport> = async {
         stop::check()?;
         let prepared = tokio::select! {
@@ -431,7 +488,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                         plan.large_objects.len()
                     ));
                     let t0 = Instant::now();
-                    match lobj::copy(&src.client, &mut dst, &plan.large_objects, state.as_ref(), &done_steps)
+                    match lobj::copy(&src.client, &mut dst, &plan.large_objects, false, state.as_ref(), &done_steps)
                         .await?
                     {
                         Some((n, bytes)) => {
@@ -485,7 +542,23 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                     })
                     .collect()
             }
-            (None, true, _) => set_sequences(&src, &dst, &sequences, &mut warnings).await?,
+            (None, true, _) => {
+                if !rows_only_objects.is_empty() {
+                    say(&format!("copying {} large objects", rows_only_objects.len()));
+                    let t0 = Instant::now();
+                    match lobj::copy(&src.client, &mut dst, &rows_only_objects, true, state.as_ref(), &done_steps)
+                        .await?
+                    {
+                        Some((n, bytes)) => say(&format!(
+                            "copied {n} large objects, {} in {:.1}s",
+                            indicatif::HumanBytes(bytes),
+                            t0.elapsed().as_secs_f64()
+                        )),
+                        None => say("the large objects were copied by the interrupted run"),
+                    }
+                }
+                set_sequences(&src, &dst, &sequences, &mut warnings).await?
+            }
             (_, _, builders) => {
                 if let Some(b) = builders {
                     // The run failed: let started builds end before undoing.

@@ -112,6 +112,7 @@ pub async fn plan_with(
         }
     }
     check_map(o.schema_map, &selected)?;
+    let large_objects_left_out = o.patterns.leave_out.iter().any(|k| k == "large-object");
     let mut plan = model::read(
         c,
         &model::Options {
@@ -125,8 +126,8 @@ pub async fn plan_with(
             extension_schema: o.extension_schema,
             record_names: o.record_names,
             // Left out by choice: named as such by leave_out below.
-            large_objects: o.large_objects
-                && !o.patterns.leave_out.iter().any(|k| k == "large-object"),
+            large_objects: o.large_objects && !large_objects_left_out,
+            large_objects_left_out,
         },
     )
     .await?;

@@ -543,6 +543,87 @@ fn large_objects_come_along_under_their_oids() {
     );
 }
 
+/// A rows-only copy left the source's large objects behind without a
+/// word while `oid` columns pointed at them: it now carries them after
+/// the rows (as `pg_dump --data-only` does); ones the target has under
+/// the same oids stop the run before anything is written unless
+/// `--truncate`, which refills them and keeps their owner, grants and
+/// comment, as a truncated table keeps its own.
+#[test]
+fn rows_only_copies_carry_large_objects() {
+    let s = servers();
+    let src = s.source.fresh_db("lorows");
+    seed_source(
+        &src,
+        "CREATE TABLE docs (id int PRIMARY KEY, body oid); \
+         SELECT lo_from_bytea(92001, 'hello'::bytea); \
+         SELECT lo_from_bytea(92002, convert_to(repeat('0123456789', 300000), 'UTF8')); \
+         INSERT INTO docs VALUES (1, 92001), (2, 92002); \
+         CREATE TABLE other (id int); INSERT INTO other VALUES (1);",
+    );
+    let dst = s.target.fresh_db("lorows");
+    let (from, to) = (s.source.url(&src), s.target.url(&dst));
+    pgbarge(&["copy", "--schema-only", "--source", &from, "--target", &to]).assert_code(0);
+    let bytes =
+        "SELECT oid::text || ' ' || md5(lo_get(oid)) FROM pg_largeobject_metadata ORDER BY oid";
+    let lines = |c: &mut postgres::Client, q: &str| -> Vec<String> {
+        c.query(q, &[]).unwrap().iter().map(|r| r.get(0)).collect()
+    };
+    assert!(lines(&mut s.target.client(&dst), bytes).is_empty());
+    let rows_only = |extra: &[&str]| {
+        let mut args = vec!["copy", "--data-only", "--source", &from, "--target", &to];
+        args.extend_from_slice(extra);
+        pgbarge(&args)
+    };
+    let run = rows_only(&[]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("copied 2 large objects"),
+        "{}",
+        run.stderr
+    );
+    let want = lines(&mut s.source.client(&src), bytes);
+    assert_eq!(lines(&mut s.target.client(&dst), bytes), want);
+    // The target's own are not overwritten unasked.
+    s.target
+        .client(&dst)
+        .batch_execute(
+            "SELECT lo_put(92001, 0, 'HELLO, WORLD'); \
+             COMMENT ON LARGE OBJECT 92001 IS 'the target''s'",
+        )
+        .unwrap();
+    let changed = lines(&mut s.target.client(&dst), bytes);
+    let run = rows_only(&["--truncate", "--exclude-table", "public.docs"]);
+    run.assert_code(0);
+    assert_eq!(lines(&mut s.target.client(&dst), bytes), want);
+    s.target
+        .client(&dst)
+        .batch_execute("SELECT lo_put(92001, 0, 'HELLO, WORLD')")
+        .unwrap();
+    let run = rows_only(&["--exclude-table", "public.docs"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("large objects under the source's oids: 92001, 92002")
+            && run.stderr.contains("--truncate")
+            && run.stderr.contains("--leave-out large-object"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(lines(&mut s.target.client(&dst), bytes), changed);
+    let comment = "SELECT obj_description(92001, 'pg_largeobject')";
+    assert_eq!(lines(&mut s.target.client(&dst), comment), ["the target's"]);
+    rows_only(&[
+        "--truncate",
+        "--exclude-table",
+        "public.docs",
+        "--leave-out",
+        "large-object",
+    ])
+    .assert_code(0);
+    assert_eq!(lines(&mut s.target.client(&dst), bytes), changed);
+}
+
 /// Collations (ICU, nondeterministic; libc) were named "not reproduced":
 /// they are now created first, and columns and domains use them.
 #[test]
