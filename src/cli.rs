@@ -124,9 +124,9 @@ pub struct SelectOpts {
     /// Keep the table's definition but copy none of its rows (repeatable)
     #[arg(long = "exclude-table-data", value_name = "GLOB")]
     pub exclude_table_data: Vec<String>,
-    /// Leave out the objects of a kind pgbarge cannot recreate yet (e.g.
-    /// foreign-table, large-object, security-label); without it they stop the run
-    /// before anything is written (repeatable)
+    /// Leave out the objects of a kind: large-object, or security-label (which
+    /// pgbarge cannot recreate yet; without it they stop the run before
+    /// anything is written) (repeatable)
     #[arg(long = "leave-out", value_name = "KIND")]
     pub leave_out: Vec<String>,
 }

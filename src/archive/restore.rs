@@ -431,6 +431,8 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
                 statistics: t.stored().then(|| {
                     if stats_sql.contains_key(&t.name) {
                         "carried from the dump".to_string()
+                    } else if plan.no_analyze.contains(&t.name) {
+                        "none (a foreign table inherits from it)".to_string()
                     } else {
                         "ANALYZE".to_string()
                     }

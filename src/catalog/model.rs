@@ -135,6 +135,11 @@ pub struct SchemaPlan {
     /// For each of `indexes`, the target table it belongs to (None for a
     /// partitioned table's or other statements that wait for all rows).
     pub index_tables: Vec<Option<QualName>>,
+    /// Tables (target names) a foreign table inherits from: not analyzed
+    /// on the target, since ANALYZE of a parent reads its children too,
+    /// the foreign one through its remote server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_analyze: Vec<QualName>,
     /// Foreign keys, materialized view refreshes, triggers, rules,
     /// policies, in this order, after the indexes.
     pub post: Vec<Statement>,
@@ -177,14 +182,14 @@ pub struct SchemaPlan {
 /// Objects of one kind pgbarge cannot recreate yet.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Unsupported {
-    /// As `--leave-out` spells it: `collation`, `foreign-table`, ...
+    /// As `--leave-out` spells it: `large-object`, `security-label`.
     pub kind: String,
     /// The objects, comma-separated.
     pub names: String,
 }
 
 /// The kinds `--leave-out` accepts.
-pub const LEAVE_OUT_KINDS: &[&str] = &["foreign-table", "large-object", "security-label"];
+pub const LEAVE_OUT_KINDS: &[&str] = &["large-object", "security-label"];
 
 impl SchemaPlan {
     /// Settle the objects pgbarge cannot recreate: those of a kind in
@@ -528,6 +533,7 @@ impl SchemaPlan {
             *s = m.schema(s).to_string();
         }
         self.index_tables.iter_mut().flatten().for_each(rename);
+        self.no_analyze.iter_mut().for_each(rename);
         for (_, to) in &mut self.sequences {
             rename(to);
         }
@@ -3434,15 +3440,7 @@ async fn not_reproduced(
     large_objects_left_out: bool,
     plan: &mut SchemaPlan,
 ) -> Result<()> {
-    // Foreign tables that are partitions or inheritance children.
     let mut branches: Vec<String> = Vec::new();
-    branches.push(format!(
-        "SELECT 'foreign table' AS kind, n.nspname || '.' || x.relname AS name \
-           FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace \
-          WHERE x.relkind = 'f' AND n.nspname = ANY($1) AND {} \
-            AND (x.relispartition OR EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = x.oid))",
-        not_member("x.oid", "pg_catalog.pg_class")
-    ));
     // Large objects left out by choice: named, so that nothing is lost
     // silently. (A schema-only copy or one of chosen tables does not
     // carry them, as pg_dump -s or -t.)
@@ -3460,7 +3458,7 @@ async fn not_reproduced(
             .into(),
     );
     let sql = format!(
-        "SELECT kind, pg_catalog.string_agg(name, ', ' ORDER BY name) FROM ({}) AS t \
+        "SELECT kind, pg_catalog.string_agg(name, ', ' ORDER BY name) FROM ({}) AS t(kind, name) \
           GROUP BY kind ORDER BY kind",
         branches.join(" UNION ALL ")
     );
@@ -3595,6 +3593,32 @@ async fn read_publications(
 mod tests {
     use super::{key_by_index, Outside, QualName, SchemaPlan, Statement};
     use std::collections::HashSet;
+
+    #[test]
+    fn what_cannot_be_recreated_stops_the_plan_unless_left_out_by_choice() {
+        let plan = || SchemaPlan {
+            unsupported: vec![super::Unsupported {
+                kind: "security-label".into(),
+                names: "table app.t".into(),
+            }],
+            ..Default::default()
+        };
+        let err = plan().leave_out(&[]).unwrap_err();
+        assert!(
+            err.contains("security label table app.t")
+                && err.contains("--leave-out security-label")
+                && err.contains("nothing was written"),
+            "{err}"
+        );
+        let mut p = plan();
+        p.leave_out(&["security-label".into()]).unwrap();
+        assert_eq!(
+            p.warnings,
+            ["left out (--leave-out security-label): table app.t"]
+        );
+        let err = plan().leave_out(&["colation".into()]).unwrap_err();
+        assert!(err.contains("not a kind"), "{err}");
+    }
 
     #[test]
     fn ordered_set_aggregates_are_granted_and_dropped_by_their_function_arguments() {

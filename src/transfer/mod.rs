@@ -607,9 +607,11 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 error: o.error,
                 retries: o.retries,
                 earlier: u.earlier.is_some(),
-                statistics: schema_plan.as_ref().filter(|_| u.copy_data || u.earlier.is_some()).map(|_| {
+                statistics: schema_plan.as_ref().filter(|_| u.copy_data || u.earlier.is_some()).map(|plan| {
                     if stats_sql.contains_key(&u.target) {
                         "carried from the source".to_string()
+                    } else if plan.no_analyze.contains(&u.target) {
+                        "none (a foreign table inherits from it)".to_string()
                     } else {
                         "ANALYZE".to_string()
                     }

@@ -512,6 +512,9 @@ pub fn split_early(
         }
     }
     for t in loading {
+        if plan.no_analyze.contains(t) && !stats.contains_key(*t) {
+            continue;
+        }
         early
             .entry((*t).clone())
             .or_default()

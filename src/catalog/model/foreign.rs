@@ -10,8 +10,10 @@
 //! wrapper itself comes from its extension (`postgres_fdw`, `file_fdw`);
 //! one that is not an extension's must exist on the target, as any
 //! object outside the plan. A foreign table holds no rows of its own:
-//! only its definition is copied. Foreign tables that are partitions or
-//! inheritance children are not recreated yet (named up front).
+//! only its definition is copied. A foreign table that is a partition is
+//! created `PARTITION OF` its parent (its columns come from the parent;
+//! their options, and defaults of its own, are set after); an inheritance
+//! child is created with its own columns and `INHERITS`, as pg_dump does.
 
 use std::collections::BTreeMap;
 
@@ -48,10 +50,6 @@ fn secret(option: &str) -> bool {
         .any(|w| key.contains(w))
 }
 
-/// Foreign tables that are no partition and no inheritance child.
-const PLAIN: &str = "NOT c.relispartition \
-    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid)";
-
 pub(super) async fn read(
     c: &Client,
     o: &Options<'_>,
@@ -68,11 +66,18 @@ pub(super) async fn read(
             &format!(
                 "SELECT c.oid, n.nspname::text, c.relname::text, ft.ftserver, \
                         coalesce(ft.ftoptions, '{{}}'), pg_catalog.pg_get_userbyid(c.relowner)::text, \
-                        pg_catalog.obj_description(c.oid, 'pg_class') \
+                        pg_catalog.obj_description(c.oid, 'pg_class'), \
+                        CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END, \
+                        (SELECT pg_catalog.array_agg(pn.nspname::text ORDER BY i.inhseqno) \
+                           FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                           JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace WHERE i.inhrelid = c.oid), \
+                        (SELECT pg_catalog.array_agg(p.relname::text ORDER BY i.inhseqno) \
+                           FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                          WHERE i.inhrelid = c.oid) \
                    FROM pg_catalog.pg_foreign_table ft \
                    JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid \
                    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                  WHERE n.nspname = ANY($1) AND {} AND {PLAIN} ORDER BY 2, 3",
+                  WHERE n.nspname = ANY($1) AND {} ORDER BY 2, 3",
                 not_member("c.oid", "pg_catalog.pg_class")
             ),
             &[&schemas],
@@ -83,6 +88,47 @@ pub(super) async fn read(
         return Ok(());
     }
     let oids: Vec<u32> = tables.iter().map(|r| r.get(0)).collect();
+    // Tables a foreign table inherits from, at any depth (partitioned
+    // tables hold no rows and are not analyzed).
+    let children: Vec<u32> = tables
+        .iter()
+        .filter(|r| {
+            r.get::<_, Option<String>>(7).is_none() && r.get::<_, Option<Vec<String>>>(8).is_some()
+        })
+        .map(|r| r.get(0))
+        .collect();
+    if !children.is_empty() {
+        let rows = c
+            .query(
+                "WITH RECURSIVE up(oid, child) AS ( \
+                   SELECT i.inhparent, i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhrelid = ANY($1) \
+                   UNION SELECT i.inhparent, up.child FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid) \
+                 SELECT DISTINCT n.nspname::text, p.relname::text, cn.nspname::text, ch.relname::text \
+                   FROM up JOIN pg_catalog.pg_class p ON p.oid = up.oid \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace \
+                   JOIN pg_catalog.pg_class ch ON ch.oid = up.child \
+                   JOIN pg_catalog.pg_namespace cn ON cn.oid = ch.relnamespace \
+                  WHERE p.relkind = 'r' ORDER BY 1, 2, 3, 4",
+                &[&children],
+            )
+            .await
+            .pg_context(|| "reading what foreign tables inherit from".into())?;
+        for r in rows {
+            let parent = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
+            let child = QualName::new(r.get::<_, String>(2), r.get::<_, String>(3));
+            let target = m.name(&parent);
+            if !plan.no_analyze.contains(&target) {
+                plan.warnings.push(format!(
+                    "table {target} is not analyzed on the target: foreign table {} inherits \
+                     from it, and ANALYZE of it would read the foreign table through its \
+                     server; run ANALYZE on it there once the server is reachable (or \
+                     ANALYZE ONLY, PostgreSQL 18+)",
+                    m.name(&child)
+                ));
+                plan.no_analyze.push(target);
+            }
+        }
+    }
     let servers: Vec<u32> = {
         let mut v: Vec<u32> = tables.iter().map(|r| r.get(3)).collect();
         v.sort_unstable();
@@ -102,7 +148,7 @@ pub(super) async fn read(
                         coalesce(a.attfdwoptions, '{{}}'), \
                         CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 \
                              THEN pg_catalog.format('%I.%I', cn.nspname, co.collname) END, \
-                        pg_catalog.col_description(a.attrelid, a.attnum) \
+                        pg_catalog.col_description(a.attrelid, a.attnum), a.attislocal \
                    FROM pg_catalog.pg_attribute a \
                    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
                    LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -123,7 +169,8 @@ pub(super) async fn read(
     let checks = c
         .query(
             "SELECT conrelid, conname::text, pg_catalog.pg_get_constraintdef(oid) \
-               FROM pg_catalog.pg_constraint WHERE conrelid = ANY($1) AND contype = 'c' \
+               FROM pg_catalog.pg_constraint \
+              WHERE conrelid = ANY($1) AND contype = 'c' AND conislocal \
               ORDER BY conrelid, conname",
             &[&oids],
         )
@@ -133,37 +180,59 @@ pub(super) async fn read(
         let oid: u32 = r.get(0);
         let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
         let target = m.q(&name);
+        let bound: Option<String> = r.get(7);
+        let parents: Vec<QualName> = r
+            .get::<_, Option<Vec<String>>>(8)
+            .unwrap_or_default()
+            .into_iter()
+            .zip(r.get::<_, Option<Vec<String>>>(9).unwrap_or_default())
+            .map(|(s, n)| QualName::new(s, n))
+            .collect();
         let mut items = Vec::new();
+        // Set after the table: what columns it does not declare itself
+        // (a partition declares none) carry of their own.
+        let mut after = Vec::new();
         let mut comments = Vec::new();
         for col in columns.iter().filter(|x| x.get::<_, u32>(0) == oid) {
             let cname: String = col.get(1);
-            let mut item = format!(
-                "{} {}",
-                quote_ident(&cname),
-                m.sql(&col.get::<_, String>(2))
-            );
-            item.push_str(&options(&col.get::<_, Vec<String>>(6)));
-            if let Some(coll) = col.get::<_, Option<String>>(7) {
-                item.push_str(&format!(" COLLATE {}", m.sql(&coll)));
-            }
-            if col.get::<_, bool>(3) {
-                item.push_str(" NOT NULL");
-            }
-            if let Some(expr) = col.get::<_, Option<String>>(4) {
+            let column = quote_ident(&cname);
+            let opts = options(&col.get::<_, Vec<String>>(6));
+            let default = col.get::<_, Option<String>>(4).map(|expr| {
                 if col.get::<_, bool>(5) {
-                    item.push_str(&format!(" GENERATED ALWAYS AS ({}) STORED", m.sql(&expr)));
+                    format!(" GENERATED ALWAYS AS ({}) STORED", m.sql(&expr))
                 } else {
-                    item.push_str(&format!(" DEFAULT {}", m.sql(&expr)));
+                    format!(" DEFAULT {}", m.sql(&expr))
+                }
+            });
+            if col.get::<_, bool>(9) && bound.is_none() {
+                let mut item = format!("{column} {}", m.sql(&col.get::<_, String>(2)));
+                item.push_str(&opts);
+                if let Some(coll) = col.get::<_, Option<String>>(7) {
+                    item.push_str(&format!(" COLLATE {}", m.sql(&coll)));
+                }
+                if col.get::<_, bool>(3) {
+                    item.push_str(" NOT NULL");
+                }
+                item.push_str(default.as_deref().unwrap_or_default());
+                items.push(item);
+            } else {
+                if !opts.is_empty() {
+                    after.push(format!(
+                        "ALTER FOREIGN TABLE ONLY {target} ALTER COLUMN {column}{opts}"
+                    ));
+                }
+                if let Some(d) = default.as_deref().and_then(|d| d.strip_prefix(" DEFAULT ")) {
+                    after.push(format!(
+                        "ALTER FOREIGN TABLE ONLY {target} ALTER COLUMN {column} SET DEFAULT {d}"
+                    ));
                 }
             }
-            items.push(item);
             if let Some(cm) = col.get::<_, Option<String>>(8) {
                 comments.push(Statement::new(
                     Kind::Comment,
                     format!("comment on a column of {name}"),
                     format!(
-                        "COMMENT ON COLUMN {target}.{} IS {}",
-                        quote_ident(&cname),
+                        "COMMENT ON COLUMN {target}.{column} IS {}",
                         quote_literal(&cm)
                     ),
                 ));
@@ -182,15 +251,42 @@ pub(super) async fn read(
             .find(|n| n.key == Key::Server(server))
             .map(|n| n.target.clone())
             .unwrap_or_default();
+        let head = match (&bound, parents.first()) {
+            (Some(bound), Some(parent)) => {
+                let list = if items.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", items.join(", "))
+                };
+                format!(
+                    "CREATE FOREIGN TABLE {target} PARTITION OF {}{list} {}",
+                    m.q(parent),
+                    m.sql(bound)
+                )
+            }
+            _ if !parents.is_empty() => {
+                let list: Vec<String> = parents.iter().map(|p| m.q(p)).collect();
+                format!(
+                    "CREATE FOREIGN TABLE {target} ({}) INHERITS ({})",
+                    items.join(", "),
+                    list.join(", ")
+                )
+            }
+            _ => format!("CREATE FOREIGN TABLE {target} ({})", items.join(", ")),
+        };
         let mut stmts = vec![Statement::new(
             Kind::ForeignTable,
             format!("foreign table {name}"),
             format!(
-                "CREATE FOREIGN TABLE {target} ({}) SERVER {server_name}{}",
-                items.join(", "),
+                "{head} SERVER {server_name}{}",
                 options(&r.get::<_, Vec<String>>(4))
             ),
         )];
+        stmts.extend(
+            after.into_iter().map(|sql| {
+                Statement::new(Kind::ForeignTable, format!("foreign table {name}"), sql)
+            }),
+        );
         stmts.extend(comment_stmt("FOREIGN TABLE", &target, r.get(6)));
         stmts.extend(comments);
         let created = Some(Created {
