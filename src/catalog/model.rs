@@ -14,7 +14,9 @@ use tokio_postgres::Client;
 
 use super::{quote_ident, quote_literal, QualName};
 use crate::ddl::lexer::{self, Qualifies};
-use crate::ddl::model::{render_table, Column, Key, Mapper, TableDef};
+use crate::ddl::model::{
+    render_table, render_view, Column, Key, Mapper, TableDef, ViewColumn, ViewDef,
+};
 use crate::error::PgContext;
 
 pub use super::statement::{Kind, Part, Statement};
@@ -2465,19 +2467,6 @@ async fn read_views(
         "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, \
                 pg_catalog.pg_get_viewdef(c.oid), coalesce(c.reloptions, '{{}}'), \
                 pg_catalog.obj_description(c.oid, 'pg_class'), c.relispopulated, \
-                (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname) || ' IS ' || \
-                          pg_catalog.quote_literal(pg_catalog.col_description(c.oid, a.attnum))) \
-                   FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
-                    AND pg_catalog.col_description(c.oid, a.attnum) IS NOT NULL), \
-                (SELECT pg_catalog.string_agg('NULL::' || pg_catalog.format_type(a.atttypid, a.atttypmod) \
-                          || CASE WHEN a.attcollation <> t.typcollation \
-                               THEN ' COLLATE ' || pg_catalog.quote_ident(cn.nspname) || '.' \
-                                    || pg_catalog.quote_ident(co.collname) ELSE '' END \
-                          || ' AS ' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) \
-                   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
-                   LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
-                   LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
-                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), \
                 EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_depend d \
                           ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid \
                          AND d.refclassid = 'pg_catalog.pg_constraint'::pg_catalog.regclass \
@@ -2486,11 +2475,7 @@ async fn read_views(
                           ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid \
                          AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
                          AND d.refobjid = c.oid AND d.refobjsubid > 0 AND d.deptype = 'n' \
-                         WHERE w.ev_class = c.oid), \
-                (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname) || ' SET DEFAULT ' \
-                          || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) ORDER BY a.attnum) \
-                   FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_attribute a \
-                     ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum WHERE ad.adrelid = c.oid) \
+                         WHERE w.ev_class = c.oid) \
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
           WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY($1) AND {} ORDER BY 2, 3",
         not_member("c.oid", "pg_catalog.pg_class")
@@ -2499,67 +2484,57 @@ async fn read_views(
         .query(&sql, &[&schemas])
         .await
         .pg_context(|| "reading views".into())?;
+    let oids: Vec<u32> = rows.iter().map(|r| r.get(0)).collect();
+    let mut columns: HashMap<u32, Vec<ViewColumn>> = HashMap::new();
+    for r in c
+        .query(
+            "SELECT a.attrelid, a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
+                    CASE WHEN a.attcollation <> t.typcollation \
+                         THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END, \
+                    pg_catalog.col_description(a.attrelid, a.attnum), \
+                    pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) \
+               FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+               LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+               LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
+               LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
+              WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
+              ORDER BY a.attrelid, a.attnum",
+            &[&oids],
+        )
+        .await
+        .pg_context(|| "reading the columns of views".into())?
+    {
+        columns.entry(r.get(0)).or_default().push(ViewColumn {
+            name: r.get(1),
+            type_name: r.get(2),
+            collation: r.get(3),
+            comment: r.get(4),
+            default: r.get(5),
+        });
+    }
     let mut matviews = Vec::new();
     let mut plain = Vec::new();
     for r in rows {
         let oid: u32 = r.get(0);
         let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
-        let target = m.q(&name);
         let mat = r.get::<_, String>(3) == "m";
-        let def = m.sql(r.get::<_, String>(4).trim_end().trim_end_matches(';'));
-        let opts: Vec<String> = r.get(5);
-        let with = if opts.is_empty() {
-            String::new()
-        } else {
-            format!(" WITH ({})", opts.join(", "))
+        let view = ViewDef {
+            name: name.clone(),
+            materialized: mat,
+            query: r.get(4),
+            options: r.get(5),
+            comment: r.get(6),
+            populated: r.get(7),
+            columns: columns.remove(&oid).unwrap_or_default(),
         };
+        let rendered = render_view(&view, m);
+        let target = m.q(&name);
         let kw = if mat { "MATERIALIZED VIEW" } else { "VIEW" };
-        let sql = if mat {
-            format!("CREATE MATERIALIZED VIEW {target}{with} AS {def} WITH NO DATA")
-        } else {
-            format!("CREATE VIEW {target}{with} AS {def}")
-        };
-        let mut stmts = vec![Statement {
-            kind: Kind::View,
-            part: None,
-            large_object: None,
-            what: format!("{} {name}", kw.to_lowercase()),
-            sql,
-        }];
-        stmts.extend(comment_stmt(kw, &target, r.get(6)));
-        for cc in r.get::<_, Option<Vec<String>>>(8).unwrap_or_default() {
-            stmts.push(Statement {
-                kind: Kind::Comment,
-                part: None,
-                large_object: None,
-                what: format!("comment on a column of {name}"),
-                sql: format!("COMMENT ON COLUMN {target}.{cc}"),
-            });
-        }
-        if !mat {
-            plain.push(oid);
-            // Column defaults of a view (for inserts through it).
-            for d in r.get::<_, Option<Vec<String>>>(12).unwrap_or_default() {
-                plan.post.push(Statement {
-                    kind: Kind::ViewDefault,
-                    part: None,
-                    large_object: None,
-                    what: format!("column default of view {name}"),
-                    sql: format!("ALTER VIEW {target} ALTER COLUMN {}", m.sql(&d)),
-                });
-            }
-        }
+        plan.post.extend(rendered.after);
         if mat {
             matviews.push(oid);
-            if r.get::<_, bool>(7) {
-                plan.post.push(Statement {
-                    kind: Kind::Refresh,
-                    part: None,
-                    large_object: None,
-                    what: format!("refresh of {name}"),
-                    sql: format!("REFRESH MATERIALIZED VIEW {target}"),
-                });
-            }
+        } else {
+            plain.push(oid);
         }
         let created = Some(Created {
             kind: if mat {
@@ -2576,22 +2551,16 @@ async fn read_views(
         // does, it is created as a placeholder and defined after the keys.
         // So does a view that reads its own columns (directly, or through
         // a function returning its row type): it cannot exist before it does.
-        let needs_key: bool = r.get::<_, bool>(10) || r.get::<_, bool>(11);
-        let placeholder = (!mat).then(|| {
-            format!(
-                "CREATE VIEW {target} AS SELECT {}",
-                m.sql(&r.get::<_, Option<String>>(9).unwrap_or_default())
-            )
-        });
+        let needs_key: bool = r.get::<_, bool>(8) || r.get::<_, bool>(9);
         let mut node = Node {
             key: Key::Class(oid),
             created,
             rank: 4,
             label: name.to_string(),
-            stmts,
+            stmts: rendered.create,
             kw,
             target,
-            placeholder,
+            placeholder: rendered.placeholder,
             later: Vec::new(),
         };
         if needs_key && !node.postpone() {

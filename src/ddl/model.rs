@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use super::lexer::{self, Qualifies};
+use crate::catalog::statement::{Kind, Statement};
 use crate::catalog::{quote_ident, quote_literal, QualName};
 
 /// A node of the dependency graph: the catalog and OID of an object.
@@ -218,6 +219,141 @@ pub fn render_table(t: &TableDef, m: &Mapper) -> Vec<String> {
     out
 }
 
+/// A view's column: its type for the stand-in a view may be created as
+/// first, its comment, and its default.
+#[derive(Debug, Clone, Default)]
+pub struct ViewColumn {
+    pub name: String,
+    /// `format_type` output.
+    pub type_name: String,
+    /// `COLLATE` clause, already qualified, when not the type's default.
+    pub collation: Option<String>,
+    pub comment: Option<String>,
+    /// `pg_get_expr` of a default (for inserts through the view).
+    pub default: Option<String>,
+}
+
+/// A view or materialized view.
+#[derive(Debug, Clone, Default)]
+pub struct ViewDef {
+    pub name: QualName,
+    pub materialized: bool,
+    /// `pg_get_viewdef` output.
+    pub query: String,
+    /// `reloptions`, as `key=value`.
+    pub options: Vec<String>,
+    pub comment: Option<String>,
+    /// A materialized view that held rows: refreshed after the data.
+    pub populated: bool,
+    pub columns: Vec<ViewColumn>,
+}
+
+/// A view's statements.
+#[derive(Debug)]
+pub struct RenderedView {
+    /// The view, then its comments.
+    pub create: Vec<Statement>,
+    /// A plain view's stand-in (`CREATE VIEW v AS SELECT NULL::type AS
+    /// col, ...`), for when it cannot be defined yet; a materialized view
+    /// has none.
+    pub placeholder: Option<String>,
+    /// After the data: a plain view's column defaults, a populated
+    /// materialized view's refresh.
+    pub after: Vec<Statement>,
+}
+
+/// Render a view under the schema map.
+pub fn render_view(v: &ViewDef, m: &Mapper) -> RenderedView {
+    let target = m.q(&v.name);
+    let name = &v.name;
+    let query = m.sql(v.query.trim_end().trim_end_matches(';'));
+    let with = if v.options.is_empty() {
+        String::new()
+    } else {
+        format!(" WITH ({})", v.options.join(", "))
+    };
+    let (kw, sql) = if v.materialized {
+        (
+            "MATERIALIZED VIEW",
+            format!("CREATE MATERIALIZED VIEW {target}{with} AS {query} WITH NO DATA"),
+        )
+    } else {
+        ("VIEW", format!("CREATE VIEW {target}{with} AS {query}"))
+    };
+    let mut create = vec![Statement::new(
+        Kind::View,
+        format!("{} {name}", kw.to_lowercase()),
+        sql,
+    )];
+    if let Some(c) = &v.comment {
+        create.push(Statement::new(
+            Kind::Comment,
+            format!("comment on {kw}"),
+            format!("COMMENT ON {kw} {target} IS {}", quote_literal(c)),
+        ));
+    }
+    for c in &v.columns {
+        if let Some(text) = &c.comment {
+            create.push(Statement::new(
+                Kind::Comment,
+                format!("comment on a column of {name}"),
+                format!(
+                    "COMMENT ON COLUMN {target}.{} IS {}",
+                    quote_ident(&c.name),
+                    quote_literal(text)
+                ),
+            ));
+        }
+    }
+    let mut after = Vec::new();
+    if v.materialized {
+        if v.populated {
+            after.push(Statement::new(
+                Kind::Refresh,
+                format!("refresh of {name}"),
+                format!("REFRESH MATERIALIZED VIEW {target}"),
+            ));
+        }
+    } else {
+        for c in &v.columns {
+            if let Some(d) = &c.default {
+                after.push(Statement::new(
+                    Kind::ViewDefault,
+                    format!("column default of view {name}"),
+                    format!(
+                        "ALTER VIEW {target} ALTER COLUMN {} SET DEFAULT {}",
+                        quote_ident(&c.name),
+                        m.sql(d)
+                    ),
+                ));
+            }
+        }
+    }
+    let placeholder = (!v.materialized).then(|| {
+        let columns: Vec<String> = v
+            .columns
+            .iter()
+            .map(|c| {
+                let collate = c
+                    .collation
+                    .as_ref()
+                    .map_or(String::new(), |k| format!(" COLLATE {}", m.sql(k)));
+                format!(
+                    "NULL::{}{collate} AS {}",
+                    m.sql(&c.type_name),
+                    quote_ident(&c.name)
+                )
+            })
+            .collect();
+        format!("CREATE VIEW {target} AS SELECT {}", columns.join(", "))
+    });
+    RenderedView {
+        create,
+        placeholder,
+        after,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +452,80 @@ mod tests {
             render_table(&part, &mapper())[0],
             "CREATE TABLE \"public\".\"m_2024\" PARTITION OF \"public\".\"m\" FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"
         );
+    }
+
+    #[test]
+    fn views_render_with_their_stand_in_comments_and_defaults() {
+        let v = ViewDef {
+            name: QualName::new("local_app", "Active"),
+            query: " SELECT u.id,\n    u.name\n   FROM local_app.users u\n  GROUP BY u.id;".into(),
+            options: vec!["security_barrier=true".into()],
+            comment: Some("who's active".into()),
+            columns: vec![
+                ViewColumn {
+                    name: "id".into(),
+                    type_name: "integer".into(),
+                    default: Some("nextval('local_app.s'::regclass)".into()),
+                    ..ViewColumn::default()
+                },
+                ViewColumn {
+                    name: "Name".into(),
+                    type_name: "local_app.label".into(),
+                    collation: Some("pg_catalog.\"C\"".into()),
+                    comment: Some("it's a name".into()),
+                    ..ViewColumn::default()
+                },
+            ],
+            ..ViewDef::default()
+        };
+        let r = render_view(&v, &mapper());
+        let sql: Vec<&str> = r.create.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            sql,
+            [
+                "CREATE VIEW \"public\".\"Active\" WITH (security_barrier=true) AS  SELECT u.id,\n    u.name\n   FROM public.users u\n  GROUP BY u.id",
+                "COMMENT ON VIEW \"public\".\"Active\" IS 'who''s active'",
+                "COMMENT ON COLUMN \"public\".\"Active\".\"Name\" IS 'it''s a name'",
+            ]
+        );
+        assert_eq!(r.create[0].kind, Kind::View);
+        assert_eq!(
+            r.placeholder.as_deref(),
+            Some(
+                "CREATE VIEW \"public\".\"Active\" AS SELECT NULL::integer AS \"id\", \
+                 NULL::public.label COLLATE pg_catalog.\"C\" AS \"Name\""
+            )
+        );
+        assert_eq!(r.after.len(), 1);
+        assert_eq!(r.after[0].kind, Kind::ViewDefault);
+        assert_eq!(
+            r.after[0].sql,
+            "ALTER VIEW \"public\".\"Active\" ALTER COLUMN \"id\" SET DEFAULT nextval('public.s'::regclass)"
+        );
+    }
+
+    #[test]
+    fn materialized_views_have_no_stand_in_and_refresh_only_when_they_held_rows() {
+        let mut v = ViewDef {
+            name: QualName::new("local_app", "m"),
+            materialized: true,
+            query: "SELECT 1 AS one".into(),
+            columns: vec![ViewColumn {
+                name: "one".into(),
+                type_name: "integer".into(),
+                ..ViewColumn::default()
+            }],
+            ..ViewDef::default()
+        };
+        let r = render_view(&v, &mapper());
+        assert_eq!(
+            r.create[0].sql,
+            "CREATE MATERIALIZED VIEW \"public\".\"m\" AS SELECT 1 AS one WITH NO DATA"
+        );
+        assert!(r.placeholder.is_none() && r.after.is_empty());
+        v.populated = true;
+        let r = render_view(&v, &mapper());
+        assert_eq!(r.after[0].sql, "REFRESH MATERIALIZED VIEW \"public\".\"m\"");
+        assert_eq!(r.after[0].kind, Kind::Refresh);
     }
 }
