@@ -17,6 +17,10 @@ use crate::ddl::lexer::{self, Qualifies};
 use crate::ddl::model::{
     render_table, render_view, Column, Key, Mapper, TableDef, ViewColumn, ViewDef,
 };
+use crate::ddl::post::{
+    render_constraint, render_index, render_policy, render_rule, render_trigger, ConstraintDef,
+    ConstraintType, IndexDef, PolicyDef, RenderedConstraint, RuleDef, TriggerDef,
+};
 use crate::error::PgContext;
 
 pub use super::statement::{Kind, Part, Statement};
@@ -2063,73 +2067,6 @@ async fn read_tables(
     Ok(())
 }
 
-/// A primary key or unique constraint that `ADD CONSTRAINT ... USING
-/// INDEX` can make from its own index: its index definition and the
-/// `PRIMARY KEY USING INDEX name [DEFERRABLE ...]` clause. `None` for
-/// keys with INCLUDE columns, storage parameters or a tablespace, which
-/// keep the one-statement form.
-fn key_by_index(name: &str, def: &str, index: &str) -> Option<(String, String)> {
-    let (kind, rest) = if let Some(rest) = def.strip_prefix("PRIMARY KEY (") {
-        ("PRIMARY KEY", rest)
-    } else if let Some(rest) = def.strip_prefix("UNIQUE NULLS NOT DISTINCT (") {
-        ("UNIQUE", rest)
-    } else {
-        ("UNIQUE", def.strip_prefix("UNIQUE (")?)
-    };
-    // Column names are quoted where needed; a quoted name may hold ")".
-    let mut in_quotes = false;
-    let mut end = None;
-    for (i, ch) in rest.char_indices() {
-        match ch {
-            '"' => in_quotes = !in_quotes,
-            ')' if !in_quotes => {
-                end = Some(i);
-                break;
-            }
-            _ => {}
-        }
-    }
-    let tail = &rest[end? + 1..];
-    if !matches!(
-        tail,
-        "" | " DEFERRABLE" | " DEFERRABLE INITIALLY DEFERRED" | " DEFERRABLE INITIALLY IMMEDIATE"
-    ) {
-        return None;
-    }
-    // The key's index carries its name, quoted only where needed.
-    let after = index.strip_prefix("CREATE UNIQUE INDEX ")?;
-    let token = if after.starts_with('"') {
-        let mut end = None;
-        let b = after.as_bytes();
-        let mut i = 1;
-        while i < b.len() {
-            if b[i] == b'"' {
-                if b.get(i + 1) == Some(&b'"') {
-                    i += 2;
-                    continue;
-                }
-                end = Some(i + 1);
-                break;
-            }
-            i += 1;
-        }
-        &after[..end?]
-    } else {
-        after.split(' ').next()?
-    };
-    let unquoted = match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(t) => t.replace("\"\"", "\""),
-        None => token.to_string(),
-    };
-    if unquoted != name || !after[token.len()..].starts_with(" ON ") || index.contains(" WHERE ") {
-        return None;
-    }
-    Some((
-        index.to_string(),
-        format!("{kind} USING INDEX {token}{tail}"),
-    ))
-}
-
 /// Keys, indexes, foreign keys, triggers, rules and policies of the
 /// selected tables.
 async fn read_table_post(
@@ -2160,112 +2097,50 @@ async fn read_table_post(
     let mut fks = Vec::new();
     let mut attaches = Vec::new();
     for r in rows {
-        let kind: String = r.get(0);
-        let cname: String = r.get(1);
-        let table = QualName::new(r.get::<_, String>(3), r.get::<_, String>(4));
-        let only = if r.get::<_, String>(5) == "p" {
-            ""
-        } else {
-            "ONLY "
+        let kind = match r.get::<_, String>(0).as_str() {
+            "p" => ConstraintType::PrimaryKey,
+            "u" => ConstraintType::Unique,
+            "x" => ConstraintType::Exclusion,
+            _ => ConstraintType::ForeignKey,
         };
-        let stmt = Statement {
-            kind: Kind::Constraint,
-            part: part(&cname, m.name(&table)),
-            large_object: None,
-            what: format!("constraint {cname} on {table}"),
-            sql: format!(
-                "ALTER TABLE {only}{} ADD CONSTRAINT {} {}",
-                m.q(&table),
-                quote_ident(&cname),
-                m.sql(&r.get::<_, String>(2))
-            ),
+        let def = ConstraintDef {
+            name: r.get(1),
+            table: QualName::new(r.get::<_, String>(3), r.get::<_, String>(4)),
+            kind,
+            definition: r.get(2),
+            on_partitioned: r.get::<_, String>(5) == "p",
+            index: r.get(8),
+            references_partitioned: r.get(9),
+            comment: r.get(7),
         };
-        let comment = r.get::<_, Option<String>>(7).map(|cm| Statement {
-            kind: Kind::Comment,
-            part: part(&cname, m.name(&table)),
-            large_object: None,
-            what: format!("comment on constraint {cname}"),
-            sql: format!(
-                "COMMENT ON CONSTRAINT {} ON {} IS {}",
-                quote_ident(&cname),
-                m.q(&table),
-                quote_literal(&cm)
-            ),
-        });
-        if kind == "f" {
-            if !r.get::<_, bool>(6) {
-                plan.warnings.push(format!(
-                    "foreign key {cname} on {table} references a table that is not copied; it is not created"
-                ));
-                continue;
+        if def.kind == ConstraintType::ForeignKey && !r.get::<_, bool>(6) {
+            plan.warnings.push(format!(
+                "foreign key {} on {} references a table that is not copied; it is not created",
+                def.name, def.table
+            ));
+            continue;
+        }
+        match render_constraint(&def, m) {
+            RenderedConstraint::ForeignKey {
+                add,
+                validation,
+                comment,
+            } => {
+                fks.push(add);
+                plan.validations.extend(validation);
+                fks.extend(comment);
             }
-            // Added NOT VALID (instant), then validated in parallel
-            // sessions: VALIDATE takes only a SHARE UPDATE EXCLUSIVE lock,
-            // so keys on different tables check at the same time. The
-            // result is the same validated key.
-            let def: String = r.get(2);
-            // PostgreSQL (before 18) rejects NOT VALID foreign keys on a
-            // partitioned table, and VALIDATE of a key that references one
-            // leaves its per-partition clones not valid; pg_dump adds both
-            // validated, and so do we.
-            if def.ends_with("NOT VALID") || only.is_empty() || r.get::<_, bool>(9) {
-                fks.push(stmt);
-            } else {
-                fks.push(Statement {
-                    kind: Kind::Constraint,
-                    part: stmt.part.clone(),
-                    large_object: None,
-                    what: stmt.what.clone(),
-                    sql: format!("{} NOT VALID", stmt.sql),
-                });
-                plan.validations.push(Statement {
-                    kind: Kind::KeyValidation,
-                    part: part(&cname, m.name(&table)),
-                    large_object: None,
-                    what: format!("validation of foreign key {cname} on {table}"),
-                    sql: format!(
-                        "ALTER TABLE {only}{} VALIDATE CONSTRAINT {}",
-                        m.q(&table),
-                        quote_ident(&cname)
-                    ),
-                });
+            RenderedConstraint::Key {
+                build,
+                table,
+                attach,
+                comment,
+            } => {
+                plan.indexes.push(build);
+                plan.index_tables.push(table);
+                attaches.extend(attach);
+                plan.post.extend(comment);
             }
-            fks.extend(comment);
-        } else {
-            // A plain key on a table is built as its unique index first
-            // (a SHARE lock, so the table's other indexes build at the
-            // same time) and becomes the constraint after all loads; the
-            // ALTER TABLE form would hold an exclusive lock for the build.
-            let split = (only == "ONLY ")
-                .then(|| r.get::<_, Option<String>>(8))
-                .flatten()
-                .and_then(|index| key_by_index(&cname, &r.get::<_, String>(2), &index));
-            match split {
-                Some((index, using)) => {
-                    plan.indexes.push(Statement {
-                        kind: Kind::ConstraintIndex,
-                        part: part(&cname, m.name(&table)),
-                        large_object: None,
-                        what: format!("index of constraint {cname} on {table}"),
-                        sql: m.sql(&index),
-                    });
-                    attaches.push(Statement {
-                        kind: Kind::Constraint,
-                        part: stmt.part,
-                        large_object: None,
-                        what: stmt.what,
-                        sql: format!(
-                            "ALTER TABLE ONLY {} ADD CONSTRAINT {} {using}",
-                            m.q(&table),
-                            quote_ident(&cname),
-                        ),
-                    });
-                }
-                None => plan.indexes.push(stmt),
-            }
-            plan.index_tables
-                .push((only == "ONLY ").then(|| m.name(&table)));
-            plan.post.extend(comment);
         }
     }
     // Other indexes. An index on a partition that belongs to its parent's
@@ -2289,24 +2164,19 @@ async fn read_table_post(
         .await
         .pg_context(|| "reading indexes".into())?;
     for r in rows {
-        let mut def = m.sql(&r.get::<_, String>(0));
-        let partitioned = r.get::<_, String>(1) == "p";
-        if partitioned {
-            def = def.replacen(" ON ONLY ", " ON ", 1);
-        }
-        let name = QualName::new(r.get::<_, String>(2), r.get::<_, String>(3));
-        let table = QualName::new(r.get::<_, String>(5), r.get::<_, String>(6));
-        plan.indexes.push(Statement {
-            kind: Kind::Index,
-            part: None,
-            large_object: None,
-            what: format!("index {name}"),
-            sql: def,
-        });
-        plan.index_tables
-            .push((!partitioned).then(|| m.name(&table)));
-        plan.post
-            .extend(comment_stmt("INDEX", &m.q(&name), r.get(4)));
+        let (index, table, comment) = render_index(
+            &IndexDef {
+                name: QualName::new(r.get::<_, String>(2), r.get::<_, String>(3)),
+                table: QualName::new(r.get::<_, String>(5), r.get::<_, String>(6)),
+                definition: r.get(0),
+                on_partitioned: r.get::<_, String>(1) == "p",
+                comment: r.get(4),
+            },
+            m,
+        );
+        plan.indexes.push(index);
+        plan.index_tables.push(table);
+        plan.post.extend(comment);
     }
     plan.post.splice(0..0, attaches.into_iter().chain(fks));
     // Triggers (not the internal ones of foreign keys, not clones on
@@ -2328,34 +2198,15 @@ async fn read_table_post(
         .await
         .pg_context(|| "reading triggers".into())?;
     for r in rows {
-        let tg: String = r.get(1);
-        let table = QualName::new(r.get::<_, String>(3), r.get::<_, String>(4));
-        plan.post.push(Statement {
-            kind: Kind::Trigger,
-            part: part(&tg, m.name(&table)),
-            large_object: None,
-            what: format!("trigger {tg} on {table}"),
-            sql: m.sql(&r.get::<_, String>(0)),
-        });
-        let state = match r.get::<_, String>(2).as_str() {
-            "D" => Some("DISABLE TRIGGER"),
-            "R" => Some("ENABLE REPLICA TRIGGER"),
-            "A" => Some("ENABLE ALWAYS TRIGGER"),
-            _ => None,
-        };
-        if let Some(s) = state {
-            plan.post.push(Statement {
-                kind: Kind::Trigger,
-                part: part(&tg, m.name(&table)),
-                large_object: None,
-                what: format!("trigger {tg} on {table}"),
-                sql: format!("ALTER TABLE {} {s} {}", m.q(&table), quote_ident(&tg)),
-            });
-        }
-        plan.post.extend(comment_stmt(
-            "TRIGGER",
-            &format!("{} ON {}", quote_ident(&tg), m.q(&table)),
-            r.get(5),
+        plan.post.extend(render_trigger(
+            &TriggerDef {
+                name: r.get(1),
+                table: QualName::new(r.get::<_, String>(3), r.get::<_, String>(4)),
+                definition: r.get(0),
+                enabled: r.get::<_, String>(2).chars().next().unwrap_or('O'),
+                comment: r.get(5),
+            },
+            m,
         ));
     }
     let rows = c
@@ -2370,20 +2221,20 @@ async fn read_table_post(
         .await
         .pg_context(|| "reading rules".into())?;
     for r in rows {
-        let table = QualName::new(r.get::<_, String>(2), r.get::<_, String>(3));
-        plan.post.push(Statement {
-            kind: Kind::Rule,
-            part: part(&r.get::<_, String>(1), m.name(&table)),
-            large_object: None,
-            what: format!("rule {} on {table}", r.get::<_, String>(1)),
-            sql: m.sql(&r.get::<_, String>(0)),
-        });
+        plan.post.push(render_rule(
+            &RuleDef {
+                name: r.get(1),
+                table: QualName::new(r.get::<_, String>(2), r.get::<_, String>(3)),
+                definition: r.get(0),
+            },
+            m,
+        ));
     }
     let rows = c
         .query(
             "SELECT p.polname::text, n.nspname::text, t.relname::text, p.polcmd::text, p.polpermissive, \
                     CASE WHEN p.polroles = '{0}' THEN NULL ELSE \
-                      (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.rolname) ORDER BY a.rolname) \
+                      (SELECT pg_catalog.array_agg(a.rolname::text ORDER BY a.rolname) \
                          FROM pg_catalog.pg_authid a WHERE a.oid = ANY(p.polroles)) END, \
                     pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) \
                FROM pg_catalog.pg_policy p \
@@ -2400,7 +2251,7 @@ async fn read_table_post(
             .query(
                 "SELECT p.polname::text, n.nspname::text, t.relname::text, p.polcmd::text, p.polpermissive, \
                         CASE WHEN p.polroles = '{0}' THEN NULL ELSE \
-                          (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.rolname) ORDER BY a.rolname) \
+                          (SELECT pg_catalog.array_agg(a.rolname::text ORDER BY a.rolname) \
                              FROM pg_catalog.pg_roles a WHERE a.oid = ANY(p.polroles)) END, \
                         pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) \
                    FROM pg_catalog.pg_policy p \
@@ -2413,41 +2264,18 @@ async fn read_table_post(
             .pg_context(|| "reading policies".into())?,
     };
     for r in rows {
-        let pol: String = r.get(0);
-        let table = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
-        let cmd = match r.get::<_, String>(3).as_str() {
-            "r" => "SELECT",
-            "a" => "INSERT",
-            "w" => "UPDATE",
-            "d" => "DELETE",
-            _ => "ALL",
-        };
-        let mut sql = format!(
-            "CREATE POLICY {} ON {} AS {} FOR {cmd}",
-            quote_ident(&pol),
-            m.q(&table),
-            if r.get::<_, bool>(4) {
-                "PERMISSIVE"
-            } else {
-                "RESTRICTIVE"
-            }
-        );
-        if let Some(roles) = r.get::<_, Option<Vec<String>>>(5) {
-            sql.push_str(&format!(" TO {}", roles.join(", ")));
-        }
-        if let Some(q) = r.get::<_, Option<String>>(6) {
-            sql.push_str(&format!(" USING ({})", m.sql(&q)));
-        }
-        if let Some(w) = r.get::<_, Option<String>>(7) {
-            sql.push_str(&format!(" WITH CHECK ({})", m.sql(&w)));
-        }
-        plan.post.push(Statement {
-            kind: Kind::Policy,
-            part: part(&pol, m.name(&table)),
-            large_object: None,
-            what: format!("policy {pol} on {table}"),
-            sql,
-        });
+        plan.post.push(render_policy(
+            &PolicyDef {
+                name: r.get(0),
+                table: QualName::new(r.get::<_, String>(1), r.get::<_, String>(2)),
+                command: r.get::<_, String>(3).chars().next().unwrap_or('*'),
+                permissive: r.get(4),
+                roles: r.get(5),
+                using: r.get(6),
+                check: r.get(7),
+            },
+            m,
+        ));
     }
     Ok(())
 }
@@ -3560,7 +3388,7 @@ async fn read_publications(
 
 #[cfg(test)]
 mod tests {
-    use super::{key_by_index, Outside, QualName, SchemaPlan, Statement};
+    use super::{Outside, QualName, SchemaPlan, Statement};
     use std::collections::HashSet;
 
     #[test]
@@ -3859,59 +3687,5 @@ mod tests {
         assert_eq!(plan.extension_schemas, ["ext", "geo"]);
         assert_eq!(plan.extensions.len(), 2);
         assert!(plan.extensions[1].sql.contains("cube"));
-    }
-
-    #[test]
-    fn plain_keys_are_built_from_their_index() {
-        let (index, using) = key_by_index(
-            "accounts_pkey",
-            "PRIMARY KEY (id)",
-            "CREATE UNIQUE INDEX accounts_pkey ON app.accounts USING btree (id)",
-        )
-        .unwrap();
-        assert_eq!(
-            index,
-            "CREATE UNIQUE INDEX accounts_pkey ON app.accounts USING btree (id)"
-        );
-        assert_eq!(using, "PRIMARY KEY USING INDEX accounts_pkey");
-        let (_, using) = key_by_index(
-            "Odd Key",
-            "UNIQUE (\"a)b\", c) DEFERRABLE INITIALLY DEFERRED",
-            "CREATE UNIQUE INDEX \"Odd Key\" ON app.t USING btree (\"a)b\", c)",
-        )
-        .unwrap();
-        assert_eq!(
-            using,
-            "UNIQUE USING INDEX \"Odd Key\" DEFERRABLE INITIALLY DEFERRED"
-        );
-        let (_, using) = key_by_index(
-            "u",
-            "UNIQUE NULLS NOT DISTINCT (a)",
-            "CREATE UNIQUE INDEX u ON app.t USING btree (a) NULLS NOT DISTINCT",
-        )
-        .unwrap();
-        assert_eq!(using, "UNIQUE USING INDEX u");
-    }
-
-    #[test]
-    fn keys_with_options_keep_the_one_statement_form() {
-        for def in [
-            "PRIMARY KEY (id) INCLUDE (v)",
-            "PRIMARY KEY (id) WITH (fillfactor='70')",
-            "UNIQUE (id) USING INDEX TABLESPACE ts",
-            "EXCLUDE USING gist (r WITH &&)",
-        ] {
-            assert!(
-                key_by_index("k", def, "CREATE UNIQUE INDEX k ON app.t USING btree (id)").is_none(),
-                "{def}"
-            );
-        }
-        // An index named otherwise (cannot happen for a key) is left alone.
-        assert!(key_by_index(
-            "k",
-            "PRIMARY KEY (id)",
-            "CREATE UNIQUE INDEX other ON app.t USING btree (id)"
-        )
-        .is_none());
     }
 }

@@ -1,6 +1,8 @@
-//! DDL: quoting, the SQL lexer that renames schemas exactly, and (in
-//! later modules) the rendering of the catalog model into ordered statements.
+//! DDL: quoting, the SQL lexer that renames schemas exactly, and typed
+//! definitions with their pure rendering into statements: tables and
+//! views (`model`), what a table gets after its rows (`post`).
 
 pub mod lexer;
 pub mod model;
+pub mod post;
 pub mod quote;
