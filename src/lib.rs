@@ -4,7 +4,12 @@
 //! - [`cli`]: clap types only; [`settings`] turns them (plus the config
 //!   file and environment) into validated settings once.
 //! - [`conn`]: connection strings, `.pgpass`, TLS, session setup.
-//! - [`catalog`]: reads a server's catalog (read-only).
+//! - [`catalog`]: reads a server's catalog (read-only) into typed
+//!   definitions (`catalog::model`), and the schema plan as data with its
+//!   pure transformations (`catalog::plan`, `catalog::statement`).
+//! - [`ddl`]: pure: quoting, the SQL lexer that renames schemas, and the
+//!   rendering of typed definitions into statements (`ddl::model` tables
+//!   and views, `ddl::post` keys, indexes, triggers, rules, policies).
 //! - [`select`]: which tables a command works on (pure).
 //! - [`transfer`]: snapshot, ordering, parallel COPY streaming; DDL sent
 //!   many statements to a round trip, small tables many to a transaction.

@@ -1,12 +1,15 @@
 //! Read what pgbarge needs from a server's catalog.
 //!
-//! For now: tables (with partitions), their columns, the facts about
-//! column types that decide whether binary COPY is portable, foreign keys
-//! and owned sequences. Reads only; never writes. Queries use
+//! Here: tables (with partitions), their columns, the facts about column
+//! types that decide whether binary COPY is portable, foreign keys and
+//! owned sequences; `model` reads the selected schemas into a schema plan
+//! (`plan`, data only), rendering through `crate::ddl`. Reads only;
+//! never writes. Queries use
 //! schema-qualified catalog names because sessions run with an empty
 //! search_path.
 
 pub mod model;
+pub mod plan;
 pub mod statement;
 pub mod stats;
 pub mod types;

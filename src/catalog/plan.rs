@@ -1,0 +1,882 @@
+//! The schema plan as data: what a run creates, in which order, and
+//! what it needs, with the pure transformations later steps apply to it
+//! (a schema map, `--no-owner`, `--no-privileges`, a restore's
+//! selection, `--leave-out`). `catalog::model` builds it from a server;
+//! dumps store it as `schema.json`.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::statement::{Kind, Part, Statement};
+use super::QualName;
+use crate::ddl::lexer::{self, Qualifies};
+use crate::ddl::model::Mapper;
+
+/// The kinds of object a plan creates and a clean-up drops. Stored (in
+/// dumps and run state) as the words SQL uses; a word outside this list
+/// is a damaged or hostile record, refused when read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ObjectKind {
+    #[serde(rename = "table")]
+    Table,
+    #[serde(rename = "view")]
+    View,
+    #[serde(rename = "materialized view")]
+    MaterializedView,
+    #[serde(rename = "sequence")]
+    Sequence,
+    #[serde(rename = "type")]
+    Type,
+    #[serde(rename = "function")]
+    Function,
+    #[serde(rename = "publication")]
+    Publication,
+    #[serde(rename = "cast")]
+    Cast,
+    #[serde(rename = "collation")]
+    Collation,
+    #[serde(rename = "text search dictionary")]
+    TextSearchDictionary,
+    #[serde(rename = "text search configuration")]
+    TextSearchConfiguration,
+    #[serde(rename = "operator")]
+    Operator,
+    #[serde(rename = "conversion")]
+    Conversion,
+    #[serde(rename = "operator class")]
+    OperatorClass,
+    #[serde(rename = "operator family")]
+    OperatorFamily,
+    #[serde(rename = "foreign table")]
+    ForeignTable,
+    #[serde(rename = "event trigger")]
+    EventTrigger,
+    #[serde(rename = "large object")]
+    LargeObject,
+}
+
+impl ObjectKind {
+    /// As SQL spells it (`DROP MATERIALIZED VIEW`, lower case).
+    pub fn word(self) -> &'static str {
+        match self {
+            ObjectKind::Table => "table",
+            ObjectKind::View => "view",
+            ObjectKind::MaterializedView => "materialized view",
+            ObjectKind::Sequence => "sequence",
+            ObjectKind::Type => "type",
+            ObjectKind::Function => "function",
+            ObjectKind::Publication => "publication",
+            ObjectKind::Cast => "cast",
+            ObjectKind::Collation => "collation",
+            ObjectKind::TextSearchDictionary => "text search dictionary",
+            ObjectKind::TextSearchConfiguration => "text search configuration",
+            ObjectKind::Operator => "operator",
+            ObjectKind::Conversion => "conversion",
+            ObjectKind::OperatorClass => "operator class",
+            ObjectKind::OperatorFamily => "operator family",
+            ObjectKind::ForeignTable => "foreign table",
+            ObjectKind::EventTrigger => "event trigger",
+            ObjectKind::LargeObject => "large object",
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// An object the plan creates, for the conflict check and for clean-up.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Created {
+    pub kind: ObjectKind,
+    /// Target name.
+    pub name: QualName,
+    /// For functions: the argument types, as the target spells them.
+    pub args: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SchemaPlan {
+    /// Target schemas to create when missing.
+    pub schemas: Vec<String>,
+    pub extensions: Vec<Statement>,
+    /// Names of the extensions in `extensions`, and the target schema each
+    /// should live in.
+    pub extension_names: Vec<String>,
+    pub extension_schemas: Vec<String>,
+    /// Types, functions, sequences, tables, views: one transaction.
+    pub pre: Vec<Statement>,
+    /// Primary keys, unique and exclusion constraints, indexes: built in
+    /// parallel after the data.
+    pub indexes: Vec<Statement>,
+    /// For each of `indexes`, the target table it belongs to (None for a
+    /// partitioned table's or other statements that wait for all rows).
+    pub index_tables: Vec<Option<QualName>>,
+    /// Tables (target names) a foreign table inherits from: not analyzed
+    /// on the target, since ANALYZE of a parent reads its children too,
+    /// the foreign one through its remote server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_analyze: Vec<QualName>,
+    /// Foreign keys, materialized view refreshes, triggers, rules,
+    /// policies, in this order, after the indexes.
+    pub post: Vec<Statement>,
+    /// `VALIDATE CONSTRAINT` of the foreign keys `post` adds NOT VALID:
+    /// run in parallel after `post`.
+    pub validations: Vec<Statement>,
+    /// Owners and grants, applied last.
+    pub access: Vec<Statement>,
+    /// Publications: run at the very end; a failure is a warning, not a
+    /// failed copy (creating one needs rights a role may lack).
+    pub publications: Vec<Statement>,
+    /// Roles that own objects, and roles granted privileges (they must
+    /// exist on the target).
+    pub owners: BTreeSet<String>,
+    pub grantees: BTreeSet<String>,
+    /// Sequences to set from the source afterwards: (source, target).
+    pub sequences: Vec<(QualName, QualName)>,
+    pub created: Vec<Created>,
+    pub warnings: Vec<String>,
+    /// With `Options::record_names`: every object name in the selected
+    /// schemas (target names), so the statements can be renamed again
+    /// later (a dump restored under a schema map).
+    #[serde(default)]
+    pub names: Vec<QualName>,
+    /// Objects outside the plan that objects of the plan need (a function
+    /// a default calls, a table a view reads, in a schema not selected):
+    /// they must already exist where the plan is applied.
+    #[serde(default)]
+    pub outside: Vec<Outside>,
+    /// Objects of kinds pgbarge cannot recreate yet, found in the copied
+    /// schemas: each stops the run before anything is written unless its
+    /// kind is left out (`leave_out`).
+    #[serde(default)]
+    pub unsupported: Vec<Unsupported>,
+    /// Large objects (their oids) a copy carries after the tables' rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub large_objects: Vec<u32>,
+}
+
+/// Objects of one kind pgbarge cannot recreate yet.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Unsupported {
+    /// As `--leave-out` spells it: `large-object`, `security-label`.
+    pub kind: String,
+    /// The objects, comma-separated.
+    pub names: String,
+}
+
+/// The kinds `--leave-out` accepts.
+pub const LEAVE_OUT_KINDS: &[&str] = &["large-object", "security-label"];
+
+impl SchemaPlan {
+    /// Settle the objects pgbarge cannot recreate: those of a kind in
+    /// `kinds` are left out, with a warning naming them; any other is an
+    /// error that names the objects and the flag, before anything is
+    /// written.
+    pub fn leave_out(&mut self, kinds: &[String]) -> std::result::Result<(), String> {
+        if let Some(k) = kinds
+            .iter()
+            .find(|k| !LEAVE_OUT_KINDS.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "--leave-out {k}: not a kind pgbarge leaves out (kinds: {})",
+                LEAVE_OUT_KINDS.join(", ")
+            ));
+        }
+        let mut stops = Vec::new();
+        for u in &self.unsupported {
+            if kinds.contains(&u.kind) {
+                self.warnings
+                    .push(format!("left out (--leave-out {}): {}", u.kind, u.names));
+            } else {
+                stops.push(format!(
+                    "{} {}: pgbarge cannot recreate this kind yet; create it on the target \
+                     yourself and rerun with --leave-out {}",
+                    u.kind.replace('-', " "),
+                    u.names,
+                    u.kind
+                ));
+            }
+        }
+        if stops.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the source holds objects pgbarge cannot recreate yet; nothing was written:\n  - {}",
+            stops.join("\n  - ")
+        ))
+    }
+}
+
+/// An object the plan needs but does not create.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Outside {
+    /// `table`, `view`, `sequence`, `type`, `function`, ...
+    pub kind: String,
+    /// Its target name as the server spells it (`util.next_code()`).
+    pub name: String,
+    /// Its target schema.
+    pub schema: String,
+    /// The objects of the plan that need it (`table app.a`).
+    pub needed_by: Vec<String>,
+    /// Whether its schema is one the selection reads (then the object was
+    /// left out by `--table`/`--exclude-table`, or is one pgbarge does not
+    /// recreate).
+    #[serde(default)]
+    pub in_selected_schema: bool,
+}
+
+impl Outside {
+    /// What to say when the target lacks it.
+    pub fn missing(&self) -> String {
+        if self.schema.is_empty() {
+            return format!(
+                "{}, which belongs to the database (no schema) and the target does not have: \
+                 create it on the target first",
+                self.need()
+            );
+        }
+        format!(
+            "{}, which the selection leaves out and the target does not have: {}, or create it \
+             on the target first",
+            self.need(),
+            if self.in_selected_schema {
+                "keep it in the selection (--table/--exclude-table), or leave out what needs it"
+                    .to_string()
+            } else {
+                format!(
+                    "add --schema {} (or the object to the selection)",
+                    crate::catalog::quote_ident(&self.schema)
+                )
+            }
+        )
+    }
+
+    /// What a dump says of it: the restore target must have it.
+    pub fn not_in_dump(&self) -> String {
+        if self.schema.is_empty() {
+            return format!(
+                "{}, which belongs to the database (no schema): it must exist where the dump is \
+                 restored",
+                self.need()
+            );
+        }
+        format!(
+            "{}, which the dump does not hold ({}): it must exist where the dump is restored",
+            self.need(),
+            if self.in_selected_schema {
+                "the selection leaves it out".to_string()
+            } else {
+                format!(
+                    "it is in schema {}, outside the selection",
+                    crate::catalog::quote_ident(&self.schema)
+                )
+            }
+        )
+    }
+
+    /// `table app.a needs function util.f()`.
+    fn need(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.needed_by.join(", "),
+            if self.needed_by.len() > 1 {
+                "need"
+            } else {
+                "needs"
+            },
+            self.kind,
+            self.name
+        )
+    }
+}
+
+impl SchemaPlan {
+    /// Every statement, for renaming.
+    fn statements_mut(&mut self) -> impl Iterator<Item = &mut Statement> {
+        self.extensions
+            .iter_mut()
+            .chain(&mut self.pre)
+            .chain(&mut self.indexes)
+            .chain(&mut self.post)
+            .chain(&mut self.validations)
+            .chain(&mut self.access)
+            .chain(&mut self.publications)
+    }
+
+    /// Leave out of a plan read earlier (a dump's) the `excluded` objects
+    /// and every object of `dropped_schemas`: each statement that names
+    /// one of them, and in turn what such a statement would have created
+    /// (a view over a left-out table goes, then its refresh and grants).
+    /// Returns every object left out, tables among them.
+    pub fn keep_only(
+        &mut self,
+        excluded: HashSet<QualName>,
+        dropped_schemas: &HashSet<String>,
+    ) -> HashSet<QualName> {
+        let mut out = excluded;
+        out.extend(
+            self.names
+                .iter()
+                .filter(|n| dropped_schemas.contains(&n.schema))
+                .cloned(),
+        );
+        let names_out = |sql: &str, out: &HashSet<QualName>| {
+            lexer::qualified_names(sql)
+                .into_iter()
+                .any(|(s, n)| out.contains(&QualName::new(s, n)))
+        };
+        loop {
+            let before = out.len();
+            let mut more = Vec::new();
+            for st in self.statements() {
+                if names_out(&st.sql, &out) {
+                    if let Some((s, n)) = lexer::created_object(&st.sql) {
+                        more.push(QualName::new(s, n));
+                    }
+                }
+            }
+            out.extend(more);
+            if out.len() == before {
+                break;
+            }
+        }
+        // A constraint that goes (a foreign key to a left-out table) takes
+        // its validation and comment with it.
+        let gone_keys: HashSet<&Part> = self
+            .statements()
+            .filter(|st| st.kind == Kind::Constraint && names_out(&st.sql, &out))
+            .filter_map(|st| st.part.as_ref())
+            .collect();
+        let gone_keys: HashSet<Part> = gone_keys.into_iter().cloned().collect();
+        let keep = |st: &Statement| {
+            if names_out(&st.sql, &out) {
+                return false;
+            }
+            let of_key = matches!(st.kind, Kind::KeyValidation | Kind::Comment);
+            !(of_key && st.part.as_ref().is_some_and(|p| gone_keys.contains(p)))
+        };
+        self.pre.retain(keep);
+        // Bodies are not parsed; one that spells a left-out name is kept
+        // and named, since it fails when it runs that part.
+        for st in self.pre.iter().filter(|st| st.kind == Kind::Function) {
+            let mut gone: Vec<String> = lexer::body_names(&st.sql)
+                .into_iter()
+                .map(|(s, n)| QualName::new(s, n))
+                .filter(|n| out.contains(n))
+                .map(|n| n.to_string())
+                .collect();
+            gone.sort();
+            gone.dedup();
+            if !gone.is_empty() {
+                self.warnings.push(format!(
+                    "{}: its body mentions {}, which the selection leaves out; it is restored \
+                     and fails when it reaches that name",
+                    st.what,
+                    gone.join(", ")
+                ));
+            }
+        }
+        let kept: Vec<bool> = self.indexes.iter().map(keep).collect();
+        let mut flags = kept.iter();
+        self.indexes.retain(|_| *flags.next().unwrap_or(&true));
+        let mut flags = kept.iter();
+        self.index_tables.retain(|_| *flags.next().unwrap_or(&true));
+        self.post.retain(keep);
+        self.validations.retain(keep);
+        self.access.retain(keep);
+        self.publications.retain(keep);
+        self.schemas.retain(|s| !dropped_schemas.contains(s));
+        self.sequences.retain(|(_, t)| !out.contains(t));
+        self.created.retain(|c| !out.contains(&c.name));
+        out
+    }
+
+    /// For `--table` at restore, as a dump with `--table` chooses: the
+    /// objects (types, functions, sequences, views, ...) that none of the
+    /// `chosen` tables needs, directly or through one another. `tables`
+    /// is every table of the plan. A statement works for the object it
+    /// creates, or else for the first object it names (an index, a key, a
+    /// comment, a grant); when that object stays, what the statement
+    /// names is needed, also inside a function's body. Returns the
+    /// objects not needed, and every name the staying statements spell
+    /// (their schemas must stay: an extension's type lives in one).
+    pub fn not_needed(
+        &self,
+        tables: &HashSet<QualName>,
+        chosen: &HashSet<QualName>,
+    ) -> (HashSet<QualName>, HashSet<QualName>) {
+        let qual = |v: Vec<(String, String)>| -> Vec<QualName> {
+            v.into_iter().map(|(s, n)| QualName::new(s, n)).collect()
+        };
+        let mut optional = HashSet::new();
+        let mut works: Vec<(Option<QualName>, Vec<QualName>)> = Vec::new();
+        for st in self.statements() {
+            let mut names = qual(lexer::referenced_names(&st.sql));
+            // A function's body is not parsed, but what it spells is
+            // taken as needed (a sequence its nextval() uses).
+            names.extend(qual(lexer::body_names(&st.sql)));
+            let created = lexer::created_object(&st.sql).map(|(s, n)| QualName::new(s, n));
+            if let Some(c) = created.as_ref().filter(|c| !tables.contains(*c)) {
+                optional.insert(c.clone());
+            }
+            works.push((created.or_else(|| names.first().cloned()), names));
+        }
+        let mut need: HashSet<QualName> = HashSet::new();
+        loop {
+            let before = need.len();
+            for (subject, names) in &works {
+                let stays = match subject {
+                    Some(s) if optional.contains(s) => need.contains(s),
+                    Some(s) if tables.contains(s) => chosen.contains(s),
+                    _ => true,
+                };
+                if stays {
+                    need.extend(names.iter().cloned());
+                }
+            }
+            if need.len() == before {
+                break;
+            }
+        }
+        (optional.difference(&need).cloned().collect(), need)
+    }
+
+    /// For `--table` at restore: leave out the extensions nothing kept
+    /// uses. A plan does not record an extension's members, so this goes
+    /// by schema: an extension stays when a name the kept statements spell
+    /// (`named`) lives in its schema and no statement of the plan creates
+    /// it (so it can only come from an extension there), or when its
+    /// schema is one of `wanted`.
+    pub fn drop_unused_extensions(&mut self, named: &HashSet<QualName>, wanted: &[String]) {
+        let created: HashSet<QualName> = self
+            .statements()
+            .filter_map(|st| lexer::created_object(&st.sql))
+            .map(|(s, n)| QualName::new(s, n))
+            .collect();
+        let used: HashSet<&str> = named
+            .iter()
+            .filter(|n| !created.contains(*n))
+            .map(|n| n.schema.as_str())
+            .collect();
+        let keep: Vec<bool> = self
+            .extension_schemas
+            .iter()
+            .map(|s| used.contains(s.as_str()) || wanted.contains(s))
+            .collect();
+        let mut flags = keep.iter();
+        self.extensions.retain(|_| *flags.next().unwrap_or(&true));
+        let mut flags = keep.iter();
+        self.extension_names
+            .retain(|_| *flags.next().unwrap_or(&true));
+        let mut flags = keep.iter();
+        self.extension_schemas
+            .retain(|_| *flags.next().unwrap_or(&true));
+    }
+
+    fn statements(&self) -> impl Iterator<Item = &Statement> {
+        self.extensions
+            .iter()
+            .chain(&self.pre)
+            .chain(&self.indexes)
+            .chain(&self.post)
+            .chain(&self.validations)
+            .chain(&self.access)
+            .chain(&self.publications)
+    }
+
+    /// Rename schemas in a plan read earlier (a dump's), names and
+    /// statements alike, with the same lexer rules as a copy. Function
+    /// bodies stay as they are; those that mention a renamed schema are
+    /// named in `warnings`.
+    pub fn remap(&mut self, pairs: &[(String, String)]) {
+        if pairs.is_empty() {
+            return;
+        }
+        let map: HashMap<String, String> = pairs.iter().cloned().collect();
+        let known = Known(
+            self.names
+                .iter()
+                .map(|n| (n.schema.clone(), n.name.clone()))
+                .collect(),
+            HashMap::new(),
+        );
+        let m = Mapper {
+            map: map.clone(),
+            known: &known,
+        };
+        let rename = |n: &mut QualName| *n = m.name(n);
+        for s in self.schemas.iter_mut().chain(&mut self.extension_schemas) {
+            *s = m.schema(s).to_string();
+        }
+        self.index_tables.iter_mut().flatten().for_each(rename);
+        self.no_analyze.iter_mut().for_each(rename);
+        for (_, to) in &mut self.sequences {
+            rename(to);
+        }
+        let mut warnings = Vec::new();
+        for st in self.statements_mut() {
+            if let Some(p) = &mut st.part {
+                rename(&mut p.table);
+            }
+            if st.kind == Kind::Function {
+                let mentioned: Vec<String> = lexer::tokenize(&st.sql)
+                    .iter()
+                    .filter(|t| t.kind == lexer::Kind::Dollar)
+                    .flat_map(|t| lexer::mentioned_schemas(t.text, &map))
+                    .collect();
+                if !mentioned.is_empty() {
+                    warnings.push(format!(
+                        "{}: its body mentions schema {} which is mapped; the body is restored \
+                         unchanged",
+                        st.what,
+                        mentioned.join(", ")
+                    ));
+                }
+            }
+            st.sql = lexer::rename_statement(&st.sql, &map, &known);
+        }
+        for c in &mut self.created {
+            if c.kind == ObjectKind::Cast {
+                // (source type, target type), each renamed as SQL is.
+                c.name = QualName::new(m.sql(&c.name.schema), m.sql(&c.name.name));
+            } else if !matches!(
+                c.kind,
+                ObjectKind::Publication | ObjectKind::EventTrigger | ObjectKind::LargeObject
+            ) {
+                rename(&mut c.name);
+            }
+            if let Some(a) = &mut c.args {
+                *a = m.sql(a);
+            }
+        }
+        for n in &mut self.names {
+            rename(n);
+        }
+        for o in &mut self.outside {
+            o.name = m.sql(&o.name);
+            o.schema = m.schema(&o.schema).to_string();
+        }
+        self.warnings.extend(warnings);
+    }
+
+    /// Leave out owners (`--no-owner`): objects then belong to the role
+    /// that runs the statements.
+    pub fn drop_owners(&mut self) {
+        let owner = |st: &Statement| st.kind == Kind::Owner;
+        self.access.retain(|st| !owner(st));
+        self.publications.retain(|st| !owner(st));
+        // Default privileges then apply to the restoring role, which
+        // owns what it creates.
+        for st in &mut self.access {
+            if let Some(sql) = without_for_role(&st.sql) {
+                st.sql = sql;
+            }
+        }
+        self.owners.clear();
+    }
+
+    /// Leave out grants (`--no-privileges`), default privileges too.
+    pub fn drop_privileges(&mut self) {
+        self.access
+            .retain(|st| !matches!(st.kind, Kind::Privileges | Kind::DefaultPrivileges));
+        self.grantees.clear();
+    }
+
+    /// Leave out the large objects and their comments, owners and grants
+    /// (a restore of chosen tables, as a copy or dump of chosen tables).
+    pub fn drop_large_objects(&mut self) {
+        self.large_objects.clear();
+        self.created.retain(|c| c.kind != ObjectKind::LargeObject);
+        for list in [&mut self.post, &mut self.access] {
+            list.retain(|st| st.large_object.is_none());
+        }
+    }
+}
+
+/// `ALTER DEFAULT PRIVILEGES FOR ROLE "r" IN ...` without its `FOR ROLE
+/// "r"` (a quoted identifier, `""` inside it); None for other SQL.
+fn without_for_role(sql: &str) -> Option<String> {
+    const HEAD: &str = "ALTER DEFAULT PRIVILEGES FOR ROLE \"";
+    let rest = sql.strip_prefix(HEAD)?;
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'"' {
+            if bytes.get(i + 1) == Some(&b'"') {
+                i += 2;
+                continue;
+            }
+            return Some(format!("ALTER DEFAULT PRIVILEGES{}", &rest[i + 1..]));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Names in the mapped schemas, so `X.Y` is renamed only when schema X
+/// holds an object Y.
+pub(super) struct Known(
+    pub(super) HashSet<(String, String)>,
+    pub(super) HashMap<(String, String), String>,
+);
+
+impl Qualifies for Known {
+    fn holds(&self, schema: &str, name: &str) -> bool {
+        self.0.contains(&(schema.to_string(), name.to_string()))
+    }
+
+    fn relocated(&self, schema: &str, name: &str) -> Option<String> {
+        self.1.get(&(schema.to_string(), name.to_string())).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_cannot_be_recreated_stops_the_plan_unless_left_out_by_choice() {
+        let plan = || SchemaPlan {
+            unsupported: vec![Unsupported {
+                kind: "security-label".into(),
+                names: "table app.t".into(),
+            }],
+            ..Default::default()
+        };
+        let err = plan().leave_out(&[]).unwrap_err();
+        assert!(
+            err.contains("security label table app.t")
+                && err.contains("--leave-out security-label")
+                && err.contains("nothing was written"),
+            "{err}"
+        );
+        let mut p = plan();
+        p.leave_out(&["security-label".into()]).unwrap();
+        assert_eq!(
+            p.warnings,
+            ["left out (--leave-out security-label): table app.t"]
+        );
+        let err = plan().leave_out(&["colation".into()]).unwrap_err();
+        assert!(err.contains("not a kind"), "{err}");
+    }
+
+    #[test]
+    fn default_privileges_lose_their_role_with_no_owner() {
+        assert_eq!(
+            super::without_for_role(
+                r#"ALTER DEFAULT PRIVILEGES FOR ROLE "a""b IN SCHEMA x" IN SCHEMA "app" GRANT SELECT ON TABLES TO "r""#
+            )
+            .as_deref(),
+            Some(r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "app" GRANT SELECT ON TABLES TO "r""#)
+        );
+        assert_eq!(super::without_for_role("GRANT SELECT ON t TO r"), None);
+    }
+
+    fn st(what: &str, sql: &str) -> Statement {
+        crate::catalog::statement::derive(what.into(), sql.into())
+    }
+
+    #[test]
+    fn keep_only_drops_what_names_a_left_out_object_and_what_depends_on_that() {
+        let mut plan = SchemaPlan {
+            schemas: vec!["app".into(), "other".into()],
+            pre: vec![
+                st(
+                    "function app.f()",
+                    r#"CREATE FUNCTION "app"."f"() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN DELETE FROM app.a; RETURN NULL; END$$"#,
+                ),
+                st("table app.a", r#"CREATE TABLE "app"."a" (id int)"#),
+                st("table app.b", r#"CREATE TABLE "app"."b" (a_id int)"#),
+                st("type other.t", r#"CREATE TYPE "other"."t" AS ENUM ('x')"#),
+                st("table app.c", r#"CREATE TABLE "app"."c" (v "other"."t")"#),
+                st(
+                    "view app.v",
+                    r#"CREATE VIEW "app"."v" AS SELECT id FROM "app"."a""#,
+                ),
+                st(
+                    "view app.w",
+                    r#"CREATE VIEW "app"."w" AS SELECT id FROM "app"."v""#,
+                ),
+            ],
+            indexes: vec![st(
+                "index app.b_i",
+                r#"CREATE INDEX b_i ON "app"."b" (a_id)"#,
+            )],
+            index_tables: vec![Some(QualName::new("app", "b"))],
+            post: vec![
+                st(
+                    "constraint b_fk on app.b",
+                    r#"ALTER TABLE ONLY "app"."b" ADD CONSTRAINT "b_fk" FOREIGN KEY (a_id) REFERENCES "app"."a"(id) NOT VALID"#,
+                ),
+                st(
+                    "comment on constraint b_fk",
+                    r#"COMMENT ON CONSTRAINT "b_fk" ON "app"."b" IS 'k'"#,
+                ),
+                st(
+                    "trigger g on app.b",
+                    r#"CREATE TRIGGER g AFTER INSERT ON "app"."b" FOR EACH ROW EXECUTE FUNCTION "app"."f"()"#,
+                ),
+            ],
+            validations: vec![st(
+                "validation of foreign key b_fk on app.b",
+                r#"ALTER TABLE ONLY "app"."b" VALIDATE CONSTRAINT "b_fk""#,
+            )],
+            access: vec![st(
+                "privileges on view app.w",
+                r#"GRANT SELECT ON "app"."w" TO r"#,
+            )],
+            names: ["a", "b", "c", "v", "w", "f"]
+                .iter()
+                .map(|n| QualName::new("app", *n))
+                .chain([QualName::new("other", "t")])
+                .collect(),
+            ..SchemaPlan::default()
+        };
+        let out = plan.keep_only(
+            HashSet::from([QualName::new("app", "a")]),
+            &HashSet::from(["other".to_string()]),
+        );
+        let whats = |v: &[Statement]| v.iter().map(|s| s.what.clone()).collect::<Vec<_>>();
+        assert_eq!(whats(&plan.pre), ["function app.f()", "table app.b"]);
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.starts_with("function app.f(): its body mentions app.a,")),
+            "{:?}",
+            plan.warnings
+        );
+        assert_eq!(whats(&plan.indexes), ["index app.b_i"]);
+        assert_eq!(plan.index_tables.len(), 1);
+        assert_eq!(whats(&plan.post), ["trigger g on app.b"]);
+        assert!(plan.validations.is_empty() && plan.access.is_empty());
+        assert_eq!(plan.schemas, ["app"]);
+        for gone in ["a", "c", "v", "w"] {
+            assert!(out.contains(&QualName::new("app", gone)), "{gone}");
+        }
+        assert!(!out.contains(&QualName::new("app", "b")));
+    }
+
+    #[test]
+    fn not_needed_keeps_what_chosen_tables_need_through_one_another() {
+        let plan = SchemaPlan {
+            pre: vec![
+                st(
+                    "function app.pos",
+                    r#"CREATE FUNCTION "app"."pos"(int) RETURNS bool AS 'x'"#,
+                ),
+                st(
+                    "domain app.d",
+                    r#"CREATE DOMAIN "app"."d" AS int CHECK ("app"."pos"(VALUE))"#,
+                ),
+                st("sequence app.s", r#"CREATE SEQUENCE "app"."s""#),
+                st(
+                    "type app.unused",
+                    r#"CREATE TYPE "app"."unused" AS ENUM ('x')"#,
+                ),
+                st(
+                    "function app.trg",
+                    r#"CREATE FUNCTION "app"."trg"() RETURNS trigger AS 'x'"#,
+                ),
+                st(
+                    "table app.a",
+                    r#"CREATE TABLE "app"."a" (id int DEFAULT nextval('app.s'::regclass), v "app"."d", w "ext"."citext")"#,
+                ),
+                st("table app.b", r#"CREATE TABLE "app"."b" (id int)"#),
+                st(
+                    "view app.v",
+                    r#"CREATE VIEW "app"."v" AS SELECT id FROM "app"."a""#,
+                ),
+            ],
+            post: vec![
+                st(
+                    "trigger g on app.a",
+                    r#"CREATE TRIGGER g AFTER INSERT ON "app"."a" FOR EACH ROW EXECUTE FUNCTION "app"."trg"()"#,
+                ),
+                st(
+                    "comment on type app.unused",
+                    r#"COMMENT ON TYPE "app"."unused" IS 'n'"#,
+                ),
+            ],
+            ..SchemaPlan::default()
+        };
+        let q = |n: &str| QualName::new("app", n);
+        let tables = HashSet::from([q("a"), q("b")]);
+        let (out, need) = plan.not_needed(&tables, &HashSet::from([q("a")]));
+        assert_eq!(out, HashSet::from([q("unused"), q("v")]));
+        for n in ["pos", "d", "s", "trg", "a"] {
+            assert!(need.contains(&q(n)), "{n}");
+        }
+        for n in ["unused", "v", "b"] {
+            assert!(!need.contains(&q(n)), "{n}");
+        }
+        // An extension's type: not an object of the plan, but its schema
+        // must stay.
+        assert!(need.contains(&QualName::new("ext", "citext")));
+    }
+
+    #[test]
+    fn an_object_outside_the_selection_is_named_with_what_needs_it_and_the_fix() {
+        let mut o = Outside {
+            kind: "function".into(),
+            name: "\"Util\".next_code()".into(),
+            schema: "Util".into(),
+            needed_by: vec!["table app.a".into()],
+            in_selected_schema: false,
+        };
+        assert_eq!(
+            o.missing(),
+            "table app.a needs function \"Util\".next_code(), which the selection leaves out and \
+             the target does not have: add --schema \"Util\" (or the object to the selection), \
+             or create it on the target first"
+        );
+        o.needed_by.push("view app.v".into());
+        assert!(o
+            .missing()
+            .starts_with("table app.a, view app.v need function"));
+        o.in_selected_schema = true;
+        assert!(
+            o.missing().contains("keep it in the selection"),
+            "{}",
+            o.missing()
+        );
+    }
+
+    #[test]
+    fn extensions_stay_only_where_a_kept_statement_uses_their_schema() {
+        let ext = |name: &str, schema: &str| {
+            st(
+                &format!("extension {name}"),
+                &format!("CREATE EXTENSION IF NOT EXISTS {name} WITH SCHEMA {schema}"),
+            )
+        };
+        let mut plan = SchemaPlan {
+            extensions: vec![
+                ext("citext", "ext"),
+                ext("pgcrypto", "crypto"),
+                ext("hstore", "app"),
+                ext("cube", "geo"),
+            ],
+            extension_names: ["citext", "pgcrypto", "hstore", "cube"]
+                .map(String::from)
+                .to_vec(),
+            extension_schemas: ["ext", "crypto", "app", "geo"].map(String::from).to_vec(),
+            pre: vec![st("table app.a", r#"CREATE TABLE "app"."a" (id int)"#)],
+            ..SchemaPlan::default()
+        };
+        let named = HashSet::from([
+            // Comes from an extension: nothing in the plan creates it.
+            QualName::new("ext", "citext"),
+            // Created by the plan: says nothing about hstore.
+            QualName::new("app", "a"),
+        ]);
+        plan.drop_unused_extensions(&named, &["geo".to_string()]);
+        // pgcrypto (nothing named in crypto) and hstore (app's names are
+        // all the plan's own) go.
+        assert_eq!(plan.extension_names, ["citext", "cube"]);
+        assert_eq!(plan.extension_schemas, ["ext", "geo"]);
+        assert_eq!(plan.extensions.len(), 2);
+        assert!(plan.extensions[1].sql.contains("cube"));
+    }
+}
