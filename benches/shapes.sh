@@ -93,7 +93,7 @@ SELECT g, 'file' || g, (SELECT string_agg(gen_random_bytes(1024), ''::bytea) FRO
 SQL
     wide)
       "${PSQL[@]}" -d "$SRC" -v rows=$(( MB * 1000 )) <<'SQL' ;;
-SELECT setseed(0.3);
+SELECT setseed(0.3) AS seed \gset
 SELECT format('CREATE TABLE wide (id bigint PRIMARY KEY, %s)',
               string_agg(format('c%s %s', i, (ARRAY['integer', 'text', 'numeric(12,3)', 'timestamptz', 'boolean'])[1 + i % 5]), ', '))
   FROM generate_series(1, 99) i \gexec
@@ -105,7 +105,7 @@ SELECT format('INSERT INTO wide SELECT g, %s FROM generate_series(1, %s) g',
 SQL
     partitions)
       "${PSQL[@]}" -d "$SRC" -v rows=$(( MB * 10000 )) <<'SQL' ;;
-SELECT setseed(0.4);
+SELECT setseed(0.4) AS seed \gset
 CREATE TABLE events (id bigint NOT NULL, at timestamptz NOT NULL, kind text NOT NULL, account int NOT NULL, payload jsonb)
   PARTITION BY RANGE (at);
 SELECT format('CREATE TABLE events_%s PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
@@ -115,9 +115,9 @@ ALTER TABLE events ADD PRIMARY KEY (id, at);
 CREATE INDEX events_account ON events (account, at);
 INSERT INTO events
 SELECT g, timestamptz '2015-01-01' + (g % 3650) * interval '1 day' + (g % 86400) * interval '1 second',
-       (ARRAY['click', 'view', 'buy', 'login'])[1 + g % 4], (g * 7919) % 100000,
+       (ARRAY['click', 'view', 'buy', 'login'])[1 + g % 4], ((g * 7919) % 100000)::int,
        jsonb_build_object('v', g % 1000, 'ok', g % 3 = 0)
-  FROM generate_series(1, :rows) g;
+  FROM generate_series(1::bigint, :rows) g;
 SQL
   esac
   "${PSQL[@]}" -d "$SRC" -c "VACUUM ANALYZE"

@@ -15,7 +15,8 @@ use tokio_postgres::Client;
 use super::{quote_ident, quote_literal, QualName};
 use crate::ddl::lexer;
 use crate::ddl::model::{
-    render_table, render_view, Column, Key, Mapper, TableDef, ViewColumn, ViewDef,
+    render_table, render_type, render_view, shell_of, Attribute, Column, Key, Mapper, TableDef,
+    TypeBody, TypeDef, ViewColumn, ViewDef,
 };
 use crate::ddl::post::{
     render_constraint, render_index, render_policy, render_rule, render_trigger, ConstraintDef,
@@ -690,23 +691,28 @@ async fn read_types(
                 pg_catalog.obj_description(t.oid, 'pg_type'), \
                 (SELECT pg_catalog.array_agg(e.enumlabel::text ORDER BY e.enumsortorder) \
                    FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid), \
-                (SELECT pg_catalog.array_agg(pg_catalog.quote_ident(a.attname) || ' ' || \
-                          pg_catalog.format_type(a.atttypid, a.atttypmod) || \
-                          CASE WHEN a.attcollation <> at.typcollation AND a.attcollation <> 0 THEN \
-                            ' COLLATE ' || pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) \
-                          ELSE '' END ORDER BY a.attnum) \
+                (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum) \
+                   FROM pg_catalog.pg_attribute a \
+                  WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), \
+                (SELECT pg_catalog.array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) \
+                   FROM pg_catalog.pg_attribute a \
+                  WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), \
+                (SELECT pg_catalog.array_agg(CASE WHEN a.attcollation <> at.typcollation AND a.attcollation <> 0 THEN \
+                          pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END \
+                          ORDER BY a.attnum) \
                    FROM pg_catalog.pg_attribute a \
                    JOIN pg_catalog.pg_type at ON at.oid = a.atttypid \
                    LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
                    LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
                   WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), \
                 pg_catalog.format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, \
-                (SELECT pg_catalog.array_agg('CONSTRAINT ' || pg_catalog.quote_ident(k.conname) || ' ' || \
-                          pg_catalog.pg_get_constraintdef(k.oid) ORDER BY k.conname) \
+                (SELECT pg_catalog.array_agg(k.conname::text ORDER BY k.conname) \
                    FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid), \
-                (SELECT pg_catalog.format_type(r.rngsubtype, NULL) || \
-                        CASE WHEN r.rngsubdiff <> 0 THEN ', subtype_diff = ' || r.rngsubdiff::pg_catalog.regproc::text ELSE '' END \
-                   FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid), \
+                (SELECT pg_catalog.array_agg(pg_catalog.pg_get_constraintdef(k.oid) ORDER BY k.conname) \
+                   FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid), \
+                (SELECT pg_catalog.format_type(r.rngsubtype, NULL) FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid), \
+                (SELECT r.rngsubdiff::pg_catalog.regproc::text FROM pg_catalog.pg_range r \
+                  WHERE r.rngtypid = t.oid AND r.rngsubdiff <> 0), \
                 CASE WHEN t.typcollation <> 0 AND t.typcollation <> bt.typcollation THEN \
                   (SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) \
                      FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
@@ -743,63 +749,51 @@ async fn read_types(
     {
         let oid: u32 = r.get(0);
         let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
-        let target = m.q(&name);
-        let kind: String = r.get(3);
-        let sql = match kind.as_str() {
-            "e" => {
-                let labels: Vec<String> = r.get::<_, Option<Vec<String>>>(5).unwrap_or_default();
-                let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
-                format!("CREATE TYPE {target} AS ENUM ({})", labels.join(", "))
-            }
+        let list = |i: usize| r.get::<_, Option<Vec<String>>>(i).unwrap_or_default();
+        let body = match r.get::<_, String>(3).as_str() {
+            "e" => TypeBody::Enum { labels: list(5) },
             "c" => {
-                let attrs: Vec<String> = r.get::<_, Option<Vec<String>>>(6).unwrap_or_default();
-                let attrs: Vec<String> = attrs.iter().map(|a| m.sql(a)).collect();
-                format!("CREATE TYPE {target} AS ({})", attrs.join(", "))
+                let collations = r
+                    .get::<_, Option<Vec<Option<String>>>>(8)
+                    .unwrap_or_default();
+                TypeBody::Composite {
+                    attributes: list(6)
+                        .into_iter()
+                        .zip(list(7))
+                        .zip(collations)
+                        .map(|((name, type_name), collation)| Attribute {
+                            name,
+                            type_name,
+                            collation,
+                        })
+                        .collect(),
+                }
             }
-            "d" => {
-                let mut s = format!(
-                    "CREATE DOMAIN {target} AS {}",
-                    m.sql(&r.get::<_, String>(7))
-                );
-                if let Some(coll) = r.get::<_, Option<String>>(12) {
-                    s.push_str(&format!(" COLLATE {coll}"));
-                }
-                if let Some(d) = r.get::<_, Option<String>>(9) {
-                    s.push_str(&format!(" DEFAULT {}", m.sql(&d)));
-                }
-                if r.get::<_, bool>(8) {
-                    s.push_str(" NOT NULL");
-                }
-                for k in r.get::<_, Option<Vec<String>>>(10).unwrap_or_default() {
-                    s.push_str(&format!(" {}", m.sql(&k)));
-                }
-                s
-            }
+            "d" => TypeBody::Domain {
+                base: r.get(9),
+                collation: r.get(16),
+                default: r.get(11),
+                not_null: r.get(10),
+                checks: list(12).into_iter().zip(list(13)).collect(),
+            },
             "r" => {
-                let Some(sub) = r.get::<_, Option<String>>(11) else {
+                let Some(subtype) = r.get::<_, Option<String>>(14) else {
                     continue;
                 };
-                format!("CREATE TYPE {target} AS RANGE (subtype = {})", m.sql(&sub))
+                TypeBody::Range {
+                    subtype,
+                    subtype_diff: r.get(15),
+                }
             }
             // A base type: its shell first (its functions take and
             // return it), its definition once they exist.
             "b" => {
-                let Some(def) = r.get::<_, Option<String>>(14) else {
+                let Some(options) = r.get::<_, Option<String>>(18) else {
                     continue;
                 };
-                base.insert(Key::Type(oid));
-                shells.push((
-                    Key::Type(oid),
-                    Statement::new(
-                        Kind::Type,
-                        format!("shell of type {name}"),
-                        format!("CREATE TYPE {target}"),
-                    ),
-                ));
-                format!("CREATE TYPE {target} ({})", m.sql(&def))
+                TypeBody::Base { options }
             }
-            // A shell type nothing defined (`CREATE TYPE name`).
-            "p" if !r.get::<_, bool>(13) => format!("CREATE TYPE {target}"),
+            "p" if !r.get::<_, bool>(17) => TypeBody::Shell,
             _ => {
                 plan.warnings.push(format!(
                     "type {name} is a pseudo type; pgbarge cannot recreate it (create it on the target first)"
@@ -807,14 +801,18 @@ async fn read_types(
                 continue;
             }
         };
-        let mut stmts = vec![Statement {
-            kind: Kind::Type,
-            part: None,
-            large_object: None,
-            what: format!("type {name}"),
-            sql,
-        }];
-        stmts.extend(comment_stmt("TYPE", &target, r.get(4)));
+        let def = TypeDef {
+            name: name.clone(),
+            body,
+            comment: r.get(4),
+        };
+        if let Some(shell) = shell_of(&def, m) {
+            base.insert(Key::Type(oid));
+            shells.push((Key::Type(oid), shell));
+        }
+        let target = m.q(&name);
+        let kw = def.keyword();
+        let stmts = render_type(&def, m);
         let created = Some(Created {
             kind: ObjectKind::Type,
             name: m.name(&name),
@@ -826,7 +824,7 @@ async fn read_types(
             rank: 0,
             label: name.to_string(),
             stmts,
-            kw: if kind == "d" { "DOMAIN" } else { "TYPE" },
+            kw,
             target,
             placeholder: None,
             later: Vec::new(),

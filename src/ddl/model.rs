@@ -219,6 +219,149 @@ pub fn render_table(t: &TableDef, m: &Mapper) -> Vec<String> {
     out
 }
 
+/// A composite type's attribute.
+#[derive(Debug, Clone, Default)]
+pub struct Attribute {
+    pub name: String,
+    /// `format_type` output.
+    pub type_name: String,
+    /// `COLLATE` clause, already qualified, when not the type's default.
+    pub collation: Option<String>,
+}
+
+/// What kind of type, with what defines it.
+#[derive(Debug, Clone)]
+pub enum TypeBody {
+    Enum {
+        labels: Vec<String>,
+    },
+    Composite {
+        attributes: Vec<Attribute>,
+    },
+    Domain {
+        /// `format_type` of the base type.
+        base: String,
+        collation: Option<String>,
+        /// `pg_get_expr` output.
+        default: Option<String>,
+        not_null: bool,
+        /// Name and `pg_get_constraintdef` of each constraint.
+        checks: Vec<(String, String)>,
+    },
+    Range {
+        /// `format_type` of the subtype.
+        subtype: String,
+        /// The subtype difference function, as `regproc` prints it.
+        subtype_diff: Option<String>,
+    },
+    /// A base type: the options between the parentheses of `CREATE TYPE
+    /// name (...)`, as the catalog reader assembles them.
+    Base {
+        options: String,
+    },
+    /// A shell type nothing defined (`CREATE TYPE name`).
+    Shell,
+}
+
+#[derive(Debug, Clone)]
+pub struct TypeDef {
+    pub name: QualName,
+    pub body: TypeBody,
+    pub comment: Option<String>,
+}
+
+impl TypeDef {
+    /// The keyword `ALTER`/`COMMENT` use for it.
+    pub fn keyword(&self) -> &'static str {
+        match self.body {
+            TypeBody::Domain { .. } => "DOMAIN",
+            _ => "TYPE",
+        }
+    }
+}
+
+/// A type's `CREATE` and its comment. A base type's shell comes first in
+/// the plan (its input and output functions take and return it): see
+/// [`shell_of`].
+pub fn render_type(t: &TypeDef, m: &Mapper) -> Vec<Statement> {
+    let target = m.q(&t.name);
+    let sql = match &t.body {
+        TypeBody::Enum { labels } => {
+            let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+            format!("CREATE TYPE {target} AS ENUM ({})", labels.join(", "))
+        }
+        TypeBody::Composite { attributes } => {
+            let attrs: Vec<String> = attributes
+                .iter()
+                .map(|a| {
+                    let collate = a
+                        .collation
+                        .as_ref()
+                        .map_or(String::new(), |c| format!(" COLLATE {}", m.sql(c)));
+                    format!("{} {}{collate}", quote_ident(&a.name), m.sql(&a.type_name))
+                })
+                .collect();
+            format!("CREATE TYPE {target} AS ({})", attrs.join(", "))
+        }
+        TypeBody::Domain {
+            base,
+            collation,
+            default,
+            not_null,
+            checks,
+        } => {
+            let mut s = format!("CREATE DOMAIN {target} AS {}", m.sql(base));
+            if let Some(c) = collation {
+                s.push_str(&format!(" COLLATE {c}"));
+            }
+            if let Some(d) = default {
+                s.push_str(&format!(" DEFAULT {}", m.sql(d)));
+            }
+            if *not_null {
+                s.push_str(" NOT NULL");
+            }
+            for (name, def) in checks {
+                s.push_str(&format!(" CONSTRAINT {} {}", quote_ident(name), m.sql(def)));
+            }
+            s
+        }
+        TypeBody::Range {
+            subtype,
+            subtype_diff,
+        } => {
+            let diff = subtype_diff
+                .as_ref()
+                .map_or(String::new(), |f| format!(", subtype_diff = {}", m.sql(f)));
+            format!(
+                "CREATE TYPE {target} AS RANGE (subtype = {}{diff})",
+                m.sql(subtype)
+            )
+        }
+        TypeBody::Base { options } => format!("CREATE TYPE {target} ({})", m.sql(options)),
+        TypeBody::Shell => format!("CREATE TYPE {target}"),
+    };
+    let mut out = vec![Statement::new(Kind::Type, format!("type {}", t.name), sql)];
+    if let Some(c) = &t.comment {
+        out.push(Statement::new(
+            Kind::Comment,
+            "comment on TYPE",
+            format!("COMMENT ON TYPE {target} IS {}", quote_literal(c)),
+        ));
+    }
+    out
+}
+
+/// A base type's shell, created before its functions.
+pub fn shell_of(t: &TypeDef, m: &Mapper) -> Option<Statement> {
+    matches!(t.body, TypeBody::Base { .. }).then(|| {
+        Statement::new(
+            Kind::Type,
+            format!("shell of type {}", t.name),
+            format!("CREATE TYPE {}", m.q(&t.name)),
+        )
+    })
+}
+
 /// A view's column: its type for the stand-in a view may be created as
 /// first, its comment, and its default.
 #[derive(Debug, Clone, Default)]
@@ -527,5 +670,75 @@ mod tests {
         let r = render_view(&v, &mapper());
         assert_eq!(r.after[0].sql, "REFRESH MATERIALIZED VIEW \"public\".\"m\"");
         assert_eq!(r.after[0].kind, Kind::Refresh);
+    }
+
+    #[test]
+    fn types_of_every_kind() {
+        let m = mapper();
+        let t = |body| TypeDef {
+            name: QualName::new("local_app", "t"),
+            body,
+            comment: None,
+        };
+        let sql = |body| render_type(&t(body), &m).remove(0).sql;
+        assert_eq!(
+            sql(TypeBody::Enum {
+                labels: vec!["new".into(), "it's".into()]
+            }),
+            "CREATE TYPE \"public\".\"t\" AS ENUM ('new', 'it''s')"
+        );
+        assert_eq!(
+            sql(TypeBody::Composite {
+                attributes: vec![
+                    Attribute {
+                        name: "Street".into(),
+                        type_name: "local_app.label".into(),
+                        collation: Some("pg_catalog.\"C\"".into()),
+                    },
+                    Attribute {
+                        name: "n".into(),
+                        type_name: "integer".into(),
+                        collation: None,
+                    },
+                ]
+            }),
+            "CREATE TYPE \"public\".\"t\" AS (\"Street\" public.label COLLATE pg_catalog.\"C\", \"n\" integer)"
+        );
+        assert_eq!(
+            sql(TypeBody::Domain {
+                base: "text".into(),
+                collation: Some("pg_catalog.\"C\"".into()),
+                default: Some("local_app.f()".into()),
+                not_null: true,
+                checks: vec![("email_at".into(), "CHECK ((VALUE ~~ '%@%'::text))".into())],
+            }),
+            "CREATE DOMAIN \"public\".\"t\" AS text COLLATE pg_catalog.\"C\" DEFAULT public.f() NOT NULL \
+             CONSTRAINT \"email_at\" CHECK ((VALUE ~~ '%@%'::text))"
+        );
+        assert_eq!(
+            sql(TypeBody::Range {
+                subtype: "double precision".into(),
+                subtype_diff: Some("local_app.diff".into()),
+            }),
+            "CREATE TYPE \"public\".\"t\" AS RANGE (subtype = double precision, subtype_diff = public.diff)"
+        );
+        assert_eq!(sql(TypeBody::Shell), "CREATE TYPE \"public\".\"t\"");
+        let base = TypeDef {
+            comment: Some("mine".into()),
+            ..t(TypeBody::Base {
+                options: "INPUT = local_app.t_in, OUTPUT = local_app.t_out".into(),
+            })
+        };
+        let out = render_type(&base, &m);
+        assert_eq!(
+            out[0].sql,
+            "CREATE TYPE \"public\".\"t\" (INPUT = public.t_in, OUTPUT = public.t_out)"
+        );
+        assert_eq!(out[1].sql, "COMMENT ON TYPE \"public\".\"t\" IS 'mine'");
+        assert_eq!(
+            shell_of(&base, &m).unwrap().sql,
+            "CREATE TYPE \"public\".\"t\""
+        );
+        assert!(shell_of(&t(TypeBody::Shell), &m).is_none());
     }
 }
