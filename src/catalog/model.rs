@@ -1458,26 +1458,52 @@ async fn read_table_post(
     plan: &mut SchemaPlan,
 ) -> Result<()> {
     let selected: Vec<u32> = oids.to_vec();
-    // Constraints backed by an index, and foreign keys. Clones on
-    // partitions (conparentid <> 0) come with their parent's.
+    // Constraints backed by an index, and foreign keys. A partitioned
+    // table's key is added to it alone (`ONLY`), each partition's own
+    // copy of it is built like any table's key, as soon as its rows are
+    // in, and attached to it: pg_dump's form, which spreads the building
+    // over the partitions' loads. A table with a foreign partition (which
+    // holds no index) keeps the one statement that covers its partitions,
+    // and their copies come with it; so do copies of foreign keys.
+    let split = |table: &str| {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_class f ON f.oid = h.inhrelid \
+                          WHERE h.inhparent = {table} AND f.relkind = 'f')"
+        )
+    };
     let rows = c
         .query(
-            "SELECT k.contype::text, k.conname::text, pg_catalog.pg_get_constraintdef(k.oid), \
-                    n.nspname::text, t.relname::text, t.relkind::text, k.confrelid = 0 OR k.confrelid = ANY($1), \
-                    pg_catalog.obj_description(k.oid, 'pg_constraint'), \
-                    CASE WHEN k.contype IN ('p', 'u') THEN pg_catalog.pg_get_indexdef(k.conindid) END, \
-                    coalesce((SELECT r.relkind = 'p' FROM pg_catalog.pg_class r WHERE r.oid = k.confrelid), false) \
-               FROM pg_catalog.pg_constraint k \
-               JOIN pg_catalog.pg_class t ON t.oid = k.conrelid \
-               JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
-              WHERE k.contype IN ('p', 'u', 'x', 'f') AND k.conrelid = ANY($1) AND k.conparentid = 0 \
-              ORDER BY k.contype <> 'p', n.nspname, t.relname, k.conname",
+            &format!(
+                "SELECT k.contype::text, k.conname::text, pg_catalog.pg_get_constraintdef(k.oid), \
+                        n.nspname::text, t.relname::text, t.relkind::text, k.confrelid = 0 OR k.confrelid = ANY($1), \
+                        pg_catalog.obj_description(k.oid, 'pg_constraint'), \
+                        CASE WHEN k.contype IN ('p', 'u') THEN pg_catalog.pg_get_indexdef(k.conindid) END, \
+                        coalesce((SELECT r.relkind = 'p' FROM pg_catalog.pg_class r WHERE r.oid = k.confrelid), false), \
+                        t.relkind = 'p' AND {}, \
+                        pn.nspname::text, pc.relname::text, kn.nspname::text, kc.relname::text \
+                   FROM pg_catalog.pg_constraint k \
+                   JOIN pg_catalog.pg_class t ON t.oid = k.conrelid \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+                   LEFT JOIN pg_catalog.pg_class kc ON kc.oid = k.conindid \
+                   LEFT JOIN pg_catalog.pg_namespace kn ON kn.oid = kc.relnamespace \
+                   LEFT JOIN pg_catalog.pg_constraint pk ON pk.oid = k.conparentid \
+                   LEFT JOIN pg_catalog.pg_class pc ON pc.oid = pk.conindid \
+                   LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace \
+                  WHERE k.contype IN ('p', 'u', 'x', 'f') AND k.conrelid = ANY($1) \
+                    AND (k.conparentid = 0 OR (k.contype <> 'f' AND {})) \
+                  ORDER BY k.contype <> 'p', n.nspname, t.relname, k.conname",
+                split("t.oid"),
+                split("pk.conrelid")
+            ),
             &[&selected],
         )
         .await
         .pg_context(|| "reading keys and foreign keys".into())?;
     let mut fks = Vec::new();
     let mut attaches = Vec::new();
+    // Partitions' keys and indexes attached to their parent's, after
+    // both exist and before foreign keys that need the parent's.
+    let mut to_parents = Vec::new();
     for r in rows {
         let kind = match r.get::<_, String>(0).as_str() {
             "p" => ConstraintType::PrimaryKey,
@@ -1494,6 +1520,21 @@ async fn read_table_post(
             index: r.get(8),
             references_partitioned: r.get(9),
             comment: r.get(7),
+            split: r.get(10),
+            attach_to: match (
+                r.get::<_, Option<String>>(11),
+                r.get::<_, Option<String>>(12),
+            ) {
+                (Some(s), Some(n)) => Some(QualName::new(s, n)),
+                _ => None,
+            },
+            own_index: match (
+                r.get::<_, Option<String>>(13),
+                r.get::<_, Option<String>>(14),
+            ) {
+                (Some(s), Some(n)) => Some(QualName::new(s, n)),
+                _ => None,
+            },
         };
         if def.kind == ConstraintType::ForeignKey && !r.get::<_, bool>(6) {
             plan.warnings.push(format!(
@@ -1516,51 +1557,68 @@ async fn read_table_post(
                 build,
                 table,
                 attach,
+                to_parent,
                 comment,
             } => {
                 plan.indexes.push(build);
                 plan.index_tables.push(table);
                 attaches.extend(attach);
+                to_parents.extend(to_parent);
                 plan.post.extend(comment);
             }
         }
     }
-    // Other indexes. An index on a partition that belongs to its parent's
-    // index is created by the parent's.
+    // Other indexes: a partitioned table's and its partitions' as its keys.
     let rows = c
         .query(
-            "SELECT pg_catalog.pg_get_indexdef(i.indexrelid), t.relkind::text, n.nspname::text, ic.relname::text, \
-                    pg_catalog.obj_description(i.indexrelid, 'pg_class'), tn.nspname::text, t.relname::text \
-               FROM pg_catalog.pg_index i \
-               JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
-               JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
-               JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace \
-               JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
-              WHERE i.indrelid = ANY($1) \
-                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid \
-                                   AND k.contype IN ('p', 'u', 'x')) \
-                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid) \
-              ORDER BY 3, 4",
+            &format!(
+                "SELECT pg_catalog.pg_get_indexdef(i.indexrelid), t.relkind::text, n.nspname::text, ic.relname::text, \
+                        pg_catalog.obj_description(i.indexrelid, 'pg_class'), tn.nspname::text, t.relname::text, \
+                        t.relkind = 'p' AND {}, pn.nspname::text, pc.relname::text \
+                   FROM pg_catalog.pg_index i \
+                   JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+                   JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
+                   JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace \
+                   JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
+                   LEFT JOIN pg_catalog.pg_inherits h ON h.inhrelid = i.indexrelid \
+                   LEFT JOIN pg_catalog.pg_index pi ON pi.indexrelid = h.inhparent \
+                   LEFT JOIN pg_catalog.pg_class pc ON pc.oid = h.inhparent \
+                   LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace \
+                  WHERE i.indrelid = ANY($1) \
+                    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid \
+                                       AND k.contype IN ('p', 'u', 'x')) \
+                    AND (h.inhparent IS NULL OR {}) \
+                  ORDER BY 3, 4",
+                split("t.oid"),
+                split("pi.indrelid")
+            ),
             &[&selected],
         )
         .await
         .pg_context(|| "reading indexes".into())?;
     for r in rows {
-        let (index, table, comment) = render_index(
+        let rendered = render_index(
             &IndexDef {
                 name: QualName::new(r.get::<_, String>(2), r.get::<_, String>(3)),
                 table: QualName::new(r.get::<_, String>(5), r.get::<_, String>(6)),
                 definition: r.get(0),
                 on_partitioned: r.get::<_, String>(1) == "p",
                 comment: r.get(4),
+                split: r.get(7),
+                attach_to: match (r.get::<_, Option<String>>(8), r.get::<_, Option<String>>(9)) {
+                    (Some(s), Some(n)) => Some(QualName::new(s, n)),
+                    _ => None,
+                },
             },
             m,
         );
-        plan.indexes.push(index);
-        plan.index_tables.push(table);
-        plan.post.extend(comment);
+        plan.indexes.push(rendered.build);
+        plan.index_tables.push(rendered.table);
+        to_parents.extend(rendered.to_parent);
+        plan.post.extend(rendered.comment);
     }
-    plan.post.splice(0..0, attaches.into_iter().chain(fks));
+    plan.post
+        .splice(0..0, attaches.into_iter().chain(to_parents).chain(fks));
     // Triggers (not the internal ones of foreign keys, not clones on
     // partitions), rules, policies.
     let has_parent = super::has_column(c, "pg_catalog.pg_trigger", "tgparentid").await;

@@ -351,7 +351,10 @@ impl SchemaPlan {
             .collect();
         let gone_keys: HashSet<Part> = gone_keys.into_iter().cloned().collect();
         let keep = |st: &Statement| {
-            if names_out(&st.sql, &out) {
+            // (A partition's index attached to its parent's names only
+            // indexes: it goes with the partition.)
+            if names_out(&st.sql, &out) || st.part.as_ref().is_some_and(|p| out.contains(&p.table))
+            {
                 return false;
             }
             let of_key = matches!(st.kind, Kind::KeyValidation | Kind::Comment);

@@ -37,6 +37,15 @@ pub struct ConstraintDef {
     /// A foreign key that references a partitioned table.
     pub references_partitioned: bool,
     pub comment: Option<String>,
+    /// A partitioned table's key added to it alone (`ONLY`), each
+    /// partition's copy built on its own and attached: false where a
+    /// foreign partition (no index) needs the one statement for all.
+    pub split: bool,
+    /// A partition's copy of its parent's key: the parent's index, which
+    /// this key's index is attached to.
+    pub attach_to: Option<QualName>,
+    /// The key's index.
+    pub own_index: Option<QualName>,
 }
 
 /// A constraint's statements, by where they go in the plan.
@@ -51,6 +60,9 @@ pub enum RenderedConstraint {
         table: Option<QualName>,
         /// `ADD CONSTRAINT .. USING INDEX`, after every load.
         attach: Option<Statement>,
+        /// A partition's key: its index attached to the parent's, after
+        /// `attach`.
+        to_parent: Option<Statement>,
         comment: Option<Statement>,
     },
     ForeignKey {
@@ -64,7 +76,10 @@ pub enum RenderedConstraint {
 pub fn render_constraint(k: &ConstraintDef, m: &Mapper) -> RenderedConstraint {
     let (name, table) = (&k.name, &k.table);
     let target = m.name(table);
-    let only = if k.on_partitioned { "" } else { "ONLY " };
+    // A foreign key always covers a partitioned table's partitions; a key
+    // does unless it is split.
+    let recursive = k.on_partitioned && (k.kind == ConstraintType::ForeignKey || !k.split);
+    let only = if recursive { "" } else { "ONLY " };
     let of_it = |kind: Kind, what: String, sql: String| {
         Statement::new(kind, what, sql).of_part(name, target.clone())
     };
@@ -132,6 +147,10 @@ pub fn render_constraint(k: &ConstraintDef, m: &Mapper) -> RenderedConstraint {
         .flatten()
         .and_then(|index| key_by_index(name, &k.definition, index));
     let table_of_build = (!k.on_partitioned).then(|| target.clone());
+    let to_parent = match (&k.attach_to, &k.own_index) {
+        (Some(parent), Some(own)) => Some(attach_index(parent, own, table, m)),
+        _ => None,
+    };
     match split {
         Some((index, using)) => RenderedConstraint::Key {
             build: of_it(
@@ -149,12 +168,14 @@ pub fn render_constraint(k: &ConstraintDef, m: &Mapper) -> RenderedConstraint {
                     quote_ident(name),
                 ),
             )),
+            to_parent,
             comment,
         },
         None => RenderedConstraint::Key {
             build: add,
             table: table_of_build,
             attach: None,
+            to_parent,
             comment,
         },
     }
@@ -234,21 +255,35 @@ pub struct IndexDef {
     pub table: QualName,
     /// `pg_get_indexdef`.
     pub definition: String,
-    /// On a partitioned table (its partitions' indexes come with it).
+    /// On a partitioned table.
     pub on_partitioned: bool,
     pub comment: Option<String>,
+    /// A partitioned table's index created on it alone (`ON ONLY`), the
+    /// partitions' own built one by one and attached; false where a
+    /// foreign partition needs the one statement for all.
+    pub split: bool,
+    /// A partition's index that belongs to its parent's: that one.
+    pub attach_to: Option<QualName>,
 }
 
-/// The index, the table it may be built with as soon as its rows are in
-/// (not a partitioned table's), and its comment.
-pub fn render_index(i: &IndexDef, m: &Mapper) -> (Statement, Option<QualName>, Option<Statement>) {
+/// An index's statements, by where they go in the plan.
+#[derive(Debug)]
+pub struct RenderedIndex {
+    pub build: Statement,
+    /// The table it may be built with as soon as its rows are in (not a
+    /// partitioned table's).
+    pub table: Option<QualName>,
+    /// A partition's index attached to its parent's.
+    pub to_parent: Option<Statement>,
+    pub comment: Option<Statement>,
+}
+
+pub fn render_index(i: &IndexDef, m: &Mapper) -> RenderedIndex {
     let mut def = m.sql(&i.definition);
-    if i.on_partitioned {
-        // Created on the whole tree, as pg_dump's index and its attached
-        // partition indexes end up.
+    if i.on_partitioned && !i.split {
+        // Created on the whole tree at once.
         def = def.replacen(" ON ONLY ", " ON ", 1);
     }
-    let index = Statement::new(Kind::Index, format!("index {}", i.name), def);
     let comment = i.comment.as_ref().map(|c| {
         Statement::new(
             Kind::Comment,
@@ -256,11 +291,30 @@ pub fn render_index(i: &IndexDef, m: &Mapper) -> (Statement, Option<QualName>, O
             format!("COMMENT ON INDEX {} IS {}", m.q(&i.name), quote_literal(c)),
         )
     });
-    (
-        index,
-        (!i.on_partitioned).then(|| m.name(&i.table)),
+    RenderedIndex {
+        build: Statement::new(Kind::Index, format!("index {}", i.name), def),
+        table: (!i.on_partitioned).then(|| m.name(&i.table)),
+        to_parent: i
+            .attach_to
+            .as_ref()
+            .map(|parent| attach_index(parent, &i.name, &i.table, m)),
         comment,
+    }
+}
+
+/// `ALTER INDEX parent ATTACH PARTITION child`, a part of `table` (the
+/// partition: a restore that leaves it out leaves this out).
+fn attach_index(parent: &QualName, child: &QualName, table: &QualName, m: &Mapper) -> Statement {
+    Statement::new(
+        Kind::Index,
+        format!("index {child} as a partition of {parent}"),
+        format!(
+            "ALTER INDEX {} ATTACH PARTITION {}",
+            m.q(parent),
+            m.q(child)
+        ),
     )
+    .of_part(&child.name, m.name(table))
 }
 
 #[derive(Debug, Clone)]
@@ -399,6 +453,9 @@ mod tests {
             index: None,
             references_partitioned,
             comment: Some("who".into()),
+            split: true,
+            attach_to: None,
+            own_index: None,
         }
     }
 
@@ -470,6 +527,9 @@ mod tests {
             ),
             references_partitioned: false,
             comment: None,
+            split: false,
+            attach_to: None,
+            own_index: None,
         };
         let RenderedConstraint::Key {
             build,
@@ -568,13 +628,111 @@ mod tests {
             definition: "CREATE INDEX e_at ON ONLY local_app.events USING btree (at)".into(),
             on_partitioned: true,
             comment: None,
+            split: false,
+            attach_to: None,
         };
-        let (index, table, comment) = render_index(&i, &m);
+        let r = render_index(&i, &m);
         assert_eq!(
-            index.sql,
+            r.build.sql,
             "CREATE INDEX e_at ON public.events USING btree (at)"
         );
-        assert!(table.is_none() && comment.is_none());
+        assert!(r.table.is_none() && r.comment.is_none() && r.to_parent.is_none());
+    }
+
+    /// As pg_dump: a partitioned table's key and index on it alone, each
+    /// partition's built with its rows and attached.
+    #[test]
+    fn partitioned_keys_and_indexes_are_split_over_the_partitions() {
+        let m = mapper();
+        let key = |table: &str, name: &str, on_partitioned: bool, attach_to: Option<&str>| {
+            ConstraintDef {
+                name: name.into(),
+                table: QualName::new("local_app", table),
+                kind: ConstraintType::PrimaryKey,
+                definition: "PRIMARY KEY (id, at)".into(),
+                on_partitioned,
+                index: Some(format!(
+                    "CREATE UNIQUE INDEX {name} ON {}local_app.{table} USING btree (id, at)",
+                    if on_partitioned { "ONLY " } else { "" }
+                )),
+                references_partitioned: false,
+                comment: None,
+                split: on_partitioned,
+                attach_to: attach_to.map(|p| QualName::new("local_app", p)),
+                own_index: Some(QualName::new("local_app", name)),
+            }
+        };
+        let RenderedConstraint::Key {
+            build,
+            table,
+            attach,
+            to_parent,
+            ..
+        } = render_constraint(&key("events", "events_pkey", true, None), &m)
+        else {
+            panic!("not a key")
+        };
+        assert_eq!(
+            build.sql,
+            "ALTER TABLE ONLY \"public\".\"events\" ADD CONSTRAINT \"events_pkey\" PRIMARY KEY (id, at)"
+        );
+        assert!(table.is_none() && attach.is_none() && to_parent.is_none());
+        let RenderedConstraint::Key {
+            build,
+            table,
+            attach,
+            to_parent,
+            ..
+        } = render_constraint(
+            &key(
+                "events_2024",
+                "events_2024_pkey",
+                false,
+                Some("events_pkey"),
+            ),
+            &m,
+        )
+        else {
+            panic!("not a key")
+        };
+        assert_eq!(
+            build.sql,
+            "CREATE UNIQUE INDEX events_2024_pkey ON public.events_2024 USING btree (id, at)"
+        );
+        assert_eq!(table, Some(QualName::new("public", "events_2024")));
+        assert!(attach.is_some());
+        assert_eq!(
+            to_parent.unwrap().sql,
+            "ALTER INDEX \"public\".\"events_pkey\" ATTACH PARTITION \"public\".\"events_2024_pkey\""
+        );
+        let index =
+            |name: &str, table: &str, on_partitioned: bool, attach_to: Option<&str>| IndexDef {
+                name: QualName::new("local_app", name),
+                table: QualName::new("local_app", table),
+                definition: format!(
+                    "CREATE INDEX {name} ON {}local_app.{table} USING btree (at)",
+                    if on_partitioned { "ONLY " } else { "" }
+                ),
+                on_partitioned,
+                comment: None,
+                split: on_partitioned,
+                attach_to: attach_to.map(|p| QualName::new("local_app", p)),
+            };
+        let r = render_index(&index("e_at", "events", true, None), &m);
+        assert_eq!(
+            r.build.sql,
+            "CREATE INDEX e_at ON ONLY public.events USING btree (at)"
+        );
+        assert!(r.table.is_none() && r.to_parent.is_none());
+        let r = render_index(
+            &index("events_2024_at_idx", "events_2024", false, Some("e_at")),
+            &m,
+        );
+        assert_eq!(r.table, Some(QualName::new("public", "events_2024")));
+        assert_eq!(
+            r.to_parent.unwrap().sql,
+            "ALTER INDEX \"public\".\"e_at\" ATTACH PARTITION \"public\".\"events_2024_at_idx\""
+        );
     }
 
     #[test]

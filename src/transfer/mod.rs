@@ -481,7 +481,10 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         let seq_reports = match (&schema_plan, all_ok, builders) {
-            (Some(plan), true, Some(builders)) => {
+            (Some(plan), true, Some(mut builders)) => {
+                // The loads are done: their sessions' share of the target
+                // goes to building what is queued.
+                builders.widen(s.jobs);
                 if !plan.large_objects.is_empty() {
                     say(&format!(
                         "copying {} large objects",

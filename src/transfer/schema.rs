@@ -1033,6 +1033,12 @@ fn first_line(sql: &str) -> String {
 pub struct Builders {
     tx: Option<tokio::sync::mpsc::UnboundedSender<Group>>,
     set: JoinSet<Result<()>>,
+    rx: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Group>>>,
+    failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Builders started so far (each drains its fair share of the queue).
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    target: conn::Endpoint,
+    state: Option<RunState>,
 }
 
 /// Statements queued together; `small`: they may share a round trip with
@@ -1040,6 +1046,8 @@ pub struct Builders {
 struct Group {
     statements: Vec<model::Statement>,
     small: bool,
+    /// The table data the statements work through (estimated).
+    bytes: u64,
 }
 
 /// A table this small (estimated bytes) has its keys, indexes and
@@ -1054,13 +1062,28 @@ impl Builders {
     /// that it ran (so `--resume` does not run it again).
     pub fn spawn(target: &conn::Endpoint, n: usize, state: Option<RunState>) -> Self {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Group>();
-        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
-        let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let mut set = JoinSet::new();
-        for _ in 0..n.max(1) {
-            let (rx, failed, target) = (rx.clone(), failed.clone(), target.clone());
-            let state = state.clone();
-            set.spawn(async move {
+        let mut b = Builders {
+            tx: Some(tx),
+            set: JoinSet::new(),
+            rx: std::sync::Arc::new(tokio::sync::Mutex::new(rx)),
+            failed: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            count: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            target: target.clone(),
+            state,
+        };
+        b.widen(n);
+        b
+    }
+
+    /// Up to `n` sessions in all: more join once the loads no longer need
+    /// theirs, so what is queued builds side by side.
+    pub fn widen(&mut self, n: usize) {
+        use std::sync::atomic::Ordering;
+        while self.count.load(Ordering::Relaxed) < n.max(1) {
+            self.count.fetch_add(1, Ordering::Relaxed);
+            let (rx, failed, target) = (self.rx.clone(), self.failed.clone(), self.target.clone());
+            let (state, count) = (self.state.clone(), self.count.clone());
+            self.set.spawn(async move {
                 let dst = conn::connect(&target, Role::Target)
                     .await
                     .map_err(Error::Runtime)?;
@@ -1074,11 +1097,23 @@ impl Builders {
                         },
                     };
                     let mut batch = group.statements;
+                    let mut bytes = group.bytes;
                     if group.small {
                         let mut q = rx.lock().await;
-                        while batch.len() < GROUP_LIMIT {
+                        // A fair share of what waits: the other builders
+                        // take the rest, so the keys and indexes of many
+                        // small tables still build side by side.
+                        let mut share = q.len().div_ceil(count.load(Ordering::Relaxed).max(1));
+                        // And no more table data than one small table may
+                        // hold: many tiny tables share a round trip, a
+                        // few bigger ones (partitions) are spread.
+                        while batch.len() < GROUP_LIMIT && share > 0 && bytes < SMALL_TABLE_BYTES {
+                            share -= 1;
                             match q.try_recv() {
-                                Ok(g) if g.small => batch.extend(g.statements),
+                                Ok(g) if g.small => {
+                                    bytes += g.bytes;
+                                    batch.extend(g.statements)
+                                }
                                 Ok(g) => {
                                     pending = Some(g);
                                     break;
@@ -1087,7 +1122,7 @@ impl Builders {
                             }
                         }
                     }
-                    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                    if failed.load(Ordering::Relaxed) {
                         continue;
                     }
                     let whats: Vec<String> = batch
@@ -1110,14 +1145,13 @@ impl Builders {
                     })
                     .await;
                     if run.is_err() {
-                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                        failed.store(true, Ordering::Relaxed);
                         return run;
                     }
                 }
                 Ok(())
             });
         }
-        Builders { tx: Some(tx), set }
     }
 
     /// A loaded table's keys, indexes and statistics (`bytes`: its size):
@@ -1125,7 +1159,7 @@ impl Builders {
     /// builders can work on it side by side.
     pub fn send_table(&self, statements: Vec<model::Statement>, bytes: u64) {
         if bytes < SMALL_TABLE_BYTES {
-            self.send_group(statements, true);
+            self.send_sized(statements, true, bytes);
         } else {
             for st in statements {
                 self.send(st);
@@ -1141,8 +1175,16 @@ impl Builders {
     /// Statements to run in order by one builder; `small` when they are
     /// quick (a small table's), so they may share round trips.
     pub fn send_group(&self, statements: Vec<model::Statement>, small: bool) {
+        self.send_sized(statements, small, 0);
+    }
+
+    fn send_sized(&self, statements: Vec<model::Statement>, small: bool, bytes: u64) {
         if let (Some(tx), false) = (&self.tx, statements.is_empty()) {
-            let _ = tx.send(Group { statements, small });
+            let _ = tx.send(Group {
+                statements,
+                small,
+                bytes,
+            });
         }
     }
 

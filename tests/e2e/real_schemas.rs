@@ -480,6 +480,36 @@ fn foreign_partitions_and_inheritance_children_come_along() {
     assert_same_text(&want, &pg_dump_schema(&s.target, &via_psql));
 }
 
+/// A partitioned table's keys and indexes were created on the whole tree
+/// after every row, in one statement each, by one session, with names
+/// the server chose: now, as pg_dump writes them, on the table alone,
+/// each partition's built with its rows (under its own name) and
+/// attached; two levels deep too. A table with a foreign partition keeps
+/// the one statement (that partition holds no index).
+#[test]
+fn partitioned_indexes_build_per_partition_under_their_own_names() {
+    assert_moves_whole(
+        "partidx",
+        "CREATE SCHEMA app; CREATE EXTENSION postgres_fdw; \
+         CREATE SERVER far FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'nowhere.invalid'); \
+         CREATE TABLE app.events (id bigint NOT NULL, at date NOT NULL, account int) PARTITION BY RANGE (at); \
+         CREATE TABLE app.events_2023 PARTITION OF app.events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01'); \
+         CREATE TABLE app.events_2024 PARTITION OF app.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') \
+           PARTITION BY LIST (account); \
+         CREATE TABLE app.events_2024_a PARTITION OF app.events_2024 FOR VALUES IN (1, 2); \
+         CREATE TABLE app.events_2024_b PARTITION OF app.events_2024 DEFAULT; \
+         ALTER TABLE app.events ADD CONSTRAINT events_pkey PRIMARY KEY (id, at, account); \
+         CREATE INDEX events_by_account ON app.events (account, at); \
+         ALTER INDEX app.events_2023_account_at_idx RENAME TO custom_2023_name; \
+         INSERT INTO app.events SELECT g, date '2023-01-01' + g % 700, g % 4 FROM generate_series(1, 5000) g; \
+         CREATE TABLE app.mixed (id int, at date) PARTITION BY RANGE (at); \
+         CREATE TABLE app.mixed_here PARTITION OF app.mixed FOR VALUES FROM ('2000-01-01') TO ('2100-01-01'); \
+         CREATE FOREIGN TABLE app.mixed_far PARTITION OF app.mixed FOR VALUES FROM ('1900-01-01') TO ('2000-01-01') SERVER far; \
+         CREATE INDEX mixed_at ON app.mixed (at); \
+         INSERT INTO app.mixed_here VALUES (1, '2020-01-01');",
+    );
+}
+
 /// `--leave-out KIND` goes on without objects of that kind and names them
 /// in the report; an unknown kind is refused. (What pgbarge cannot
 /// recreate at all stops the run unless left out: unit-tested in
