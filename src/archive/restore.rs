@@ -478,6 +478,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
                     plan.large_objects.len(),
                     t.elapsed().as_secs_f64()
                 ));
+                schema_report.large_objects = plan.large_objects.len();
             }
         }
         say("building the remaining keys and indexes, then foreign keys, triggers and the rest");
