@@ -1449,6 +1449,15 @@ async fn read_tables(
     Ok(())
 }
 
+/// The schema and name in columns `schema` and `name` of a row, when
+/// both are there.
+fn qual_name(r: &tokio_postgres::Row, schema: usize, name: usize) -> Option<QualName> {
+    Some(QualName::new(
+        r.get::<_, Option<String>>(schema)?,
+        r.get::<_, Option<String>>(name)?,
+    ))
+}
+
 /// Keys, indexes, foreign keys, triggers, rules and policies of the
 /// selected tables.
 async fn read_table_post(
@@ -1521,20 +1530,8 @@ async fn read_table_post(
             references_partitioned: r.get(9),
             comment: r.get(7),
             split: r.get(10),
-            attach_to: match (
-                r.get::<_, Option<String>>(11),
-                r.get::<_, Option<String>>(12),
-            ) {
-                (Some(s), Some(n)) => Some(QualName::new(s, n)),
-                _ => None,
-            },
-            own_index: match (
-                r.get::<_, Option<String>>(13),
-                r.get::<_, Option<String>>(14),
-            ) {
-                (Some(s), Some(n)) => Some(QualName::new(s, n)),
-                _ => None,
-            },
+            attach_to: qual_name(&r, 11, 12),
+            own_index: qual_name(&r, 13, 14),
         };
         if def.kind == ConstraintType::ForeignKey && !r.get::<_, bool>(6) {
             plan.warnings.push(format!(
@@ -1605,10 +1602,7 @@ async fn read_table_post(
                 on_partitioned: r.get::<_, String>(1) == "p",
                 comment: r.get(4),
                 split: r.get(7),
-                attach_to: match (r.get::<_, Option<String>>(8), r.get::<_, Option<String>>(9)) {
-                    (Some(s), Some(n)) => Some(QualName::new(s, n)),
-                    _ => None,
-                },
+                attach_to: qual_name(&r, 8, 9),
             },
             m,
         );
