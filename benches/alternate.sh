@@ -46,13 +46,7 @@ PATH=$(pg_bindir):$PATH
 WORK=$(mktemp -d /tmp/pgbarge-alternate.XXXXXX); chmod 755 "$WORK"
 cleanup() { stop_server "$WORK/source"; stop_server "$WORK/target"; rm -rf "$WORK"; }
 trap cleanup EXIT
-SP=$(free_port); TP=$(free_port)
-start_server "$WORK/source" "$SP"
-start_server "$WORK/target" "$TP"
-for dir in source target; do
-  printf 'shared_buffers = 512MB\nwal_level = minimal\nmax_wal_senders = 0\n' >>"$WORK/$dir/data/postgresql.conf"
-  as_pg "$(pg_bindir)/pg_ctl" -D "$WORK/$dir/data" -w restart >/dev/null
-done
+start_bench_servers "$WORK"
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 SRC="postgres://postgres@127.0.0.1:$SP/postgres?sslmode=disable"
 ADMIN="postgres://postgres@127.0.0.1:$TP/postgres?sslmode=disable"

@@ -47,13 +47,7 @@ PGB=$(pg_bindir)
 WORK=$(mktemp -d /tmp/pgbarge-shapes.XXXXXX); chmod 755 "$WORK"
 cleanup() { stop_server "$WORK/source"; stop_server "$WORK/target"; rm -rf "$WORK"; }
 trap cleanup EXIT
-SP=$(free_port); TP=$(free_port)
-start_server "$WORK/source" "$SP"
-start_server "$WORK/target" "$TP"
-for dir in source target; do
-  printf 'shared_buffers = 512MB\nwal_level = minimal\nmax_wal_senders = 0\n' >>"$WORK/$dir/data/postgresql.conf"
-  as_pg "$PGB/pg_ctl" -D "$WORK/$dir/data" -w restart >/dev/null
-done
+start_bench_servers "$WORK"
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 export PGOPTIONS="-c client_min_messages=warning"
 url() { echo "postgres://postgres@127.0.0.1:$1/$2?sslmode=disable"; }

@@ -82,3 +82,17 @@ stop_server() {
   local dir=$1
   [ -d "$dir/data" ] && as_pg "$(pg_bindir)/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
 }
+
+# start_bench_servers WORK: a source and a target server for benchmarks
+# under WORK/source and WORK/target, tuned for bulk loads; sets SP and TP
+# to their ports.
+start_bench_servers() {
+  local work=$1 dir
+  SP=$(free_port); TP=$(free_port)
+  start_server "$work/source" "$SP"
+  start_server "$work/target" "$TP"
+  for dir in source target; do
+    printf 'shared_buffers = 512MB\nwal_level = minimal\nmax_wal_senders = 0\n' >>"$work/$dir/data/postgresql.conf"
+    as_pg "$(pg_bindir)/pg_ctl" -D "$work/$dir/data" -w restart >/dev/null
+  done
+}

@@ -498,11 +498,13 @@ pub fn render_view(v: &ViewDef, m: &Mapper) -> RenderedView {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ddl::lexer::AnyName;
 
-    fn mapper() -> Mapper<'static> {
+    /// Maps `local_app` to `public`, knowing every name (for the
+    /// renderers' tests here and in `ddl::post`).
+    pub(crate) fn mapper() -> Mapper<'static> {
         Mapper {
             map: HashMap::from([("local_app".into(), "public".into())]),
             known: &AnyName,

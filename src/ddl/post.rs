@@ -433,15 +433,7 @@ pub fn render_policy(p: &PolicyDef, m: &Mapper) -> Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ddl::lexer::AnyName;
-    use std::collections::HashMap;
-
-    fn mapper() -> Mapper<'static> {
-        Mapper {
-            map: HashMap::from([("local_app".into(), "public".into())]),
-            known: &AnyName,
-        }
-    }
+    use crate::ddl::model::tests::mapper;
 
     fn fk(on_partitioned: bool, references_partitioned: bool, definition: &str) -> ConstraintDef {
         ConstraintDef {
