@@ -212,8 +212,10 @@ pub async fn plan(s: &CopySettings) -> Result<PlanReport> {
                 // on the target and rolled back: what the copy would meet
                 // after the rows is known now.
                 if f.0.iter().all(|x| x.level != "blocker") {
-                    if let Some(problem) = schema::trial(&mut dst, &p).await? {
-                        f.block(problem);
+                    match schema::trial(&mut dst, &p).await? {
+                        schema::Trial::Takes => {}
+                        schema::Trial::Refuses(problem) => f.block(problem),
+                        schema::Trial::TooLarge(note) => f.warn(note),
                     }
                 }
                 for w in p.warnings {

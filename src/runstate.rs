@@ -184,6 +184,25 @@ impl RunState {
         )
     }
 
+    /// Recorded with the first of the transactions a large schema is
+    /// created in: the schema is unfinished until [`Self::schema_done_sql`]
+    /// commits with the last.
+    pub fn schema_pending_sql(&self) -> String {
+        format!(
+            "INSERT INTO {SCHEMA}.steps (run_id, step) VALUES ({}, {}) ON CONFLICT DO NOTHING",
+            quote_literal(&self.id),
+            quote_literal(SCHEMA_PENDING)
+        )
+    }
+
+    pub fn schema_done_sql(&self) -> String {
+        format!(
+            "DELETE FROM {SCHEMA}.steps WHERE run_id = {} AND step = {}",
+            quote_literal(&self.id),
+            quote_literal(SCHEMA_PENDING)
+        )
+    }
+
     /// The run completed: forget it, and the schema with the last run.
     pub async fn finish(&self, c: &Client) -> anyhow::Result<()> {
         c.execute(
@@ -425,6 +444,24 @@ pub async fn start(
     Ok((run, recordable))
 }
 
+/// The step recorded while a schema created in several transactions is
+/// unfinished (not a statement's key: those are hex digits).
+const SCHEMA_PENDING: &str = "schema being created";
+
+/// Refuse to resume a run that stopped while creating its schema: no row
+/// had moved, and what it made is incomplete.
+pub fn schema_complete(r: &Recorded, target: &impl std::fmt::Display) -> crate::Result<()> {
+    if !r.steps.contains(SCHEMA_PENDING) {
+        return Ok(());
+    }
+    Err(crate::Error::usage(format!(
+        "--resume: the unfinished {} stopped while it was creating the schema, before any row \
+         moved, so there is nothing to continue. Remove what it made with `pgbarge clean \
+         --target {target}` and run the command again without --resume",
+        r.describe()
+    )))
+}
+
 /// Refuse to resume a run that did other work than this one would.
 pub fn same_run(r: &Recorded, digest: &str) -> crate::Result<()> {
     if r.digest == digest {
@@ -483,5 +520,34 @@ mod tests {
         let r = RunState { id: "1-2".into() };
         let sql = r.unit_done_sql("\"we'ird\".t", 3, 4);
         assert!(sql.contains("'\"we''ird\".t'"), "{sql}");
+    }
+
+    #[test]
+    fn a_run_stopped_while_creating_its_schema_is_not_resumed() {
+        let run = RunState { id: "1-2".into() };
+        let mut r = Recorded {
+            id: run.id.clone(),
+            command: "copy".into(),
+            source: "postgres://h/db".into(),
+            started: "now".into(),
+            digest: "d".into(),
+            created: Vec::new(),
+            created_schemas: Vec::new(),
+            done: HashMap::new(),
+            units: 0,
+            parts: HashSet::new(),
+            steps: HashSet::new(),
+        };
+        let target = "postgres://h/db";
+        assert!(schema_complete(&r, &target).is_ok());
+        r.steps.insert(SCHEMA_PENDING.into());
+        let e = schema_complete(&r, &target).unwrap_err().to_string();
+        assert!(
+            e.contains("pgbarge clean") && e.contains("without --resume"),
+            "{e}"
+        );
+        // The marker and its removal name the same step.
+        assert!(run.schema_pending_sql().contains("'schema being created'"));
+        assert!(run.schema_done_sql().contains("'schema being created'"));
     }
 }

@@ -225,6 +225,7 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     let mut state = None;
     let created_schemas = if let Some(r) = &resumed {
         runstate::same_run(r, &digest)?;
+        runstate::schema_complete(r, &s.target)?;
         say(&format!(
             "resuming {}: tables it loaded stay; the schema was created by it",
             r.describe()
@@ -260,11 +261,16 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             }
             sql
         };
-        let created = schema::apply_pre(&mut dst, &plan, &found, record).await?;
+        let applied =
+            schema::apply_pre(&mut dst, &plan, &found, recordable.then_some(&run), record).await?;
+        for w in applied.warnings {
+            say(&format!("warning: {w}"));
+            warnings.push(w);
+        }
         if recordable {
             state = Some(run.clone());
         }
-        created
+        applied.created
     };
     // What the resumed run loaded: whole tables, and parts of split ones.
     let done_parts = resumed
@@ -1408,7 +1414,11 @@ async fn print_dry_run(
     if blockers.is_empty() && found.is_empty() {
         // The schema itself, tried on the target and rolled back (with
         // --clean's drops pending it would only meet what it replaces).
-        blockers.extend(schema::trial(dst, plan).await?);
+        match schema::trial(dst, plan).await? {
+            schema::Trial::Takes => {}
+            schema::Trial::Refuses(problem) => blockers.push(problem),
+            schema::Trial::TooLarge(note) => println!("warning: {note}"),
+        }
     }
     for b in &blockers {
         println!("blocker: {b}");

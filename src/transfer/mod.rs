@@ -226,6 +226,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         let t0 = Instant::now();
         if let Some(r) = &resumed {
             runstate::same_run(r, &digest)?;
+            runstate::schema_complete(r, &s.target)?;
             say("the schema was created by the interrupted run");
             created_schemas = r.created_schemas.clone();
         } else {
@@ -249,7 +250,11 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 }
                 sql
             };
-            created_schemas = schema::apply_pre(&mut dst, &plan, &found, record).await?;
+            let applied =
+                schema::apply_pre(&mut dst, &plan, &found, recordable.then_some(&run), record)
+                    .await?;
+            warnings.extend(applied.warnings);
+            created_schemas = applied.created;
             if recordable {
                 state = Some(run.clone());
             }

@@ -1,7 +1,8 @@
 //! `copy` without `--data-only`: create the selected schema on the target
 //! before the rows, and build what belongs after the data once they are in.
 //!
-//! Pre-data runs in one target transaction, after a conflict check that
+//! Pre-data runs in one target transaction (several, for a schema larger
+//! than the target's lock table holds), after a conflict check that
 //! refuses to touch existing objects. Post-data builds keys and indexes
 //! in parallel, then foreign keys, triggers, rules, policies, refreshes,
 //! sequence values and ANALYZE. If anything fails after the pre-data
@@ -775,17 +776,103 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
     })
 }
 
-/// Create schemas, extensions and the pre-data objects in one
-/// transaction, after dropping `drops` (`--clean`) in the same
-/// transaction; `record` gives SQL (given the schemas created) that
-/// commits with them: the run's state. Returns the schemas this run
-/// created.
+/// Locks one transaction of the schema may hold on the target: half of
+/// the target's shared lock table (`max_locks_per_transaction` times the
+/// sessions it is sized for), the rest left to everyone else. A schema of
+/// thousands of tables takes more than that in one transaction ("out of
+/// shared memory"); see [`lock_chunks`].
+async fn lock_budget(dst: &Session) -> Result<usize> {
+    let row = dst
+        .client
+        .query_one(
+            "SELECT pg_catalog.current_setting('max_locks_per_transaction')::int8 \
+                  * (pg_catalog.current_setting('max_connections')::int8 \
+                     + pg_catalog.current_setting('max_prepared_transactions')::int8)",
+            &[],
+        )
+        .await
+        .pg_context(|| "reading the target's lock table size".into())?;
+    let capacity: i64 = row.get(0);
+    Ok(usize::try_from(capacity / 2).unwrap_or(0).max(64))
+}
+
+/// The locks a statement adds to its transaction, at most: a table its
+/// own, its TOAST table's and that one's index; anything else one (what
+/// it creates, or a table made by an earlier transaction that it uses).
+fn lock_cost(st: &model::Statement) -> usize {
+    match st.kind {
+        model::Kind::Table | model::Kind::View => 3,
+        _ => 1,
+    }
+}
+
+/// `sts` as runs of consecutive statements of at most `budget` locks each
+/// (a statement costing more goes alone), for transactions of their own.
+pub fn lock_chunks(sts: &[&model::Statement], budget: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut used) = (0, 0);
+    for (i, st) in sts.iter().enumerate() {
+        let cost = lock_cost(st);
+        if i > start && used + cost > budget {
+            out.push(start..i);
+            (start, used) = (i, 0);
+        }
+        used += cost;
+    }
+    if start < sts.len() || out.is_empty() {
+        out.push(start..sts.len());
+    }
+    out
+}
+
+/// A statement the target refused for want of room in its lock table.
+#[derive(Debug)]
+struct LockTableFull(String);
+
+impl std::fmt::Display for LockTableFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LockTableFull {}
+
+fn out_of_locks(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::OUT_OF_MEMORY)
+}
+
+fn is_lock_table_full(e: &Error) -> bool {
+    matches!(e, Error::Runtime(e) if e.downcast_ref::<LockTableFull>().is_some())
+}
+
+/// What `apply_pre` did.
+pub struct Applied {
+    /// The schemas this run created.
+    pub created: Vec<String>,
+    /// Said to the user: the statements after the rows could not all be
+    /// tried beforehand.
+    pub warnings: Vec<String>,
+}
+
+/// Create schemas, extensions and the pre-data objects, after dropping
+/// `drops` (`--clean`), and try every statement that runs after the rows;
+/// `record` gives SQL (given the schemas created) that commits with the
+/// first of them: the run's state (`run`, when recorded). Returns the
+/// schemas this run created.
+///
+/// One transaction when the target's lock table holds it all. A larger
+/// schema goes in several, one after the other (each within
+/// [`lock_budget`]), with the trial in one more: a failure then drops what
+/// the earlier ones made, and until the last one commits the run's record
+/// says the schema is unfinished (a `--resume` then refuses to build on
+/// it).
 pub async fn apply_pre(
     dst: &mut Session,
     plan: &SchemaPlan,
     drops: &[(String, String)],
+    run: Option<&RunState>,
     record: impl FnOnce(&[String]) -> String,
-) -> Result<Vec<String>> {
+) -> Result<Applied> {
     let existing = present(
         dst,
         "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)",
@@ -799,7 +886,113 @@ pub async fn apply_pre(
         .filter(|s| !existing.contains(*s))
         .cloned()
         .collect();
+    let pre: Vec<&model::Statement> = plan.extensions.iter().chain(&plan.pre).collect();
+    let budget = lock_budget(dst).await?;
+    let after_cost = after_rows(plan).into_iter().map(lock_cost).sum::<usize>();
+    let pre_cost = pre.iter().map(|st| lock_cost(st)).sum::<usize>();
+    // All of it in one transaction when it fits; else the parts, and the
+    // trial in a transaction of its own.
+    let whole = pre_cost + after_cost <= budget;
+    let chunks = if whole {
+        std::iter::once(0..pre.len()).collect()
+    } else {
+        lock_chunks(&pre, budget)
+    };
     let pid = dst.pid;
+    let mut warnings = Vec::new();
+    {
+        let tx = schema_transaction(dst).await?;
+        drop_replaced(&tx, plan, drops).await?;
+        for sch in &created {
+            tx.batch_execute(&format!("CREATE SCHEMA {}", catalog::quote_ident(sch)))
+                .await
+                .map_err(|e| {
+                    Error::Runtime(anyhow!(
+                        "creating schema \"{sch}\" on the target: {}",
+                        describe_pg(&e)
+                    ))
+                })?;
+        }
+        exec_all(&tx, pid, true, &pre[chunks[0].clone()], create_failed).await?;
+        if whole {
+            warnings.extend(try_after_rows(&tx, pid, plan).await?);
+        }
+        let mut record = record(&created);
+        if !whole && !record.is_empty() {
+            if let Some(run) = run {
+                record.push_str(";\n");
+                record.push_str(&run.schema_pending_sql());
+            }
+        }
+        if !record.is_empty() {
+            tx.batch_execute(&record).await.pg_context(|| {
+                format!(
+                    "recording the run in schema {} on the target",
+                    crate::runstate::SCHEMA
+                )
+            })?;
+        }
+        tx.commit()
+            .await
+            .pg_context(|| "committing the schema".into())?;
+    }
+    if whole {
+        return Ok(Applied { created, warnings });
+    }
+    // The rest, each part committed; a failure drops what the parts before
+    // it made (and the run's record with them).
+    let rest = async {
+        for range in &chunks[1..] {
+            let tx = schema_transaction(dst).await?;
+            exec_all(&tx, pid, true, &pre[range.clone()], create_failed).await?;
+            tx.commit()
+                .await
+                .pg_context(|| "committing part of the schema".into())?;
+        }
+        let tx = schema_transaction(dst).await?;
+        let warnings = try_after_rows(&tx, pid, plan).await?;
+        if let Some(run) = run {
+            tx.batch_execute(&run.schema_done_sql())
+                .await
+                .pg_context(|| "recording the schema as created".into())?;
+        }
+        tx.commit()
+            .await
+            .pg_context(|| "committing the schema".into())?;
+        Ok::<_, Error>(warnings)
+    }
+    .await;
+    match rest {
+        Ok(w) => {
+            warnings.extend(w);
+            Ok(Applied { created, warnings })
+        }
+        Err(e) => {
+            let mut problems = undo(&dst.endpoint, &plan.created, &created).await;
+            if let Some(run) = run {
+                if let Err(f) = run.finish(&dst.client).await {
+                    problems.push(format!("{f:#}"));
+                }
+            }
+            if problems.is_empty() {
+                return Err(e);
+            }
+            Err(Error::Runtime(anyhow!(
+                "{}\nThe schema was created in parts; dropping what the earlier parts made \
+                 failed: {}",
+                match e {
+                    Error::Runtime(e) => format!("{e:#}"),
+                    other => other.to_string(),
+                },
+                problems.join("; ")
+            )))
+        }
+    }
+}
+
+/// A transaction of the schema, with function bodies left unchecked (they
+/// may name what comes later).
+async fn schema_transaction(dst: &mut Session) -> Result<tokio_postgres::Transaction<'_>> {
     let tx = dst
         .client
         .transaction()
@@ -808,6 +1001,28 @@ pub async fn apply_pre(
     tx.batch_execute("SET LOCAL check_function_bodies = off")
         .await
         .pg_context(|| "preparing the schema transaction".into())?;
+    Ok(tx)
+}
+
+fn create_failed(st: &model::Statement, e: &tokio_postgres::Error) -> Error {
+    if out_of_locks(e) {
+        return Error::Runtime(anyhow!(
+            "the target ran out of room in its lock table creating {} ({}), although pgbarge \
+             creates the schema in parts sized to it; nothing was written. Ask for a larger \
+             max_locks_per_transaction on the target, or copy fewer schemas at a time",
+            st.what,
+            describe_pg(e)
+        ));
+    }
+    statement_failed("creating", st, e)
+}
+
+/// `--clean`: drop what the run replaces, inside `tx`.
+async fn drop_replaced(
+    tx: &tokio_postgres::Transaction<'_>,
+    plan: &SchemaPlan,
+    drops: &[(String, String)],
+) -> Result<()> {
     // Foreign keys among the tables being replaced go first (they would go
     // with their tables, but block dropping the tables they reference);
     // one from a table outside the plan still stops the drop below.
@@ -848,35 +1063,18 @@ pub async fn apply_pre(
             ))
         })?;
     }
-    for sch in &created {
-        tx.batch_execute(&format!("CREATE SCHEMA {}", catalog::quote_ident(sch)))
-            .await
-            .map_err(|e| {
-                Error::Runtime(anyhow!(
-                    "creating schema \"{sch}\" on the target: {}",
-                    describe_pg(&e)
-                ))
-            })?;
-    }
-    let pre: Vec<&model::Statement> = plan.extensions.iter().chain(&plan.pre).collect();
-    exec_all(&tx, pid, true, &pre, |st, e| {
-        statement_failed("creating", st, e)
-    })
-    .await?;
-    try_after_rows(&tx, pid, plan).await?;
-    let record = record(&created);
-    if !record.is_empty() {
-        tx.batch_execute(&record).await.pg_context(|| {
-            format!(
-                "recording the run in schema {} on the target",
-                crate::runstate::SCHEMA
-            )
-        })?;
-    }
-    tx.commit()
-        .await
-        .pg_context(|| "committing the schema".into())?;
-    Ok(created)
+    Ok(())
+}
+
+/// Every statement that runs after the rows, in order; publications are
+/// left out (their failure is a warning, not a stop).
+fn after_rows(plan: &SchemaPlan) -> Vec<&model::Statement> {
+    plan.indexes
+        .iter()
+        .chain(&plan.post)
+        .chain(&plan.validations)
+        .chain(&plan.access)
+        .collect()
 }
 
 /// Every statement that runs after the rows (keys and indexes, foreign
@@ -885,12 +1083,13 @@ pub async fn apply_pre(
 /// a statement this target refuses stops the run here, before any row
 /// moves, instead of after an hour of loading. (What only the rows can
 /// break, a unique index over duplicates, still shows at the end.)
-/// Publications are left out: their failure is a warning, not a stop.
+/// When the target's lock table cannot hold them all in one transaction,
+/// the trial is given up: the warning returned says so.
 async fn try_after_rows(
     tx: &tokio_postgres::Transaction<'_>,
     pid: i32,
     plan: &SchemaPlan,
-) -> Result<()> {
+) -> Result<Option<String>> {
     tx.batch_execute("SAVEPOINT pgbarge_after_rows")
         .await
         .pg_context(|| "trying the statements after the rows".into())?;
@@ -910,18 +1109,22 @@ async fn try_after_rows(
             ))
         })?;
     }
-    let after: Vec<&model::Statement> = plan
-        .indexes
-        .iter()
-        .chain(&plan.post)
-        .chain(&plan.validations)
-        .chain(&plan.access)
-        .collect();
-    exec_all(tx, pid, true, &after, refused_early).await?;
+    let after = after_rows(plan);
+    let tried = exec_all(tx, pid, true, &after, refused_early).await;
+    let warning = match tried {
+        Ok(()) => None,
+        Err(e) if is_lock_table_full(&e) => Some(format!(
+            "the target's lock table (max_locks_per_transaction) is too small to try the {} \
+             statements after the rows in one transaction before any row moves; they run after \
+             the rows, and one the target refuses then undoes the run",
+            after.len()
+        )),
+        Err(e) => return Err(e),
+    };
     tx.batch_execute("ROLLBACK TO SAVEPOINT pgbarge_after_rows")
         .await
         .pg_context(|| "undoing the trial of the statements after the rows".into())?;
-    Ok(())
+    Ok(warning)
 }
 
 /// Run `sts` on `c` (the session with backend `pid`) many to a round trip
@@ -944,6 +1147,13 @@ async fn exec_all<C: tokio_postgres::GenericClient + Sync>(
 }
 
 fn refused_early(st: &model::Statement, e: &tokio_postgres::Error) -> Error {
+    if out_of_locks(e) {
+        return Error::Runtime(anyhow::Error::new(LockTableFull(format!(
+            "{}: {}",
+            st.what,
+            describe_pg(e)
+        ))));
+    }
     Error::Runtime(anyhow!(
         "the target refuses {} (found before any row moved; nothing was written): {}\n  \
          statement: {}",
@@ -953,23 +1163,26 @@ fn refused_early(st: &model::Statement, e: &tokio_postgres::Error) -> Error {
     ))
 }
 
+/// What a rehearsal of the schema found.
+pub enum Trial {
+    /// The target takes all of it.
+    Takes,
+    /// The first statement the target refuses: a blocker.
+    Refuses(String),
+    /// The target's lock table cannot hold the schema in one transaction,
+    /// so it was not (wholly) rehearsed: a warning.
+    TooLarge(String),
+}
+
 /// For `plan` and dry runs: the whole schema, before and after the rows,
-/// applied in a transaction that is rolled back. The first statement the
-/// target refuses, as a blocker; None when it takes all of it.
-pub async fn trial(dst: &mut Session, plan: &SchemaPlan) -> Result<Option<String>> {
+/// applied in a transaction that is rolled back.
+pub async fn trial(dst: &mut Session, plan: &SchemaPlan) -> Result<Trial> {
     let pid = dst.pid;
-    let tx = dst
-        .client
-        .transaction()
-        .await
-        .pg_context(|| "starting the trial transaction".into())?;
-    tx.batch_execute("SET LOCAL check_function_bodies = off")
-        .await
-        .pg_context(|| "preparing the trial transaction".into())?;
+    let tx = schema_transaction(dst).await?;
     for sch in &plan.schemas {
         let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", catalog::quote_ident(sch));
         if let Err(e) = tx.batch_execute(&sql).await {
-            return Ok(Some(format!(
+            return Ok(Trial::Refuses(format!(
                 "the target refuses to create schema \"{sch}\": {}",
                 describe_pg(&e)
             )));
@@ -977,6 +1190,9 @@ pub async fn trial(dst: &mut Session, plan: &SchemaPlan) -> Result<Option<String
     }
     let pre: Vec<&model::Statement> = plan.extensions.iter().chain(&plan.pre).collect();
     let refused = exec_all(&tx, pid, true, &pre, |st, e| {
+        if out_of_locks(e) {
+            return Error::Runtime(anyhow::Error::new(LockTableFull(st.what.clone())));
+        }
         Error::Runtime(anyhow!(
             "the target refuses {}: {}\n  statement: {}",
             st.what,
@@ -985,19 +1201,26 @@ pub async fn trial(dst: &mut Session, plan: &SchemaPlan) -> Result<Option<String
         ))
     })
     .await;
-    match refused {
-        Ok(()) => {}
-        Err(Error::Runtime(e)) => return Ok(Some(format!("{e:#}"))),
+    let outcome = match refused {
+        Err(e) if is_lock_table_full(&e) => Trial::TooLarge(format!(
+            "the target's lock table (max_locks_per_transaction) cannot hold the whole schema \
+             ({} statements) in one transaction, so it was not rehearsed; copy and restore \
+             create it in parts",
+            pre.len()
+        )),
+        Err(Error::Runtime(e)) => Trial::Refuses(format!("{e:#}")),
         Err(other) => return Err(other),
-    }
-    let after = try_after_rows(&tx, pid, plan).await.err().map(|e| match e {
-        Error::Runtime(e) => format!("{e:#}"),
-        other => other.to_string(),
-    });
+        Ok(()) => match try_after_rows(&tx, pid, plan).await {
+            Ok(None) => Trial::Takes,
+            Ok(Some(warning)) => Trial::TooLarge(warning),
+            Err(Error::Runtime(e)) => Trial::Refuses(format!("{e:#}")),
+            Err(other) => Trial::Refuses(other.to_string()),
+        },
+    };
     tx.rollback()
         .await
         .pg_context(|| "rolling the trial back".into())?;
-    Ok(after)
+    Ok(outcome)
 }
 
 /// The error for a failed DDL statement: what it was for, the server's
@@ -1408,6 +1631,28 @@ pub fn confirm(yes: bool, head: &str, items: &[String], declined: &str) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schema_goes_in_parts_that_fit_the_lock_budget_in_order() {
+        use model::Kind;
+        let st = |kind: Kind| model::Statement::new(kind, "x", "SELECT 1");
+        // Tables cost three locks (their own, TOAST and its index).
+        let sts = [
+            st(Kind::Table),
+            st(Kind::Function),
+            st(Kind::Table),
+            st(Kind::Comment),
+            st(Kind::Index),
+            st(Kind::Table),
+        ];
+        let refs: Vec<&model::Statement> = sts.iter().collect();
+        assert_eq!(lock_chunks(&refs, 100), vec![0..6]);
+        assert_eq!(lock_chunks(&refs, 5), vec![0..2, 2..5, 5..6]);
+        // A statement over the budget goes alone; nothing is dropped.
+        assert_eq!(lock_chunks(&refs, 2), vec![0..1, 1..2, 2..3, 3..5, 5..6]);
+        let empty: Vec<&model::Statement> = Vec::new();
+        assert_eq!(lock_chunks(&empty, 10), vec![0..0]);
+    }
 
     #[test]
     fn drops_only_what_is_a_plain_name() {

@@ -1001,3 +1001,101 @@ fn event_triggers_come_along_last() {
          COMMENT ON EVENT TRIGGER app_no_ddl IS 'refuses DDL';",
     );
 }
+
+/// A schema of hundreds of tables (each with its TOAST table, a view, a
+/// key, an index and a foreign key) into a target whose lock table is
+/// small (`max_locks_per_transaction = 10`, 40 sessions): in one
+/// transaction it ran out of shared memory; it goes in parts sized to the
+/// target's lock table. The statements after the rows, too many to try
+/// in one transaction there, are said to run untried. A part the target
+/// refuses late drops what the parts before it made, and the run's
+/// record with them.
+#[test]
+fn a_schema_larger_than_the_targets_lock_table_goes_in_parts() {
+    static SMALL: std::sync::OnceLock<PgServer> = std::sync::OnceLock::new();
+    let small = SMALL.get_or_init(|| {
+        PgServer::start_with(
+            "small-locks",
+            &pg_bin(),
+            false,
+            "max_locks_per_transaction = 10\nmax_connections = 40\n",
+        )
+    });
+    let s = servers();
+    let src = s.source.fresh_db("locks");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; \
+         DO $$ BEGIN FOR i IN 1..600 LOOP \
+           EXECUTE format('CREATE TABLE app.t%s (id int PRIMARY KEY, parent_id int %s, name text)', \
+                          i, CASE WHEN i > 1 THEN format('REFERENCES app.t%s', i - 1) END); \
+           EXECUTE format('CREATE INDEX t%s_name ON app.t%s (name)', i, i); \
+           EXECUTE format('CREATE VIEW app.v%s AS SELECT id, name FROM app.t%s', i, i); \
+           EXECUTE format('COMMENT ON TABLE app.t%s IS %L', i, 'table ' || i); \
+           EXECUTE format('INSERT INTO app.t%s SELECT g, CASE WHEN %s > 1 THEN g END, %L FROM generate_series(1, 3) g', \
+                          i, i, 'row'); \
+         END LOOP; END $$;",
+    );
+    let surl = s.source.url(&src);
+
+    let dst = small.fresh_db("locks");
+    let turl = small.url(&dst);
+    let run = pgbarge(&["plan", "--source", &surl, "--target", &turl]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("lock table"), "{}", run.all());
+    let run = pgbarge(&[
+        "copy", "--schema", "app", "--source", &surl, "--target", &turl,
+    ]);
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("lock table (max_locks_per_transaction) is too small"),
+        "{}",
+        run.stderr
+    );
+    assert_same_text(
+        &pg_dump_schema(&s.source, &src),
+        &pg_dump_schema(small, &dst),
+    );
+    let mut c = small.client(&dst);
+    let rows: i64 = c
+        .query_one("SELECT sum(n)::int8 FROM (SELECT count(*) AS n FROM app.t600 UNION ALL SELECT count(*) FROM app.t1) x", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 6);
+
+    // A table the target refuses in a late part: what the parts before it
+    // made is dropped, and no run is left recorded.
+    let dst = small.fresh_db("locks");
+    let turl = small.url(&dst);
+    small
+        .client(&dst)
+        .batch_execute("CREATE SCHEMA app; CREATE DOMAIN app.t590 AS int;")
+        .unwrap();
+    let run = pgbarge(&[
+        "copy", "--schema", "app", "--source", &surl, "--target", &turl,
+    ]);
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("app.t590") && !run.stderr.contains("copied app."),
+        "{}",
+        run.stderr
+    );
+    let mut c = small.client(&dst);
+    let left: Vec<String> = c
+        .query(
+            "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n \
+               ON n.oid = c.relnamespace WHERE n.nspname IN ('app', '_pgbarge') ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(left.is_empty(), "left on the target: {left:?}");
+    let domain: i64 = c
+        .query_one("SELECT count(*) FROM pg_type WHERE typname = 't590'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(domain, 1, "the target's own domain went");
+}

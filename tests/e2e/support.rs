@@ -188,6 +188,11 @@ impl PgServer {
     }
 
     pub fn start_in(name: &'static str, bin: &Path, tls: bool) -> PgServer {
+        PgServer::start_with(name, bin, tls, "")
+    }
+
+    /// A server with `extra` added to its configuration.
+    pub fn start_with(name: &'static str, bin: &Path, tls: bool, extra: &str) -> PgServer {
         let dir = tempfile::Builder::new()
             .prefix(&format!("pgbarge-test-{name}-"))
             .tempdir()
@@ -231,6 +236,7 @@ impl PgServer {
         } else {
             None
         };
+        conf.push_str(extra);
         append(&data.join("postgresql.conf"), &conf);
         std::fs::write(
             data.join("pg_hba.conf"),
