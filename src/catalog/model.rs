@@ -9,11 +9,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use tokio_postgres::Client;
 
 use super::{quote_ident, quote_literal, QualName};
-use crate::ddl::lexer;
 use crate::ddl::model::{
     render_table, render_type, render_view, shell_of, Attribute, Column, Key, Mapper, TableDef,
     TypeBody, TypeDef, ViewColumn, ViewDef,
@@ -22,6 +21,7 @@ use crate::ddl::post::{
     render_constraint, render_index, render_policy, render_rule, render_trigger, ConstraintDef,
     ConstraintType, IndexDef, PolicyDef, RenderedConstraint, RuleDef, TriggerDef,
 };
+use crate::ddl::{lexer, routine};
 use crate::error::PgContext;
 
 use super::plan::Known;
@@ -844,7 +844,7 @@ async fn read_functions(
     let sql = format!(
         "SELECT p.oid, n.nspname::text, p.proname::text, p.prokind::text, \
                 CASE WHEN p.prokind IN ('f', 'p', 'w') THEN pg_catalog.pg_get_functiondef(p.oid) \
-                     WHEN p.prokind = 'a' THEN ({AGGREGATE_DEF}) END, \
+                     WHEN p.prokind = 'a' THEN ({AGGREGATE_FIELDS}) END, \
                 pg_catalog.pg_get_function_identity_arguments(p.oid), \
                 pg_catalog.obj_description(p.oid, 'pg_proc'), p.prosrc, l.lanname::text, \
                 {} \
@@ -862,7 +862,7 @@ async fn read_functions(
         },
         not_member("p.oid", "pg_catalog.pg_proc")
     )
-    .replace("{AGGREGATE_DEF}", AGGREGATE_DEF);
+    .replace("{AGGREGATE_FIELDS}", AGGREGATE_FIELDS);
     for r in c
         .query(&sql, &[&schemas])
         .await
@@ -877,7 +877,16 @@ async fn read_functions(
         };
         let sqlbody: bool = r.get(9);
         let lang: String = r.get(8);
-        let mut sql = m.sql(&def);
+        let kind: String = r.get(3);
+        let mut sql = if kind == "a" {
+            let mut a: routine::AggregateDef = serde_json::from_str(&def).map_err(|e| {
+                anyhow!("reading aggregate {label}: the source sent an unreadable definition: {e}")
+            })?;
+            a.name = name.clone();
+            routine::render_aggregate(&a, m)
+        } else {
+            m.sql(&def)
+        };
         if !sqlbody && !m.map.is_empty() && matches!(lang.as_str(), "sql" | "plpgsql") {
             let src: String = r.get(7);
             let mentioned = lexer::mentioned_schemas(&src, &m.map);
@@ -897,7 +906,7 @@ async fn read_functions(
                 }
             }
         }
-        let kw = match r.get::<_, String>(3).as_str() {
+        let kw = match kind.as_str() {
             "p" => "PROCEDURE",
             "a" => "AGGREGATE",
             _ => "FUNCTION",
@@ -1022,37 +1031,34 @@ async fn read_casts(
     Ok(())
 }
 
-/// `CREATE AGGREGATE` (also ordered-set and hypothetical-set: their
-/// identity arguments print `ORDER BY`), built from `pg_aggregate` as the server has no
-/// `pg_get_aggregatedef`. Function names print qualified unless they are
-/// in pg_catalog (the session's search_path is empty).
-const AGGREGATE_DEF: &str = "SELECT \
-    'CREATE AGGREGATE ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) \
-    || '(' || CASE WHEN p.pronargs = 0 THEN '*' ELSE pg_catalog.pg_get_function_identity_arguments(p.oid) END \
-    || ') (SFUNC = ' || a.aggtransfn::pg_catalog.regproc::text \
-    || ', STYPE = ' || pg_catalog.format_type(a.aggtranstype, NULL) \
-    || CASE WHEN a.aggtransspace <> 0 THEN ', SSPACE = ' || a.aggtransspace ELSE '' END \
-    || CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC = ' || a.aggfinalfn::pg_catalog.regproc::text \
-         || CASE WHEN a.aggfinalextra THEN ', FINALFUNC_EXTRA' ELSE '' END \
-         || ', FINALFUNC_MODIFY = ' || CASE a.aggfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END \
-       ELSE '' END \
-    || CASE WHEN a.aggcombinefn <> 0 THEN ', COMBINEFUNC = ' || a.aggcombinefn::pg_catalog.regproc::text ELSE '' END \
-    || CASE WHEN a.aggserialfn <> 0 THEN ', SERIALFUNC = ' || a.aggserialfn::pg_catalog.regproc::text ELSE '' END \
-    || CASE WHEN a.aggdeserialfn <> 0 THEN ', DESERIALFUNC = ' || a.aggdeserialfn::pg_catalog.regproc::text ELSE '' END \
-    || CASE WHEN a.agginitval IS NOT NULL THEN ', INITCOND = ' || pg_catalog.quote_literal(a.agginitval) ELSE '' END \
-    || CASE WHEN a.aggmtransfn <> 0 THEN ', MSFUNC = ' || a.aggmtransfn::pg_catalog.regproc::text \
-         || ', MINVFUNC = ' || a.aggminvtransfn::pg_catalog.regproc::text \
-         || ', MSTYPE = ' || pg_catalog.format_type(a.aggmtranstype, NULL) \
-         || CASE WHEN a.aggmtransspace <> 0 THEN ', MSSPACE = ' || a.aggmtransspace ELSE '' END \
-         || CASE WHEN a.aggmfinalfn <> 0 THEN ', MFINALFUNC = ' || a.aggmfinalfn::pg_catalog.regproc::text \
-              || CASE WHEN a.aggmfinalextra THEN ', MFINALFUNC_EXTRA' ELSE '' END ELSE '' END \
-         || CASE WHEN a.aggminitval IS NOT NULL THEN ', MINITCOND = ' || pg_catalog.quote_literal(a.aggminitval) ELSE '' END \
-       ELSE '' END \
-    || CASE WHEN a.aggsortop <> 0 THEN ', SORTOP = OPERATOR(' || (SELECT pg_catalog.quote_ident(on_.nspname) || '.' || o.oprname || ')' \
-         FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace on_ ON on_.oid = o.oprnamespace WHERE o.oid = a.aggsortop) ELSE '' END \
-    || CASE p.proparallel WHEN 's' THEN ', PARALLEL = SAFE' WHEN 'r' THEN ', PARALLEL = RESTRICTED' ELSE '' END \
-    || CASE WHEN a.aggkind = 'h' THEN ', HYPOTHETICAL' ELSE '' END \
-    || ')' FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid";
+/// An aggregate's fields for [`routine::AggregateDef`], as one JSON
+/// object (the server has no `pg_get_aggregatedef`). Function names print
+/// qualified unless they are in pg_catalog (the session's search_path is
+/// empty).
+const AGGREGATE_FIELDS: &str = "SELECT pg_catalog.json_build_object( \
+    'args', CASE WHEN p.pronargs = 0 THEN '' ELSE pg_catalog.pg_get_function_identity_arguments(p.oid) END, \
+    'sfunc', a.aggtransfn::pg_catalog.regproc::text, \
+    'stype', pg_catalog.format_type(a.aggtranstype, NULL), \
+    'sspace', a.aggtransspace, \
+    'finalfunc', CASE WHEN a.aggfinalfn <> 0 THEN a.aggfinalfn::pg_catalog.regproc::text END, \
+    'finalfunc_extra', a.aggfinalextra, 'finalfunc_modify', a.aggfinalmodify::text, \
+    'combinefunc', CASE WHEN a.aggcombinefn <> 0 THEN a.aggcombinefn::pg_catalog.regproc::text END, \
+    'serialfunc', CASE WHEN a.aggserialfn <> 0 THEN a.aggserialfn::pg_catalog.regproc::text END, \
+    'deserialfunc', CASE WHEN a.aggdeserialfn <> 0 THEN a.aggdeserialfn::pg_catalog.regproc::text END, \
+    'initcond', a.agginitval, \
+    'msfunc', CASE WHEN a.aggmtransfn <> 0 THEN a.aggmtransfn::pg_catalog.regproc::text END, \
+    'minvfunc', CASE WHEN a.aggminvtransfn <> 0 THEN a.aggminvtransfn::pg_catalog.regproc::text END, \
+    'mstype', CASE WHEN a.aggmtranstype <> 0 THEN pg_catalog.format_type(a.aggmtranstype, NULL) END, \
+    'msspace', a.aggmtransspace, \
+    'mfinalfunc', CASE WHEN a.aggmfinalfn <> 0 THEN a.aggmfinalfn::pg_catalog.regproc::text END, \
+    'mfinalfunc_extra', a.aggmfinalextra, 'mfinalfunc_modify', a.aggmfinalmodify::text, \
+    'minitcond', a.aggminitval, \
+    'sortop_schema', sn.nspname::text, 'sortop', so.oprname::text, \
+    'parallel', p.proparallel::text, 'hypothetical', a.aggkind = 'h')::text \
+    FROM pg_catalog.pg_aggregate a \
+    LEFT JOIN pg_catalog.pg_operator so ON so.oid = a.aggsortop \
+    LEFT JOIN pg_catalog.pg_namespace sn ON sn.oid = so.oprnamespace \
+    WHERE a.aggfnoid = p.oid";
 
 /// The definition of a base type (`INPUT = .., OUTPUT = .., ...`), as
 /// pg_dump writes it, for `CREATE TYPE name (..)`; NULL for other types.

@@ -1,8 +1,10 @@
 //! DDL: quoting, the SQL lexer that renames schemas exactly, and typed
 //! definitions with their pure rendering into statements: tables and
-//! views (`model`), what a table gets after its rows (`post`).
+//! views (`model`), what a table gets after its rows (`post`), aggregates
+//! (`routine`).
 
 pub mod lexer;
 pub mod model;
 pub mod post;
 pub mod quote;
+pub mod routine;
