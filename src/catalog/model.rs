@@ -717,7 +717,7 @@ async fn read_types(
                   (SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) \
                      FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
                     WHERE co.oid = t.typcollation) END, \
-                t.typisdefined, {{BASE_TYPE_DEF}} \
+                t.typisdefined, {{BASE_TYPE_FIELDS}} \
            FROM pg_catalog.pg_type t \
            JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
            LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype \
@@ -730,15 +730,15 @@ async fn read_types(
         not_member("t.oid", "pg_catalog.pg_type")
     )
     .replace(
-        "{BASE_TYPE_DEF}",
-        &BASE_TYPE_DEF.replace(
+        "{BASE_TYPE_FIELDS}",
+        &BASE_TYPE_FIELDS.replace(
             "{SUBSCRIPT}",
             if super::has_column(c, "pg_catalog.pg_type", "typsubscript").await {
                 "CASE WHEN t.typsubscript <> 0 AND t.typsubscript::pg_catalog.regproc::text \
                         <> 'raw_array_subscript_handler' \
-                      THEN ', SUBSCRIPT = ' || t.typsubscript::pg_catalog.regproc::text ELSE '' END"
+                      THEN t.typsubscript::pg_catalog.regproc::text END"
             } else {
-                "''"
+                "NULL::text"
             },
         ),
     );
@@ -788,10 +788,12 @@ async fn read_types(
             // A base type: its shell first (its functions take and
             // return it), its definition once they exist.
             "b" => {
-                let Some(options) = r.get::<_, Option<String>>(18) else {
+                let Some(fields) = r.get::<_, Option<String>>(18) else {
                     continue;
                 };
-                TypeBody::Base { options }
+                TypeBody::Base(serde_json::from_str(&fields).map_err(|e| {
+                    anyhow!("reading type {name}: the source sent an unreadable definition: {e}")
+                })?)
             }
             "p" if !r.get::<_, bool>(17) => TypeBody::Shell,
             _ => {
@@ -1060,27 +1062,23 @@ const AGGREGATE_FIELDS: &str = "SELECT pg_catalog.json_build_object( \
     LEFT JOIN pg_catalog.pg_namespace sn ON sn.oid = so.oprnamespace \
     WHERE a.aggfnoid = p.oid";
 
-/// The definition of a base type (`INPUT = .., OUTPUT = .., ...`), as
-/// pg_dump writes it, for `CREATE TYPE name (..)`; NULL for other types.
-/// `{SUBSCRIPT}` is the SUBSCRIPT item where the server has one (14+).
-const BASE_TYPE_DEF: &str = "CASE WHEN t.typtype = 'b' THEN \
-    'INPUT = ' || t.typinput::pg_catalog.regproc::text || ', OUTPUT = ' || t.typoutput::pg_catalog.regproc::text \
-    || CASE WHEN t.typreceive <> 0 THEN ', RECEIVE = ' || t.typreceive::pg_catalog.regproc::text ELSE '' END \
-    || CASE WHEN t.typsend <> 0 THEN ', SEND = ' || t.typsend::pg_catalog.regproc::text ELSE '' END \
-    || CASE WHEN t.typmodin <> 0 THEN ', TYPMOD_IN = ' || t.typmodin::pg_catalog.regproc::text ELSE '' END \
-    || CASE WHEN t.typmodout <> 0 THEN ', TYPMOD_OUT = ' || t.typmodout::pg_catalog.regproc::text ELSE '' END \
-    || CASE WHEN t.typanalyze <> 0 THEN ', ANALYZE = ' || t.typanalyze::pg_catalog.regproc::text ELSE '' END \
-    || {SUBSCRIPT} \
-    || ', INTERNALLENGTH = ' || CASE WHEN t.typlen < 0 THEN 'VARIABLE' ELSE t.typlen::text END \
-    || CASE WHEN t.typbyval THEN ', PASSEDBYVALUE' ELSE '' END \
-    || ', ALIGNMENT = ' || CASE t.typalign WHEN 'c' THEN 'char' WHEN 's' THEN 'int2' WHEN 'i' THEN 'int4' ELSE 'double' END \
-    || ', STORAGE = ' || CASE t.typstorage WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external' WHEN 'm' THEN 'main' ELSE 'extended' END \
-    || ', CATEGORY = ' || pg_catalog.quote_literal(t.typcategory::text) \
-    || CASE WHEN t.typispreferred THEN ', PREFERRED = true' ELSE '' END \
-    || CASE WHEN t.typdefault IS NOT NULL THEN ', DEFAULT = ' || pg_catalog.quote_literal(t.typdefault) ELSE '' END \
-    || CASE WHEN t.typelem <> 0 THEN ', ELEMENT = ' || pg_catalog.format_type(t.typelem, NULL) ELSE '' END \
-    || CASE WHEN t.typdelim <> ',' THEN ', DELIMITER = ' || pg_catalog.quote_literal(t.typdelim::text) ELSE '' END \
-    || CASE WHEN t.typcollation <> 0 THEN ', COLLATABLE = true' ELSE '' END \
+/// A base type's fields for [`crate::ddl::model::BaseType`], as one JSON object; NULL for
+/// other types. `{SUBSCRIPT}` is its SUBSCRIPT function where the server
+/// has one (14+) and it is not the arrays' default.
+const BASE_TYPE_FIELDS: &str = "CASE WHEN t.typtype = 'b' THEN pg_catalog.json_build_object( \
+    'input', t.typinput::pg_catalog.regproc::text, 'output', t.typoutput::pg_catalog.regproc::text, \
+    'receive', CASE WHEN t.typreceive <> 0 THEN t.typreceive::pg_catalog.regproc::text END, \
+    'send', CASE WHEN t.typsend <> 0 THEN t.typsend::pg_catalog.regproc::text END, \
+    'typmod_in', CASE WHEN t.typmodin <> 0 THEN t.typmodin::pg_catalog.regproc::text END, \
+    'typmod_out', CASE WHEN t.typmodout <> 0 THEN t.typmodout::pg_catalog.regproc::text END, \
+    'analyze', CASE WHEN t.typanalyze <> 0 THEN t.typanalyze::pg_catalog.regproc::text END, \
+    'subscript', {SUBSCRIPT}, \
+    'length', t.typlen, 'by_value', t.typbyval, \
+    'align', t.typalign::text, 'storage', t.typstorage::text, \
+    'category', t.typcategory::text, 'preferred', t.typispreferred, \
+    'default', t.typdefault, \
+    'element', CASE WHEN t.typelem <> 0 THEN pg_catalog.format_type(t.typelem, NULL) END, \
+    'delimiter', t.typdelim::text, 'collatable', t.typcollation <> 0)::text \
   END";
 
 fn seq_options(

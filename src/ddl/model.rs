@@ -254,13 +254,101 @@ pub enum TypeBody {
         /// The subtype difference function, as `regproc` prints it.
         subtype_diff: Option<String>,
     },
-    /// A base type: the options between the parentheses of `CREATE TYPE
-    /// name (...)`, as the catalog reader assembles them.
-    Base {
-        options: String,
-    },
+    /// A base type (`CREATE TYPE name (INPUT = .., ...)`).
+    Base(Box<BaseType>),
     /// A shell type nothing defined (`CREATE TYPE name`).
     Shell,
+}
+
+/// A base type's fields as `pg_type` holds them: functions as `regproc`
+/// prints them, the element type as `format_type` does.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct BaseType {
+    pub input: String,
+    pub output: String,
+    pub receive: Option<String>,
+    pub send: Option<String>,
+    pub typmod_in: Option<String>,
+    pub typmod_out: Option<String>,
+    pub analyze: Option<String>,
+    /// Not the default for arrays (PostgreSQL 14+).
+    pub subscript: Option<String>,
+    /// `typlen`: negative for variable length.
+    pub length: i16,
+    pub by_value: bool,
+    /// `typalign` and `typstorage` codes.
+    pub align: String,
+    pub storage: String,
+    pub category: String,
+    pub preferred: bool,
+    pub default: Option<String>,
+    pub element: Option<String>,
+    pub delimiter: String,
+    pub collatable: bool,
+}
+
+/// The options of `CREATE TYPE name (...)` for `b`, as pg_dump writes
+/// them: names under the schema map, values quoted as literals.
+fn base_type_options(b: &BaseType, m: &Mapper) -> String {
+    let mut o = vec![
+        format!("INPUT = {}", m.sql(&b.input)),
+        format!("OUTPUT = {}", m.sql(&b.output)),
+    ];
+    for (key, f) in [
+        ("RECEIVE", &b.receive),
+        ("SEND", &b.send),
+        ("TYPMOD_IN", &b.typmod_in),
+        ("TYPMOD_OUT", &b.typmod_out),
+        ("ANALYZE", &b.analyze),
+        ("SUBSCRIPT", &b.subscript),
+    ] {
+        if let Some(f) = f {
+            o.push(format!("{key} = {}", m.sql(f)));
+        }
+    }
+    o.push(if b.length < 0 {
+        "INTERNALLENGTH = VARIABLE".into()
+    } else {
+        format!("INTERNALLENGTH = {}", b.length)
+    });
+    if b.by_value {
+        o.push("PASSEDBYVALUE".into());
+    }
+    o.push(format!(
+        "ALIGNMENT = {}",
+        match b.align.as_str() {
+            "c" => "char",
+            "s" => "int2",
+            "i" => "int4",
+            _ => "double",
+        }
+    ));
+    o.push(format!(
+        "STORAGE = {}",
+        match b.storage.as_str() {
+            "p" => "plain",
+            "e" => "external",
+            "m" => "main",
+            _ => "extended",
+        }
+    ));
+    o.push(format!("CATEGORY = {}", quote_literal(&b.category)));
+    if b.preferred {
+        o.push("PREFERRED = true".into());
+    }
+    if let Some(d) = &b.default {
+        o.push(format!("DEFAULT = {}", quote_literal(d)));
+    }
+    if let Some(e) = &b.element {
+        o.push(format!("ELEMENT = {}", m.sql(e)));
+    }
+    if b.delimiter != "," {
+        o.push(format!("DELIMITER = {}", quote_literal(&b.delimiter)));
+    }
+    if b.collatable {
+        o.push("COLLATABLE = true".into());
+    }
+    o.join(", ")
 }
 
 #[derive(Debug, Clone)]
@@ -337,7 +425,7 @@ pub fn render_type(t: &TypeDef, m: &Mapper) -> Vec<Statement> {
                 m.sql(subtype)
             )
         }
-        TypeBody::Base { options } => format!("CREATE TYPE {target} ({})", m.sql(options)),
+        TypeBody::Base(b) => format!("CREATE TYPE {target} ({})", base_type_options(b, m)),
         TypeBody::Shell => format!("CREATE TYPE {target}"),
     };
     let mut out = vec![Statement::new(Kind::Type, format!("type {}", t.name), sql)];
@@ -353,7 +441,7 @@ pub fn render_type(t: &TypeDef, m: &Mapper) -> Vec<Statement> {
 
 /// A base type's shell, created before its functions.
 pub fn shell_of(t: &TypeDef, m: &Mapper) -> Option<Statement> {
-    matches!(t.body, TypeBody::Base { .. }).then(|| {
+    matches!(t.body, TypeBody::Base(_)).then(|| {
         Statement::new(
             Kind::Type,
             format!("shell of type {}", t.name),
@@ -727,14 +815,47 @@ pub(crate) mod tests {
         assert_eq!(sql(TypeBody::Shell), "CREATE TYPE \"public\".\"t\"");
         let base = TypeDef {
             comment: Some("mine".into()),
-            ..t(TypeBody::Base {
-                options: "INPUT = local_app.t_in, OUTPUT = local_app.t_out".into(),
-            })
+            ..t(TypeBody::Base(Box::new(BaseType {
+                input: "local_app.t_in".into(),
+                output: "local_app.t_out".into(),
+                receive: Some("local_app.t_recv".into()),
+                length: -1,
+                align: "i".into(),
+                storage: "x".into(),
+                category: "U".into(),
+                default: Some("local_app's".into()),
+                element: Some("local_app.t2".into()),
+                delimiter: ",".into(),
+                collatable: true,
+                ..BaseType::default()
+            })))
         };
         let out = render_type(&base, &m);
         assert_eq!(
             out[0].sql,
-            "CREATE TYPE \"public\".\"t\" (INPUT = public.t_in, OUTPUT = public.t_out)"
+            "CREATE TYPE \"public\".\"t\" (INPUT = public.t_in, OUTPUT = public.t_out, \
+             RECEIVE = public.t_recv, INTERNALLENGTH = VARIABLE, ALIGNMENT = int4, \
+             STORAGE = extended, CATEGORY = 'U', DEFAULT = 'local_app''s', ELEMENT = public.t2, \
+             COLLATABLE = true)"
+        );
+        let fixed = TypeBody::Base(Box::new(BaseType {
+            input: "f_in".into(),
+            output: "f_out".into(),
+            length: 8,
+            by_value: true,
+            align: "d".into(),
+            storage: "p".into(),
+            category: "N".into(),
+            preferred: true,
+            delimiter: ";".into(),
+            subscript: Some("local_app.sub".into()),
+            ..BaseType::default()
+        }));
+        assert_eq!(
+            sql(fixed),
+            "CREATE TYPE \"public\".\"t\" (INPUT = f_in, OUTPUT = f_out, SUBSCRIPT = public.sub, \
+             INTERNALLENGTH = 8, PASSEDBYVALUE, ALIGNMENT = double, STORAGE = plain, \
+             CATEGORY = 'N', PREFERRED = true, DELIMITER = ';')"
         );
         assert_eq!(out[1].sql, "COMMENT ON TYPE \"public\".\"t\" IS 'mine'");
         assert_eq!(

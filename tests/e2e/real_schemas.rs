@@ -93,6 +93,29 @@ fn zero_argument_aggregate_keeps_its_star() {
     );
 }
 
+/// Every option an aggregate can have: moving-aggregate functions, final
+/// function modes, initial states, a sort operator and parallel safety.
+#[test]
+fn aggregates_keep_every_option() {
+    assert_moves_whole(
+        "aggopts",
+        "CREATE SCHEMA app; \
+         CREATE FUNCTION app.acc(int8, int4) RETURNS int8 LANGUAGE sql IMMUTABLE AS 'SELECT $1 + $2'; \
+         CREATE FUNCTION app.unacc(int8, int4) RETURNS int8 LANGUAGE sql IMMUTABLE AS 'SELECT $1 - $2'; \
+         CREATE FUNCTION app.fin(int8) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT $1::numeric'; \
+         CREATE AGGREGATE app.msum(int4) (SFUNC = app.acc, STYPE = int8, INITCOND = '0', \
+             FINALFUNC = app.fin, FINALFUNC_MODIFY = SHAREABLE, MSFUNC = app.acc, \
+             MINVFUNC = app.unacc, MSTYPE = int8, MINITCOND = '0', MFINALFUNC = app.fin, \
+             MFINALFUNC_MODIFY = SHAREABLE, PARALLEL = SAFE); \
+         CREATE AGGREGATE app.top(int4) (SFUNC = int4larger, STYPE = int4, SORTOP = >, \
+             COMBINEFUNC = int4larger, PARALLEL = RESTRICTED); \
+         CREATE TABLE app.t (id int PRIMARY KEY, v int); \
+         INSERT INTO app.t SELECT g, g * 2 FROM generate_series(1, 10) g; \
+         CREATE VIEW app.w AS SELECT id, app.msum(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING \
+             AND CURRENT ROW), app.top(v) OVER () FROM app.t;",
+    );
+}
+
 /// Views that read each other, a view that reads itself, and a view
 /// that reads a function returning its own row type: placeholders first,
 /// as pg_dump does (pg_dump itself emits the self-reading one as is).
