@@ -1108,8 +1108,7 @@ async fn read_sequences(
         "SELECT c.oid, n.nspname::text, c.relname::text, pg_catalog.format_type(s.seqtypid, NULL), \
                 s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle, \
                 pg_catalog.obj_description(c.oid, 'pg_class'), \
-                (SELECT pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.relname) \
-                        || '.' || pg_catalog.quote_ident(a.attname) \
+                (SELECT ARRAY[tn.nspname::text, t.relname::text, a.attname::text] \
                    FROM pg_catalog.pg_depend d \
                    JOIN pg_catalog.pg_class t ON t.oid = d.refobjid \
                    JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
@@ -1169,14 +1168,17 @@ async fn read_sequences(
             sql: format!("CREATE SEQUENCE {target} {opts}"),
         }];
         stmts.extend(comment_stmt("SEQUENCE", &target, r.get(10)));
-        if let Some(col) = r.get::<_, Option<String>>(11) {
-            plan.post.push(Statement {
-                kind: Kind::SequenceOwnership,
-                part: None,
-                large_object: None,
-                what: format!("ownership of sequence {name}"),
-                sql: format!("ALTER SEQUENCE {target} OWNED BY {}", m.sql(&col)),
-            });
+        // The column that owns it: schema, table and column names.
+        if let Some([schema, table, column]) = r.get::<_, Option<Vec<String>>>(11).as_deref() {
+            let table = m.q(&QualName::new(schema.clone(), table.clone()));
+            plan.post.push(Statement::new(
+                Kind::SequenceOwnership,
+                format!("ownership of sequence {name}"),
+                format!(
+                    "ALTER SEQUENCE {target} OWNED BY {table}.{}",
+                    quote_ident(column)
+                ),
+            ));
         }
         plan.sequences.push((name.clone(), m.name(&name)));
         let created = Some(Created {
