@@ -48,12 +48,26 @@ pub struct AggregateDef {
     pub hypothetical: bool,
 }
 
-fn modify(code: &str) -> &'static str {
-    match code {
+/// A final function's options (`FINALFUNC` or, with `prefix` `M`, the
+/// moving aggregate's `MFINALFUNC`): its name, `_EXTRA`, `_MODIFY`.
+fn final_options(
+    opts: &mut Vec<String>,
+    prefix: &str,
+    f: &str,
+    extra: bool,
+    modify: &str,
+    m: &Mapper,
+) {
+    opts.push(format!("{prefix}FINALFUNC = {}", m.sql(f)));
+    if extra {
+        opts.push(format!("{prefix}FINALFUNC_EXTRA"));
+    }
+    let modify = match modify {
         "r" => "READ_ONLY",
         "s" => "SHAREABLE",
         _ => "READ_WRITE",
-    }
+    };
+    opts.push(format!("{prefix}FINALFUNC_MODIFY = {modify}"));
 }
 
 /// `CREATE AGGREGATE` for `a`, under the schema map.
@@ -71,14 +85,7 @@ pub fn render_aggregate(a: &AggregateDef, m: &Mapper) -> String {
         opts.push(format!("SSPACE = {}", a.sspace));
     }
     if let Some(f) = &a.finalfunc {
-        opts.push(format!("FINALFUNC = {}", m.sql(f)));
-        if a.finalfunc_extra {
-            opts.push("FINALFUNC_EXTRA".into());
-        }
-        opts.push(format!(
-            "FINALFUNC_MODIFY = {}",
-            modify(&a.finalfunc_modify)
-        ));
+        final_options(&mut opts, "", f, a.finalfunc_extra, &a.finalfunc_modify, m);
     }
     for (key, f) in [
         ("COMBINEFUNC", &a.combinefunc),
@@ -100,14 +107,14 @@ pub fn render_aggregate(a: &AggregateDef, m: &Mapper) -> String {
             opts.push(format!("MSSPACE = {}", a.msspace));
         }
         if let Some(f) = &a.mfinalfunc {
-            opts.push(format!("MFINALFUNC = {}", m.sql(f)));
-            if a.mfinalfunc_extra {
-                opts.push("MFINALFUNC_EXTRA".into());
-            }
-            opts.push(format!(
-                "MFINALFUNC_MODIFY = {}",
-                modify(&a.mfinalfunc_modify)
-            ));
+            final_options(
+                &mut opts,
+                "M",
+                f,
+                a.mfinalfunc_extra,
+                &a.mfinalfunc_modify,
+                m,
+            );
         }
         if let Some(v) = &a.minitcond {
             opts.push(format!("MINITCOND = {}", quote_literal(v)));

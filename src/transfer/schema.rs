@@ -974,17 +974,35 @@ pub async fn apply_pre(
                     problems.push(format!("{f:#}"));
                 }
             }
-            if problems.is_empty() {
+            // --clean's drops committed with the first part: say so.
+            let dropped = if drops.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "\nThe schema was too large for the target's lock table to go in one \
+                     transaction, and --clean's drops ({} objects it replaces) committed with \
+                     its first part: they are gone.",
+                    drops.len()
+                )
+            };
+            if problems.is_empty() && dropped.is_empty() {
                 return Err(e);
             }
+            let undone = if problems.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "\nThe schema was created in parts; dropping what the earlier parts made \
+                     failed: {}",
+                    problems.join("; ")
+                )
+            };
             Err(Error::Runtime(anyhow!(
-                "{}\nThe schema was created in parts; dropping what the earlier parts made \
-                 failed: {}",
+                "{}{dropped}{undone}",
                 match e {
                     Error::Runtime(e) => format!("{e:#}"),
                     other => other.to_string(),
-                },
-                problems.join("; ")
+                }
             )))
         }
     }
