@@ -1081,8 +1081,10 @@ const BASE_TYPE_FIELDS: &str = "CASE WHEN t.typtype = 'b' THEN pg_catalog.json_b
     'delimiter', t.typdelim::text, 'collatable', t.typcollation <> 0)::text \
   END";
 
+/// A sequence's options; `typ` (`AS ..`) only for a sequence of its own
+/// (an identity column's takes its column's type).
 fn seq_options(
-    typ: &str,
+    typ: Option<&str>,
     start: i64,
     inc: i64,
     min: i64,
@@ -1091,7 +1093,8 @@ fn seq_options(
     cycle: bool,
 ) -> String {
     format!(
-        "AS {typ} START WITH {start} INCREMENT BY {inc} MINVALUE {min} MAXVALUE {max} CACHE {cache}{}",
+        "{}START WITH {start} INCREMENT BY {inc} MINVALUE {min} MAXVALUE {max} CACHE {cache}{}",
+        typ.map_or(String::new(), |t| format!("AS {t} ")),
         if cycle { " CYCLE" } else { " NO CYCLE" }
     )
 }
@@ -1152,7 +1155,7 @@ async fn read_sequences(
         }
         let target = m.q(&name);
         let opts = seq_options(
-            &r.get::<_, String>(3),
+            Some(&r.get::<_, String>(3)),
             r.get(4),
             r.get(5),
             r.get(6),
@@ -1250,36 +1253,23 @@ async fn read_tables(
                          FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
                         WHERE co.oid = a.attcollation) END, \
                     pg_catalog.col_description(a.attrelid, a.attnum), a.attislocal, \
-                    (SELECT pg_catalog.format('SEQUENCE NAME %s.%s START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s', \
-                              pg_catalog.quote_ident(sn.nspname), pg_catalog.quote_ident(sc.relname), s.seqstart, \
-                              s.seqincrement, s.seqmin, s.seqmax, s.seqcache, \
-                              CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END) \
-                       FROM pg_catalog.pg_depend dd \
-                       JOIN pg_catalog.pg_class sc ON sc.oid = dd.objid \
-                       JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace \
-                       JOIN pg_catalog.pg_sequence s ON s.seqrelid = sc.oid \
-                      WHERE a.attidentity <> '' AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum \
-                        AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1), \
-                    (SELECT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(sc.relname) \
-                       FROM pg_catalog.pg_depend dd \
-                       JOIN pg_catalog.pg_class sc ON sc.oid = dd.objid \
-                       JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace \
-                      WHERE a.attidentity <> '' AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum \
-                        AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1), \
-                    (SELECT sn.nspname::text FROM pg_catalog.pg_depend dd \
-                       JOIN pg_catalog.pg_class sc ON sc.oid = dd.objid \
-                       JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace \
-                      WHERE a.attidentity <> '' AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum \
-                        AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1), \
-                    (SELECT sc.relname::text FROM pg_catalog.pg_depend dd \
-                       JOIN pg_catalog.pg_class sc ON sc.oid = dd.objid \
-                      WHERE a.attidentity <> '' AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum \
-                        AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1), \
+                    idn.seq_schema, idn.seq_name, idn.seqstart, idn.seqincrement, idn.seqmin, \
+                    idn.seqmax, idn.seqcache, idn.seqcycle, \
                     CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END, \
                     CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int4 END \
                FROM pg_catalog.pg_attribute a \
                JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
                LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+               LEFT JOIN LATERAL (SELECT sn.nspname::text AS seq_schema, sc.relname::text AS seq_name, \
+                                         s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle \
+                    FROM pg_catalog.pg_depend dd \
+                    JOIN pg_catalog.pg_class sc ON sc.oid = dd.objid \
+                    JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace \
+                    JOIN pg_catalog.pg_sequence s ON s.seqrelid = sc.oid \
+                   WHERE a.attidentity <> '' AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum \
+                     AND dd.deptype = 'i' AND dd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                     AND dd.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+                   LIMIT 1) idn ON true \
               WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
               ORDER BY a.attrelid, a.attnum",
             &[&oids],
@@ -1288,15 +1278,27 @@ async fn read_tables(
         .pg_context(|| "reading columns".into())?;
     let mut by_table: HashMap<u32, Vec<Column>> = HashMap::new();
     for r in &cols {
-        let identity_options: Option<String> = r.get(10);
+        // An identity column's sequence: its name and options.
+        let mut identity_options = String::new();
         if let (Some(s), Some(n)) = (
-            r.get::<_, Option<String>>(12),
-            r.get::<_, Option<String>>(13),
+            r.get::<_, Option<String>>(10),
+            r.get::<_, Option<String>>(11),
         ) {
-            plan.sequences.push((
-                QualName::new(s.clone(), n.clone()),
-                QualName::new(m.schema(&s).to_string(), n),
-            ));
+            let seq = QualName::new(s, n);
+            identity_options = format!(
+                "SEQUENCE NAME {} {}",
+                m.q(&seq),
+                seq_options(
+                    None,
+                    r.get(12),
+                    r.get(13),
+                    r.get(14),
+                    r.get(15),
+                    r.get(16),
+                    r.get(17)
+                )
+            );
+            plan.sequences.push((seq.clone(), m.name(&seq)));
         }
         by_table.entry(r.get(0)).or_default().push(Column {
             name: r.get(1),
@@ -1304,15 +1306,15 @@ async fn read_tables(
             not_null: r.get(3),
             default: r.get(4),
             identity: r.get::<_, Option<String>>(5).and_then(|s| s.chars().next()),
-            identity_options: identity_options.map(|s| m.sql(&s)).unwrap_or_default(),
+            identity_options,
             generated: r.get(6),
             collation: r.get(7),
             comment: r.get(8),
             local: r.get(9),
             storage: r
-                .get::<_, Option<String>>(14)
+                .get::<_, Option<String>>(18)
                 .and_then(|s| s.chars().next()),
-            statistics: r.get(15),
+            statistics: r.get(19),
         });
     }
     let checks = c
