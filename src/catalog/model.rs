@@ -422,6 +422,44 @@ struct Depends {
     extensions: Vec<(String, String)>,
 }
 
+/// What each user object of the kinds `read_depends` resolves through
+/// another catalog stands for (its `Key` as text), as rows `(cls, obj,
+/// key)`: a table's row type, index, default, check, view rule, trigger
+/// or policy is the table; an array type is its element; a domain's check
+/// is the domain; an operator class or family member is the class or
+/// family.
+const RESOLVED: &str = "\
+    SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS cls, c.oid AS obj, \
+           CASE WHEN c.relkind = 'c' THEN 't' || c.reltype \
+                WHEN c.relkind IN ('i', 'I') THEN 'c' || x.indrelid ELSE 'c' || c.oid END AS key \
+      FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid \
+     WHERE c.oid >= 16384 \
+    UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, \
+           CASE WHEN r.relkind IS NOT NULL AND r.relkind <> 'c' THEN 'c' || r.oid \
+                ELSE 't' || coalesce(e.oid, t.oid) END \
+      FROM pg_catalog.pg_type t \
+      LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND e.typarray = t.oid \
+      LEFT JOIN pg_catalog.pg_class r ON r.oid = coalesce(e.typrelid, t.typrelid) \
+     WHERE t.oid >= 16384 \
+    UNION ALL SELECT DISTINCT ON (m.classid, m.objid) m.classid, m.objid, \
+           CASE WHEN m.refclassid = 'pg_catalog.pg_opclass'::pg_catalog.regclass THEN 'C' ELSE 'F' END \
+           || m.refobjid \
+      FROM pg_catalog.pg_depend m \
+     WHERE m.classid IN ('pg_catalog.pg_amop'::pg_catalog.regclass, 'pg_catalog.pg_amproc'::pg_catalog.regclass) \
+       AND m.objid >= 16384 \
+       AND m.refclassid IN ('pg_catalog.pg_opclass'::pg_catalog.regclass, 'pg_catalog.pg_opfamily'::pg_catalog.regclass) \
+    UNION ALL SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass, oid, 'c' || adrelid \
+      FROM pg_catalog.pg_attrdef WHERE oid >= 16384 \
+    UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, oid, \
+           CASE WHEN conrelid <> 0 THEN 'c' || conrelid ELSE 't' || contypid END \
+      FROM pg_catalog.pg_constraint WHERE contype <> 'f' AND oid >= 16384 \
+    UNION ALL SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, oid, 'c' || ev_class \
+      FROM pg_catalog.pg_rewrite WHERE rulename = '_RETURN' AND oid >= 16384 \
+    UNION ALL SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass, oid, 'c' || tgrelid \
+      FROM pg_catalog.pg_trigger WHERE oid >= 16384 \
+    UNION ALL SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass, oid, 'c' || polrelid \
+      FROM pg_catalog.pg_policy WHERE oid >= 16384";
+
 async fn read_depends(c: &Client) -> Result<Depends> {
     // Resolve an object to the node that creates it: a table's row type,
     // default or check is the table; an array type is its element; a
@@ -474,12 +512,32 @@ async fn read_depends(c: &Client) -> Result<Depends> {
              END"
         )
     };
+    // The same resolution for every dependency of the schema, as joins
+    // (one pass over each catalog) rather than subqueries per row: a
+    // schema of thousands of objects has tens of thousands of them.
+    let named = |cls: &str, obj: &str, resolved: &str| {
+        format!(
+            "CASE {cls} \
+               WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'f' || {obj} \
+               WHEN 'pg_catalog.pg_cast'::pg_catalog.regclass THEN 'k' || {obj} \
+               WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN 'o' || {obj} \
+               WHEN 'pg_catalog.pg_opclass'::pg_catalog.regclass THEN 'C' || {obj} \
+               WHEN 'pg_catalog.pg_opfamily'::pg_catalog.regclass THEN 'F' || {obj} \
+               WHEN 'pg_catalog.pg_foreign_server'::pg_catalog.regclass THEN 'S' || {obj} \
+               WHEN 'pg_catalog.pg_foreign_data_wrapper'::pg_catalog.regclass THEN 'W' || {obj} \
+               ELSE {resolved} END"
+        )
+    };
     let sql = format!(
-        "SELECT DISTINCT {}, {} FROM pg_catalog.pg_depend d \
-          WHERE d.deptype = 'n' AND d.objid >= 16384 AND d.refobjid >= 16384 \
+        "WITH d AS (SELECT DISTINCT classid, objid, refclassid, refobjid FROM pg_catalog.pg_depend \
+                     WHERE deptype = 'n' AND objid >= 16384 AND refobjid >= 16384), \
+              r AS ({RESOLVED}) \
+         SELECT DISTINCT {}, {} FROM d \
+           LEFT JOIN r r1 ON r1.cls = d.classid AND r1.obj = d.objid \
+           LEFT JOIN r r2 ON r2.cls = d.refclassid AND r2.obj = d.refobjid \
          UNION SELECT 'c' || inhrelid, 'c' || inhparent FROM pg_catalog.pg_inherits",
-        resolve("d.classid", "d.objid"),
-        resolve("d.refclassid", "d.refobjid")
+        named("d.classid", "d.objid", "r1.key"),
+        named("d.refclassid", "d.refobjid", "r2.key")
     );
     let rows = c
         .query(&sql, &[])
