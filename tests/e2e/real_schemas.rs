@@ -1087,6 +1087,34 @@ fn a_schema_larger_than_the_targets_lock_table_goes_in_parts() {
         .get(0);
     assert_eq!(rows, 6);
 
+    // A restore goes the same way.
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    pgbarge(&[
+        "dump",
+        "--schema",
+        "app",
+        "--source",
+        &surl,
+        "--output",
+        out.to_str().unwrap(),
+    ])
+    .assert_code(0);
+    let restored = small.fresh_db("locks");
+    let run = pgbarge(&[
+        "restore",
+        "--input",
+        out.to_str().unwrap(),
+        "--target",
+        &small.url(&restored),
+    ]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("lock table"), "{}", run.stderr);
+    assert_same_text(
+        &pg_dump_schema(&s.source, &src),
+        &pg_dump_schema(small, &restored),
+    );
+
     // A table the target refuses in a late part: what the parts before it
     // made is dropped, and no run is left recorded.
     let dst = small.fresh_db("locks");
