@@ -21,6 +21,7 @@ use crate::ddl::post::{
     render_constraint, render_index, render_policy, render_rule, render_trigger, ConstraintDef,
     ConstraintType, IndexDef, PolicyDef, RenderedConstraint, RuleDef, TriggerDef,
 };
+use crate::ddl::publication::{render_publication, PublicationDef, PublishedTable};
 use crate::ddl::{lexer, routine};
 use crate::error::PgContext;
 
@@ -2785,13 +2786,14 @@ async fn read_publications(
     let v15 = super::has_column(c, "pg_catalog.pg_publication_rel", "prqual").await;
     let via_root = super::has_column(c, "pg_catalog.pg_publication", "pubviaroot").await;
     let names: Vec<String> = o.tables.iter().map(|t| t.quoted()).collect();
+    // Each table as a JSON object for `PublishedTable`.
     let item = if v15 {
-        "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) \
-         || coalesce(' (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) \
-               FROM pg_catalog.pg_attribute a WHERE a.attrelid = pr.prrelid AND a.attnum = ANY(pr.prattrs)) || ')', '') \
-         || coalesce(' WHERE (' || pg_catalog.pg_get_expr(pr.prqual, pr.prrelid) || ')', '')"
+        "pg_catalog.json_build_object('schema', n.nspname, 'name', t.relname, \
+           'columns', (SELECT pg_catalog.json_agg(a.attname ORDER BY a.attnum) \
+               FROM pg_catalog.pg_attribute a WHERE a.attrelid = pr.prrelid AND a.attnum = ANY(pr.prattrs)), \
+           'filter', pg_catalog.pg_get_expr(pr.prqual, pr.prrelid))"
     } else {
-        "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname)"
+        "pg_catalog.json_build_object('schema', n.nspname, 'name', t.relname)"
     };
     let in_schema = if v15 {
         "(SELECT pg_catalog.array_agg(n.nspname::text ORDER BY n.nspname) \
@@ -2804,10 +2806,9 @@ async fn read_publications(
     };
     let sql = format!(
         "SELECT p.pubname::text, p.puballtables, \
-                pg_catalog.concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END, \
-                  CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END), \
+                ARRAY[p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate], \
                 {}, \
-                (SELECT pg_catalog.array_agg({item} ORDER BY n.nspname, t.relname) \
+                (SELECT pg_catalog.json_agg({item} ORDER BY n.nspname, t.relname)::text \
                    FROM pg_catalog.pg_publication_rel pr \
                    JOIN pg_catalog.pg_class t ON t.oid = pr.prrelid \
                    JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
@@ -2830,38 +2831,33 @@ async fn read_publications(
             ));
             continue;
         }
-        let tables: Vec<String> = r.get::<_, Option<Vec<String>>>(4).unwrap_or_default();
-        let in_schemas: Vec<String> = r.get::<_, Option<Vec<String>>>(5).unwrap_or_default();
-        if tables.is_empty() && in_schemas.is_empty() {
+        let tables: Vec<PublishedTable> = match r.get::<_, Option<String>>(4) {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                anyhow!("reading publication {name}: the source sent unreadable tables: {e}")
+            })?,
+            None => Vec::new(),
+        };
+        let schemas: Vec<String> = r.get::<_, Option<Vec<String>>>(5).unwrap_or_default();
+        if tables.is_empty() && schemas.is_empty() {
             continue;
         }
-        let mut parts: Vec<String> = Vec::new();
-        if !tables.is_empty() {
-            let t: Vec<String> = tables.iter().map(|x| m.sql(x)).collect();
-            parts.push(format!("TABLE {}", t.join(", ")));
-        }
-        if !in_schemas.is_empty() {
-            let sc: Vec<String> = in_schemas
-                .iter()
-                .map(|x| quote_ident(m.schema(x)))
-                .collect();
-            parts.push(format!("TABLES IN SCHEMA {}", sc.join(", ")));
-        }
-        let mut with = format!("publish = {}", quote_literal(&r.get::<_, String>(2)));
-        if r.get::<_, bool>(3) {
-            with.push_str(", publish_via_partition_root = true");
-        }
-        plan.publications.push(Statement {
-            kind: Kind::Publication,
-            part: None,
-            large_object: None,
-            what: format!("publication {name}"),
-            sql: format!(
-                "CREATE PUBLICATION {} FOR {} WITH ({with})",
-                quote_ident(&name),
-                parts.join(", ")
-            ),
-        });
+        let ops: Vec<bool> = r.get(2);
+        let def = PublicationDef {
+            name: name.clone(),
+            tables,
+            schemas,
+            publish: ["insert", "update", "delete", "truncate"]
+                .into_iter()
+                .zip(ops)
+                .filter_map(|(op, on)| on.then_some(op))
+                .collect(),
+            via_root: r.get(3),
+        };
+        plan.publications.push(Statement::new(
+            Kind::Publication,
+            format!("publication {name}"),
+            render_publication(&def, m),
+        ));
         if !o.no_owner {
             let owner: String = r.get(6);
             plan.owners.insert(owner.clone());
