@@ -1009,6 +1009,17 @@ async fn read_functions(
     Ok(())
 }
 
+/// Whether `name` is an operator name: one or more of the characters
+/// PostgreSQL allows in one, without the start of a comment (it cannot be
+/// quoted, so nothing else may be spliced where it goes).
+pub(crate) fn operator_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| "+-*/<>=~!@#%^&|`?".contains(c))
+        && !name.contains("--")
+        && !name.contains("/*")
+}
+
 /// User-defined casts (not those a range type makes for its multirange)
 /// whose function, source type or target type lives in a selected
 /// schema (pg_dump takes casts only in whole-database dumps; a schema's
@@ -2317,9 +2328,10 @@ async fn read_operators(
     if o.tables_only {
         return Ok(());
     }
+    // A commutator or negator: its schema and name.
     let other = |col: &str| {
         format!(
-            "(SELECT pg_catalog.format('OPERATOR(%I.%s)', n2.nspname, x2.oprname) \
+            "(SELECT ARRAY[n2.nspname::text, x2.oprname::text] \
                 FROM pg_catalog.pg_operator x2 JOIN pg_catalog.pg_namespace n2 ON n2.oid = x2.oprnamespace \
                WHERE x2.oid = x.{col})"
         )
@@ -2347,11 +2359,22 @@ async fn read_operators(
         let oid: u32 = r.get(0);
         let schema: String = r.get(1);
         let name: String = r.get(2);
+        // An operator's name is spliced as it is (it cannot be quoted):
+        // from the source, so only what PostgreSQL allows in one.
+        let operator = |schema: &str, name: &str| -> Result<String> {
+            if !operator_name(name) {
+                return Err(anyhow!(
+                    "reading operators: the source names an operator {schema}.{name:?}, which is \
+                     not an operator name"
+                ));
+            }
+            Ok(format!("{}.{name}", quote_ident(m.schema(schema))))
+        };
+        let op = operator(&schema, &name)?;
         let (left, right) = (
             r.get::<_, Option<String>>(3).map(|t| m.sql(&t)),
             r.get::<_, Option<String>>(4).map(|t| m.sql(&t)),
         );
-        let op = format!("{}.{name}", quote_ident(m.schema(&schema)));
         let mut opts = vec![format!("FUNCTION = {}", m.sql(&r.get::<_, String>(5)))];
         if let Some(t) = &left {
             opts.push(format!("LEFTARG = {t}"));
@@ -2359,12 +2382,12 @@ async fn read_operators(
         if let Some(t) = &right {
             opts.push(format!("RIGHTARG = {t}"));
         }
-        for (i, word) in [
-            (6, "COMMUTATOR"),
-            (7, "NEGATOR"),
-            (8, "RESTRICT"),
-            (9, "JOIN"),
-        ] {
+        for (i, word) in [(6, "COMMUTATOR"), (7, "NEGATOR")] {
+            if let Some([s, n]) = r.get::<_, Option<Vec<String>>>(i).as_deref() {
+                opts.push(format!("{word} = OPERATOR({})", operator(s, n)?));
+            }
+        }
+        for (i, word) in [(8, "RESTRICT"), (9, "JOIN")] {
             if let Some(v) = r.get::<_, Option<String>>(i) {
                 opts.push(format!("{word} = {}", m.sql(&v)));
             }
@@ -2911,6 +2934,16 @@ mod tests {
             super::grant_target("AGGREGATE", "\"app\".\"n\"(*)"),
             "\"app\".\"n\"()"
         );
+    }
+
+    #[test]
+    fn operator_names_are_symbols_only() {
+        for ok in ["<~", "=", "@@@", "|&>", "~<=~"] {
+            assert!(super::operator_name(ok), "{ok}");
+        }
+        for bad in ["", "+;DROP", "a", "<\"", "-- x", "< >", "/*", "<--", "*/*"] {
+            assert!(!super::operator_name(bad), "{bad}");
+        }
     }
 
     #[test]

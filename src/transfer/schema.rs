@@ -720,12 +720,7 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         }
         // An operator's name is symbols only.
         ObjectKind::Operator => {
-            c.args.as_deref().is_some_and(plain_types)
-                && !c.name.name.is_empty()
-                && c.name
-                    .name
-                    .chars()
-                    .all(|ch| "+-*/<>=~!@#%^&|`?".contains(ch))
+            c.args.as_deref().is_some_and(plain_types) && model::operator_name(&c.name.name)
         }
         _ => true,
     };
