@@ -434,88 +434,34 @@ const RESOLVED: &str = "\
            CASE WHEN c.relkind = 'c' THEN 't' || c.reltype \
                 WHEN c.relkind IN ('i', 'I') THEN 'c' || x.indrelid ELSE 'c' || c.oid END AS key \
       FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid \
-     WHERE c.oid >= 16384 \
     UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, \
            CASE WHEN r.relkind IS NOT NULL AND r.relkind <> 'c' THEN 'c' || r.oid \
                 ELSE 't' || coalesce(e.oid, t.oid) END \
       FROM pg_catalog.pg_type t \
       LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND e.typarray = t.oid \
       LEFT JOIN pg_catalog.pg_class r ON r.oid = coalesce(e.typrelid, t.typrelid) \
-     WHERE t.oid >= 16384 \
     UNION ALL SELECT DISTINCT ON (m.classid, m.objid) m.classid, m.objid, \
            CASE WHEN m.refclassid = 'pg_catalog.pg_opclass'::pg_catalog.regclass THEN 'C' ELSE 'F' END \
            || m.refobjid \
       FROM pg_catalog.pg_depend m \
      WHERE m.classid IN ('pg_catalog.pg_amop'::pg_catalog.regclass, 'pg_catalog.pg_amproc'::pg_catalog.regclass) \
-       AND m.objid >= 16384 \
        AND m.refclassid IN ('pg_catalog.pg_opclass'::pg_catalog.regclass, 'pg_catalog.pg_opfamily'::pg_catalog.regclass) \
     UNION ALL SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass, oid, 'c' || adrelid \
-      FROM pg_catalog.pg_attrdef WHERE oid >= 16384 \
+      FROM pg_catalog.pg_attrdef \
     UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, oid, \
            CASE WHEN conrelid <> 0 THEN 'c' || conrelid ELSE 't' || contypid END \
-      FROM pg_catalog.pg_constraint WHERE contype <> 'f' AND oid >= 16384 \
+      FROM pg_catalog.pg_constraint WHERE contype <> 'f' \
     UNION ALL SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, oid, 'c' || ev_class \
-      FROM pg_catalog.pg_rewrite WHERE rulename = '_RETURN' AND oid >= 16384 \
+      FROM pg_catalog.pg_rewrite WHERE rulename = '_RETURN' \
     UNION ALL SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass, oid, 'c' || tgrelid \
-      FROM pg_catalog.pg_trigger WHERE oid >= 16384 \
+      FROM pg_catalog.pg_trigger \
     UNION ALL SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass, oid, 'c' || polrelid \
-      FROM pg_catalog.pg_policy WHERE oid >= 16384";
+      FROM pg_catalog.pg_policy";
 
 async fn read_depends(c: &Client) -> Result<Depends> {
-    // Resolve an object to the node that creates it: a table's row type,
-    // default or check is the table; an array type is its element; a
-    // view's rule is the view; a domain's check is the domain.
-    let resolve = |cls: &str, obj: &str| {
-        format!(
-            "CASE {cls} \
-               WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN \
-                 (SELECT CASE WHEN c.relkind = 'c' THEN 't' || c.reltype \
-                              WHEN c.relkind IN ('i', 'I') THEN 'c' || x.indrelid ELSE 'c' || c.oid END \
-                    FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid \
-                   WHERE c.oid = {obj}) \
-               WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN \
-                 (SELECT CASE WHEN r.relkind IS NOT NULL AND r.relkind <> 'c' THEN 'c' || r.oid \
-                              ELSE 't' || coalesce(e.oid, t.oid) END \
-                    FROM pg_catalog.pg_type t \
-                    LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND e.typarray = t.oid \
-                    LEFT JOIN pg_catalog.pg_class r ON r.oid = coalesce(e.typrelid, t.typrelid) \
-                   WHERE t.oid = {obj}) \
-               WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'f' || {obj} \
-               WHEN 'pg_catalog.pg_cast'::pg_catalog.regclass THEN 'k' || {obj} \
-               WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN 'o' || {obj} \
-               WHEN 'pg_catalog.pg_opclass'::pg_catalog.regclass THEN 'C' || {obj} \
-               WHEN 'pg_catalog.pg_opfamily'::pg_catalog.regclass THEN 'F' || {obj} \
-               WHEN 'pg_catalog.pg_foreign_server'::pg_catalog.regclass THEN 'S' || {obj} \
-               WHEN 'pg_catalog.pg_foreign_data_wrapper'::pg_catalog.regclass THEN 'W' || {obj} \
-               WHEN 'pg_catalog.pg_amop'::pg_catalog.regclass THEN \
-                 (SELECT CASE WHEN m.refclassid = 'pg_catalog.pg_opclass'::pg_catalog.regclass \
-                              THEN 'C' ELSE 'F' END || m.refobjid \
-                    FROM pg_catalog.pg_depend m WHERE m.classid = 'pg_catalog.pg_amop'::pg_catalog.regclass \
-                     AND m.objid = {obj} AND m.refclassid IN ('pg_catalog.pg_opclass'::pg_catalog.regclass, \
-                                                           'pg_catalog.pg_opfamily'::pg_catalog.regclass) LIMIT 1) \
-               WHEN 'pg_catalog.pg_amproc'::pg_catalog.regclass THEN \
-                 (SELECT CASE WHEN m.refclassid = 'pg_catalog.pg_opclass'::pg_catalog.regclass \
-                              THEN 'C' ELSE 'F' END || m.refobjid \
-                    FROM pg_catalog.pg_depend m WHERE m.classid = 'pg_catalog.pg_amproc'::pg_catalog.regclass \
-                     AND m.objid = {obj} AND m.refclassid IN ('pg_catalog.pg_opclass'::pg_catalog.regclass, \
-                                                           'pg_catalog.pg_opfamily'::pg_catalog.regclass) LIMIT 1) \
-               WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN \
-                 (SELECT 'c' || adrelid FROM pg_catalog.pg_attrdef WHERE oid = {obj}) \
-               WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN \
-                 (SELECT CASE WHEN conrelid <> 0 THEN 'c' || conrelid ELSE 't' || contypid END \
-                    FROM pg_catalog.pg_constraint WHERE oid = {obj} AND contype <> 'f') \
-               WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN \
-                 (SELECT 'c' || ev_class FROM pg_catalog.pg_rewrite WHERE oid = {obj} AND rulename = '_RETURN') \
-               WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN \
-                 (SELECT 'c' || tgrelid FROM pg_catalog.pg_trigger WHERE oid = {obj}) \
-               WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN \
-                 (SELECT 'c' || polrelid FROM pg_catalog.pg_policy WHERE oid = {obj}) \
-             END"
-        )
-    };
-    // The same resolution for every dependency of the schema, as joins
-    // (one pass over each catalog) rather than subqueries per row: a
-    // schema of thousands of objects has tens of thousands of them.
+    // An object as the node that creates it (see RESOLVED), by joins (one
+    // pass over each catalog) rather than subqueries per row: a schema of
+    // thousands of objects has tens of thousands of dependencies.
     let named = |cls: &str, obj: &str, resolved: &str| {
         format!(
             "CASE {cls} \
@@ -554,22 +500,26 @@ async fn read_depends(c: &Client) -> Result<Depends> {
         })
         .collect();
     let ext_sql = format!(
-        "SELECT {}, e.extname::text FROM pg_catalog.pg_depend d \
+        "WITH r AS ({RESOLVED}) \
+         SELECT {}, e.extname::text FROM pg_catalog.pg_depend d \
            JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid \
+           LEFT JOIN r r1 ON r1.cls = d.classid AND r1.obj = d.objid \
           WHERE d.deptype = 'e' AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass",
-        resolve("d.classid", "d.objid")
+        named("d.classid", "d.objid", "r1.key")
     );
     let extension_of = keyed_names(c, &ext_sql, "reading extension members")
         .await?
         .into_iter()
         .collect();
     let uses_sql = format!(
-        "SELECT DISTINCT {}, e.extname::text FROM pg_catalog.pg_depend d \
+        "WITH r AS ({RESOLVED}) \
+         SELECT DISTINCT {}, e.extname::text FROM pg_catalog.pg_depend d \
            JOIN pg_catalog.pg_depend m ON m.classid = d.refclassid AND m.objid = d.refobjid \
                 AND m.deptype = 'e' AND m.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass \
            JOIN pg_catalog.pg_extension e ON e.oid = m.refobjid \
+           LEFT JOIN r r1 ON r1.cls = d.classid AND r1.obj = d.objid \
           WHERE d.deptype = 'n' AND d.objid >= 16384",
-        resolve("d.classid", "d.objid")
+        named("d.classid", "d.objid", "r1.key")
     );
     let uses = keyed_names(c, &uses_sql, "reading what uses extensions").await?;
     let extensions = c
