@@ -231,9 +231,10 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             created_schemas = r.created_schemas.clone();
         } else {
             say(&schema::describe_steps(&plan));
-            // The schema goes in as one transaction, which is let finish:
-            // a stop request then undoes it (or keeps it for --resume).
-            // The run's record commits in the same transaction.
+            // The schema goes in as one transaction (several, in turn, when
+            // the target's lock table cannot hold it: see apply_pre), which
+            // is let finish: a stop request then undoes it (or keeps it for
+            // --resume). The run's record commits with the first.
             let record = |schemas: &[String]| {
                 if !recordable {
                     return String::new();
