@@ -269,6 +269,16 @@ impl Archive {
     /// Open a dump: a directory with `manifest.json`, or a SQL script that
     /// pgbarge wrote. Anything else is a usage error that says what it is.
     pub fn open(path: &Path) -> crate::Result<Archive> {
+        let archive = Self::read_parts(path)?;
+        // The statements are run on a target (and a SQL dump's by psql):
+        // each must be one statement, as pgbarge writes them.
+        if let Some(why) = archive.plan.not_one_statement() {
+            return Err(damaged(path, &why));
+        }
+        Ok(archive)
+    }
+
+    fn read_parts(path: &Path) -> crate::Result<Archive> {
         let meta = std::fs::metadata(path).map_err(|e| {
             crate::Error::usage(format!("cannot read dump {}: {e}", path.display()))
         })?;

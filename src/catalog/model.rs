@@ -409,6 +409,11 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
     read_access(c, o, &kept, &schemas, &m, &mut plan).await?;
     read_default_privileges(c, o, &schemas, &m, &mut plan).await?;
+    if let Some(why) = plan.not_one_statement() {
+        anyhow::bail!(
+            "{why}; the source server printed it so, and pgbarge does not run it on a target"
+        );
+    }
     Ok(plan)
 }
 

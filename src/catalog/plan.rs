@@ -489,6 +489,25 @@ impl SchemaPlan {
             .chain(&self.publications)
     }
 
+    /// The first statement that holds more than pgbarge writes there,
+    /// named with the reason: one statement, or for an extension and the
+    /// revoking of an object's default privileges the statements pgbarge
+    /// writes together (see `lexer::statement_parts`). A source server or a dump
+    /// that produced more is not trusted with the target.
+    pub fn not_one_statement(&self) -> Option<String> {
+        self.statements().find_map(|st| {
+            let why = match crate::ddl::lexer::statement_parts(&st.sql) {
+                Err(why) => why,
+                Ok(parts) if parts.len() == 1 || parts_written(st.kind, &parts) => return None,
+                Ok(_) => "it holds a second statement after a `;`",
+            };
+            Some(format!(
+                "the statement for {} is not one statement: {why}",
+                crate::ddl::quote::comment_text(&st.what)
+            ))
+        })
+    }
+
     /// Rename schemas in a plan read earlier (a dump's), names and
     /// statements alike, with the same lexer rules as a copy. Function
     /// bodies stay as they are; those that mention a renamed schema are
@@ -635,9 +654,94 @@ impl Qualifies for Known {
     }
 }
 
+/// Whether `parts` are the statements pgbarge writes as one for a
+/// statement of `kind`: an extension's schema, then the extension; the
+/// revoking of an object's privileges from PUBLIC, then (each on the
+/// same object) from its owner and, for a large object, its grants.
+fn parts_written(kind: Kind, parts: &[&str]) -> bool {
+    let [first, rest @ ..] = parts else {
+        return false;
+    };
+    match (kind, rest) {
+        (Kind::Extension, [second]) => {
+            first.starts_with("CREATE SCHEMA IF NOT EXISTS ")
+                && second
+                    .trim_start()
+                    .starts_with("CREATE EXTENSION IF NOT EXISTS ")
+        }
+        (Kind::Privileges, _) => {
+            let Some(head) = first
+                .strip_suffix("PUBLIC")
+                .filter(|h| h.starts_with("REVOKE ALL ON ") && h.ends_with(" FROM "))
+            else {
+                return false;
+            };
+            let on = &head["REVOKE ALL ON".len()..head.len() - "FROM ".len()];
+            rest.iter().map(|p| p.trim_start()).all(|p| {
+                p.starts_with(head)
+                    || on.starts_with(" LARGE OBJECT ")
+                        && p.starts_with("GRANT ")
+                        && p.contains(&format!(" ON{on}TO "))
+            })
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_pairs_pgbarge_writes_pass_as_one_statement() {
+        let plan = |kind, sql: &str| SchemaPlan {
+            access: vec![Statement::new(kind, "privileges on table t", sql)],
+            ..SchemaPlan::default()
+        };
+        for (kind, sql) in [
+            (Kind::Table, "CREATE TABLE t (a int)"),
+            (
+                Kind::Rule,
+                "CREATE RULE r AS ON DELETE TO t DO INSTEAD NOTHING;",
+            ),
+            (
+                Kind::Privileges,
+                "REVOKE ALL ON TABLE t FROM PUBLIC; REVOKE ALL ON TABLE t FROM \"o;x\"",
+            ),
+            (
+                Kind::Extension,
+                "CREATE SCHEMA IF NOT EXISTS x; CREATE EXTENSION IF NOT EXISTS y WITH SCHEMA x",
+            ),
+            (
+                Kind::Privileges,
+                "REVOKE ALL ON LARGE OBJECT 7 FROM PUBLIC; REVOKE ALL ON LARGE OBJECT 7 FROM o; \
+                 GRANT SELECT ON LARGE OBJECT 7 TO u WITH GRANT OPTION",
+            ),
+        ] {
+            assert_eq!(plan(kind, sql).not_one_statement(), None, "{sql}");
+        }
+        for (kind, sql) in [
+            (Kind::Table, "CREATE TABLE t (a int); DROP TABLE u"),
+            (Kind::Table, "CREATE TABLE t (a int)\n\\! ls\n"),
+            (Kind::Privileges, "REVOKE ALL ON TABLE t FROM PUBLIC; DROP TABLE u"),
+            (
+                Kind::Privileges,
+                "REVOKE ALL ON TABLE t FROM PUBLIC; REVOKE ALL ON TABLE u FROM PUBLIC",
+            ),
+            (
+                Kind::Privileges,
+                "REVOKE ALL ON TABLE t; DROP TABLE u; FROM PUBLIC; REVOKE ALL ON TABLE t; DROP TABLE u; FROM o",
+            ),
+            (Kind::Extension, "CREATE SCHEMA IF NOT EXISTS x; DROP SCHEMA y"),
+            (
+                Kind::Privileges,
+                "REVOKE ALL ON TABLE t FROM PUBLIC; GRANT SELECT ON TABLE t TO u",
+            ),
+        ] {
+            let why = plan(kind, sql).not_one_statement();
+            assert!(why.is_some_and(|w| w.contains("privileges on table t")), "{sql}");
+        }
+    }
 
     #[test]
     fn what_cannot_be_recreated_stops_the_plan_unless_left_out_by_choice() {

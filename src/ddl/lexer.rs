@@ -196,6 +196,48 @@ pub fn ends_cleanly(sql: &str) -> bool {
     )
 }
 
+/// The statements `sql` holds, split at each `;` outside quotes, comments
+/// and parentheses (a rule's actions are the one place one stands inside
+/// them); a `;` at the end, with nothing after it, ends the last one.
+/// Statements are assembled from text a server printed (`pg_get_*def`,
+/// `format_type`) or read from a dump, and both are untrusted input: the
+/// caller checks the parts are the ones it wrote, so a second statement
+/// carried in such text would not run. Text that ends inside a quote or
+/// comment, or holds a backslash outside quotes (psql reads a command
+/// there when a SQL dump is restored), is refused with the reason.
+pub fn statement_parts(sql: &str) -> Result<Vec<&str>, &'static str> {
+    if !ends_cleanly(sql) {
+        return Err("it ends inside a quote or a comment");
+    }
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut at) = (0i64, 0, 0);
+    for t in tokenize(sql) {
+        match (t.kind, t.text) {
+            (Kind::Other, "(") => depth += 1,
+            (Kind::Other, ")") if depth == 0 => {
+                return Err("it closes a parenthesis it did not open")
+            }
+            (Kind::Other, ")") => depth -= 1,
+            (Kind::Other, ";") if depth == 0 => {
+                parts.push(&sql[start..at]);
+                start = at + 1;
+            }
+            (Kind::Other, "\\") => return Err("it holds a backslash outside quotes"),
+            _ => {}
+        }
+        at += t.text.len();
+    }
+    let rest = &sql[start..];
+    if parts.is_empty()
+        || tokenize(rest)
+            .iter()
+            .any(|t| !matches!(t.kind, Kind::Space | Kind::Comment))
+    {
+        parts.push(rest);
+    }
+    Ok(parts)
+}
+
 /// Split SQL into tokens, as PostgreSQL does with
 /// `standard_conforming_strings` on. Unterminated quotes and comments run
 /// to the end of the input (the server produced it, so that does not
@@ -858,6 +900,44 @@ pub fn rename_in_bodies(sql: &str, map: &HashMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_and_their_parts() {
+        for sql in [
+            "CREATE TABLE t (a int)",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $x$ BEGIN RETURN 1; END $x$",
+            "CREATE RULE r AS ON INSERT TO t DO INSTEAD ( INSERT INTO u VALUES (1); DELETE FROM v; );",
+            "CREATE RULE r AS ON DELETE TO t DO INSTEAD NOTHING; -- done",
+            "COMMENT ON TABLE t IS 'a; b \\ c'",
+            "COMMENT ON TABLE t IS E'a\\'; DROP TABLE t; --'",
+            "SELECT 1 -- ; \\! ls",
+            "CREATE VIEW \"a;b\\\" AS SELECT 1",
+        ] {
+            assert_eq!(statement_parts(sql).map(|p| p.len()), Ok(1), "{sql}");
+        }
+        assert_eq!(
+            statement_parts("REVOKE ALL ON t FROM PUBLIC; REVOKE ALL ON t FROM \"a;\""),
+            Ok(vec![
+                "REVOKE ALL ON t FROM PUBLIC",
+                " REVOKE ALL ON t FROM \"a;\""
+            ])
+        );
+        for (sql, parts) in [
+            ("CREATE TABLE t (a int); DROP TABLE u", 2),
+            ("COMMENT ON TABLE t IS 'a\\'; DROP TABLE t; --'", 2),
+            ("CREATE TABLE t (a int);;", 2),
+        ] {
+            assert_eq!(statement_parts(sql).map(|p| p.len()), Ok(parts), "{sql}");
+        }
+        for sql in [
+            "CREATE TABLE t (a int)\n\\! rm -rf x\n",
+            "COMMENT ON TABLE t IS 'open",
+            "CREATE TABLE t (a int /* open",
+            "CREATE TABLE t (a int)) ; DROP TABLE u; SELECT (1",
+        ] {
+            assert!(statement_parts(sql).is_err(), "{sql}");
+        }
+    }
 
     #[test]
     fn statements_that_end_cleanly() {

@@ -437,3 +437,57 @@ fn an_unwritable_report_is_refused_before_any_work() {
         .collect();
     assert_eq!(names, vec!["r.json".to_string()], "{names:?}");
 }
+
+/// A dump's statements are run on a target, and a SQL dump's by psql:
+/// one that carries a second statement, or a backslash psql would read
+/// as a command, is refused before anything is written, even when the
+/// checksums were made to match (whoever edits the dump can recompute
+/// them).
+#[test]
+fn a_dump_statement_that_carries_another_is_refused() {
+    let dir = temp_dir();
+    for (i, tail) in [
+        "; CREATE TABLE public.pwned ()",
+        "\n\\! touch pwned\n",
+        " /* open",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let d = small_dump(dir.path(), &format!("extra{i}"), &[]);
+        let path = d.join("schema.json");
+        let mut plan: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let first = plan["pre"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|st| st["sql"].as_str().unwrap().starts_with("CREATE TABLE"))
+            .unwrap();
+        let sql = format!("{}{tail}", first["sql"].as_str().unwrap());
+        first["sql"] = sql.into();
+        let text = serde_json::to_vec_pretty(&plan).unwrap();
+        std::fs::write(&path, &text).unwrap();
+        edit_manifest(&d, |m| {
+            for f in m["files"].as_array_mut().unwrap() {
+                if f["path"] == "schema.json" {
+                    f["checksum"] = pgbarge::archive::text_checksum(&text).into();
+                    f["bytes"] = text.len().into();
+                }
+            }
+        });
+        assert_refused(&d, "is not one statement");
+    }
+    // The same in a SQL dump's header.
+    let sql = small_dump(dir.path(), "extra.sql", &["--compress", "none"]);
+    let text = std::fs::read_to_string(&sql).unwrap();
+    let (header, rest) = text.split_once('\n').unwrap();
+    let mut h: serde_json::Value =
+        serde_json::from_str(header.strip_prefix("-- pgbarge-dump ").unwrap()).unwrap();
+    let first = &mut h["plan"]["pre"][0]["sql"];
+    *first = format!("{}; DROP SCHEMA public CASCADE", first.as_str().unwrap()).into();
+    let plan = serde_json::to_string(&h["plan"]).unwrap();
+    h["manifest"]["plan_checksum"] = pgbarge::archive::text_checksum(plan.as_bytes()).into();
+    std::fs::write(&sql, format!("-- pgbarge-dump {h}\n{rest}")).unwrap();
+    assert_refused(&sql, "is not one statement");
+}
