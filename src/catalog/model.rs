@@ -711,9 +711,9 @@ async fn read_types(
                 (SELECT pg_catalog.array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) \
                    FROM pg_catalog.pg_attribute a \
                   WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), \
-                (SELECT pg_catalog.array_agg(CASE WHEN a.attcollation <> at.typcollation AND a.attcollation <> 0 THEN \
-                          pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END \
-                          ORDER BY a.attnum) \
+                (SELECT pg_catalog.json_agg(CASE WHEN a.attcollation <> at.typcollation AND a.attcollation <> 0 THEN \
+                          pg_catalog.json_build_array(cn.nspname, co.collname) END \
+                          ORDER BY a.attnum)::text \
                    FROM pg_catalog.pg_attribute a \
                    JOIN pg_catalog.pg_type at ON at.oid = a.atttypid \
                    LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
@@ -728,7 +728,7 @@ async fn read_types(
                 (SELECT r.rngsubdiff::pg_catalog.regproc::text FROM pg_catalog.pg_range r \
                   WHERE r.rngtypid = t.oid AND r.rngsubdiff <> 0), \
                 CASE WHEN t.typcollation <> 0 AND t.typcollation <> bt.typcollation THEN \
-                  (SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) \
+                  (SELECT ARRAY[cn.nspname::text, co.collname::text] \
                      FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
                     WHERE co.oid = t.typcollation) END, \
                 t.typisdefined, {{BASE_TYPE_FIELDS}} \
@@ -767,8 +767,11 @@ async fn read_types(
         let body = match r.get::<_, String>(3).as_str() {
             "e" => TypeBody::Enum { labels: list(5) },
             "c" => {
-                let collations = r
-                    .get::<_, Option<Vec<Option<String>>>>(8)
+                let collations: Vec<Option<(String, String)>> = r
+                    .get::<_, Option<String>>(8)
+                    .map(|j| serde_json::from_str(&j))
+                    .transpose()
+                    .map_err(|e| anyhow!("reading the collations of type {name}: {e}"))?
                     .unwrap_or_default();
                 TypeBody::Composite {
                     attributes: list(6)
@@ -778,14 +781,14 @@ async fn read_types(
                         .map(|((name, type_name), collation)| Attribute {
                             name,
                             type_name,
-                            collation,
+                            collation: collation.map(|(s, n)| QualName::new(s, n)),
                         })
                         .collect(),
                 }
             }
             "d" => TypeBody::Domain {
                 base: r.get(9),
-                collation: r.get(16),
+                collation: collation_name(r.get(16)),
                 default: r.get(11),
                 not_null: r.get(10),
                 checks: list(12).into_iter().zip(list(13)).collect(),
@@ -973,6 +976,14 @@ pub(crate) fn operator_name(name: &str) -> bool {
         && name.chars().all(|c| "+-*/<>=~!@#%^&|`?".contains(c))
         && !name.contains("--")
         && !name.contains("/*")
+}
+
+/// A collation read as `ARRAY[schema, name]`: pgbarge maps and quotes it.
+fn collation_name(pair: Option<Vec<String>>) -> Option<QualName> {
+    match pair?.as_slice() {
+        [schema, name] => Some(QualName::new(schema.clone(), name.clone())),
+        _ => None,
+    }
 }
 
 /// User-defined casts (not those a range type makes for its multirange)
@@ -1274,7 +1285,7 @@ async fn read_tables(
                     nullif(a.attidentity, '')::text, \
                     CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, \
                     CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN \
-                      (SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) \
+                      (SELECT ARRAY[cn.nspname::text, co.collname::text] \
                          FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
                         WHERE co.oid = a.attcollation) END, \
                     pg_catalog.col_description(a.attrelid, a.attnum), a.attislocal, \
@@ -1333,7 +1344,7 @@ async fn read_tables(
             identity: r.get::<_, Option<String>>(5).and_then(|s| s.chars().next()),
             identity_options,
             generated: r.get(6),
-            collation: r.get(7),
+            collation: collation_name(r.get(7)),
             comment: r.get(8),
             local: r.get(9),
             storage: r
@@ -1785,7 +1796,7 @@ async fn read_views(
         .query(
             "SELECT a.attrelid, a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
                     CASE WHEN a.attcollation <> t.typcollation \
-                         THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END, \
+                         THEN ARRAY[cn.nspname::text, co.collname::text] END, \
                     pg_catalog.col_description(a.attrelid, a.attnum), \
                     pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) \
                FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
@@ -1802,7 +1813,7 @@ async fn read_views(
         columns.entry(r.get(0)).or_default().push(ViewColumn {
             name: r.get(1),
             type_name: r.get(2),
-            collation: r.get(3),
+            collation: collation_name(r.get(3)),
             comment: r.get(4),
             default: r.get(5),
         });

@@ -97,7 +97,12 @@ fn moves_whole(name: &str) {
     // Under another name and back: the source again, as pg_dump sees it.
     let mid = s.target.fresh_db(&format!("{name}_mid"));
     let moved = format!("moved_{schema}");
-    copy_full(&src, &mid, &["--schema-map", &format!("{schema}={moved}")]).assert_code(0);
+    copy_full(
+        &src,
+        &mid,
+        &["--schema-map", &format!("{schema}={moved}"), "--verify"],
+    )
+    .assert_code(0);
     let back = s.source.fresh_db(&format!("{name}_back"));
     let run = pgbarge(&[
         "copy",

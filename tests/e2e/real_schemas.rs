@@ -728,18 +728,56 @@ fn rows_only_copies_carry_large_objects() {
 }
 
 /// Collations (ICU, nondeterministic; libc) were named "not reproduced":
-/// they are now created first, and columns and domains use them.
+/// they are now created first, and columns and domains use them. Under a
+/// schema map the names that use them move with them: a domain's
+/// collation was once written as the source named it, and the copy into
+/// `public` failed on `schema "app" does not exist`.
 #[test]
 fn collations_come_along() {
-    assert_moves_whole(
-        "collations",
-        "CREATE SCHEMA app; \
+    let sql = "CREATE SCHEMA app; \
          CREATE COLLATION app.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
          CREATE COLLATION app.c_copy (provider = libc, lc_collate = 'C', lc_ctype = 'C'); \
          COMMENT ON COLLATION app.ci IS 'case-insensitive'; \
          CREATE DOMAIN app.email AS text COLLATE app.ci; \
-         CREATE TABLE app.users (id int PRIMARY KEY, email app.email, nick text COLLATE app.c_copy); \
-         INSERT INTO app.users VALUES (1, 'A@x', 'b');",
+         CREATE TYPE app.pair AS (a text COLLATE app.c_copy, b int); \
+         CREATE TABLE app.users (id int PRIMARY KEY, email app.email, nick text COLLATE app.c_copy, p app.pair); \
+         CREATE VIEW app.nicks AS SELECT nick COLLATE app.ci AS n FROM app.users; \
+         INSERT INTO app.users VALUES (1, 'A@x', 'b', ('x', 1));";
+    assert_moves_whole("collations", sql);
+    let s = servers();
+    let src = s.source.fresh_db("collations_map");
+    seed_source(&src, sql);
+    let dst = s.target.fresh_db("collations_map");
+    copy_full(&src, &dst, &["--schema-map", "app=public", "--verify"]).assert_code(0);
+    let mut t = s.target.client(&dst);
+    let used: Vec<String> = t
+        .query(
+            "SELECT DISTINCT cn.nspname || '.' || co.collname FROM pg_attribute a \
+               JOIN pg_collation co ON co.oid = a.attcollation \
+               JOIN pg_namespace cn ON cn.oid = co.collnamespace \
+              WHERE a.attrelid IN ('public.users'::regclass, \
+                                   (SELECT typrelid FROM pg_type WHERE oid = 'public.pair'::regtype)) \
+             UNION SELECT cn.nspname || '.' || co.collname FROM pg_type d \
+               JOIN pg_collation co ON co.oid = d.typcollation \
+               JOIN pg_namespace cn ON cn.oid = co.collnamespace \
+              WHERE d.oid = 'public.email'::regtype ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        used.contains(&"public.ci".to_string()) && used.contains(&"public.c_copy".to_string()),
+        "{used:?}"
+    );
+    let view: String = t
+        .query_one("SELECT pg_get_viewdef('public.nicks'::regclass)", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        view.contains("COLLATE ci") || view.contains("public.ci"),
+        "{view}"
     );
 }
 
