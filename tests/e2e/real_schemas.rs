@@ -45,6 +45,26 @@ fn assert_moves_whole(hint: &str, sql: &str) {
         &pg_dump_schema(&s.source, &src),
         &pg_dump_schema(&s.target, &via_psql),
     );
+
+    // Under another schema name and back: every name that points into
+    // `app` moves with it, and nothing else changes.
+    let mid = s.target.fresh_db(&format!("{hint}_mid"));
+    copy_full(&src, &mid, &["--schema-map", "app=moved_app", "--verify"]).assert_code(0);
+    let back = s.source.fresh_db(&format!("{hint}_back"));
+    pgbarge(&[
+        "copy",
+        "--source",
+        &s.target.url(&mid),
+        "--target",
+        &s.source.url(&back),
+        "--schema-map",
+        "moved_app=app",
+    ])
+    .assert_code(0);
+    assert_same_text(
+        &pg_dump_schema(&s.source, &src),
+        &pg_dump_schema(&s.source, &back),
+    );
 }
 
 /// `SELECT t.id, t.name ... GROUP BY t.id` is valid through the primary
