@@ -2611,12 +2611,15 @@ async fn read_text_search(
                 "SELECT x.oid, n.nspname::text, x.cfgname::text, pn.nspname::text, p.prsname::text, \
                         pg_catalog.pg_get_userbyid(x.cfgowner)::text, \
                         pg_catalog.obj_description(x.oid, 'pg_ts_config'), \
-                        (SELECT pg_catalog.array_agg(pg_catalog.format('%s\t%s', \
+                        (SELECT pg_catalog.json_agg(pg_catalog.json_build_array( \
                                   (SELECT t.alias FROM pg_catalog.ts_token_type(x.cfgparser) AS t \
                                     WHERE t.tokid = mp.maptokentype), \
-                                  mp.mapdict::pg_catalog.regdictionary::text) \
-                                ORDER BY mp.maptokentype, mp.mapseqno) \
-                           FROM pg_catalog.pg_ts_config_map mp WHERE mp.mapcfg = x.oid) \
+                                  dn.nspname, d.dictname) \
+                                ORDER BY mp.maptokentype, mp.mapseqno)::text \
+                           FROM pg_catalog.pg_ts_config_map mp \
+                           JOIN pg_catalog.pg_ts_dict d ON d.oid = mp.mapdict \
+                           JOIN pg_catalog.pg_namespace dn ON dn.oid = d.dictnamespace \
+                          WHERE mp.mapcfg = x.oid) \
                    FROM pg_catalog.pg_ts_config x \
                    JOIN pg_catalog.pg_namespace n ON n.oid = x.cfgnamespace \
                    JOIN pg_catalog.pg_ts_parser p ON p.oid = x.cfgparser \
@@ -2639,15 +2642,21 @@ async fn read_text_search(
             what: format!("text search configuration {name}"),
             sql: format!("CREATE TEXT SEARCH CONFIGURATION {target} (PARSER = {parser})"),
         });
-        // Token type -> its dictionaries, in order.
+        // Token type -> its dictionaries, in order; each item is
+        // `[token alias, dictionary schema, dictionary name]`.
+        let items: Vec<(Option<String>, String, String)> = r
+            .get::<_, Option<String>>(7)
+            .map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map_err(|e| anyhow!("reading the mappings of text search configuration {name}: {e}"))?
+            .unwrap_or_default();
         let mut mappings: Vec<(String, Vec<String>)> = Vec::new();
-        for item in r.get::<_, Option<Vec<String>>>(7).unwrap_or_default() {
-            let Some((token, dict)) = item.split_once('\t') else {
-                continue;
-            };
+        for (token, schema, dict) in items {
+            let Some(token) = token else { continue };
+            let dict = m.q(&QualName::new(schema, dict));
             match mappings.last_mut() {
-                Some((t, dicts)) if t == token => dicts.push(m.sql(dict)),
-                _ => mappings.push((token.to_string(), vec![m.sql(dict)])),
+                Some((t, dicts)) if *t == token => dicts.push(dict),
+                _ => mappings.push((token, vec![dict])),
             }
         }
         for (token, dicts) in mappings {
