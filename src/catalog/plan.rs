@@ -393,6 +393,25 @@ impl SchemaPlan {
         self.schemas.retain(|s| !dropped_schemas.contains(s));
         self.sequences.retain(|(_, t)| !out.contains(t));
         self.created.retain(|c| !out.contains(&c.name));
+        // Only the roles a staying statement names must exist where the
+        // plan is applied (one that owns only what is left out need not):
+        // owners, grants, default privileges, a server's user mappings.
+        let spelled: HashSet<String> = self
+            .statements()
+            .filter(|st| {
+                matches!(
+                    st.kind,
+                    Kind::Owner | Kind::Privileges | Kind::DefaultPrivileges | Kind::Server
+                )
+            })
+            .flat_map(|st| {
+                lexer::tokenize(&st.sql)
+                    .into_iter()
+                    .filter_map(|t| t.name())
+            })
+            .collect();
+        self.owners.retain(|r| spelled.contains(r));
+        self.grantees.retain(|r| spelled.contains(r));
         out
     }
 

@@ -1086,3 +1086,67 @@ fn a_dump_written_before_statements_had_kinds_still_restores() {
         &pg_dump_schema(&s.target, &a),
     );
 }
+
+/// `restore --table` asks the target only for the roles the restored
+/// objects use: a role that owns or is granted only what is left out
+/// need not exist there (the whole dump still needs it).
+#[test]
+fn restore_table_needs_only_the_roles_of_what_it_restores() {
+    let s = servers();
+    // On the source's server only.
+    s.source
+        .client("postgres")
+        .batch_execute(
+            "DO $$ BEGIN CREATE ROLE src_only_owner; CREATE ROLE src_only_reader; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+        )
+        .unwrap();
+    let src = s.source.fresh_db("pickroles");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; \
+         CREATE TABLE app.mine (id int PRIMARY KEY); \
+         CREATE TABLE app.theirs (id int PRIMARY KEY); \
+         ALTER TABLE app.theirs OWNER TO src_only_owner; \
+         GRANT SELECT ON app.theirs TO src_only_reader; \
+         CREATE SEQUENCE app.their_seq; ALTER SEQUENCE app.their_seq OWNER TO src_only_owner; \
+         INSERT INTO app.mine VALUES (1); INSERT INTO app.theirs VALUES (2);",
+    );
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    pgbarge(&[
+        "dump",
+        "--source",
+        &s.source.url(&src),
+        "--output",
+        out.to_str().unwrap(),
+    ])
+    .assert_code(0);
+    // With owners and grants (the helper leaves them out).
+    let restore = |db: &str, extra: &[&str]| {
+        let url = s.target.url(db);
+        let mut args = vec![
+            "restore",
+            "--input",
+            out.to_str().unwrap(),
+            "--target",
+            &url,
+        ];
+        args.extend_from_slice(extra);
+        pgbarge(&args)
+    };
+    let dst = s.target.fresh_db("pickroles");
+    restore(&dst, &["--table", "app.mine"]).assert_code(0);
+    assert_eq!(user_tables(&mut s.target.client(&dst)), ["app.mine"]);
+    // The whole dump names both roles before anything is written.
+    let dst = s.target.fresh_db("pickroles_all");
+    let run = restore(&dst, &[]);
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains("src_only_owner") || run.stderr.contains("src_only_owner"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(user_tables(&mut s.target.client(&dst)).is_empty());
+}
