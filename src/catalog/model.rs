@@ -29,11 +29,13 @@ use super::plan::Known;
 pub use super::plan::{Created, ObjectKind, Outside, SchemaPlan, Unsupported, LEAVE_OUT_KINDS};
 pub use super::statement::{Kind, Part, Statement};
 
+mod collation;
 mod event;
 mod foreign;
 mod lobj;
 mod opclass;
 mod order;
+mod textsearch;
 
 /// The part `name` of `table` (target name).
 fn part(name: &str, table: QualName) -> Option<Part> {
@@ -121,6 +123,9 @@ async fn read_names(c: &Client, schemas: &[String]) -> Result<HashSet<(String, S
            UNION SELECT dictname::text FROM pg_catalog.pg_ts_dict WHERE dictnamespace = n.oid \
            UNION SELECT opcname::text FROM pg_catalog.pg_opclass WHERE opcnamespace = n.oid \
            UNION SELECT opfname::text FROM pg_catalog.pg_opfamily WHERE opfnamespace = n.oid \
+           UNION SELECT conname::text FROM pg_catalog.pg_conversion WHERE connamespace = n.oid \
+           UNION SELECT prsname::text FROM pg_catalog.pg_ts_parser WHERE prsnamespace = n.oid \
+           UNION SELECT tmplname::text FROM pg_catalog.pg_ts_template WHERE tmplnamespace = n.oid \
          ) AS x(name) WHERE n.nspname = ANY($1)",
         &[&schemas],
     )
@@ -401,9 +406,9 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     }
     // Text search objects, then collations, ahead of everything: types,
     // tables and indexes use them, and they use nothing of the plan.
-    read_text_search(c, o, &schemas, &m, &mut plan).await?;
-    read_collations(c, o, &schemas, &m, &mut plan).await?;
-    read_conversions(c, o, &schemas, &m, &mut plan).await?;
+    textsearch::read_text_search(c, o, &schemas, &m, &mut plan).await?;
+    collation::read_collations(c, o, &schemas, &m, &mut plan).await?;
+    collation::read_conversions(c, o, &schemas, &m, &mut plan).await?;
     read_publications(c, o, &schemas, &m, &mut plan).await?;
     event::read(c, o, &schemas, &m, &mut plan).await?;
     let kept: Vec<&Node> = ordered.iter().map(|&i| &nodes[i]).collect();
@@ -2399,60 +2404,6 @@ async fn read_operators(
     Ok(())
 }
 
-/// Encoding conversions of the copied schemas (`CREATE [DEFAULT]
-/// CONVERSION`), after every other pre-data object: their function may be
-/// one of the copied ones, and no definition refers to a conversion.
-async fn read_conversions(
-    c: &Client,
-    o: &Options<'_>,
-    schemas: &[String],
-    m: &Mapper<'_>,
-    plan: &mut SchemaPlan,
-) -> Result<()> {
-    let rows = c
-        .query(
-            &format!(
-                "SELECT n.nspname::text, x.conname::text, \
-                        pg_catalog.pg_encoding_to_char(x.conforencoding)::text, \
-                        pg_catalog.pg_encoding_to_char(x.contoencoding)::text, \
-                        x.conproc::pg_catalog.regproc::text, x.condefault, \
-                        pg_catalog.pg_get_userbyid(x.conowner)::text, \
-                        pg_catalog.obj_description(x.oid, 'pg_conversion') \
-                   FROM pg_catalog.pg_conversion x \
-                   JOIN pg_catalog.pg_namespace n ON n.oid = x.connamespace \
-                  WHERE n.nspname = ANY($1) AND {} ORDER BY 1, 2",
-                not_member("x.oid", "pg_catalog.pg_conversion")
-            ),
-            &[&schemas],
-        )
-        .await
-        .pg_context(|| "reading conversions".into())?;
-    for r in rows {
-        let name = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
-        let target = m.q(&name);
-        plan.pre.push(Statement {
-            kind: Kind::Conversion,
-            part: None,
-            large_object: None,
-            what: format!("conversion {name}"),
-            sql: format!(
-                "CREATE {}CONVERSION {target} FOR {} TO {} FROM {}",
-                if r.get::<_, bool>(5) { "DEFAULT " } else { "" },
-                quote_literal(&r.get::<_, String>(2)),
-                quote_literal(&r.get::<_, String>(3)),
-                m.sql(&r.get::<_, String>(4))
-            ),
-        });
-        plan.created.push(Created {
-            kind: ObjectKind::Conversion,
-            name: m.name(&name),
-            args: None,
-        });
-        comment_and_owner(plan, o, "CONVERSION", &target, r.get(6), r.get(7));
-    }
-    Ok(())
-}
-
 /// The comment (after the rows) and owner (with the grants) of an object
 /// created outside the dependency graph: `kw` is its ALTER/COMMENT word.
 fn comment_and_owner(
@@ -2482,250 +2433,6 @@ fn comment_and_owner(
             sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
         });
     }
-}
-
-/// Collations of the copied schemas, created first (types and columns
-/// use them; they use nothing of the plan), with their comments and
-/// owners. Read as JSON rows so that one query serves every version
-/// (the ICU locale moved from `collcollate` to `colliculocale` in 15 and
-/// to `colllocale` in 17; ICU rules came with 16, the builtin provider
-/// with 17).
-async fn read_collations(
-    c: &Client,
-    o: &Options<'_>,
-    schemas: &[String],
-    m: &Mapper<'_>,
-    plan: &mut SchemaPlan,
-) -> Result<()> {
-    let rows = c
-        .query(
-            &format!(
-                "SELECT n.nspname::text, x.collname::text, pg_catalog.to_jsonb(x)::text, \
-                        pg_catalog.pg_get_userbyid(x.collowner)::text, \
-                        pg_catalog.obj_description(x.oid, 'pg_collation') \
-                   FROM pg_catalog.pg_collation x \
-                   JOIN pg_catalog.pg_namespace n ON n.oid = x.collnamespace \
-                  WHERE n.nspname = ANY($1) AND {} ORDER BY 1, 2",
-                not_member("x.oid", "pg_catalog.pg_collation")
-            ),
-            &[&schemas],
-        )
-        .await
-        .pg_context(|| "reading collations".into())?;
-    let mut stmts = Vec::new();
-    let mut created = Vec::new();
-    for r in rows {
-        let name = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
-        let row: serde_json::Value = serde_json::from_str(r.get::<_, &str>(2))
-            .map_err(|e| anyhow::anyhow!("reading collation {name}: {e}"))?;
-        let target = m.q(&name);
-        let Some(options) = collation_options(&row) else {
-            plan.warnings.push(format!(
-                "collation {name} uses a provider pgbarge cannot recreate; create it on the \
-                 target by hand"
-            ));
-            continue;
-        };
-        stmts.push(Statement {
-            kind: Kind::Collation,
-            part: None,
-            large_object: None,
-            what: format!("collation {name}"),
-            sql: format!("CREATE COLLATION {target} ({options})"),
-        });
-        created.push(Created {
-            kind: ObjectKind::Collation,
-            name: m.name(&name),
-            args: None,
-        });
-        comment_and_owner(plan, o, "COLLATION", &target, r.get(3), r.get(4));
-    }
-    plan.pre.splice(0..0, stmts);
-    plan.created.splice(0..0, created);
-    Ok(())
-}
-
-/// Text search dictionaries and configurations of the copied schemas, as
-/// pg_dump writes them: a dictionary from its template and init options;
-/// a configuration from its parser, then its token mappings. Put at the
-/// head of the pre-data statements (dictionaries first), with comments
-/// and owners.
-async fn read_text_search(
-    c: &Client,
-    o: &Options<'_>,
-    schemas: &[String],
-    m: &Mapper<'_>,
-    plan: &mut SchemaPlan,
-) -> Result<()> {
-    let mut stmts = Vec::new();
-    let mut created = Vec::new();
-    let dicts = c
-        .query(
-            &format!(
-                "SELECT n.nspname::text, x.dictname::text, tn.nspname::text, t.tmplname::text, \
-                        x.dictinitoption, pg_catalog.pg_get_userbyid(x.dictowner)::text, \
-                        pg_catalog.obj_description(x.oid, 'pg_ts_dict') \
-                   FROM pg_catalog.pg_ts_dict x \
-                   JOIN pg_catalog.pg_namespace n ON n.oid = x.dictnamespace \
-                   JOIN pg_catalog.pg_ts_template t ON t.oid = x.dicttemplate \
-                   JOIN pg_catalog.pg_namespace tn ON tn.oid = t.tmplnamespace \
-                  WHERE n.nspname = ANY($1) AND {} ORDER BY 1, 2",
-                not_member("x.oid", "pg_catalog.pg_ts_dict")
-            ),
-            &[&schemas],
-        )
-        .await
-        .pg_context(|| "reading text search dictionaries".into())?;
-    for r in dicts {
-        let name = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
-        let template = m.q(&QualName::new(r.get::<_, String>(2), r.get::<_, String>(3)));
-        let target = m.q(&name);
-        let options = r
-            .get::<_, Option<String>>(4)
-            .map(|opt| format!(", {opt}"))
-            .unwrap_or_default();
-        stmts.push(Statement {
-            kind: Kind::TextSearch,
-            part: None,
-            large_object: None,
-            what: format!("text search dictionary {name}"),
-            sql: format!("CREATE TEXT SEARCH DICTIONARY {target} (TEMPLATE = {template}{options})"),
-        });
-        created.push(Created {
-            kind: ObjectKind::TextSearchDictionary,
-            name: m.name(&name),
-            args: None,
-        });
-        comment_and_owner(
-            plan,
-            o,
-            "TEXT SEARCH DICTIONARY",
-            &target,
-            r.get(5),
-            r.get(6),
-        );
-    }
-    let configs = c
-        .query(
-            &format!(
-                "SELECT x.oid, n.nspname::text, x.cfgname::text, pn.nspname::text, p.prsname::text, \
-                        pg_catalog.pg_get_userbyid(x.cfgowner)::text, \
-                        pg_catalog.obj_description(x.oid, 'pg_ts_config'), \
-                        (SELECT pg_catalog.json_agg(pg_catalog.json_build_array( \
-                                  (SELECT t.alias FROM pg_catalog.ts_token_type(x.cfgparser) AS t \
-                                    WHERE t.tokid = mp.maptokentype), \
-                                  dn.nspname, d.dictname) \
-                                ORDER BY mp.maptokentype, mp.mapseqno)::text \
-                           FROM pg_catalog.pg_ts_config_map mp \
-                           JOIN pg_catalog.pg_ts_dict d ON d.oid = mp.mapdict \
-                           JOIN pg_catalog.pg_namespace dn ON dn.oid = d.dictnamespace \
-                          WHERE mp.mapcfg = x.oid) \
-                   FROM pg_catalog.pg_ts_config x \
-                   JOIN pg_catalog.pg_namespace n ON n.oid = x.cfgnamespace \
-                   JOIN pg_catalog.pg_ts_parser p ON p.oid = x.cfgparser \
-                   JOIN pg_catalog.pg_namespace pn ON pn.oid = p.prsnamespace \
-                  WHERE n.nspname = ANY($1) AND {} ORDER BY 2, 3",
-                not_member("x.oid", "pg_catalog.pg_ts_config")
-            ),
-            &[&schemas],
-        )
-        .await
-        .pg_context(|| "reading text search configurations".into())?;
-    for r in configs {
-        let name = QualName::new(r.get::<_, String>(1), r.get::<_, String>(2));
-        let parser = m.q(&QualName::new(r.get::<_, String>(3), r.get::<_, String>(4)));
-        let target = m.q(&name);
-        stmts.push(Statement {
-            kind: Kind::TextSearch,
-            part: None,
-            large_object: None,
-            what: format!("text search configuration {name}"),
-            sql: format!("CREATE TEXT SEARCH CONFIGURATION {target} (PARSER = {parser})"),
-        });
-        // Token type -> its dictionaries, in order; each item is
-        // `[token alias, dictionary schema, dictionary name]`.
-        let items: Vec<(Option<String>, String, String)> = r
-            .get::<_, Option<String>>(7)
-            .map(|j| serde_json::from_str(&j))
-            .transpose()
-            .map_err(|e| anyhow!("reading the mappings of text search configuration {name}: {e}"))?
-            .unwrap_or_default();
-        let mut mappings: Vec<(String, Vec<String>)> = Vec::new();
-        for (token, schema, dict) in items {
-            let Some(token) = token else { continue };
-            let dict = m.q(&QualName::new(schema, dict));
-            match mappings.last_mut() {
-                Some((t, dicts)) if *t == token => dicts.push(dict),
-                _ => mappings.push((token, vec![dict])),
-            }
-        }
-        for (token, dicts) in mappings {
-            stmts.push(Statement {
-                kind: Kind::TextSearch,
-                part: None,
-                large_object: None,
-                what: format!("text search configuration {name}"),
-                sql: format!(
-                    "ALTER TEXT SEARCH CONFIGURATION {target} ADD MAPPING FOR {} WITH {}",
-                    quote_ident(&token),
-                    dicts.join(", ")
-                ),
-            });
-        }
-        created.push(Created {
-            kind: ObjectKind::TextSearchConfiguration,
-            name: m.name(&name),
-            args: None,
-        });
-        comment_and_owner(
-            plan,
-            o,
-            "TEXT SEARCH CONFIGURATION",
-            &target,
-            r.get(5),
-            r.get(6),
-        );
-    }
-    plan.pre.splice(0..0, stmts);
-    plan.created.splice(0..0, created);
-    Ok(())
-}
-
-/// `CREATE COLLATION`'s options for a `pg_collation` row (as JSON), as
-/// pg_dump writes them; None for a provider that cannot be created.
-fn collation_options(row: &serde_json::Value) -> Option<String> {
-    let text = |k: &str| {
-        row.get(k)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    let mut out = match text("collprovider")? {
-        "i" => format!(
-            "provider = icu, locale = {}",
-            quote_literal(
-                text("colllocale")
-                    .or_else(|| text("colliculocale"))
-                    .or_else(|| text("collcollate"))?
-            )
-        ),
-        "b" => format!(
-            "provider = builtin, locale = {}",
-            quote_literal(text("colllocale")?)
-        ),
-        "c" => format!(
-            "provider = libc, lc_collate = {}, lc_ctype = {}",
-            quote_literal(text("collcollate")?),
-            quote_literal(text("collctype")?)
-        ),
-        _ => return None,
-    };
-    if row.get("collisdeterministic").and_then(|v| v.as_bool()) == Some(false) {
-        out.push_str(", deterministic = false");
-    }
-    if let Some(rules) = text("collicurules") {
-        out.push_str(&format!(", rules = {}", quote_literal(rules)));
-    }
-    Some(out)
 }
 
 /// Kinds of objects in the copied schemas that pgbarge does not recreate
@@ -2919,31 +2626,5 @@ mod tests {
         for bad in ["", "+;DROP", "a", "<\"", "-- x", "< >", "/*", "<--", "*/*"] {
             assert!(!super::operator_name(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn collation_options_follow_each_versions_columns() {
-        let opts = |j: &str| super::collation_options(&serde_json::from_str(j).unwrap());
-        // 13/14: the ICU locale in collcollate.
-        assert_eq!(
-            opts(r#"{"collprovider":"i","collcollate":"und-u-ks-level2","collctype":"und-u-ks-level2","collisdeterministic":false}"#).unwrap(),
-            "provider = icu, locale = 'und-u-ks-level2', deterministic = false"
-        );
-        // 15/16: colliculocale, and 16's rules.
-        assert_eq!(
-            opts(r#"{"collprovider":"i","collcollate":null,"colliculocale":"de","collicurules":"&a<b","collisdeterministic":true}"#).unwrap(),
-            "provider = icu, locale = 'de', rules = '&a<b'"
-        );
-        // 17+: colllocale; the builtin provider.
-        assert_eq!(
-            opts(r#"{"collprovider":"b","colllocale":"C.UTF-8","collisdeterministic":true}"#)
-                .unwrap(),
-            "provider = builtin, locale = 'C.UTF-8'"
-        );
-        assert_eq!(
-            opts(r#"{"collprovider":"c","collcollate":"C","collctype":"it's","collisdeterministic":true}"#).unwrap(),
-            "provider = libc, lc_collate = 'C', lc_ctype = 'it''s'"
-        );
-        assert_eq!(opts(r#"{"collprovider":"d"}"#), None);
     }
 }

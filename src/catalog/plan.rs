@@ -536,9 +536,18 @@ impl SchemaPlan {
             return;
         }
         let map: HashMap<String, String> = pairs.iter().cloned().collect();
+        // What `X.Y` may refer to: the names the dump recorded, and what
+        // the plan itself creates (a dump of an earlier version recorded
+        // no conversions, for one).
+        let created = self
+            .created
+            .iter()
+            .filter(|c| !matches!(c.kind, ObjectKind::Cast | ObjectKind::LargeObject))
+            .map(|c| &c.name);
         let known = Known(
             self.names
                 .iter()
+                .chain(created)
                 .map(|n| (n.schema.clone(), n.name.clone()))
                 .collect(),
             HashMap::new(),
@@ -710,6 +719,28 @@ fn parts_written(kind: Kind, parts: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dump_without_recorded_names_still_renames_what_it_creates() {
+        let mut plan = SchemaPlan {
+            pre: vec![Statement::new(
+                Kind::Conversion,
+                "conversion app.c",
+                "CREATE CONVERSION \"app\".\"c\" FOR 'LATIN1' TO 'UTF8' FROM \"pg_catalog\".\"f\"",
+            )],
+            created: vec![Created {
+                kind: ObjectKind::Conversion,
+                name: QualName::new("app", "c"),
+                args: None,
+            }],
+            ..SchemaPlan::default()
+        };
+        plan.remap(&[("app".into(), "moved".into())]);
+        assert_eq!(
+            plan.pre[0].sql,
+            "CREATE CONVERSION moved.\"c\" FOR 'LATIN1' TO 'UTF8' FROM \"pg_catalog\".\"f\""
+        );
+    }
 
     #[test]
     fn only_the_pairs_pgbarge_writes_pass_as_one_statement() {

@@ -65,6 +65,22 @@ fn assert_moves_whole(hint: &str, sql: &str) {
         &pg_dump_schema(&s.source, &src),
         &pg_dump_schema(&s.source, &back),
     );
+    // The dump, restored under the same map, gives what the copy gave.
+    let restored = s.target.fresh_db(&format!("{hint}_remap"));
+    pgbarge(&[
+        "restore",
+        "--input",
+        out.to_str().unwrap(),
+        "--target",
+        &s.target.url(&restored),
+        "--schema-map",
+        "app=moved_app",
+    ])
+    .assert_code(0);
+    assert_same_text(
+        &pg_dump_schema(&s.target, &mid),
+        &pg_dump_schema(&s.target, &restored),
+    );
 }
 
 /// `SELECT t.id, t.name ... GROUP BY t.id` is valid through the primary
