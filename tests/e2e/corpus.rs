@@ -115,6 +115,33 @@ fn moves_whole(name: &str) {
     ]);
     run.assert_code(0);
     assert_same_text(&source_schema, &pg_dump_schema(&s.source, &back));
+
+    // A dump of it, restored under the same map, gives what the copy gave.
+    let dir = temp_dir();
+    let out = dir.path().join("d");
+    pgbarge(&[
+        "dump",
+        "--source",
+        &s.source.url(&src),
+        "--output",
+        out.to_str().unwrap(),
+    ])
+    .assert_code(0);
+    let restored = s.target.fresh_db(&format!("{name}_remap"));
+    pgbarge(&[
+        "restore",
+        "--input",
+        out.to_str().unwrap(),
+        "--target",
+        &s.target.url(&restored),
+        "--schema-map",
+        &format!("{schema}={moved}"),
+    ])
+    .assert_code(0);
+    assert_same_text(
+        &pg_dump_schema(&s.target, &mid),
+        &pg_dump_schema(&s.target, &restored),
+    );
 }
 
 macro_rules! corpus {
