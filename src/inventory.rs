@@ -57,6 +57,14 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
             AND (k.castfunc IN (SELECT p.oid FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace) \
                  OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace \
                              WHERE t.oid IN (k.castsource, k.casttarget))) \
+         UNION ALL SELECT 'transform', pg_catalog.format('for %s language %I', \
+                          pg_catalog.format_type(x.trftype, NULL), l.lanname) \
+           FROM pg_catalog.pg_transform x JOIN pg_catalog.pg_language l ON l.oid = x.trflang \
+          WHERE x.oid >= 16384 AND {trf_own} \
+            AND (x.trffromsql IN (SELECT p.oid FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace) \
+                 OR x.trftosql IN (SELECT p.oid FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace) \
+                 OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace \
+                             WHERE t.oid = x.trftype)) \
          UNION ALL SELECT 'rule', pg_catalog.format('%I on %I.%I', r.rulename, ns.nspname, c.relname) \
            FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class \
            JOIN ns ON ns.oid = c.relnamespace WHERE r.rulename <> '_RETURN' \
@@ -136,6 +144,7 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
         type_own = own("pg_type", "t.oid"),
         proc_own = own("pg_proc", "p.oid"),
         cast_own = own("pg_cast", "k.oid"),
+        trf_own = own("pg_transform", "x.oid"),
         coll_own = own("pg_collation", "o.oid"),
         opr_own = own("pg_operator", "o.oid"),
         conv_own = own("pg_conversion", "o.oid"),

@@ -238,6 +238,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     let (base_types, shells) = read_types(c, &schemas, &m, &mut nodes, &mut plan).await?;
     read_functions(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     read_casts(c, o, &schemas, &m, &mut nodes).await?;
+    read_transforms(c, o, &schemas, &m, &mut nodes).await?;
     read_operators(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     opclass::read(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
     foreign::read(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
@@ -477,6 +478,7 @@ async fn read_depends(c: &Client) -> Result<Depends> {
             "CASE {cls} \
                WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN 'f' || {obj} \
                WHEN 'pg_catalog.pg_cast'::pg_catalog.regclass THEN 'k' || {obj} \
+               WHEN 'pg_catalog.pg_transform'::pg_catalog.regclass THEN 'X' || {obj} \
                WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN 'o' || {obj} \
                WHEN 'pg_catalog.pg_opclass'::pg_catalog.regclass THEN 'C' || {obj} \
                WHEN 'pg_catalog.pg_opfamily'::pg_catalog.regclass THEN 'F' || {obj} \
@@ -567,6 +569,7 @@ async fn describe_outside(
         Key::Type(o) => format!("t{o}"),
         Key::Proc(o) => format!("f{o}"),
         Key::Cast(o) => format!("k{o}"),
+        Key::Transform(o) => format!("X{o}"),
         Key::Operator(o) => format!("o{o}"),
         Key::OpClass(o) => format!("C{o}"),
         Key::OpFamily(o) => format!("F{o}"),
@@ -662,6 +665,7 @@ fn parse_key(s: &str) -> Option<Key> {
         "t" => Some(Key::Type(oid)),
         "f" => Some(Key::Proc(oid)),
         "k" => Some(Key::Cast(oid)),
+        "X" => Some(Key::Transform(oid)),
         "o" => Some(Key::Operator(oid)),
         "C" => Some(Key::OpClass(oid)),
         "F" => Some(Key::OpFamily(oid)),
@@ -1066,6 +1070,86 @@ async fn read_casts(
             label,
             stmts,
             kw: "CAST",
+            target,
+            placeholder: None,
+            later: Vec::new(),
+        });
+    }
+    Ok(())
+}
+
+/// Transforms whose type or functions are in the copied schemas, as
+/// casts are taken (pg_dump takes them only in whole-database dumps). A
+/// transform's functions each take one `internal`; read as two names,
+/// mapped and quoted by pgbarge. Nodes of the graph: after their
+/// functions and type.
+async fn read_transforms(
+    c: &Client,
+    o: &Options<'_>,
+    schemas: &[String],
+    m: &Mapper<'_>,
+    nodes: &mut Vec<Node>,
+) -> Result<()> {
+    if o.tables_only {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT x.oid, pg_catalog.format_type(x.trftype, NULL), l.lanname::text, \
+                fn.nspname::text, f.proname::text, tn.nspname::text, t.proname::text, \
+                pg_catalog.obj_description(x.oid, 'pg_transform') \
+           FROM pg_catalog.pg_transform x \
+           JOIN pg_catalog.pg_language l ON l.oid = x.trflang \
+           LEFT JOIN pg_catalog.pg_proc f ON f.oid = x.trffromsql \
+           LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace \
+           LEFT JOIN pg_catalog.pg_proc t ON t.oid = x.trftosql \
+           LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.pronamespace \
+          WHERE x.oid >= 16384 AND {} \
+            AND (fn.nspname = ANY($1) OR tn.nspname = ANY($1) \
+                 OR EXISTS (SELECT 1 FROM pg_catalog.pg_type ty \
+                              JOIN pg_catalog.pg_namespace n ON n.oid = ty.typnamespace \
+                             WHERE ty.oid = x.trftype AND n.nspname = ANY($1))) \
+          ORDER BY 2, 3",
+        not_member("x.oid", "pg_catalog.pg_transform")
+    );
+    for r in c
+        .query(&sql, &[&schemas])
+        .await
+        .pg_context(|| "reading transforms".into())?
+    {
+        let oid: u32 = r.get(0);
+        let type_name = m.sql(&r.get::<_, String>(1));
+        let language: String = r.get(2);
+        let function = |i: usize, dir: &str| {
+            let schema = r.get::<_, Option<String>>(i)?;
+            let name = r.get::<_, Option<String>>(i + 1)?;
+            Some(format!(
+                "{dir} SQL WITH FUNCTION {}(internal)",
+                m.q(&QualName::new(schema, name))
+            ))
+        };
+        let parts: Vec<String> = [function(3, "FROM"), function(5, "TO")]
+            .into_iter()
+            .flatten()
+            .collect();
+        let target = format!("FOR {type_name} LANGUAGE {}", quote_ident(&language));
+        let label = format!("transform {target}");
+        let mut stmts = vec![Statement::new(
+            Kind::Transform,
+            label.clone(),
+            format!("CREATE TRANSFORM {target} ({})", parts.join(", ")),
+        )];
+        stmts.extend(comment_stmt("TRANSFORM", &target, r.get(7)));
+        nodes.push(Node {
+            key: Key::Transform(oid),
+            created: Some(Created {
+                kind: ObjectKind::Transform,
+                name: QualName::new(type_name, language),
+                args: None,
+            }),
+            rank: 1,
+            label,
+            stmts,
+            kw: "TRANSFORM",
             target,
             placeholder: None,
             later: Vec::new(),

@@ -32,6 +32,9 @@ pub enum ObjectKind {
     Publication,
     #[serde(rename = "cast")]
     Cast,
+    /// Named by its type (`schema`) and language (`name`).
+    #[serde(rename = "transform")]
+    Transform,
     #[serde(rename = "collation")]
     Collation,
     #[serde(rename = "text search dictionary")]
@@ -66,6 +69,7 @@ impl ObjectKind {
             ObjectKind::Function => "function",
             ObjectKind::Publication => "publication",
             ObjectKind::Cast => "cast",
+            ObjectKind::Transform => "transform",
             ObjectKind::Collation => "collation",
             ObjectKind::TextSearchDictionary => "text search dictionary",
             ObjectKind::TextSearchConfiguration => "text search configuration",
@@ -542,7 +546,12 @@ impl SchemaPlan {
         let created = self
             .created
             .iter()
-            .filter(|c| !matches!(c.kind, ObjectKind::Cast | ObjectKind::LargeObject))
+            .filter(|c| {
+                !matches!(
+                    c.kind,
+                    ObjectKind::Cast | ObjectKind::Transform | ObjectKind::LargeObject
+                )
+            })
             .map(|c| &c.name);
         let known = Known(
             self.names
@@ -591,6 +600,9 @@ impl SchemaPlan {
             if c.kind == ObjectKind::Cast {
                 // (source type, target type), each renamed as SQL is.
                 c.name = QualName::new(m.sql(&c.name.schema), m.sql(&c.name.name));
+            } else if c.kind == ObjectKind::Transform {
+                // (type, language): the type renamed as SQL is.
+                c.name = QualName::new(m.sql(&c.name.schema), c.name.name.clone());
             } else if !matches!(
                 c.kind,
                 ObjectKind::Publication | ObjectKind::EventTrigger | ObjectKind::LargeObject

@@ -23,6 +23,7 @@ pub enum Kind {
     /// A function, procedure or aggregate.
     Function,
     Cast,
+    Transform,
     Operator,
     OperatorFamily,
     OperatorClass,
@@ -161,6 +162,7 @@ pub fn derive(what: String, sql: String) -> Statement {
         ("type ", Kind::Type),
         ("function ", Kind::Function),
         ("cast ", Kind::Cast),
+        ("transform ", Kind::Transform),
         ("sequence ", Kind::Sequence),
         ("ownership of sequence ", Kind::SequenceOwnership),
         ("constraint ", Kind::Constraint),

@@ -21,6 +21,8 @@ pub enum Key {
     Proc(u32),
     /// A `pg_cast` entry.
     Cast(u32),
+    /// A `pg_transform` entry.
+    Transform(u32),
     /// A `pg_operator` entry.
     Operator(u32),
     /// A `pg_opclass` entry.

@@ -227,6 +227,9 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
                 None if c.kind == ObjectKind::Cast => {
                     format!("cast ({} AS {})", c.name.schema, c.name.name)
                 }
+                None if c.kind == ObjectKind::Transform => {
+                    format!("transform for {} language {}", c.name.schema, c.name.name)
+                }
                 None => format!("{} {}", c.kind, c.name),
             };
             let Some(sql) = drop_sql(c, false) else {
@@ -312,6 +315,18 @@ fn existence_check(c: &model::Created) -> (&'static str, String) {
                     array_item(&c.name.schema),
                     array_item(&c.name.name),
                     array_item(c.args.as_deref().unwrap_or_default())
+                ),
+            ),
+            // (type, language) in the name's two halves.
+            ObjectKind::Transform => (
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_transform x \
+                   JOIN pg_catalog.pg_language l ON l.oid = x.trflang \
+                  WHERE x.trftype = pg_catalog.to_regtype(($1::text::text[])[1]) \
+                    AND l.lanname = ($1::text::text[])[2])",
+                format!(
+                    "{{{},{}}}",
+                    array_item(&c.name.schema),
+                    array_item(&c.name.name)
                 ),
             ),
             // (source type, target type) in the name's two halves.
@@ -711,6 +726,7 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
             !c.name.name.is_empty() && c.name.name.chars().all(|ch| ch.is_ascii_digit())
         }
         ObjectKind::Cast => plain_types(&c.name.schema) && plain_types(&c.name.name),
+        ObjectKind::Transform => plain_types(&c.name.schema),
         ObjectKind::Function => c.args.as_deref().is_none_or(plain_types),
         // The access method: a plain name.
         ObjectKind::OperatorClass | ObjectKind::OperatorFamily => {
@@ -745,6 +761,11 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
         ObjectKind::Cast => format!(
             "DROP CAST IF EXISTS ({} AS {}){tail}",
             c.name.schema, c.name.name
+        ),
+        ObjectKind::Transform => format!(
+            "DROP TRANSFORM IF EXISTS FOR {} LANGUAGE {}{tail}",
+            c.name.schema,
+            catalog::quote_ident(&c.name.name)
         ),
         ObjectKind::Operator => format!(
             "DROP OPERATOR IF EXISTS {}.{} ({}){tail}",
@@ -1692,6 +1713,11 @@ mod tests {
             made(
                 ObjectKind::Cast,
                 QualName::new("int", "text) ; DROP TABLE x; --"),
+                None,
+            ),
+            made(
+                ObjectKind::Transform,
+                QualName::new("int LANGUAGE sql; DROP TABLE x; --", "sql"),
                 None,
             ),
             made(

@@ -817,6 +817,26 @@ fn collations_come_along() {
     );
 }
 
+/// Transforms (as pg_dump's own tests make one: functions of `internal`,
+/// here in the copied schema) were lost without a word: they are now
+/// created after their functions, with their comments.
+#[test]
+fn transforms_come_along() {
+    assert_moves_whole(
+        "transforms",
+        "CREATE SCHEMA app; \
+         CREATE FUNCTION app.from_sql(internal) RETURNS internal LANGUAGE internal STRICT \
+           IMMUTABLE AS 'prsd_lextype'; \
+         CREATE FUNCTION app.to_sql(internal) RETURNS int LANGUAGE internal STRICT \
+           IMMUTABLE AS 'int4recv'; \
+         CREATE TRANSFORM FOR int LANGUAGE sql \
+           (FROM SQL WITH FUNCTION app.from_sql(internal), TO SQL WITH FUNCTION app.to_sql(internal)); \
+         COMMENT ON TRANSFORM FOR int LANGUAGE sql IS 'for tests'; \
+         CREATE FUNCTION app.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2'; \
+         CREATE TABLE app.t (id int PRIMARY KEY); INSERT INTO app.t VALUES (1);",
+    );
+}
+
 /// Default privileges of a copied schema were named "not reproduced":
 /// they are now set, for the same role and grantees.
 #[test]

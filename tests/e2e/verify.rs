@@ -141,6 +141,10 @@ fn verify_names_every_kind_of_object_a_target_lost() {
          CREATE TYPE app.pair AS (x int, y int); \
          CREATE FUNCTION app.pair_text(app.pair) RETURNS text LANGUAGE sql AS 'SELECT $1::text'; \
          CREATE CAST (app.pair AS text) WITH FUNCTION app.pair_text(app.pair); \
+         CREATE FUNCTION app.from_sql(internal) RETURNS internal LANGUAGE internal STRICT IMMUTABLE AS 'prsd_lextype'; \
+         CREATE FUNCTION app.to_sql(internal) RETURNS int LANGUAGE internal STRICT IMMUTABLE AS 'int4recv'; \
+         CREATE TRANSFORM FOR int LANGUAGE plpgsql \
+           (FROM SQL WITH FUNCTION app.from_sql(internal), TO SQL WITH FUNCTION app.to_sql(internal)); \
          CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int, INITCOND = '0'); \
          CREATE PROCEDURE app.tidy() LANGUAGE sql AS 'SELECT 1'; \
          CREATE RULE t_no_delete AS ON DELETE TO app.t DO INSTEAD NOTHING; \
@@ -209,6 +213,10 @@ fn verify_names_every_kind_of_object_a_target_lost() {
         (
             "DROP CAST (app.pair AS text)",
             "cast (app.pair AS text) is missing",
+        ),
+        (
+            "DROP TRANSFORM FOR int LANGUAGE plpgsql",
+            "transform for integer language plpgsql is missing",
         ),
         (
             "DROP AGGREGATE app.total(int)",
