@@ -86,6 +86,10 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
            FROM pg_catalog.pg_collation o JOIN ns ON ns.oid = o.collnamespace WHERE {coll_own} \
          UNION ALL SELECT 'text search dictionary', pg_catalog.format('%I.%I', ns.nspname, o.dictname) \
            FROM pg_catalog.pg_ts_dict o JOIN ns ON ns.oid = o.dictnamespace WHERE {dict_own} \
+         UNION ALL SELECT 'text search template', pg_catalog.format('%I.%I', ns.nspname, o.tmplname) \
+           FROM pg_catalog.pg_ts_template o JOIN ns ON ns.oid = o.tmplnamespace WHERE {tmpl_own} \
+         UNION ALL SELECT 'text search parser', pg_catalog.format('%I.%I', ns.nspname, o.prsname) \
+           FROM pg_catalog.pg_ts_parser o JOIN ns ON ns.oid = o.prsnamespace WHERE {prs_own} \
          UNION ALL SELECT 'text search configuration', pg_catalog.format('%I.%I', ns.nspname, o.cfgname) \
            FROM pg_catalog.pg_ts_config o JOIN ns ON ns.oid = o.cfgnamespace WHERE {cfg_own} \
          UNION ALL SELECT 'conversion', pg_catalog.format('%I.%I', ns.nspname, o.conname) \
@@ -94,6 +98,10 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
                           CASE WHEN c.relforcerowsecurity THEN 'enabled and forced' ELSE 'enabled' END) \
            FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace \
           WHERE c.relkind IN ('r', 'p') AND (c.relrowsecurity OR c.relforcerowsecurity) \
+         UNION ALL SELECT 'access method of', pg_catalog.format('%I.%I: %I', ns.nspname, c.relname, a.amname) \
+           FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace \
+           JOIN pg_catalog.pg_am a ON a.oid = c.relam \
+          WHERE c.relkind = 'r' AND a.amname <> 'heap' \
          UNION ALL SELECT 'replica identity of', pg_catalog.format('%I.%I: %s', ns.nspname, c.relname, \
                           CASE c.relreplident WHEN 'f' THEN 'full' WHEN 'n' THEN 'nothing' \
                             ELSE 'index ' || coalesce((SELECT pg_catalog.quote_ident(i.relname) \
@@ -152,6 +160,8 @@ pub async fn read(c: &Client, schemas: &[String]) -> Result<Vec<(String, String)
         opf_own = own("pg_opfamily", "o.oid"),
         dict_own = own("pg_ts_dict", "o.oid"),
         cfg_own = own("pg_ts_config", "o.oid"),
+        tmpl_own = own("pg_ts_template", "o.oid"),
+        prs_own = own("pg_ts_parser", "o.oid"),
     );
     Ok(c.query(&sql, &[&schemas])
         .await
@@ -379,6 +389,7 @@ fn is_setting(kind: &str) -> bool {
         "default privileges ",
         "row level security ",
         "replica identity ",
+        "access method of",
         "ownership of ",
     ]
     .iter()

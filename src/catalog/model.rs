@@ -1357,7 +1357,9 @@ async fn read_tables(
                     CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' \
                       WHEN 'i' THEN (SELECT 'USING INDEX ' || pg_catalog.quote_ident(ic.relname) \
                                        FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid \
-                                      WHERE x.indrelid = c.oid AND x.indisreplident) END \
+                                      WHERE x.indrelid = c.oid AND x.indisreplident) END, \
+                    (SELECT a.amname::text FROM pg_catalog.pg_am a \
+                      WHERE a.oid = c.relam AND a.amname <> 'heap') \
                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
               WHERE c.oid IN (SELECT pg_catalog.unnest($1::text[])::pg_catalog.regclass) \
               ORDER BY 2, 3",
@@ -1476,6 +1478,7 @@ async fn read_tables(
             comment: r.get(8),
             rls: r.get(9),
             force_rls: r.get(10),
+            access_method: r.get(16),
         };
         if is_partition {
             if let (Some(p), Some(bound)) = (parents.first(), r.get::<_, Option<String>>(6)) {

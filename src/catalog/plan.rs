@@ -41,6 +41,10 @@ pub enum ObjectKind {
     TextSearchDictionary,
     #[serde(rename = "text search configuration")]
     TextSearchConfiguration,
+    #[serde(rename = "text search template")]
+    TextSearchTemplate,
+    #[serde(rename = "text search parser")]
+    TextSearchParser,
     #[serde(rename = "operator")]
     Operator,
     #[serde(rename = "conversion")]
@@ -73,6 +77,8 @@ impl ObjectKind {
             ObjectKind::Collation => "collation",
             ObjectKind::TextSearchDictionary => "text search dictionary",
             ObjectKind::TextSearchConfiguration => "text search configuration",
+            ObjectKind::TextSearchTemplate => "text search template",
+            ObjectKind::TextSearchParser => "text search parser",
             ObjectKind::Operator => "operator",
             ObjectKind::Conversion => "conversion",
             ObjectKind::OperatorClass => "operator class",

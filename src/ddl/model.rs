@@ -78,6 +78,8 @@ pub struct TableDef {
     pub comment: Option<String>,
     pub rls: bool,
     pub force_rls: bool,
+    /// A table access method other than `heap` (`USING am`).
+    pub access_method: Option<String>,
 }
 
 /// Applies the schema map to names and to server-produced SQL.
@@ -171,6 +173,9 @@ pub fn render_table(t: &TableDef, m: &Mapper) -> Vec<String> {
     }
     if let Some(k) = &t.partition_key {
         sql.push_str(&format!(" PARTITION BY {}", m.sql(k)));
+    }
+    if let Some(am) = &t.access_method {
+        sql.push_str(&format!(" USING {}", quote_ident(am)));
     }
     if !t.options.is_empty() {
         sql.push_str(&format!(" WITH ({})", t.options.join(", ")));

@@ -276,11 +276,21 @@ fn existence_check(c: &model::Created) -> (&'static str, String) {
             ),
             kind @ (ObjectKind::TextSearchDictionary
             | ObjectKind::TextSearchConfiguration
+            | ObjectKind::TextSearchTemplate
+            | ObjectKind::TextSearchParser
             | ObjectKind::Conversion) => (
                 if kind == ObjectKind::Conversion {
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_conversion x \
                        JOIN pg_catalog.pg_namespace n ON n.oid = x.connamespace \
                       WHERE n.nspname = ($1::text::text[])[1] AND x.conname = ($1::text::text[])[2])"
+                } else if kind == ObjectKind::TextSearchTemplate {
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_ts_template x \
+                       JOIN pg_catalog.pg_namespace n ON n.oid = x.tmplnamespace \
+                      WHERE n.nspname = ($1::text::text[])[1] AND x.tmplname = ($1::text::text[])[2])"
+                } else if kind == ObjectKind::TextSearchParser {
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_ts_parser x \
+                       JOIN pg_catalog.pg_namespace n ON n.oid = x.prsnamespace \
+                      WHERE n.nspname = ($1::text::text[])[1] AND x.prsname = ($1::text::text[])[2])"
                 } else if kind == ObjectKind::TextSearchDictionary {
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_ts_dict x \
                        JOIN pg_catalog.pg_namespace n ON n.oid = x.dictnamespace \

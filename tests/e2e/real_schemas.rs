@@ -837,6 +837,57 @@ fn transforms_come_along() {
     );
 }
 
+/// A table's access method other than heap (pg_dump sets
+/// `default_table_access_method`) was dropped without a word: the table
+/// is now created `USING` it, and verify names a target that lost it.
+#[test]
+fn a_tables_access_method_comes_along() {
+    let setup = "DO $$ BEGIN CREATE ACCESS METHOD heap2 TYPE TABLE HANDLER heap_tableam_handler; \
+                 EXCEPTION WHEN duplicate_object THEN NULL; END $$";
+    let s = servers();
+    let src = s.source.fresh_db("tableam");
+    let dst = s.target.fresh_db("tableam");
+    // The access method belongs to the database (pg_dump -s of a whole
+    // database carries it; a schema's copy needs it on the target).
+    s.target.client(&dst).batch_execute(setup).unwrap();
+    seed_source(
+        &src,
+        &format!(
+            "{setup}; CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY, v text) USING heap2; \
+             CREATE TABLE app.h (id int); INSERT INTO app.t VALUES (1, 'a');"
+        ),
+    );
+    copy_full(&src, &dst, &["--verify"]).assert_code(0);
+    assert_same_text(
+        &pg_dump_schema(&s.source, &src),
+        &pg_dump_schema(&s.target, &dst),
+    );
+    assert_same_content(&src, &dst);
+    // A target whose table lost it: verify says so.
+    let lost = s.target.fresh_db("tableam_lost");
+    s.target.client(&lost).batch_execute(setup).unwrap();
+    copy_full(&src, &lost, &[]).assert_code(0);
+    s.target
+        .client(&lost)
+        .batch_execute("ALTER TABLE app.t SET ACCESS METHOD heap")
+        .unwrap();
+    let run = pgbarge(&[
+        "verify",
+        "--source",
+        &s.source.url(&src),
+        "--target",
+        &s.target.url(&lost),
+    ]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("access method of app.t differs")
+            || run.stderr.contains("access method of app.t differs"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
 /// Default privileges of a copied schema were named "not reproduced":
 /// they are now set, for the same role and grantees.
 #[test]
@@ -853,7 +904,8 @@ fn default_privileges_come_along() {
 
 /// Text search dictionaries and configurations were named "not
 /// reproduced": they are now created (with their token mappings) before
-/// the tables and indexes that use them.
+/// the tables and indexes that use them. Templates and parsers were lost
+/// without a word: they now come first.
 #[test]
 fn text_search_objects_come_along() {
     assert_moves_whole(
@@ -861,6 +913,13 @@ fn text_search_objects_come_along() {
         "CREATE SCHEMA app; \
          CREATE TEXT SEARCH DICTIONARY app.simple_nostop (TEMPLATE = pg_catalog.simple, STOPWORDS = english); \
          CREATE TEXT SEARCH CONFIGURATION app.cfg (COPY = pg_catalog.english); \
+         CREATE TEXT SEARCH TEMPLATE app.tmpl (INIT = dsimple_init, LEXIZE = dsimple_lexize); \
+         COMMENT ON TEXT SEARCH TEMPLATE app.tmpl IS 'a template'; \
+         CREATE TEXT SEARCH DICTIONARY app.mine (TEMPLATE = app.tmpl, STOPWORDS = english); \
+         CREATE TEXT SEARCH PARSER app.prs (START = prsd_start, GETTOKEN = prsd_nexttoken, \
+           END = prsd_end, LEXTYPES = prsd_lextype, HEADLINE = prsd_headline); \
+         CREATE TEXT SEARCH CONFIGURATION app.own_parser (PARSER = app.prs); \
+         ALTER TEXT SEARCH CONFIGURATION app.own_parser ADD MAPPING FOR word WITH app.mine; \
          ALTER TEXT SEARCH CONFIGURATION app.cfg ALTER MAPPING FOR asciiword WITH app.simple_nostop, english_stem; \
          COMMENT ON TEXT SEARCH CONFIGURATION app.cfg IS 'app search'; \
          CREATE TABLE app.docs (id int PRIMARY KEY, body text, \

@@ -157,6 +157,9 @@ fn verify_names_every_kind_of_object_a_target_lost() {
          CREATE FUNCTION util.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2'; \
          CREATE COLLATION app.c_copy (provider = libc, lc_collate = 'C', lc_ctype = 'C'); \
          CREATE TEXT SEARCH DICTIONARY app.d (TEMPLATE = pg_catalog.simple); \
+         CREATE TEXT SEARCH TEMPLATE app.tmpl (INIT = dsimple_init, LEXIZE = dsimple_lexize); \
+         CREATE TEXT SEARCH PARSER app.prs (START = prsd_start, GETTOKEN = prsd_nexttoken, \
+           END = prsd_end, LEXTYPES = prsd_lextype); \
          CREATE TEXT SEARCH CONFIGURATION app.cfg (COPY = pg_catalog.simple); \
          CREATE OPERATOR FAMILY app.fam USING hash; \
          CREATE CONVERSION app.latin_to_utf8 FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8; \
@@ -190,6 +193,14 @@ fn verify_names_every_kind_of_object_a_target_lost() {
         (
             "DROP TEXT SEARCH DICTIONARY app.d",
             "text search dictionary app.d is missing",
+        ),
+        (
+            "DROP TEXT SEARCH TEMPLATE app.tmpl",
+            "text search template app.tmpl is missing",
+        ),
+        (
+            "DROP TEXT SEARCH PARSER app.prs",
+            "text search parser app.prs is missing",
         ),
         (
             "DROP TEXT SEARCH CONFIGURATION app.cfg",

@@ -1,8 +1,9 @@
-//! Text search dictionaries and configurations of the copied schemas.
+//! Text search templates, parsers, dictionaries and configurations of the
+//! copied schemas.
 
 use super::{
-    comment_and_owner, not_member, quote_ident, Created, Kind, Mapper, ObjectKind, Options,
-    QualName, Result, SchemaPlan, Statement,
+    comment_and_owner, not_member, quote_ident, quote_literal, Created, Kind, Mapper, ObjectKind,
+    Options, QualName, Result, SchemaPlan, Statement,
 };
 use crate::error::PgContext;
 use anyhow::anyhow;
@@ -22,6 +23,88 @@ pub(super) async fn read_text_search(
 ) -> Result<()> {
     let mut stmts = Vec::new();
     let mut created = Vec::new();
+    // Templates and parsers first: dictionaries and configurations use
+    // them. Each is its functions (a superuser makes one; they have no
+    // owner), read as names and quoted by pgbarge.
+    for (kind, word, catalog, fields, name_col, ns_col) in [
+        (
+            ObjectKind::TextSearchTemplate,
+            "TEXT SEARCH TEMPLATE",
+            "pg_ts_template",
+            &[("INIT", "tmplinit"), ("LEXIZE", "tmpllexize")][..],
+            "tmplname",
+            "tmplnamespace",
+        ),
+        (
+            ObjectKind::TextSearchParser,
+            "TEXT SEARCH PARSER",
+            "pg_ts_parser",
+            &[
+                ("START", "prsstart"),
+                ("GETTOKEN", "prstoken"),
+                ("END", "prsend"),
+                ("LEXTYPES", "prslextype"),
+                ("HEADLINE", "prsheadline"),
+            ][..],
+            "prsname",
+            "prsnamespace",
+        ),
+    ] {
+        let functions: Vec<String> = fields
+            .iter()
+            .map(|(label, col)| {
+                format!(
+                    "(SELECT pg_catalog.json_build_array('{label}', pn.nspname, p.proname) \
+                       FROM pg_catalog.pg_proc p \
+                       JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace \
+                      WHERE p.oid = x.{col})"
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT n.nspname::text, x.{name_col}::text, \
+                    pg_catalog.json_build_array({})::text, \
+                    pg_catalog.obj_description(x.oid, '{catalog}') \
+               FROM pg_catalog.{catalog} x \
+               JOIN pg_catalog.pg_namespace n ON n.oid = x.{ns_col} \
+              WHERE n.nspname = ANY($1) AND {} ORDER BY 1, 2",
+            functions.join(", "),
+            not_member("x.oid", &format!("pg_catalog.{catalog}"))
+        );
+        let rows = c
+            .query(&sql, &[&schemas])
+            .await
+            .pg_context(|| format!("reading {}s", kind.word()))?;
+        for r in rows {
+            let name = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
+            let items: Vec<Option<(String, String, String)>> =
+                serde_json::from_str(r.get::<_, &str>(2))
+                    .map_err(|e| anyhow!("reading {} {name}: {e}", kind.word()))?;
+            let options: Vec<String> = items
+                .into_iter()
+                .flatten()
+                .map(|(label, schema, f)| format!("{label} = {}", m.q(&QualName::new(schema, f))))
+                .collect();
+            let target = m.q(&name);
+            stmts.push(Statement::new(
+                Kind::TextSearch,
+                format!("{} {name}", kind.word()),
+                format!("CREATE {word} {target} ({})", options.join(", ")),
+            ));
+            created.push(Created {
+                kind,
+                name: m.name(&name),
+                args: None,
+            });
+            if let Some(cm) = r.get::<_, Option<String>>(3) {
+                plan.post.push(Statement::new(
+                    Kind::Comment,
+                    format!("comment on {} {target}", kind.word()),
+                    format!("COMMENT ON {word} {target} IS {}", quote_literal(&cm)),
+                ));
+            }
+        }
+    }
     let dicts = c
         .query(
             &format!(
