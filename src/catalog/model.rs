@@ -1244,7 +1244,7 @@ async fn read_sequences(
                   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid \
                     AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'a' \
                   LIMIT 1), \
-                tn.nspname::text, t.relname::text \
+                tn.nspname::text, t.relname::text, c.relpersistence = 'u' \
            FROM pg_catalog.pg_class c \
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
            JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid \
@@ -1293,7 +1293,14 @@ async fn read_sequences(
             part: None,
             large_object: None,
             what: format!("sequence {name}"),
-            sql: format!("CREATE SEQUENCE {target} {opts}"),
+            sql: format!(
+                "CREATE {}SEQUENCE {target} {opts}",
+                if r.get::<_, bool>(14) {
+                    "UNLOGGED "
+                } else {
+                    ""
+                }
+            ),
         }];
         stmts.extend(comment_stmt("SEQUENCE", &target, r.get(10)));
         // The column that owns it: schema, table and column names.
@@ -1368,9 +1375,15 @@ async fn read_tables(
         .await
         .pg_context(|| "reading table definitions".into())?;
     let oids: Vec<u32> = rows.iter().map(|r| r.get(0)).collect();
+    // Column compression came with PostgreSQL 14.
+    let compression = if super::has_column(c, "pg_catalog.pg_attribute", "attcompression").await {
+        "CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END"
+    } else {
+        "NULL::text"
+    };
     let cols = c
         .query(
-            "SELECT a.attrelid, a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
+            &"SELECT a.attrelid, a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), \
                     a.attnotnull, \
                     CASE WHEN a.attgenerated = '' AND a.attidentity = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, \
                     nullif(a.attidentity, '')::text, \
@@ -1383,7 +1396,8 @@ async fn read_tables(
                     idn.seq_schema, idn.seq_name, idn.seqstart, idn.seqincrement, idn.seqmin, \
                     idn.seqmax, idn.seqcache, idn.seqcycle, \
                     CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END, \
-                    CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int4 END \
+                    CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int4 END, \
+                    {COMPRESSION}, coalesce(a.attoptions, '{}') \
                FROM pg_catalog.pg_attribute a \
                JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
                LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -1398,7 +1412,8 @@ async fn read_tables(
                      AND dd.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass \
                    LIMIT 1) idn ON true \
               WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
-              ORDER BY a.attrelid, a.attnum",
+              ORDER BY a.attrelid, a.attnum"
+                .replace("{COMPRESSION}", compression),
             &[&oids],
         )
         .await
@@ -1442,6 +1457,8 @@ async fn read_tables(
                 .get::<_, Option<String>>(18)
                 .and_then(|s| s.chars().next()),
             statistics: r.get(19),
+            compression: r.get(20),
+            options: r.get(21),
         });
     }
     let checks = c
@@ -1749,6 +1766,63 @@ async fn read_table_post(
     }
     plan.post
         .splice(0..0, attaches.into_iter().chain(to_parents).chain(fks));
+    // What pg_dump sets on an index once it is built, keys' included: the
+    // index a table is clustered on, and statistics targets of its
+    // expression columns.
+    let rows = c
+        .query(
+            "SELECT n.nspname::text, ic.relname::text, tn.nspname::text, t.relname::text, \
+                    i.indisclustered, \
+                    (SELECT pg_catalog.array_agg(a.attnum::int4 ORDER BY a.attnum) FROM pg_catalog.pg_attribute a \
+                      WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0), \
+                    (SELECT pg_catalog.array_agg(a.attstattarget::int4 ORDER BY a.attnum) FROM pg_catalog.pg_attribute a \
+                      WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0) \
+               FROM pg_catalog.pg_index i \
+               JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+               JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace \
+               JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
+               JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
+              WHERE i.indrelid = ANY($1) \
+                AND (i.indisclustered OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a \
+                      WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)) \
+              ORDER BY 1, 2",
+            &[&selected],
+        )
+        .await
+        .pg_context(|| "reading clustered indexes and index statistics".into())?;
+    for r in rows {
+        let index = QualName::new(r.get::<_, String>(0), r.get::<_, String>(1));
+        let table = QualName::new(r.get::<_, String>(2), r.get::<_, String>(3));
+        let columns: Vec<i32> = r.get::<_, Option<Vec<i32>>>(5).unwrap_or_default();
+        let targets: Vec<i32> = r.get::<_, Option<Vec<i32>>>(6).unwrap_or_default();
+        for (col, target) in columns.iter().zip(&targets) {
+            plan.post.push(
+                Statement::new(
+                    Kind::Index,
+                    format!("statistics of index {index}"),
+                    format!(
+                        "ALTER INDEX {} ALTER COLUMN {col} SET STATISTICS {target}",
+                        m.q(&index)
+                    ),
+                )
+                .of_part(&index.name, m.name(&table)),
+            );
+        }
+        if r.get::<_, bool>(4) {
+            plan.post.push(
+                Statement::new(
+                    Kind::Index,
+                    format!("clustering of {table} on index {index}"),
+                    format!(
+                        "ALTER TABLE {} CLUSTER ON {}",
+                        m.q(&table),
+                        quote_ident(&index.name)
+                    ),
+                )
+                .of_part(&index.name, m.name(&table)),
+            );
+        }
+    }
     // Triggers (not the internal ones of foreign keys, not clones on
     // partitions), rules, policies.
     let has_parent = super::has_column(c, "pg_catalog.pg_trigger", "tgparentid").await;
@@ -1781,7 +1855,8 @@ async fn read_table_post(
     }
     let rows = c
         .query(
-            "SELECT pg_catalog.pg_get_ruledef(r.oid), r.rulename::text, n.nspname::text, t.relname::text \
+            "SELECT pg_catalog.pg_get_ruledef(r.oid), r.rulename::text, n.nspname::text, t.relname::text, \
+                    r.ev_enabled::text \
                FROM pg_catalog.pg_rewrite r \
                JOIN pg_catalog.pg_class t ON t.oid = r.ev_class \
                JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
@@ -1791,11 +1866,12 @@ async fn read_table_post(
         .await
         .pg_context(|| "reading rules".into())?;
     for r in rows {
-        plan.post.push(render_rule(
+        plan.post.extend(render_rule(
             &RuleDef {
                 name: r.get(1),
                 table: QualName::new(r.get::<_, String>(2), r.get::<_, String>(3)),
                 definition: r.get(0),
+                enabled: r.get::<_, String>(4).chars().next().unwrap_or('O'),
             },
             m,
         ));

@@ -58,6 +58,10 @@ pub struct Column {
     pub storage: Option<char>,
     /// A statistics target set on the column.
     pub statistics: Option<i32>,
+    /// A compression method set on the column (`pglz`, `lz4`).
+    pub compression: Option<String>,
+    /// `attoptions` (`n_distinct=100`), as `key=value`.
+    pub options: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -208,6 +212,18 @@ pub fn render_table(t: &TableDef, m: &Mapper) -> Vec<String> {
         if let Some(n) = c.statistics {
             out.push(format!(
                 "ALTER TABLE ONLY {name} ALTER COLUMN {col} SET STATISTICS {n}"
+            ));
+        }
+        if let Some(method) = &c.compression {
+            out.push(format!(
+                "ALTER TABLE ONLY {name} ALTER COLUMN {col} SET COMPRESSION {}",
+                quote_ident(method)
+            ));
+        }
+        if !c.options.is_empty() {
+            out.push(format!(
+                "ALTER TABLE ONLY {name} ALTER COLUMN {col} SET ({})",
+                c.options.join(", ")
             ));
         }
     }

@@ -369,15 +369,38 @@ pub struct RuleDef {
     pub table: QualName,
     /// `pg_get_ruledef`.
     pub definition: String,
+    /// `ev_enabled`: `O` (the default), `D` disabled, `R` replica, `A`
+    /// always.
+    pub enabled: char,
 }
 
-pub fn render_rule(r: &RuleDef, m: &Mapper) -> Statement {
-    Statement::new(
-        Kind::Rule,
-        format!("rule {} on {}", r.name, r.table),
-        m.sql(&r.definition),
-    )
-    .of_part(&r.name, m.name(&r.table))
+/// The rule, then how it fires when that is not the default (as
+/// pg_dump writes it: `ALTER TABLE .. DISABLE RULE`).
+pub fn render_rule(r: &RuleDef, m: &Mapper) -> Vec<Statement> {
+    let what = format!("rule {} on {}", r.name, r.table);
+    let mut out = vec![
+        Statement::new(Kind::Rule, what.clone(), m.sql(&r.definition))
+            .of_part(&r.name, m.name(&r.table)),
+    ];
+    let how = match r.enabled {
+        'D' => "DISABLE",
+        'R' => "ENABLE REPLICA",
+        'A' => "ENABLE ALWAYS",
+        _ => return out,
+    };
+    out.push(
+        Statement::new(
+            Kind::Rule,
+            what,
+            format!(
+                "ALTER TABLE {} {how} RULE {}",
+                m.q(&r.table),
+                quote_ident(&r.name)
+            ),
+        )
+        .of_part(&r.name, m.name(&r.table)),
+    );
+    out
 }
 
 #[derive(Debug, Clone)]
@@ -609,10 +632,18 @@ mod tests {
             name: "r".into(),
             table: QualName::new("local_app", "v"),
             definition: "CREATE RULE r AS ON INSERT TO local_app.v DO INSTEAD NOTHING;".into(),
+            enabled: 'O',
+        };
+        let sqls = |r: &RuleDef| -> Vec<String> {
+            render_rule(r, &m).into_iter().map(|s| s.sql).collect()
         };
         assert_eq!(
-            render_rule(&r, &m).sql,
-            "CREATE RULE r AS ON INSERT TO public.v DO INSTEAD NOTHING;"
+            sqls(&r),
+            ["CREATE RULE r AS ON INSERT TO public.v DO INSTEAD NOTHING;"]
+        );
+        assert_eq!(
+            sqls(&RuleDef { enabled: 'D', ..r })[1],
+            "ALTER TABLE \"public\".\"v\" DISABLE RULE \"r\""
         );
         let i = IndexDef {
             name: QualName::new("local_app", "e_at"),

@@ -888,6 +888,33 @@ fn a_tables_access_method_comes_along() {
     );
 }
 
+/// Settings pg_dump writes after a table or index and that were lost
+/// without a word: a column's compression and options, an unlogged
+/// sequence, an index column's statistics target, the index a table is
+/// clustered on, a disabled rule (and triggers that fire always or not).
+#[test]
+fn table_and_index_settings_come_along() {
+    assert_moves_whole(
+        "settings",
+        "CREATE SCHEMA app; \
+         CREATE TABLE app.t (id int PRIMARY KEY, body text COMPRESSION lz4, n int); \
+         ALTER TABLE app.t ALTER COLUMN n SET (n_distinct = 100); \
+         CREATE INDEX t_n ON app.t (n); ALTER TABLE app.t CLUSTER ON t_n; \
+         CREATE TABLE app.k (id int PRIMARY KEY); ALTER TABLE app.k CLUSTER ON k_pkey; \
+         CREATE INDEX t_expr ON app.t ((n + 1)); \
+         ALTER INDEX app.t_expr ALTER COLUMN 1 SET STATISTICS 500; \
+         CREATE UNLOGGED SEQUENCE app.s; \
+         CREATE FUNCTION app.tf() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; \
+         CREATE TRIGGER tr1 BEFORE INSERT ON app.t FOR EACH ROW EXECUTE FUNCTION app.tf(); \
+         ALTER TABLE app.t DISABLE TRIGGER tr1; \
+         CREATE TRIGGER tr2 BEFORE UPDATE ON app.t FOR EACH ROW EXECUTE FUNCTION app.tf(); \
+         ALTER TABLE app.t ENABLE ALWAYS TRIGGER tr2; \
+         CREATE RULE r1 AS ON DELETE TO app.t DO INSTEAD NOTHING; ALTER TABLE app.t DISABLE RULE r1; \
+         CREATE RULE r2 AS ON UPDATE TO app.k DO INSTEAD NOTHING; ALTER TABLE app.k ENABLE ALWAYS RULE r2; \
+         INSERT INTO app.t VALUES (1, repeat('x', 5000), 2); INSERT INTO app.k VALUES (1);",
+    );
+}
+
 /// Default privileges of a copied schema were named "not reproduced":
 /// they are now set, for the same role and grantees.
 #[test]
