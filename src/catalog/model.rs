@@ -1772,19 +1772,17 @@ async fn read_table_post(
     let rows = c
         .query(
             "SELECT n.nspname::text, ic.relname::text, tn.nspname::text, t.relname::text, \
-                    i.indisclustered, \
-                    (SELECT pg_catalog.array_agg(a.attnum::int4 ORDER BY a.attnum) FROM pg_catalog.pg_attribute a \
-                      WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0), \
-                    (SELECT pg_catalog.array_agg(a.attstattarget::int4 ORDER BY a.attnum) FROM pg_catalog.pg_attribute a \
-                      WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0) \
+                    i.indisclustered, st.cols, st.targets \
                FROM pg_catalog.pg_index i \
+               CROSS JOIN LATERAL (SELECT pg_catalog.array_agg(a.attnum::int4 ORDER BY a.attnum) AS cols, \
+                                          pg_catalog.array_agg(a.attstattarget::int4 ORDER BY a.attnum) AS targets \
+                                     FROM pg_catalog.pg_attribute a \
+                                    WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0) st \
                JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
                JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace \
                JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
                JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
-              WHERE i.indrelid = ANY($1) \
-                AND (i.indisclustered OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a \
-                      WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)) \
+              WHERE i.indrelid = ANY($1) AND (i.indisclustered OR st.cols IS NOT NULL) \
               ORDER BY 1, 2",
             &[&selected],
         )
@@ -2577,15 +2575,7 @@ fn comment_and_owner(
     owner: String,
     comment: Option<String>,
 ) {
-    if let Some(cm) = comment {
-        plan.post.push(Statement {
-            kind: Kind::Comment,
-            part: None,
-            large_object: None,
-            what: format!("comment on {} {target}", kw.to_lowercase()),
-            sql: format!("COMMENT ON {kw} {target} IS {}", quote_literal(&cm)),
-        });
-    }
+    comment_on(plan, kw, target, comment);
     if !o.no_owner {
         plan.owners.insert(owner.clone());
         plan.access.push(Statement {
@@ -2595,6 +2585,18 @@ fn comment_and_owner(
             what: format!("owner of {} {target}", kw.to_lowercase()),
             sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
         });
+    }
+}
+
+/// The comment (after the rows) of an object created outside the
+/// dependency graph: `kw` is its COMMENT word.
+fn comment_on(plan: &mut SchemaPlan, kw: &str, target: &str, comment: Option<String>) {
+    if let Some(cm) = comment {
+        plan.post.push(Statement::new(
+            Kind::Comment,
+            format!("comment on {} {target}", kw.to_lowercase()),
+            format!("COMMENT ON {kw} {target} IS {}", quote_literal(&cm)),
+        ));
     }
 }
 

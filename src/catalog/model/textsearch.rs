@@ -2,7 +2,7 @@
 //! copied schemas.
 
 use super::{
-    comment_and_owner, not_member, quote_ident, quote_literal, Created, Kind, Mapper, ObjectKind,
+    comment_and_owner, comment_on, not_member, quote_ident, Created, Kind, Mapper, ObjectKind,
     Options, QualName, Result, SchemaPlan, Statement,
 };
 use crate::error::PgContext;
@@ -96,13 +96,7 @@ pub(super) async fn read_text_search(
                 name: m.name(&name),
                 args: None,
             });
-            if let Some(cm) = r.get::<_, Option<String>>(3) {
-                plan.post.push(Statement::new(
-                    Kind::Comment,
-                    format!("comment on {} {target}", kind.word()),
-                    format!("COMMENT ON {word} {target} IS {}", quote_literal(&cm)),
-                ));
-            }
+            comment_on(plan, word, &target, r.get(3));
         }
     }
     let dicts = c
