@@ -10,22 +10,32 @@
 # tool made to the target (counted by the proxy: one per time a session
 # waited for the server's answer); for pgbarge also its own phase times.
 #
-#   benches/objects.sh [--tables N] [--jobs J] [--rtt-ms R] [--mbit M] [--local-only] [--link-only]
+#   benches/objects.sh [--tables N] [--jobs J] [--runs K] [--rtt-ms R] [--mbit M] [--local-only] [--link-only] [--tmpfs]
 #
-# Defaults: 500 tables, 2 jobs, a 20 ms round-trip time (the proxy delays
-# each direction by half), 100 Mbit/s for the capped setting.
+# Defaults: 500 tables, 2 jobs, 1 run, a 20 ms round-trip time (the proxy
+# delays each direction by half), 100 Mbit/s for the capped setting. With
+# --runs K the tools take turns K times (pgbarge, the peers, pgbarge, ...)
+# so that a slow spell of a shared machine hits them all alike; the table
+# shows each tool's median and its range. --tmpfs puts both servers' data
+# in /dev/shm: each run creates and drops a database of thousands of
+# files, and on an ext4 disk every file created after many were deleted
+# costs more (the kernel's inode allocator skips recently freed inodes,
+# one by one), so on disk later runs are slower than earlier ones for
+# every tool alike, by more than the differences measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-TABLES=500 JOBS=2 RTT_MS=20 MBIT=100 LOCAL=1 LINK=1
+TABLES=500 JOBS=2 RUNS=1 RTT_MS=20 MBIT=100 LOCAL=1 LINK=1 BASE=/tmp
 while [ $# -gt 0 ]; do
   case "$1" in
     --tables) TABLES=$2; shift 2 ;;
     --jobs) JOBS=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
     --rtt-ms) RTT_MS=$2; shift 2 ;;
     --mbit) MBIT=$2; shift 2 ;;
     --local-only) LINK=0; shift ;;
+    --tmpfs) BASE=/dev/shm; shift ;;
     --link-only) LOCAL=0; shift ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -38,7 +48,7 @@ cargo build --release --quiet --bin pgbarge --example throttle_proxy
 BIN=$PWD/target/release/pgbarge
 PROXY=$PWD/target/release/examples/throttle_proxy
 
-WORK=$(mktemp -d /tmp/pgbarge-objects.XXXXXX); chmod 755 "$WORK"
+WORK=$(mktemp -d "$BASE/pgbarge-objects.XXXXXX"); chmod 755 "$WORK"
 PROXY_PID=
 stop_proxy() { [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null; PROXY_PID=; }
 cleanup() { stop_proxy || true; stop_server "$WORK/source"; stop_server "$WORK/target"; rm -rf "$WORK"; }
@@ -73,7 +83,7 @@ measure() {
   before=$(turns)
   t0=$(date +%s.%N)
   if ! "$f" "postgres://postgres@127.0.0.1:$port/run?sslmode=disable" > "$WORK/out.log" 2>&1; then
-    echo "$name failed:" >&2; tail -5 "$WORK/out.log" >&2; RESULTS+=("$name failed - -"); return
+    echo "$name failed:" >&2; tail -5 "$WORK/out.log" >&2; RESULTS+=("$name failed -"); return
   fi
   t1=$(date +%s.%N)
   sleep 0.6
@@ -81,7 +91,7 @@ measure() {
   tables=$("${PSQL[@]}" -At -d "postgres://postgres@127.0.0.1:$TP/run?sslmode=disable" \
     -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'")
   if [ "$tables" != "$EXPECTED" ]; then
-    echo "$name made $tables tables of $EXPECTED" >&2; RESULTS+=("$name incomplete - -"); return
+    echo "$name made $tables tables of $EXPECTED" >&2; RESULTS+=("$name incomplete -"); return
   fi
   if [ "$name" = pgbarge ]; then
     phases=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); s=r['schema']; \
@@ -94,27 +104,45 @@ print('%.1f s before the rows, %.1f s after' % (s['seconds_before_rows'], s['sec
 }
 
 print_table() {
-  local best
-  best=$(printf '%s\n' "${RESULTS[@]}" | awk '$1 != "pgbarge" && $2 ~ /^[0-9.]+$/ {print $2}' | sort -g | head -1)
   echo
-  echo "### $1 ($TABLES tables, $OBJECTS objects, --jobs $JOBS)"
+  echo "### $1 ($TABLES tables, $OBJECTS objects, --jobs $JOBS, $RUNS run(s) each, median [range])"
   echo
-  echo "| tool | wall s | x fastest peer | round trips to the target |"
-  echo "|---|---:|---:|---:|"
-  for r in "${RESULTS[@]}"; do
-    set -- $r
-    if [ "$2" = failed ] || [ "$2" = incomplete ]; then echo "| $1 | $2 | | |"; continue; fi
-    printf '| %s | %.1f | %.2f | %s |\n' "$1" "$2" "$(echo "$2 / $best" | bc -l)" "$3"
-  done
+  printf '%s\n' "${RESULTS[@]}" | python3 -c '
+import sys, statistics
+runs = {}
+for line in sys.stdin:
+    name, secs, rt = line.split()
+    runs.setdefault(name, []).append((secs, rt))
+def median(v):
+    return statistics.median(v) if v else None
+rows = []
+for name, rs in runs.items():
+    ok = [float(s) for s, _ in rs if s not in ("failed", "incomplete")]
+    rts = [int(r) for s, r in rs if r.isdigit()]
+    rows.append((name, ok, len(rs) - len(ok), median(rts)))
+peers = [median(ok) for name, ok, bad, _ in rows if name != "pgbarge" and ok and not bad]
+best = min(peers) if peers else None
+print("| tool | wall s | x fastest peer | round trips to the target |")
+print("|---|---:|---:|---:|")
+for name, ok, bad, rt in rows:
+    if bad or not ok:
+        print("| %s | failed or incomplete in %d run(s) | | |" % (name, bad)); continue
+    m = median(ok)
+    spread = " [%.1f-%.1f]" % (min(ok), max(ok)) if len(ok) > 1 else ""
+    ratio = "%.2f" % (m / best) if best else ""
+    print("| %s | %.1f%s | %s | %s |" % (name, m, spread, ratio, "-" if rt is None else "%d" % rt))
+'
 }
 
 setting() {
   local label=$1 port=$2
   RESULTS=()
   echo "==> $label" >&2
-  measure pgbarge "$port" b_pgbarge
-  measure "pg_dump|psql" "$port" b_pgdump
-  measure "pg_dump-Fd-j$JOBS+pg_restore-j$JOBS" "$port" b_pgrestore
+  for _ in $(seq "$RUNS"); do
+    measure pgbarge "$port" b_pgbarge
+    measure "pg_dump|psql" "$port" b_pgdump
+    measure "pg_dump-Fd-j$JOBS+pg_restore-j$JOBS" "$port" b_pgrestore
+  done
   print_table "$label"
 }
 
