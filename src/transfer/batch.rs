@@ -108,14 +108,30 @@ pub async fn run<C: GenericClient + Sync>(
                 .await
                 .map_err(Error::Runtime)?;
             // The first refusal names its statement (those after it ran too,
-            // each on its own, as after any failure of a side session).
+            // each on its own, as after any failure of a side session). A
+            // statement chosen as a deadlock's victim (another session
+            // locked the same tables in the other order) was undone whole:
+            // it and every statement after it that failed run again, in
+            // order, one at a time.
+            let mut again = false;
             for (i, a) in answers.into_iter().enumerate() {
-                a.map_err(|e| refused(range.start + i, e))?;
+                match a {
+                    Ok(()) => {}
+                    Err(e) if again || deadlocked(&e) => {
+                        again = true;
+                        one(c, pid, &batch[i], |e| refused(range.start + i, e)).await?;
+                    }
+                    Err(e) => return Err(refused(range.start + i, e)),
+                }
             }
             continue;
         }
         if batch.len() == 1 {
-            one(c, pid, &batch[0], |e| refused(range.start, e)).await?;
+            if in_transaction {
+                once(c, pid, &batch[0], |e| refused(range.start, e)).await?;
+            } else {
+                one(c, pid, &batch[0], |e| refused(range.start, e)).await?;
+            }
             continue;
         }
         let sql = format!(
@@ -137,7 +153,7 @@ pub async fn run<C: GenericClient + Sync>(
             })?;
         // Nothing of the batch stayed: find the statement that fails.
         for (i, it) in batch.iter().enumerate() {
-            one(c, pid, it, |e| refused(range.start + i, e)).await?;
+            once(c, pid, it, |e| refused(range.start + i, e)).await?;
         }
     }
     Ok(())
@@ -145,7 +161,7 @@ pub async fn run<C: GenericClient + Sync>(
 
 /// One statement alone: refused by the server (through `refused`), or
 /// lost on the way.
-async fn one<C: GenericClient + Sync>(
+async fn once<C: GenericClient + Sync>(
     c: &C,
     pid: i32,
     it: &Item<'_>,
@@ -156,6 +172,35 @@ async fn one<C: GenericClient + Sync>(
         Ok(Err(e)) => Err(refused(e)),
         Err(lost) => Err(Error::Runtime(lost)),
     }
+}
+
+/// How often a statement of its own transaction runs again after being
+/// a deadlock's victim before the deadlock is its error.
+const DEADLOCK_TRIES: usize = 3;
+
+/// [`once`] for a statement that is its own transaction: one chosen as a
+/// deadlock's victim was undone whole, so it runs again (the server
+/// waited `deadlock_timeout` before choosing, so the session it collided
+/// with has moved on).
+async fn one<C: GenericClient + Sync>(
+    c: &C,
+    pid: i32,
+    it: &Item<'_>,
+    refused: impl FnOnce(tokio_postgres::Error) -> Error,
+) -> Result<()> {
+    for _ in 1..DEADLOCK_TRIES {
+        match conn::locks::working(pid, || it.what.to_string(), c.batch_execute(&it.sql)).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) if deadlocked(&e) => continue,
+            Ok(Err(e)) => return Err(refused(e)),
+            Err(lost) => return Err(Error::Runtime(lost)),
+        }
+    }
+    once(c, pid, it, refused).await
+}
+
+fn deadlocked(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED)
 }
 
 #[cfg(test)]
