@@ -195,6 +195,29 @@ impl RunState {
         )
     }
 
+    /// Recorded with the schema: the tables whose keys and indexes were
+    /// built with it (see `SchemaPlan::build_with_tables`), so that a
+    /// resumed run, which reads table sizes anew, builds the same way.
+    pub fn built_with_schema_sql(&self, tables: &[String]) -> String {
+        if tables.is_empty() {
+            return String::new();
+        }
+        let id = quote_literal(&self.id);
+        let rows: Vec<String> = tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "({id}, {})",
+                    quote_literal(&format!("{BUILT_WITH_SCHEMA}{t}"))
+                )
+            })
+            .collect();
+        format!(
+            "INSERT INTO {SCHEMA}.steps (run_id, step) VALUES {} ON CONFLICT DO NOTHING",
+            rows.join(", ")
+        )
+    }
+
     pub fn schema_done_sql(&self) -> String {
         format!(
             "DELETE FROM {SCHEMA}.steps WHERE run_id = {} AND step = {}",
@@ -447,6 +470,17 @@ pub async fn start(
 /// The step recorded while a schema created in several transactions is
 /// unfinished (not a statement's key: those are hex digits).
 const SCHEMA_PENDING: &str = "schema being created";
+const BUILT_WITH_SCHEMA: &str = "keys built with the schema: ";
+
+/// The tables (as their names print) a recorded run built the keys and
+/// indexes of with its schema.
+pub fn built_with_schema(r: &Recorded) -> HashSet<String> {
+    r.steps
+        .iter()
+        .filter_map(|s| s.strip_prefix(BUILT_WITH_SCHEMA))
+        .map(str::to_string)
+        .collect()
+}
 
 /// Refuse to resume a run that stopped while creating its schema: no row
 /// had moved, and what it made is incomplete.

@@ -661,6 +661,91 @@ impl SchemaPlan {
             list.retain(|st| st.large_object.is_none());
         }
     }
+
+    /// Build the keys and indexes of `tables` (target names: tables too
+    /// small for an index build after the rows to be worth its own step)
+    /// with the schema, before any row: their rows then go into built
+    /// indexes, and each statement runs once, where after the rows it
+    /// would also have been tried beforehand. A key whose index was split
+    /// from it becomes the constraint right after its index. A foreign key
+    /// of such a table is added checked, in one statement, instead of
+    /// `NOT VALID` and validated: checking a few rows costs less than the
+    /// second statement. Returns how many statements moved or merged.
+    pub fn build_with_tables(&mut self, tables: &HashSet<QualName>) -> usize {
+        if tables.is_empty() {
+            return 0;
+        }
+        let mut moved = Vec::new();
+        let mut kept = Vec::new();
+        let mut kept_tables = Vec::new();
+        for (st, table) in std::mem::take(&mut self.indexes)
+            .into_iter()
+            .zip(std::mem::take(&mut self.index_tables))
+        {
+            let with_table = table.as_ref().is_some_and(|t| tables.contains(t))
+                && matches!(
+                    st.kind,
+                    Kind::ConstraintIndex | Kind::Index | Kind::Constraint
+                );
+            if with_table {
+                moved.push(st);
+            } else {
+                kept.push(st);
+                kept_tables.push(table);
+            }
+        }
+        self.indexes = kept;
+        self.index_tables = kept_tables;
+        let mut count = moved.len();
+        // The `ADD CONSTRAINT .. USING INDEX` of each split key follows
+        // its index.
+        let split: HashSet<Part> = moved
+            .iter()
+            .filter(|st| st.kind == Kind::ConstraintIndex)
+            .filter_map(|st| st.part.clone())
+            .collect();
+        let mut attach: HashMap<Part, Statement> = HashMap::new();
+        self.post.retain(|st| {
+            let key = st.kind == Kind::Constraint
+                && st.part.as_ref().is_some_and(|p| split.contains(p))
+                && !attach.contains_key(st.part.as_ref().expect("checked"));
+            if key {
+                attach.insert(st.part.clone().expect("checked"), st.clone());
+            }
+            !key
+        });
+        count += attach.len();
+        for st in moved {
+            let then = (st.kind == Kind::ConstraintIndex)
+                .then(|| st.part.as_ref().and_then(|p| attach.remove(p)))
+                .flatten();
+            self.pre.push(st);
+            self.pre.extend(then);
+        }
+        // Foreign keys of these tables: checked as they are added.
+        let checked: HashSet<Part> = self
+            .validations
+            .iter()
+            .filter_map(|v| v.part.clone())
+            .filter(|p| tables.contains(&p.table))
+            .collect();
+        let mut merged = HashSet::new();
+        for st in &mut self.post {
+            let Some(p) = st.part.as_ref().filter(|p| checked.contains(*p)) else {
+                continue;
+            };
+            if st.kind != Kind::Constraint || merged.contains(p) {
+                continue;
+            }
+            if let Some(sql) = st.sql.strip_suffix(" NOT VALID") {
+                st.sql = sql.to_string();
+                merged.insert(p.clone());
+            }
+        }
+        self.validations
+            .retain(|v| !v.part.as_ref().is_some_and(|p| merged.contains(p)));
+        count + merged.len()
+    }
 }
 
 /// `ALTER DEFAULT PRIVILEGES FOR ROLE "r" IN ...` without its `FOR ROLE
@@ -851,6 +936,79 @@ mod tests {
 
     fn st(what: &str, sql: &str) -> Statement {
         crate::catalog::statement::derive(what.into(), sql.into())
+    }
+
+    #[test]
+    fn small_tables_keys_and_indexes_go_with_the_schema_and_their_foreign_keys_in_one_step() {
+        let (a, b, big) = (
+            QualName::new("app", "a"),
+            QualName::new("app", "b"),
+            QualName::new("app", "big"),
+        );
+        let of = |kind, sql: &str, part: &str, t: &QualName| {
+            Statement::new(kind, format!("{part} on {t}"), sql).of_part(part, t.clone())
+        };
+        let mut plan = SchemaPlan {
+            pre: vec![
+                st("table app.a", "CREATE TABLE app.a (id int)"),
+                st("table app.b", "CREATE TABLE app.b (a_id int)"),
+            ],
+            indexes: vec![
+                of(Kind::ConstraintIndex, "CREATE UNIQUE INDEX a_pkey ON app.a (id)", "a_pkey", &a),
+                Statement::new(Kind::Index, "index app.a_i", "CREATE INDEX a_i ON app.a (id)"),
+                of(Kind::ConstraintIndex, "CREATE UNIQUE INDEX big_pkey ON app.big (id)", "big_pkey", &big),
+                Statement::new(Kind::Statistics, "statistics app.s", "CREATE STATISTICS app.s ON id, a_id FROM app.b"),
+            ],
+            index_tables: vec![Some(a.clone()), Some(a.clone()), Some(big.clone()), None],
+            post: vec![
+                of(Kind::Constraint, "ALTER TABLE ONLY app.a ADD CONSTRAINT a_pkey PRIMARY KEY USING INDEX a_pkey", "a_pkey", &a),
+                of(Kind::Constraint, "ALTER TABLE ONLY app.big ADD CONSTRAINT big_pkey PRIMARY KEY USING INDEX big_pkey", "big_pkey", &big),
+                of(Kind::Constraint, "ALTER TABLE ONLY app.b ADD CONSTRAINT b_fk FOREIGN KEY (a_id) REFERENCES app.a(id) NOT VALID", "b_fk", &b),
+                of(Kind::Constraint, "ALTER TABLE ONLY app.big ADD CONSTRAINT big_fk FOREIGN KEY (id) REFERENCES app.a(id) NOT VALID", "big_fk", &big),
+                of(Kind::Comment, "COMMENT ON CONSTRAINT b_fk ON app.b IS 'x'", "b_fk", &b),
+            ],
+            validations: vec![
+                of(Kind::KeyValidation, "ALTER TABLE ONLY app.b VALIDATE CONSTRAINT b_fk", "b_fk", &b),
+                of(Kind::KeyValidation, "ALTER TABLE ONLY app.big VALIDATE CONSTRAINT big_fk", "big_fk", &big),
+            ],
+            ..Default::default()
+        };
+        let small: HashSet<QualName> = [a.clone(), b.clone()].into();
+        assert_eq!(plan.build_with_tables(&small), 4);
+        let sqls = |v: &[Statement]| v.iter().map(|s| s.sql.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            sqls(&plan.pre),
+            [
+                "CREATE TABLE app.a (id int)",
+                "CREATE TABLE app.b (a_id int)",
+                "CREATE UNIQUE INDEX a_pkey ON app.a (id)",
+                "ALTER TABLE ONLY app.a ADD CONSTRAINT a_pkey PRIMARY KEY USING INDEX a_pkey",
+                "CREATE INDEX a_i ON app.a (id)",
+            ]
+        );
+        assert_eq!(
+            sqls(&plan.indexes),
+            [
+                "CREATE UNIQUE INDEX big_pkey ON app.big (id)",
+                "CREATE STATISTICS app.s ON id, a_id FROM app.b",
+            ]
+        );
+        assert_eq!(plan.index_tables, [Some(big.clone()), None]);
+        assert_eq!(
+            sqls(&plan.post),
+            [
+                "ALTER TABLE ONLY app.big ADD CONSTRAINT big_pkey PRIMARY KEY USING INDEX big_pkey",
+                "ALTER TABLE ONLY app.b ADD CONSTRAINT b_fk FOREIGN KEY (a_id) REFERENCES app.a(id)",
+                "ALTER TABLE ONLY app.big ADD CONSTRAINT big_fk FOREIGN KEY (id) REFERENCES app.a(id) NOT VALID",
+                "COMMENT ON CONSTRAINT b_fk ON app.b IS 'x'",
+            ]
+        );
+        assert_eq!(
+            sqls(&plan.validations),
+            ["ALTER TABLE ONLY app.big VALIDATE CONSTRAINT big_fk"]
+        );
+        // Nothing chosen, nothing changes.
+        assert_eq!(plan.build_with_tables(&HashSet::new()), 0);
     }
 
     #[test]

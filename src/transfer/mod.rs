@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use tokio::task::JoinSet;
 
+use crate::catalog::model::SchemaPlan;
 use crate::catalog::{self, quote_literal, QualName, Table, TypeCatalog};
 use crate::cli::CopyFormat;
 use crate::conn::{self, Role, ServerInfo, Session};
@@ -203,12 +204,16 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     let mut schema_plan = None;
     let mut schema_report = None;
     let mut created_schemas = Vec::new();
+    // The source's tables and schema names, when the plan read them.
+    let mut source_read = None;
     if !s.data_only {
         // Nothing is written yet: a stop request simply ends the reading.
         let resuming = resumed.is_some();
-        let (plan, found) = tokio::select! {
+        let (mut plan, found, read) = tokio::select! {
             r = async {
-                let mut plan = schema::plan(&s.plan_options(), &src).await?;
+                let c = &src.client;
+                let read = tokio::try_join!(catalog::read_tables(c), catalog::read_schema_names(c))?;
+                let mut plan = schema::plan_with(&s.plan_options(), &src, &read.0, &read.1).await?;
                 schema::fit_to_target(&dst, &mut plan).await?;
                 // A resumed run's objects exist: they are its own.
                 let found = if resuming {
@@ -216,11 +221,31 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 } else {
                     schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?
                 };
-                Ok::<_, Error>((plan, found))
+                Ok::<_, Error>((plan, found, read))
             } => r?,
             _ = stop::wait() => return Err(Error::Interrupted),
         };
         let digest = copy_digest(s, command, Some(&plan));
+        // Small tables' keys and indexes go with the schema; a resumed run
+        // builds as the interrupted one did.
+        let with_schema = match &resumed {
+            Some(r) => {
+                let names = runstate::built_with_schema(r);
+                plan_tables(&plan)
+                    .into_iter()
+                    .filter(|t| names.contains(&t.to_string()))
+                    .collect()
+            }
+            None => small_tables(&read.0, s, &plan),
+        };
+        source_read = Some(SourceRead {
+            tables: read.0,
+            schemas: read.1,
+            created_now: resumed.is_none(),
+        });
+        plan.build_with_tables(&with_schema);
+        let mut with_schema: Vec<String> = with_schema.iter().map(|t| t.to_string()).collect();
+        with_schema.sort();
         warnings.extend(plan.warnings.iter().cloned());
         warnings.extend(schema::misplaced_extensions(&dst, &plan).await?);
         let t0 = Instant::now();
@@ -248,6 +273,11 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 );
                 if s.clean {
                     sql.push_str(&forget_others(command, &run));
+                }
+                let built = run.built_with_schema_sql(&with_schema);
+                if !built.is_empty() {
+                    sql.push_str(";\n");
+                    sql.push_str(&built);
                 }
                 sql
             };
@@ -323,7 +353,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     let outcome: Result<RunReport> = async {
         stop::check()?;
         let prepared = tokio::select! {
-            r = prepare(s, &src, &dst, &src_info, &dst_info, &mut warnings, &done) => r?,
+            r = prepare(s, &src, &dst, &src_info, &dst_info, &mut warnings, &done, source_read) => r?,
             _ = stop::wait() => return Err(Error::Interrupted),
         };
         let loading_names: Vec<String> = prepared
@@ -762,6 +792,7 @@ struct Prepared {
 
 /// Everything decided before the first write: selection, target checks,
 /// formats, order. Returns a usage error for anything the user must fix.
+#[allow(clippy::too_many_arguments)]
 async fn prepare(
     s: &CopySettings,
     src: &Session,
@@ -770,16 +801,20 @@ async fn prepare(
     dst_info: &ServerInfo,
     warnings: &mut Vec<String>,
     done: &HashMap<String, (u64, u64)>,
+    read: Option<SourceRead>,
 ) -> Result<Prepared> {
-    let (src_tables, src_types, schemas, owned) = {
-        let c = &src.client;
-        tokio::try_join!(
-            catalog::read_tables(c),
-            TypeCatalog::read(c),
-            catalog::read_schema_names(c),
-            catalog::read_owned_sequences(c)
-        )?
-    };
+    let c = &src.client;
+    let created_now = read.as_ref().is_some_and(|r| r.created_now);
+    let (src_types, owned, (src_tables, schemas)) = tokio::try_join!(
+        TypeCatalog::read(c),
+        catalog::read_owned_sequences(c),
+        async {
+            match read {
+                Some(r) => Ok((r.tables, r.schemas)),
+                None => tokio::try_join!(catalog::read_tables(c), catalog::read_schema_names(c)),
+            }
+        }
+    )?;
     let chosen = select::select(&src_tables, &schemas, &s.patterns).map_err(Error::Usage)?;
     for (from, _) in &s.schema_map {
         if !schemas.contains(from) {
@@ -857,10 +892,14 @@ async fn prepare(
 
     // Which target tables are referenced by a foreign key (from anywhere).
     let referenced: HashSet<&QualName> = fks.iter().map(|k| &k.parent).collect();
-    let (truncatable, non_empty) = tokio::try_join!(
-        truncate_privileges(&dst.client, &units),
-        non_empty_tables(&dst.client, &units)
-    )?;
+    // Tables this run has just created hold no rows.
+    let (truncatable, non_empty) =
+        tokio::try_join!(truncate_privileges(&dst.client, &units), async {
+            match created_now {
+                true => Ok(Vec::new()),
+                false => non_empty_tables(&dst.client, &units).await,
+            }
+        })?;
     if !non_empty.is_empty() && !s.truncate {
         let names: Vec<String> = non_empty
             .iter()
@@ -967,6 +1006,47 @@ async fn prepare(
         link,
         sequences,
     })
+}
+
+/// What the schema plan read of the source, for `prepare`.
+struct SourceRead {
+    tables: Vec<Table>,
+    schemas: Vec<String>,
+    /// The target's tables were created by this run (not resumed).
+    created_now: bool,
+}
+
+/// The tables (target names) whose keys, indexes or foreign keys the
+/// plan builds after the rows.
+fn plan_tables(plan: &SchemaPlan) -> HashSet<QualName> {
+    plan.index_tables
+        .iter()
+        .flatten()
+        .chain(
+            plan.validations
+                .iter()
+                .filter_map(|v| v.part.as_ref().map(|p| &p.table)),
+        )
+        .cloned()
+        .collect()
+}
+
+/// The tables of `plan` small enough (on the source, `source`) to have
+/// their keys and indexes built with the schema (see
+/// `SchemaPlan::build_with_tables`): under [`SMALL_LOAD_BYTES`], or all of
+/// them when no row is copied.
+fn small_tables(source: &[Table], s: &CopySettings, plan: &SchemaPlan) -> HashSet<QualName> {
+    let mut tables = plan_tables(plan);
+    if tables.is_empty() || s.schema_only {
+        return tables;
+    }
+    let small: HashSet<QualName> = source
+        .iter()
+        .filter(|t| t.has_storage() && (t.bytes.max(0) as u64) < SMALL_LOAD_BYTES)
+        .map(|t| QualName::new(s.map_schema(&t.name.schema), t.name.name.clone()))
+        .collect();
+    tables.retain(|t| small.contains(t));
+    tables
 }
 
 /// Per job, the foreign keys of its table to drop and add back in its

@@ -823,11 +823,15 @@ async fn lock_budget(dst: &Session) -> Result<usize> {
 }
 
 /// The locks a statement adds to its transaction, at most: a table its
-/// own, its TOAST table's and that one's index; anything else one (what
-/// it creates, or a table made by an earlier transaction that it uses).
+/// own, its TOAST table's and that one's index; an index or key its own
+/// and its table's; anything else one (what it creates, or a table made
+/// by an earlier transaction that it uses).
 fn lock_cost(st: &model::Statement) -> usize {
     match st.kind {
         model::Kind::Table | model::Kind::View => 3,
+        // The index it builds and its table (perhaps made by an earlier
+        // transaction).
+        model::Kind::Index | model::Kind::ConstraintIndex | model::Kind::Constraint => 2,
         _ => 1,
     }
 }
@@ -1306,6 +1310,8 @@ pub struct Builders {
     count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     target: conn::Endpoint,
     state: Option<RunState>,
+    /// What a failure says they were doing ("building").
+    verb: &'static str,
 }
 
 /// Statements queued together; `small`: they may share a round trip with
@@ -1328,6 +1334,17 @@ impl Builders {
     /// `n` sessions; with `state`, each statement commits with the record
     /// that it ran (so `--resume` does not run it again).
     pub fn spawn(target: &conn::Endpoint, n: usize, state: Option<RunState>) -> Self {
+        Self::spawn_as(target, n, state, "building")
+    }
+
+    /// [`Builders::spawn`] for statements that a failure names as
+    /// `verb`ing.
+    pub fn spawn_as(
+        target: &conn::Endpoint,
+        n: usize,
+        state: Option<RunState>,
+        verb: &'static str,
+    ) -> Self {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Group>();
         let mut b = Builders {
             tx: Some(tx),
@@ -1337,6 +1354,7 @@ impl Builders {
             count: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             target: target.clone(),
             state,
+            verb,
         };
         b.widen(n);
         b
@@ -1349,7 +1367,7 @@ impl Builders {
         while self.count.load(Ordering::Relaxed) < n.max(1) {
             self.count.fetch_add(1, Ordering::Relaxed);
             let (rx, failed, target) = (self.rx.clone(), self.failed.clone(), self.target.clone());
-            let (state, count) = (self.state.clone(), self.count.clone());
+            let (state, count, verb) = (self.state.clone(), self.count.clone(), self.verb);
             self.set.spawn(async move {
                 let dst = conn::connect(&target, Role::Target)
                     .await
@@ -1394,7 +1412,7 @@ impl Builders {
                     }
                     let whats: Vec<String> = batch
                         .iter()
-                        .map(|st| format!("building {}", st.what))
+                        .map(|st| format!("{verb} {}", st.what))
                         .collect();
                     let items: Vec<super::batch::Item> = batch
                         .iter()
@@ -1408,7 +1426,7 @@ impl Builders {
                         })
                         .collect();
                     let run = super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
-                        statement_failed("building", &batch[i], &e)
+                        statement_failed(verb, &batch[i], &e)
                     })
                     .await;
                     if run.is_err() {
@@ -1542,17 +1560,37 @@ pub async fn apply_post(
     // Each statement commits with its record (`recorded`): a batch runs as
     // one implicit transaction, so a refused one leaves neither behind.
     let post: Vec<&model::Statement> = plan.post.iter().filter(todo).collect();
-    let items: Vec<super::batch::Item> = post
+    let keys: HashSet<&model::Part> = plan
+        .indexes
         .iter()
-        .map(|st| super::batch::Item {
-            what: &st.what,
-            sql: recorded(st).into(),
-        })
+        .filter(|st| st.kind == model::Kind::ConstraintIndex)
+        .filter_map(|st| st.part.as_ref())
         .collect();
-    super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
-        statement_failed("creating", post[i], &e)
-    })
-    .await?;
+    for step in post_steps(&post, &keys) {
+        if step.len() > 1 && jobs > 1 {
+            // Side by side: each statement (with its comment) commits
+            // alone, so sessions wait on each other's locks no longer
+            // than one statement, and a deadlock's victim runs again.
+            let side = Builders::spawn_as(target, jobs.min(step.len()), state.cloned(), "creating");
+            for group in step {
+                side.send_group(post[group].iter().map(|st| (*st).clone()).collect(), true);
+            }
+            side.finish().await?;
+            continue;
+        }
+        let range = step[0].start..step[step.len() - 1].end;
+        let items: Vec<super::batch::Item> = post[range.clone()]
+            .iter()
+            .map(|st| super::batch::Item {
+                what: &st.what,
+                sql: recorded(st).into(),
+            })
+            .collect();
+        super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
+            statement_failed("creating", post[range.start + i], &e)
+        })
+        .await?;
+    }
     let checkers = Builders::spawn(target, jobs.min(plan.validations.len()), state.cloned());
     // A small table's key is checked quickly: those share round trips.
     for st in plan.validations.iter().filter(todo) {
@@ -1591,6 +1629,54 @@ pub async fn apply_post(
         }
     }
     Ok(warnings)
+}
+
+/// The statements after the rows (`post`, in order) as steps run one
+/// after the other, each a list of consecutive groups. A step of several
+/// groups may run side by side: a run of constraints added to their
+/// tables (foreign keys, checks added `NOT VALID`), each with the comment
+/// after it, where none needs another (each needs only tables and keys
+/// built before, and what follows waits for the whole run). `keys`: the
+/// parts of the keys built as an index first; their `ADD CONSTRAINT ..
+/// USING INDEX` (which foreign keys may need) is not one of these.
+fn post_steps(
+    post: &[&model::Statement],
+    keys: &HashSet<&model::Part>,
+) -> Vec<Vec<std::ops::Range<usize>>> {
+    let side = |st: &model::Statement| {
+        st.kind == model::Kind::Constraint && st.part.as_ref().is_some_and(|p| !keys.contains(p))
+    };
+    let mut steps: Vec<Vec<std::ops::Range<usize>>> = Vec::new();
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut i = 0;
+    while i < post.len() {
+        if !side(post[i]) {
+            let start = i;
+            while i < post.len() && !side(post[i]) {
+                i += 1;
+            }
+            // One group: a range, not the range's items.
+            #[allow(clippy::single_range_in_vec_init)]
+            steps.push(vec![start..i]);
+            continue;
+        }
+        // A run of them, each with the comments on it that follow.
+        groups.clear();
+        while i < post.len() && side(post[i]) {
+            let start = i;
+            i += 1;
+            while i < post.len()
+                && post[i].kind == model::Kind::Comment
+                && post[i].part.is_some()
+                && post[i].part == post[start].part
+            {
+                i += 1;
+            }
+            groups.push(start..i);
+        }
+        steps.push(std::mem::take(&mut groups));
+    }
+    steps
 }
 
 /// Drop what a run created (after a failure, or `pgbarge clean`), newest
@@ -1680,7 +1766,8 @@ mod tests {
     fn a_schema_goes_in_parts_that_fit_the_lock_budget_in_order() {
         use model::Kind;
         let st = |kind: Kind| model::Statement::new(kind, "x", "SELECT 1");
-        // Tables cost three locks (their own, TOAST and its index).
+        // Tables cost three locks (their own, TOAST and its index),
+        // indexes two (their own and their table's).
         let sts = [
             st(Kind::Table),
             st(Kind::Function),
@@ -1691,11 +1778,46 @@ mod tests {
         ];
         let refs: Vec<&model::Statement> = sts.iter().collect();
         assert_eq!(lock_chunks(&refs, 100), vec![0..6]);
-        assert_eq!(lock_chunks(&refs, 5), vec![0..2, 2..5, 5..6]);
+        assert_eq!(lock_chunks(&refs, 5), vec![0..2, 2..4, 4..6]);
         // A statement over the budget goes alone; nothing is dropped.
-        assert_eq!(lock_chunks(&refs, 2), vec![0..1, 1..2, 2..3, 3..5, 5..6]);
+        assert_eq!(
+            lock_chunks(&refs, 2),
+            vec![0..1, 1..2, 2..3, 3..4, 4..5, 5..6]
+        );
         let empty: Vec<&model::Statement> = Vec::new();
         assert_eq!(lock_chunks(&empty, 10), vec![0..0]);
+    }
+
+    #[test]
+    fn constraints_after_the_rows_go_side_by_side_with_their_comments_and_keys_do_not() {
+        use model::Kind;
+        let t = QualName::new("app", "t");
+        let of = |kind: Kind, part: &str| {
+            model::Statement::new(kind, part, "SELECT 1").of_part(part, t.clone())
+        };
+        let post = [
+            of(Kind::Constraint, "t_pkey"),
+            model::Statement::new(Kind::Index, "index attach", "SELECT 1"),
+            of(Kind::Constraint, "fk_a"),
+            of(Kind::Comment, "fk_a"),
+            of(Kind::Constraint, "fk_b"),
+            of(Kind::Constraint, "check_c"),
+            of(Kind::Comment, "t_pkey"),
+            of(Kind::Trigger, "trg"),
+            of(Kind::Constraint, "fk_d"),
+        ];
+        let refs: Vec<&model::Statement> = post.iter().collect();
+        let key = model::Part {
+            name: "t_pkey".into(),
+            table: t.clone(),
+        };
+        let keys: HashSet<&model::Part> = [&key].into_iter().collect();
+        assert_eq!(
+            post_steps(&refs, &keys),
+            vec![vec![0..2], vec![2..4, 4..5, 5..6], vec![6..8], vec![8..9],]
+        );
+        let empty: Vec<&model::Statement> = Vec::new();
+        assert!(post_steps(&empty, &keys).is_empty());
     }
 
     #[test]

@@ -305,7 +305,8 @@ fn triggers_and_rules_on_views_come_along() {
 /// A statement the target refuses after the rows (here an index whose
 /// name another table's index already has) is found before any row
 /// moves: plan and the dry runs name it as a blocker, copy and restore
-/// stop with nothing written.
+/// stop with nothing written. (The table is over a megabyte: a smaller
+/// one's indexes are built with the schema, before its rows.)
 #[test]
 fn a_statement_refused_after_the_rows_stops_the_run_before_them() {
     let s = servers();
@@ -313,7 +314,7 @@ fn a_statement_refused_after_the_rows_stops_the_run_before_them() {
     seed_source(
         &src,
         "CREATE TABLE public.t (id int PRIMARY KEY, v text); CREATE INDEX t_v_idx ON public.t (v); \
-         INSERT INTO public.t SELECT g, 'x' FROM generate_series(1, 1000) g;",
+         INSERT INTO public.t SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g;",
     );
     let clash = "CREATE TABLE public.other (v text); CREATE INDEX t_v_idx ON public.other (v);";
     let dst = s.target.fresh_db("late");

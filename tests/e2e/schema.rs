@@ -277,22 +277,22 @@ fn refuses_conflicts_and_keeps_a_failed_run_for_resume_or_clean() {
     assert_eq!(app_schemas(&mut t), 0, "nothing was created");
 
     // What only the rows can break still fails after them: an event
-    // trigger on the target refuses an index over a table with rows (the
+    // trigger on the target refuses a trigger on a table with rows (the
     // trial, on empty tables, passes). The run keeps what it made for
     // --resume, and `pgbarge clean` removes it.
     t.batch_execute(
         "DROP FUNCTION util.touch(); \
          CREATE FUNCTION util.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; \
-         CREATE FUNCTION public.no_index_over_rows() RETURNS event_trigger LANGUAGE plpgsql AS $$ \
+         CREATE FUNCTION public.no_trigger_over_rows() RETURNS event_trigger LANGUAGE plpgsql AS $$ \
            BEGIN IF to_regclass('app.t') IS NOT NULL AND EXISTS (SELECT 1 FROM app.t) THEN \
-             RAISE EXCEPTION 'no index over rows'; END IF; END $$; \
-         CREATE EVENT TRIGGER no_index_over_rows ON ddl_command_end WHEN TAG IN ('CREATE INDEX') \
-           EXECUTE FUNCTION public.no_index_over_rows();",
+             RAISE EXCEPTION 'no trigger over rows'; END IF; END $$; \
+         CREATE EVENT TRIGGER no_trigger_over_rows ON ddl_command_end WHEN TAG IN ('CREATE TRIGGER') \
+           EXECUTE FUNCTION public.no_trigger_over_rows();",
     )
     .unwrap();
     let run = copy_full(&src, &dst, &args);
     run.assert_code(3);
-    assert!(run.stderr.contains("no index over rows"), "{}", run.stderr);
+    assert!(run.stderr.contains("no trigger over rows"), "{}", run.stderr);
     assert!(run.stderr.contains("--resume"), "{}", run.stderr);
     assert_eq!(app_schemas(&mut t), 1, "the run kept what it made");
     pgbarge(&["clean", "--target", &servers().target.url(&dst), "--yes"]).assert_code(0);
