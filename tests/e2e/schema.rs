@@ -292,7 +292,11 @@ fn refuses_conflicts_and_keeps_a_failed_run_for_resume_or_clean() {
     .unwrap();
     let run = copy_full(&src, &dst, &args);
     run.assert_code(3);
-    assert!(run.stderr.contains("no trigger over rows"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no trigger over rows"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("--resume"), "{}", run.stderr);
     assert_eq!(app_schemas(&mut t), 1, "the run kept what it made");
     pgbarge(&["clean", "--target", &servers().target.url(&dst), "--yes"]).assert_code(0);
