@@ -261,8 +261,15 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             }
             sql
         };
-        let applied =
-            schema::apply_pre(&mut dst, &plan, &found, recordable.then_some(&run), record).await?;
+        let applied = schema::apply_pre(
+            &mut dst,
+            s.jobs,
+            &plan,
+            &found,
+            recordable.then_some(&run),
+            record,
+        )
+        .await?;
         for w in applied.warnings {
             say(&format!("warning: {w}"));
             warnings.push(w);

@@ -27,7 +27,7 @@ use crate::error::PgContext;
 
 use super::plan::Known;
 pub use super::plan::{Created, ObjectKind, Outside, SchemaPlan, Unsupported, LEAVE_OUT_KINDS};
-pub use super::statement::{Kind, Part, Statement};
+pub use super::statement::{Kind, Part, Slot, Statement};
 
 mod collation;
 mod event;
@@ -170,6 +170,7 @@ impl Node {
             kind: Kind::ViewDefinition,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("definition of {}", self.stmts[0].what),
             sql: real.replacen("CREATE VIEW ", "CREATE OR REPLACE VIEW ", 1),
         });
@@ -224,6 +225,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
                     kind: Kind::Comment,
                     part: None,
                     large_object: None,
+                    slot: None,
                     what: format!("comment on schema {}", m.schema(&name)),
                     sql: format!(
                         "COMMENT ON SCHEMA {} IS {}",
@@ -366,6 +368,7 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
             kind: Kind::Extension,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("extension {name}"),
             sql: with,
         });
@@ -373,9 +376,21 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
 
     let (ordered, cycles) = order::order(&mut nodes, &edges, &keep);
     plan.warnings.extend(cycles);
+    let waves = order::waves(
+        &ordered,
+        &edges,
+        &nodes.iter().map(|n| n.rank).collect::<Vec<_>>(),
+    );
     // `created` in creation order, so dropping runs it backwards.
     let mut later = Vec::new();
-    for &i in &ordered {
+    for (&i, &wave) in ordered.iter().zip(&waves) {
+        let slot = Slot {
+            wave,
+            unit: u32::try_from(i).unwrap_or(u32::MAX),
+        };
+        for st in &mut nodes[i].stmts {
+            st.slot = Some(slot);
+        }
         plan.pre.append(&mut nodes[i].stmts);
         later.append(&mut nodes[i].later);
         plan.created.extend(nodes[i].created.clone());
@@ -689,6 +704,7 @@ fn comment_stmt(what: &str, target: &str, comment: Option<String>) -> Option<Sta
         kind: Kind::Comment,
         part: None,
         large_object: None,
+        slot: None,
         what: format!("comment on {what}"),
         sql: format!(
             "COMMENT ON {what_kw} {target} IS {}",
@@ -950,6 +966,7 @@ async fn read_functions(
             kind: Kind::Function,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("function {label}"),
             sql,
         }];
@@ -1053,6 +1070,7 @@ async fn read_casts(
             kind: Kind::Cast,
             part: None,
             large_object: None,
+            slot: None,
             what: label.clone(),
             sql: format!("CREATE CAST {target} {how}{context}"),
         }];
@@ -1292,6 +1310,7 @@ async fn read_sequences(
             kind: Kind::Sequence,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("sequence {name}"),
             sql: format!(
                 "CREATE {}SEQUENCE {target} {opts}",
@@ -1515,6 +1534,7 @@ async fn read_tables(
                     kind: Kind::Constraint,
                     part: part(&cname, m.name(&name)),
                     large_object: None,
+                    slot: None,
                     what: format!("constraint {cname} on {name}"),
                     sql: format!(
                         "ALTER TABLE {target} ADD CONSTRAINT {} {}",
@@ -1528,6 +1548,7 @@ async fn read_tables(
                     kind: Kind::Comment,
                     part: part(&cname, m.name(&name)),
                     large_object: None,
+                    slot: None,
                     what: format!("comment on constraint {cname}"),
                     sql: format!(
                         "COMMENT ON CONSTRAINT {} ON {target} IS {}",
@@ -1543,6 +1564,7 @@ async fn read_tables(
                 kind: Kind::RowSecurity,
                 part: None,
                 large_object: None,
+                slot: None,
                 what: format!("row level security on {name}"),
                 sql: format!("ALTER TABLE {target} ENABLE ROW LEVEL SECURITY"),
             });
@@ -1552,6 +1574,7 @@ async fn read_tables(
                 kind: Kind::RowSecurity,
                 part: None,
                 large_object: None,
+                slot: None,
                 what: format!("row level security on {name}"),
                 sql: format!("ALTER TABLE {target} FORCE ROW LEVEL SECURITY"),
             });
@@ -1567,6 +1590,7 @@ async fn read_tables(
                 kind: Kind::ReplicaIdentity,
                 part: None,
                 large_object: None,
+                slot: None,
                 what: format!("replica identity of {name}"),
                 sql: format!("ALTER TABLE ONLY {target} REPLICA IDENTITY {identity}"),
             });
@@ -1577,6 +1601,7 @@ async fn read_tables(
                 kind: Kind::Table,
                 part: None,
                 large_object: None,
+                slot: None,
                 what: format!("table {name}"),
                 sql,
             })
@@ -2159,6 +2184,7 @@ async fn read_access(
                     kind: Kind::Owner,
                     part: None,
                     large_object: None,
+                    slot: None,
                     what: format!("owner of {} {target}", kw.to_lowercase()),
                     sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
                 });
@@ -2169,6 +2195,7 @@ async fn read_access(
                     kind: Kind::Privileges,
                     part: None,
                     large_object: None,
+                    slot: None,
                     what: format!("privileges on {} {target}", kw.to_lowercase()),
                     sql: format!(
                         "REVOKE ALL ON {on} {t} FROM PUBLIC; REVOKE ALL ON {on} {t} FROM {}",
@@ -2201,6 +2228,7 @@ async fn read_access(
             kind: Kind::Privileges,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("privileges on {} {target}", kw.to_lowercase()),
             sql: format!(
                 "GRANT {privilege} ON {} {} TO {grantee}{option}",
@@ -2255,6 +2283,7 @@ async fn read_column_grants(
             kind: Kind::Privileges,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("privileges on a column of {}", n.target),
             sql: format!(
                 "GRANT {privilege} ({col}) ON TABLE {} TO {grantee}{}",
@@ -2395,6 +2424,7 @@ async fn read_default_privileges(
             kind: Kind::DefaultPrivileges,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("default privileges in schema {}", m.schema(&schema)),
             sql: format!(
                 "ALTER DEFAULT PRIVILEGES {for_role}IN SCHEMA {} GRANT {privilege} ON {on} TO \
@@ -2438,6 +2468,7 @@ async fn read_statistics(
             kind: Kind::Statistics,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("statistics {name}"),
             sql: m.sql(&r.get::<_, String>(2)),
         });
@@ -2541,6 +2572,7 @@ async fn read_operators(
             kind: Kind::Operator,
             part: None,
             large_object: None,
+            slot: None,
             what: label.clone(),
             sql: format!("CREATE OPERATOR {op} ({})", opts.join(", ")),
         }];
@@ -2582,6 +2614,7 @@ fn comment_and_owner(
             kind: Kind::Owner,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("owner of {} {target}", kw.to_lowercase()),
             sql: format!("ALTER {kw} {target} OWNER TO {}", quote_ident(&owner)),
         });
@@ -2735,6 +2768,7 @@ async fn read_publications(
                 kind: Kind::Owner,
                 part: None,
                 large_object: None,
+                slot: None,
                 what: format!("owner of publication {name}"),
                 sql: format!(
                     "ALTER PUBLICATION {} OWNER TO {}",

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::statement::{Kind, Part, Statement};
+use super::statement::{Kind, Part, Slot, Statement};
 use super::QualName;
 use crate::ddl::lexer::{self, Qualifies};
 use crate::ddl::model::Mapper;
@@ -687,8 +687,8 @@ impl SchemaPlan {
                     st.kind,
                     Kind::ConstraintIndex | Kind::Index | Kind::Constraint
                 );
-            if with_table {
-                moved.push(st);
+            if let (true, Some(t)) = (with_table, &table) {
+                moved.push((st, t.clone()));
             } else {
                 kept.push(st);
                 kept_tables.push(table);
@@ -701,8 +701,8 @@ impl SchemaPlan {
         // its index.
         let split: HashSet<Part> = moved
             .iter()
-            .filter(|st| st.kind == Kind::ConstraintIndex)
-            .filter_map(|st| st.part.clone())
+            .filter(|(st, _)| st.kind == Kind::ConstraintIndex)
+            .filter_map(|(st, _)| st.part.clone())
             .collect();
         let mut attach: HashMap<Part, Statement> = HashMap::new();
         self.post.retain(|st| {
@@ -715,12 +715,29 @@ impl SchemaPlan {
             !key
         });
         count += attach.len();
-        for st in moved {
+        // Side by side after everything else: one unit per table.
+        let wave = self
+            .pre
+            .iter()
+            .filter_map(|st| st.slot.map(|s| s.wave + 1))
+            .max()
+            .unwrap_or(0);
+        let mut units: HashMap<QualName, u32> = HashMap::new();
+        for (mut st, table) in moved {
             let then = (st.kind == Kind::ConstraintIndex)
                 .then(|| st.part.as_ref().and_then(|p| attach.remove(p)))
                 .flatten();
+            let next = u32::try_from(units.len()).unwrap_or(u32::MAX);
+            let slot = Some(Slot {
+                wave,
+                unit: *units.entry(table).or_insert(next),
+            });
+            st.slot = slot;
             self.pre.push(st);
-            self.pre.extend(then);
+            self.pre.extend(then.map(|mut t| {
+                t.slot = slot;
+                t
+            }));
         }
         // Foreign keys of these tables: checked as they are added.
         let checked: HashSet<Part> = self

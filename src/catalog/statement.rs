@@ -93,6 +93,20 @@ pub struct Statement {
     /// The large object (its oid) it concerns: a comment, owner or grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub large_object: Option<u32>,
+    /// Where it may run side by side with its neighbours (statements
+    /// before the rows only); None: in order, alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<Slot>,
+}
+
+/// A statement before the rows that may run beside others: consecutive
+/// statements of one `wave` need nothing of each other's `unit` (what
+/// one object needs was created by an earlier wave), so the units of a
+/// wave may go on different sessions, each unit's statements in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Slot {
+    pub wave: u32,
+    pub unit: u32,
 }
 
 impl Statement {
@@ -103,6 +117,7 @@ impl Statement {
             kind,
             part: None,
             large_object: None,
+            slot: None,
         }
     }
 
@@ -133,6 +148,8 @@ struct Stored {
     part: Option<Part>,
     #[serde(default)]
     large_object: Option<u32>,
+    #[serde(default)]
+    slot: Option<Slot>,
 }
 
 impl From<Stored> for Statement {
@@ -144,6 +161,7 @@ impl From<Stored> for Statement {
                 kind,
                 part: s.part,
                 large_object: s.large_object,
+                slot: s.slot,
             },
             None => derive(s.what, s.sql),
         }
@@ -229,6 +247,7 @@ pub fn derive(what: String, sql: String) -> Statement {
         kind,
         part,
         large_object: None,
+        slot: None,
     }
 }
 

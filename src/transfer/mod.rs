@@ -281,9 +281,15 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 }
                 sql
             };
-            let applied =
-                schema::apply_pre(&mut dst, &plan, &found, recordable.then_some(&run), record)
-                    .await?;
+            let applied = schema::apply_pre(
+                &mut dst,
+                s.jobs,
+                &plan,
+                &found,
+                recordable.then_some(&run),
+                record,
+            )
+            .await?;
             warnings.extend(applied.warnings);
             created_schemas = applied.created;
             if recordable {

@@ -822,6 +822,63 @@ async fn lock_budget(dst: &Session) -> Result<usize> {
     Ok(usize::try_from(capacity / 2).unwrap_or(0).max(64))
 }
 
+/// How the statements before the rows go when the schema is created in
+/// parts: see [`pre_steps`].
+#[derive(Debug, PartialEq)]
+enum PreStep {
+    /// In order, on the session of the schema, in transactions sized to
+    /// the target's lock table.
+    Alone(std::ops::Range<usize>),
+    /// The units of one wave, each its statements (indexes into `pre`) in
+    /// order: side by side on several sessions.
+    Beside(Vec<Vec<usize>>),
+}
+
+/// A wave with fewer statements than this goes in order: spreading it
+/// would cost more round trips than it saves.
+const MIN_BESIDE: usize = 64;
+
+/// `pre` (the statements before the rows, in order) as steps run one
+/// after the other: each wave (consecutive statements of one
+/// [`model::Slot::wave`]) of at least [`MIN_BESIDE`] statements and
+/// several units goes side by side when `jobs` allows; everything else
+/// (statements without a slot, small waves) in order.
+fn pre_steps(pre: &[&model::Statement], jobs: usize) -> Vec<PreStep> {
+    let mut out = Vec::new();
+    let mut alone: Option<usize> = None;
+    let mut i = 0;
+    while i < pre.len() {
+        let Some(wave) = pre[i].slot.map(|s| s.wave) else {
+            alone.get_or_insert(i);
+            i += 1;
+            continue;
+        };
+        let start = i;
+        let mut units: Vec<Vec<usize>> = Vec::new();
+        let mut unit_at: HashMap<u32, usize> = HashMap::new();
+        while let Some(slot) = pre.get(i).and_then(|st| st.slot).filter(|s| s.wave == wave) {
+            let at = *unit_at.entry(slot.unit).or_insert_with(|| {
+                units.push(Vec::new());
+                units.len() - 1
+            });
+            units[at].push(i);
+            i += 1;
+        }
+        if jobs > 1 && i - start >= MIN_BESIDE && units.len() > 1 {
+            if let Some(a) = alone.take() {
+                out.push(PreStep::Alone(a..start));
+            }
+            out.push(PreStep::Beside(units));
+        } else {
+            alone.get_or_insert(start);
+        }
+    }
+    if let Some(a) = alone {
+        out.push(PreStep::Alone(a..pre.len()));
+    }
+    out
+}
+
 /// The locks a statement adds to its transaction, at most: a table its
 /// own, its TOAST table's and that one's index; an index or key its own
 /// and its table's; anything else one (what it creates, or a table made
@@ -898,6 +955,7 @@ pub struct Applied {
 /// it).
 pub async fn apply_pre(
     dst: &mut Session,
+    jobs: usize,
     plan: &SchemaPlan,
     drops: &[(String, String)],
     run: Option<&RunState>,
@@ -923,11 +981,6 @@ pub async fn apply_pre(
     // All of it in one transaction when it fits; else the parts, and the
     // trial in a transaction of its own.
     let whole = pre_cost + after_cost <= budget;
-    let chunks = if whole {
-        std::iter::once(0..pre.len()).collect()
-    } else {
-        lock_chunks(&pre, budget)
-    };
     let pid = dst.pid;
     let mut warnings = Vec::new();
     {
@@ -943,8 +996,8 @@ pub async fn apply_pre(
                     ))
                 })?;
         }
-        exec_all(&tx, pid, true, &pre[chunks[0].clone()], create_failed).await?;
         if whole {
+            exec_all(&tx, pid, true, &pre, create_failed).await?;
             warnings.extend(try_after_rows(&tx, pid, plan).await?);
         }
         let mut record = record(&created);
@@ -970,14 +1023,39 @@ pub async fn apply_pre(
         return Ok(Applied { created, warnings });
     }
     // The rest, each part committed; a failure drops what the parts before
-    // it made (and the run's record with them).
+    // it made (and the run's record with them). What needs nothing of
+    // each other (the tables of a wave, their views, small tables' keys)
+    // goes on `jobs` sessions side by side, each statement committed alone
+    // (so no session holds a lock another waits for longer than one
+    // statement).
     let rest = async {
-        for range in &chunks[1..] {
-            let tx = schema_transaction(dst).await?;
-            exec_all(&tx, pid, true, &pre[range.clone()], create_failed).await?;
-            tx.commit()
-                .await
-                .pg_context(|| "committing part of the schema".into())?;
+        for step in pre_steps(&pre, jobs) {
+            match step {
+                PreStep::Alone(part) => {
+                    for range in lock_chunks(&pre[part.clone()], budget) {
+                        let range = part.start + range.start..part.start + range.end;
+                        let tx = schema_transaction(dst).await?;
+                        exec_all(&tx, pid, true, &pre[range], create_failed).await?;
+                        tx.commit()
+                            .await
+                            .pg_context(|| "committing part of the schema".into())?;
+                    }
+                }
+                PreStep::Beside(units) => {
+                    let side = Builders::spawn_with(
+                        &dst.endpoint,
+                        jobs.min(units.len()),
+                        None,
+                        "creating",
+                        "SET check_function_bodies = off",
+                        true,
+                    );
+                    for unit in units {
+                        side.send_group(unit.iter().map(|&i| pre[i].clone()).collect(), true);
+                    }
+                    side.finish().await?;
+                }
+            }
         }
         let tx = schema_transaction(dst).await?;
         let warnings = try_after_rows(&tx, pid, plan).await?;
@@ -1312,6 +1390,11 @@ pub struct Builders {
     state: Option<RunState>,
     /// What a failure says they were doing ("building").
     verb: &'static str,
+    /// Run on each session before its first statement.
+    setup: &'static str,
+    /// Each take of statements in one transaction (only for statements
+    /// that commit no record of the run).
+    grouped: bool,
 }
 
 /// Statements queued together; `small`: they may share a round trip with
@@ -1345,6 +1428,19 @@ impl Builders {
         state: Option<RunState>,
         verb: &'static str,
     ) -> Self {
+        Self::spawn_with(target, n, state, verb, "", false)
+    }
+
+    /// [`Builders::spawn_as`] with `setup` run on each session first and,
+    /// when `grouped`, each take of statements in one transaction.
+    fn spawn_with(
+        target: &conn::Endpoint,
+        n: usize,
+        state: Option<RunState>,
+        verb: &'static str,
+        setup: &'static str,
+        grouped: bool,
+    ) -> Self {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Group>();
         let mut b = Builders {
             tx: Some(tx),
@@ -1355,6 +1451,8 @@ impl Builders {
             target: target.clone(),
             state,
             verb,
+            setup,
+            grouped,
         };
         b.widen(n);
         b
@@ -1368,10 +1466,17 @@ impl Builders {
             self.count.fetch_add(1, Ordering::Relaxed);
             let (rx, failed, target) = (self.rx.clone(), self.failed.clone(), self.target.clone());
             let (state, count, verb) = (self.state.clone(), self.count.clone(), self.verb);
+            let (setup, grouped) = (self.setup, self.grouped);
             self.set.spawn(async move {
-                let dst = conn::connect(&target, Role::Target)
+                let mut dst = conn::connect(&target, Role::Target)
                     .await
                     .map_err(Error::Runtime)?;
+                if !setup.is_empty() {
+                    dst.client
+                        .batch_execute(setup)
+                        .await
+                        .pg_context(|| "setting up a session of the target".into())?;
+                }
                 let mut pending: Option<Group> = None;
                 loop {
                     let group = match pending.take() {
@@ -1425,10 +1530,41 @@ impl Builders {
                             },
                         })
                         .collect();
-                    let run = super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
-                        statement_failed(verb, &batch[i], &e)
-                    })
-                    .await;
+                    // A take in one transaction, when asked: one commit
+                    // for many statements. Refused (or a deadlock's
+                    // victim: sessions that lock the same tables in the
+                    // other order), it is undone whole and runs again
+                    // each statement on its own, which names the one the
+                    // target refuses.
+                    let together = if grouped {
+                        let pid = dst.pid;
+                        match dst.client.transaction().await {
+                            Ok(tx) => {
+                                let ran = super::batch::run(&tx, pid, true, &items, |i, e| {
+                                    statement_failed(verb, &batch[i], &e)
+                                })
+                                .await;
+                                match ran {
+                                    Ok(()) => tx.commit().await.is_ok(),
+                                    Err(_) => {
+                                        let _ = tx.rollback().await;
+                                        false
+                                    }
+                                }
+                            }
+                            Err(_) => false,
+                        }
+                    } else {
+                        false
+                    };
+                    let run = if together {
+                        Ok(())
+                    } else {
+                        super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
+                            statement_failed(verb, &batch[i], &e)
+                        })
+                        .await
+                    };
                     if run.is_err() {
                         failed.store(true, Ordering::Relaxed);
                         return run;
@@ -1786,6 +1922,40 @@ mod tests {
         );
         let empty: Vec<&model::Statement> = Vec::new();
         assert_eq!(lock_chunks(&empty, 10), vec![0..0]);
+    }
+
+    #[test]
+    fn big_waves_go_side_by_side_by_unit_and_the_rest_in_order() {
+        use model::{Kind, Slot};
+        let st = |slot: Option<(u32, u32)>| {
+            let mut s = model::Statement::new(Kind::Table, "x", "SELECT 1");
+            s.slot = slot.map(|(wave, unit)| Slot { wave, unit });
+            s
+        };
+        // A statement without a slot, a small wave, then a big wave of
+        // units 0..40 (two statements each, one unit's split apart).
+        let mut sts = vec![st(None), st(Some((0, 0))), st(Some((0, 1)))];
+        for u in 0..40 {
+            sts.push(st(Some((1, u))));
+        }
+        for u in 1..40 {
+            sts.push(st(Some((1, u))));
+        }
+        sts.push(st(Some((1, 0))));
+        sts.push(st(None));
+        let refs: Vec<&model::Statement> = sts.iter().collect();
+        let steps = pre_steps(&refs, 2);
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert_eq!(steps[0], PreStep::Alone(0..3));
+        let PreStep::Beside(units) = &steps[1] else {
+            panic!("{steps:?}")
+        };
+        assert_eq!(units.len(), 40);
+        assert_eq!(units[0], vec![3, 82]);
+        assert_eq!(units[1], vec![4, 43]);
+        assert_eq!(steps[2], PreStep::Alone(83..84));
+        // One job: everything in order.
+        assert_eq!(pre_steps(&refs, 1), vec![PreStep::Alone(0..84)]);
     }
 
     #[test]

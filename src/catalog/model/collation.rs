@@ -55,6 +55,7 @@ pub(super) async fn read_collations(
             kind: Kind::Collation,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("collation {name}"),
             sql: format!("CREATE COLLATION {target} ({options})"),
         });
@@ -107,6 +108,7 @@ pub(super) async fn read_conversions(
             kind: Kind::Conversion,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("conversion {name}"),
             sql: format!(
                 "CREATE {}CONVERSION {target} FOR {} TO {} FROM {}",

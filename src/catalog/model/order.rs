@@ -111,6 +111,34 @@ fn view_in_cycle(remaining: &[usize], edges: &[BTreeSet<usize>], nodes: &[Node])
     })
 }
 
+/// For each of `ordered` (creation order, as [`order`] gives it), the
+/// wave it may be created in beside the others of its wave: after every
+/// node it needs (`edges`) that comes before it, and never before a node
+/// that comes before it. A change of rank (types, routines, tables,
+/// views) starts a new wave too, so what the order puts first by rank
+/// alone still comes first. Non-decreasing along `ordered`.
+pub(super) fn waves(ordered: &[usize], edges: &[BTreeSet<usize>], rank: &[u8]) -> Vec<u32> {
+    let mut wave_of: Vec<Option<u32>> = vec![None; rank.len()];
+    let mut out = Vec::with_capacity(ordered.len());
+    let mut last: Option<(u32, u8)> = None;
+    for &i in ordered {
+        let mut w = match last {
+            None => 0,
+            Some((w, r)) if r == rank[i] => w,
+            Some((w, _)) => w + 1,
+        };
+        for &d in &edges[i] {
+            if let Some(dw) = wave_of[d] {
+                w = w.max(dw + 1);
+            }
+        }
+        wave_of[i] = Some(w);
+        out.push(w);
+        last = Some((w, rank[i]));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +223,25 @@ mod tests {
         let (order, warnings) = order(&mut nodes, &e, &[true, false]);
         assert_eq!(labels(&nodes, &order), ["a"]);
         assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn waves_follow_dependencies_and_rank_changes_and_never_go_back() {
+        // 0, 1: functions (rank 1); 2, 3: tables (rank 3), 3 of a type
+        // made by 0; 4, 5: views (rank 4) of 2 and of view 4.
+        let e = edges(6, &[(3, 0), (4, 2), (5, 4)]);
+        let rank = [1, 1, 3, 3, 4, 4];
+        assert_eq!(
+            waves(&[0, 1, 2, 3, 4, 5], &e, &rank),
+            vec![0, 0, 1, 1, 2, 3]
+        );
+        // Ranks that alternate each start a wave; a node needing nothing
+        // still comes no earlier than the one before it.
+        let e = edges(4, &[]);
+        assert_eq!(waves(&[0, 2, 1, 3], &e, &[1, 1, 3, 3]), vec![0, 1, 2, 3]);
+        assert_eq!(waves(&[0, 1, 2, 3], &e, &[1, 1, 3, 3]), vec![0, 0, 1, 1]);
+        // What a node needs outside the order (left out) does not count.
+        let e = edges(3, &[(1, 2)]);
+        assert_eq!(waves(&[0, 1], &e, &[1, 1, 1]), vec![0, 0]);
     }
 }

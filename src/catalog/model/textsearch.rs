@@ -128,6 +128,7 @@ pub(super) async fn read_text_search(
             kind: Kind::TextSearch,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("text search dictionary {name}"),
             sql: format!("CREATE TEXT SEARCH DICTIONARY {target} (TEMPLATE = {template}{options})"),
         });
@@ -179,6 +180,7 @@ pub(super) async fn read_text_search(
             kind: Kind::TextSearch,
             part: None,
             large_object: None,
+            slot: None,
             what: format!("text search configuration {name}"),
             sql: format!("CREATE TEXT SEARCH CONFIGURATION {target} (PARSER = {parser})"),
         });
@@ -204,6 +206,7 @@ pub(super) async fn read_text_search(
                 kind: Kind::TextSearch,
                 part: None,
                 large_object: None,
+                slot: None,
                 what: format!("text search configuration {name}"),
                 sql: format!(
                     "ALTER TEXT SEARCH CONFIGURATION {target} ADD MAPPING FOR {} WITH {}",
