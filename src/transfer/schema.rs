@@ -1536,34 +1536,18 @@ impl Builders {
                     // other order), it is undone whole and runs again
                     // each statement on its own, which names the one the
                     // target refuses.
-                    let together = if grouped {
-                        let pid = dst.pid;
-                        match dst.client.transaction().await {
-                            Ok(tx) => {
-                                let ran = super::batch::run(&tx, pid, true, &items, |i, e| {
-                                    statement_failed(verb, &batch[i], &e)
-                                })
-                                .await;
-                                match ran {
-                                    Ok(()) => tx.commit().await.is_ok(),
-                                    Err(_) => {
-                                        let _ = tx.rollback().await;
-                                        false
-                                    }
-                                }
-                            }
-                            Err(_) => false,
-                        }
-                    } else {
-                        false
+                    let together = match grouped {
+                        true => in_one_transaction(&mut dst, &items).await,
+                        false => None,
                     };
-                    let run = if together {
-                        Ok(())
-                    } else {
-                        super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
-                            statement_failed(verb, &batch[i], &e)
-                        })
-                        .await
+                    let run = match together {
+                        Some(committed) => committed,
+                        None => {
+                            super::batch::run(&dst.client, dst.pid, false, &items, |i, e| {
+                                statement_failed(verb, &batch[i], &e)
+                            })
+                            .await
+                        }
                     };
                     if run.is_err() {
                         failed.store(true, Ordering::Relaxed);
@@ -1622,6 +1606,38 @@ impl Builders {
         }
         first_err.map_or(Ok(()), Err)
     }
+}
+
+/// `items` in one transaction on `dst`: Some(Ok) once committed, Some(Err)
+/// when the commit itself failed (what ran may have committed: nothing is
+/// run again), None when a statement was refused or the session chose as
+/// a deadlock's victim (all undone: the caller runs them one by one).
+async fn in_one_transaction(
+    dst: &mut Session,
+    items: &[super::batch::Item<'_>],
+) -> Option<Result<()>> {
+    let pid = dst.pid;
+    let tx = dst.client.transaction().await.ok()?;
+    let ran = super::batch::run(&tx, pid, true, items, |_, e| {
+        Error::Runtime(anyhow!("{}", describe_pg(&e)))
+    })
+    .await;
+    if ran.is_err() {
+        let _ = tx.rollback().await;
+        return None;
+    }
+    Some(
+        tx.commit()
+            .await
+            .pg_context(|| {
+                format!(
+                    "committing {} and the {} statements after it on the target",
+                    items[0].what,
+                    items.len() - 1
+                )
+            })
+            .map_err(Error::Runtime),
+    )
 }
 
 /// A sequence's state, to carry over with `setval`.
