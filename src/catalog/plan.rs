@@ -165,6 +165,11 @@ pub struct SchemaPlan {
     /// Large objects (their oids) a copy carries after the tables' rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub large_objects: Vec<u32>,
+    /// Foreign keys (of `post`) that `build_with_tables` has added valid
+    /// at once: on still empty tables they may be tried `NOT VALID`, which
+    /// checks all a valid one does but skips the query over the rows.
+    #[serde(skip)]
+    pub valid_at_once: HashSet<Part>,
 }
 
 /// Objects of one kind pgbarge cannot recreate yet.
@@ -761,7 +766,9 @@ impl SchemaPlan {
         }
         self.validations
             .retain(|v| !v.part.as_ref().is_some_and(|p| merged.contains(p)));
-        count + merged.len()
+        let count = count + merged.len();
+        self.valid_at_once.extend(merged);
+        count
     }
 }
 
@@ -1023,6 +1030,15 @@ mod tests {
         assert_eq!(
             sqls(&plan.validations),
             ["ALTER TABLE ONLY app.big VALIDATE CONSTRAINT big_fk"]
+        );
+        // Only the key now added valid may be tried NOT VALID.
+        let at_once: Vec<&Part> = plan.valid_at_once.iter().collect();
+        assert_eq!(
+            at_once,
+            [&Part {
+                name: "b_fk".into(),
+                table: b.clone()
+            }]
         );
         // Nothing chosen, nothing changes.
         assert_eq!(plan.build_with_tables(&HashSet::new()), 0);

@@ -1236,7 +1236,10 @@ async fn try_after_rows(
         })?;
     }
     let after = after_rows(plan);
-    let tried = exec_all(tx, pid, true, &after, refused_early).await;
+    let tried: Vec<std::borrow::Cow<model::Statement>> =
+        after.iter().map(|st| as_tried(plan, st)).collect();
+    let tried: Vec<&model::Statement> = tried.iter().map(|st| st.as_ref()).collect();
+    let tried = exec_all(tx, pid, true, &tried, refused_early).await;
     let warning = match tried {
         Ok(()) => None,
         Err(e) if is_lock_table_full(&e) => Some(format!(
@@ -1251,6 +1254,27 @@ async fn try_after_rows(
         .await
         .pg_context(|| "undoing the trial of the statements after the rows".into())?;
     Ok(warning)
+}
+
+/// `st` as tried on the still empty tables: a foreign key added valid at
+/// once is tried `NOT VALID` (the same checks of its columns, key and
+/// rights; only the query over the rows, none yet, is left out).
+fn as_tried<'a>(
+    plan: &SchemaPlan,
+    st: &'a model::Statement,
+) -> std::borrow::Cow<'a, model::Statement> {
+    let at_once = st.kind == model::Kind::Constraint
+        && st
+            .part
+            .as_ref()
+            .is_some_and(|p| plan.valid_at_once.contains(p));
+    if at_once && !st.sql.ends_with(" NOT VALID") {
+        let mut tried = st.clone();
+        tried.sql.push_str(" NOT VALID");
+        std::borrow::Cow::Owned(tried)
+    } else {
+        std::borrow::Cow::Borrowed(st)
+    }
 }
 
 /// Run `sts` on `c` (the session with backend `pid`) many to a round trip
