@@ -891,7 +891,7 @@ async fn read_functions(
                      WHEN p.prokind = 'a' THEN ({AGGREGATE_FIELDS}) END, \
                 pg_catalog.pg_get_function_identity_arguments(p.oid), \
                 pg_catalog.obj_description(p.oid, 'pg_proc'), p.prosrc, l.lanname::text, \
-                {} \
+                {}, pg_catalog.oidvectortypes(p.proargtypes) \
            FROM pg_catalog.pg_proc p \
            JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
            JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
@@ -974,9 +974,10 @@ async fn read_functions(
         let created = Some(Created {
             kind: ObjectKind::Function,
             name: m.name(&name),
-            // DROP ROUTINE and to_regprocedure take the function form of
-            // an ordered-set aggregate's arguments.
-            args: Some(m.sql(&function_args(&args))),
+            // Argument types only (no names, an ordered-set aggregate's
+            // in the function form): what to_regprocedure parses, and
+            // what tells routines apart.
+            args: Some(m.sql(&r.get::<_, String>(10))),
         });
         nodes.push(Node {
             key: Key::Proc(oid),

@@ -530,6 +530,46 @@ fn clean_replaces_existing_objects_when_confirmed() {
     assert_eq!(labels, "x,y");
 }
 
+/// A routine the target already has under the same argument types is
+/// found whatever its arguments are called (the check once asked about
+/// `f(a integer)`, which to_regprocedure cannot parse, and missed it), and
+/// `--clean` replaces it.
+#[test]
+fn a_routine_with_named_arguments_already_there_is_found() {
+    let s = servers();
+    let src = s.source.fresh_db("named_args");
+    let dst = s.target.fresh_db("named_args");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY); \
+         CREATE FUNCTION app.add(a integer, VARIADIC b integer[]) RETURNS integer \
+           LANGUAGE sql AS 'SELECT a + b[1]';",
+    );
+    s.target
+        .client(&dst)
+        .batch_execute(
+            "CREATE SCHEMA app; CREATE FUNCTION app.add(x integer, VARIADIC y integer[]) \
+             RETURNS integer LANGUAGE sql AS 'SELECT 0';",
+        )
+        .unwrap();
+    let flags = ["--schema", "app", "--no-owner", "--no-privileges"];
+    let run = copy_full(&src, &dst, &flags);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("function app.add(integer, integer[])"),
+        "{}",
+        run.stderr
+    );
+    copy_full(&src, &dst, &[&flags[..], &["--clean", "--yes"]].concat()).assert_code(0);
+    let sum: i32 = s
+        .target
+        .client(&dst)
+        .query_one("SELECT app.add(a => 1, VARIADIC b => ARRAY[2])", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(sum, 3);
+}
+
 /// An extension the copied objects use comes along, in its schema.
 #[test]
 fn extensions_the_objects_use_are_created() {
