@@ -1048,7 +1048,7 @@ pub async fn apply_pre(
                         None,
                         "creating",
                         "SET check_function_bodies = off",
-                        true,
+                        Some(budget),
                     );
                     for unit in units {
                         side.send_group(unit.iter().map(|&i| pre[i].clone()).collect(), true);
@@ -1419,6 +1419,9 @@ pub struct Builders {
     /// Each take of statements in one transaction (only for statements
     /// that commit no record of the run).
     grouped: bool,
+    /// The locks (see `lock_cost`) a take may hold at once: the sessions
+    /// together stay within the target's lock table.
+    lock_limit: usize,
 }
 
 /// Statements queued together; `small`: they may share a round trip with
@@ -1433,6 +1436,12 @@ struct Group {
 /// A table this small (estimated bytes) has its keys, indexes and
 /// statistics built in one go, in a batch shared with others.
 pub const SMALL_TABLE_BYTES: u64 = 16 << 20;
+
+impl Group {
+    fn locks(&self) -> usize {
+        self.statements.iter().map(lock_cost).sum()
+    }
+}
 
 /// The statements a builder takes at once, at most.
 const GROUP_LIMIT: usize = 200;
@@ -1452,18 +1461,20 @@ impl Builders {
         state: Option<RunState>,
         verb: &'static str,
     ) -> Self {
-        Self::spawn_with(target, n, state, verb, "", false)
+        Self::spawn_with(target, n, state, verb, "", None)
     }
 
     /// [`Builders::spawn_as`] with `setup` run on each session first and,
-    /// when `grouped`, each take of statements in one transaction.
+    /// with `grouped_within` (a lock budget shared by the `n` sessions),
+    /// each take of statements in one transaction holding at most its
+    /// share of that budget.
     fn spawn_with(
         target: &conn::Endpoint,
         n: usize,
         state: Option<RunState>,
         verb: &'static str,
         setup: &'static str,
-        grouped: bool,
+        grouped_within: Option<usize>,
     ) -> Self {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Group>();
         let mut b = Builders {
@@ -1476,7 +1487,8 @@ impl Builders {
             state,
             verb,
             setup,
-            grouped,
+            grouped: grouped_within.is_some(),
+            lock_limit: grouped_within.map_or(usize::MAX, |budget| (budget / n.max(1)).max(1)),
         };
         b.widen(n);
         b
@@ -1490,7 +1502,7 @@ impl Builders {
             self.count.fetch_add(1, Ordering::Relaxed);
             let (rx, failed, target) = (self.rx.clone(), self.failed.clone(), self.target.clone());
             let (state, count, verb) = (self.state.clone(), self.count.clone(), self.verb);
-            let (setup, grouped) = (self.setup, self.grouped);
+            let (setup, grouped, lock_limit) = (self.setup, self.grouped, self.lock_limit);
             self.set.spawn(async move {
                 let mut dst = conn::connect(&target, Role::Target)
                     .await
@@ -1512,6 +1524,7 @@ impl Builders {
                     };
                     let mut batch = group.statements;
                     let mut bytes = group.bytes;
+                    let mut locks: usize = batch.iter().map(lock_cost).sum();
                     if group.small {
                         let mut q = rx.lock().await;
                         // A fair share of what waits: the other builders
@@ -1524,8 +1537,9 @@ impl Builders {
                         while batch.len() < GROUP_LIMIT && share > 0 && bytes < SMALL_TABLE_BYTES {
                             share -= 1;
                             match q.try_recv() {
-                                Ok(g) if g.small => {
+                                Ok(g) if g.small && locks + g.locks() <= lock_limit => {
                                     bytes += g.bytes;
+                                    locks += g.locks();
                                     batch.extend(g.statements)
                                 }
                                 Ok(g) => {

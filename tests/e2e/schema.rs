@@ -57,8 +57,14 @@ INSERT INTO app.tickets (code, owner_id) VALUES ('app.kitchen_sink', 1), ('x', N
 "#;
 
 pub fn pg_dump_schema(server: &PgServer, db: &str) -> String {
+    pg_dump_schema_with(server, db, &[])
+}
+
+/// [`pg_dump_schema`] with more pg_dump arguments (`-t` patterns).
+pub fn pg_dump_schema_with(server: &PgServer, db: &str, extra: &[&str]) -> String {
     let out = Command::new(pg_bin().join("pg_dump"))
         .args(["--schema-only", "--no-owner", "-d", &server.url(db)])
+        .args(extra)
         .output()
         .expect("running pg_dump");
     assert!(
