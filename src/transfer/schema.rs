@@ -186,9 +186,6 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
             ));
         }
     }
-    // One question per object, all sent before the first answer is read
-    // (the client pipelines them): one round trip for the lot, and each
-    // still its own statement, so one the target cannot parse fails alone.
     let checks: Vec<(&model::Created, &str, String)> = plan
         .created
         .iter()
@@ -198,18 +195,8 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
             (c, sql, arg)
         })
         .collect();
-    let answers = futures_util::future::join_all(checks.iter().map(|(_, sql, arg)| async move {
-        let arg: &(dyn tokio_postgres::types::ToSql + Sync) = arg;
-        dst.client.query_typed(sql, &[(arg, Type::TEXT)]).await
-    }))
-    .await;
-    for ((c, _, _), answer) in checks.iter().zip(answers) {
-        // A type whose argument list the target cannot parse (its schema
-        // does not exist yet) does not exist either.
-        let exists = match answer {
-            Ok(rows) => rows.first().is_some_and(|r| r.get::<_, bool>(0)),
-            Err(_) => false,
-        };
+    let answers = exist_on_target(dst, &checks).await;
+    for ((c, _, _), exists) in checks.iter().zip(answers) {
         if exists {
             let label = match &c.args {
                 Some(a)
@@ -242,6 +229,54 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
         }
     }
     Ok(found)
+}
+
+/// Whether each object of `checks` (with its question and the question's
+/// argument, see `existence_check`) exists on the target. One query per
+/// kind of question over all its arguments, the queries sent together
+/// (the client pipelines them): one round trip, and the server's work on
+/// thousands of objects a few set-based scans instead of a statement
+/// each. A kind the target cannot answer as a whole (an argument it
+/// cannot parse, such as a type in a schema it lacks, is an error before
+/// PostgreSQL 16) is asked again one object at a time, where such an
+/// object does not exist.
+async fn exist_on_target(dst: &Session, checks: &[(&model::Created, &str, String)]) -> Vec<bool> {
+    let mut kinds: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (_, sql, _)) in checks.iter().enumerate() {
+        kinds.entry(*sql).or_default().push(i);
+    }
+    let asked = futures_util::future::join_all(kinds.iter().map(|(sql, at)| async move {
+        let args: Vec<&str> = at.iter().map(|&i| checks[i].2.as_str()).collect();
+        let all = format!(
+            "SELECT ({}) FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY AS u(x, i) \
+              ORDER BY u.i",
+            sql.replace("$1", "u.x")
+        );
+        if let Ok(rows) = dst.client.query(&all, &[&args]).await {
+            if rows.len() == at.len() {
+                let answers = rows
+                    .iter()
+                    .map(|r| r.get::<_, Option<bool>>(0) == Some(true));
+                return answers.collect::<Vec<_>>();
+            }
+        }
+        futures_util::future::join_all(args.iter().map(|arg| async move {
+            let arg: &(dyn tokio_postgres::types::ToSql + Sync) = arg;
+            match dst.client.query_typed(sql, &[(arg, Type::TEXT)]).await {
+                Ok(rows) => rows.first().is_some_and(|r| r.get::<_, bool>(0)),
+                Err(_) => false,
+            }
+        }))
+        .await
+    }))
+    .await;
+    let mut exists = vec![false; checks.len()];
+    for ((_, at), answers) in kinds.iter().zip(asked) {
+        for (&i, answer) in at.iter().zip(answers) {
+            exists[i] = answer;
+        }
+    }
+    exists
 }
 
 /// The query (one text parameter, one boolean answer) that tells whether
