@@ -360,7 +360,7 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     };
     let all = catalog::read_tables(&src.client).await?;
     let schemas = catalog::read_schema_names(&src.client).await?;
-    let mut plan = schema::plan_with(&options, &src, &all, &schemas).await?;
+    let mut plan = schema::plan_with(&options, &src, None, &all, &schemas).await?;
     let sequences = schema::read_sequences(&src, &plan).await?;
     let notes: Vec<String> = plan.outside.iter().map(|o| o.not_in_dump()).collect();
     plan.warnings.extend(notes);

@@ -178,7 +178,11 @@ impl Node {
     }
 }
 
-pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
+/// `helper`: a second session in the same snapshot, for reads that need
+/// nothing of the others (dependencies, views) to run beside them; without
+/// one they share `c`'s connection (sent without waiting, still one
+/// snapshot).
+pub async fn read(c: &Client, helper: Option<&Client>, o: &Options<'_>) -> Result<SchemaPlan> {
     let schemas: Vec<String> = o.schemas.to_vec();
     let known = Known(
         read_names(
@@ -237,19 +241,41 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
         }
     }
 
-    let (base_types, shells) = read_types(c, &schemas, &m, &mut nodes, &mut plan).await?;
-    read_functions(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
-    read_casts(c, o, &schemas, &m, &mut nodes).await?;
-    read_transforms(c, o, &schemas, &m, &mut nodes).await?;
-    read_operators(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
-    opclass::read(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
-    foreign::read(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
-    read_sequences(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
-    read_tables(c, o, &m, &mut nodes, &mut plan).await?;
+    // Beside the objects up to tables: dependencies and views (views into
+    // their own nodes and plan, joined after the tables' as if read next).
+    let side = helper.unwrap_or(c);
+    let (base_types, shells, (deps, mut view_nodes, view_plan)) = {
+        let (nodes, plan, m, schemas) = (&mut nodes, &mut plan, &m, &schemas);
+        tokio::try_join!(
+            async move {
+                let (base_types, shells) = read_types(c, schemas, m, nodes, plan).await?;
+                read_functions(c, o, schemas, m, nodes, plan).await?;
+                read_casts(c, o, schemas, m, nodes).await?;
+                read_transforms(c, o, schemas, m, nodes).await?;
+                read_operators(c, o, schemas, m, nodes, plan).await?;
+                opclass::read(c, o, schemas, m, nodes, plan).await?;
+                foreign::read(c, o, schemas, m, nodes, plan).await?;
+                read_sequences(c, o, schemas, m, nodes, plan).await?;
+                read_tables(c, o, m, nodes, plan).await?;
+                Ok::<_, anyhow::Error>((base_types, shells))
+            },
+            async move {
+                let mut deps = read_depends(side).await?;
+                deps.edges
+                    .extend(opclass::family_edges(side, schemas).await?);
+                let mut view_nodes = Vec::new();
+                let mut view_plan = SchemaPlan::default();
+                read_views(side, o, schemas, m, &mut view_nodes, &mut view_plan).await?;
+                Ok::<_, anyhow::Error>((deps, view_nodes, view_plan))
+            }
+        )
+        .map(|((b, s), side)| (b, s, side))?
+    };
     // Views defined after the keys go here, before materialized view
     // refreshes (which read them) and what read_views adds after.
     let later_at = plan.post.len();
-    read_views(c, o, &schemas, &m, &mut nodes, &mut plan).await?;
+    nodes.append(&mut view_nodes);
+    plan.append(view_plan);
     read_statistics(c, o, &m, &mut plan).await?;
     not_reproduced(c, &schemas, o.large_objects_left_out, &mut plan).await?;
     // Chosen tables come without them, as with pg_dump -t.
@@ -258,8 +284,6 @@ pub async fn read(c: &Client, o: &Options<'_>) -> Result<SchemaPlan> {
     }
 
     // Dependencies among the nodes, and extensions they use.
-    let mut deps = read_depends(c).await?;
-    deps.edges.extend(opclass::family_edges(c, &schemas).await?);
     let index: HashMap<Key, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key, i)).collect();
     let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); nodes.len()];
     // What each node uses of an extension: an object it depends on

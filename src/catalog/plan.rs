@@ -185,6 +185,58 @@ pub struct Unsupported {
 pub const LEAVE_OUT_KINDS: &[&str] = &["large-object", "security-label"];
 
 impl SchemaPlan {
+    /// Add what `other` (read apart, as if right after this) holds, each
+    /// list after this one's.
+    pub fn append(&mut self, other: SchemaPlan) {
+        // Every field named, so a new one cannot be forgotten here.
+        let SchemaPlan {
+            schemas,
+            extensions,
+            extension_names,
+            extension_schemas,
+            pre,
+            indexes,
+            index_tables,
+            no_analyze,
+            post,
+            validations,
+            access,
+            publications,
+            owners,
+            grantees,
+            sequences,
+            created,
+            warnings,
+            names,
+            outside,
+            unsupported,
+            large_objects,
+            valid_at_once,
+        } = other;
+        self.schemas.extend(schemas);
+        self.extensions.extend(extensions);
+        self.extension_names.extend(extension_names);
+        self.extension_schemas.extend(extension_schemas);
+        self.pre.extend(pre);
+        self.indexes.extend(indexes);
+        self.index_tables.extend(index_tables);
+        self.no_analyze.extend(no_analyze);
+        self.post.extend(post);
+        self.validations.extend(validations);
+        self.access.extend(access);
+        self.publications.extend(publications);
+        self.owners.extend(owners);
+        self.grantees.extend(grantees);
+        self.sequences.extend(sequences);
+        self.created.extend(created);
+        self.warnings.extend(warnings);
+        self.names.extend(names);
+        self.outside.extend(outside);
+        self.unsupported.extend(unsupported);
+        self.large_objects.extend(large_objects);
+        self.valid_at_once.extend(valid_at_once);
+    }
+
     /// Settle the objects pgbarge cannot recreate: those of a kind in
     /// `kinds` are left out, with a warning naming them; any other is an
     /// error that names the objects and the flag, before anything is

@@ -151,6 +151,16 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     say(&dst_info.describe("target", &s.target));
 
     let snapshot = export_snapshot(&src, s.no_snapshot).await?;
+    // A second source session in the snapshot reads part of the catalog
+    // beside the first; it connects while the target is looked at. Only
+    // an aid: without it the reads share the first session.
+    let helper = (!s.data_only)
+        .then(|| snapshot.clone())
+        .flatten()
+        .map(|id| {
+            let ep = s.source.clone();
+            tokio::spawn(async move { join_snapshot(&ep, Some(&id)).await.ok() })
+        });
     let command = if s.data_only {
         "copy --data-only"
     } else {
@@ -212,8 +222,13 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         let (mut plan, found, read) = tokio::select! {
             r = async {
                 let c = &src.client;
+                let helper = match helper {
+                    Some(h) => h.await.ok().flatten(),
+                    None => None,
+                };
                 let read = tokio::try_join!(catalog::read_tables(c), catalog::read_schema_names(c))?;
-                let mut plan = schema::plan_with(&s.plan_options(), &src, &read.0, &read.1).await?;
+                let mut plan =
+                    schema::plan_with(&s.plan_options(), &src, helper.as_ref(), &read.0, &read.1).await?;
                 schema::fit_to_target(&dst, &mut plan).await?;
                 // A resumed run's objects exist: they are its own.
                 let found = if resuming {

@@ -61,14 +61,16 @@ pub async fn plan(o: &PlanOptions<'_>, src: &Session) -> Result<SchemaPlan> {
     let c = &src.client;
     let tables = catalog::read_tables(c).await?;
     let schemas = catalog::read_schema_names(c).await?;
-    plan_with(o, src, &tables, &schemas).await
+    plan_with(o, src, None, &tables, &schemas).await
 }
 
 /// [`plan`] for a caller that has read the source's tables and schema
-/// names already.
+/// names already; `helper`, a second source session in the same snapshot,
+/// reads part of the catalog beside `src`.
 pub async fn plan_with(
     o: &PlanOptions<'_>,
     src: &Session,
+    helper: Option<&Session>,
     tables: &[catalog::Table],
     schemas: &[String],
 ) -> Result<SchemaPlan> {
@@ -116,6 +118,7 @@ pub async fn plan_with(
     let large_objects_left_out = o.patterns.leave_out.iter().any(|k| k == "large-object");
     let mut plan = model::read(
         c,
+        helper.map(|h| &h.client),
         &model::Options {
             schema_map: o.schema_map,
             schemas: &selected,
