@@ -348,6 +348,12 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     let info = src.server_info().await?;
     say(&info.describe("source", &s.source));
     let snapshot = transfer::export_snapshot(&src, s.no_snapshot).await?;
+    // A second session in the snapshot reads part of the catalog beside
+    // the first (an aid only: without it the reads share the first).
+    let helper = match &snapshot {
+        Some(id) => transfer::join_snapshot(&s.source, Some(id)).await.ok(),
+        None => None,
+    };
     let options = schema::PlanOptions {
         patterns: &s.patterns,
         schema_map: &s.schema_map,
@@ -360,7 +366,8 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
     };
     let all = catalog::read_tables(&src.client).await?;
     let schemas = catalog::read_schema_names(&src.client).await?;
-    let mut plan = schema::plan_with(&options, &src, None, &all, &schemas).await?;
+    let mut plan = schema::plan_with(&options, &src, helper.as_ref(), &all, &schemas).await?;
+    drop(helper);
     let sequences = schema::read_sequences(&src, &plan).await?;
     let notes: Vec<String> = plan.outside.iter().map(|o| o.not_in_dump()).collect();
     plan.warnings.extend(notes);
