@@ -163,11 +163,22 @@ pub async fn has_column(client: &Client, catalog: &str, column: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A table's data on disk (estimated bytes): its main fork and its TOAST
+/// table's (free space and visibility maps left out; a stat() or two per
+/// table where pg_table_size opens a dozen files).
+const TABLE_BYTES: &str = "pg_catalog.pg_relation_size(c.oid) \
+     + CASE WHEN c.reltoastrelid <> 0 THEN pg_catalog.pg_relation_size(c.reltoastrelid) ELSE 0 END";
+
 /// Every user table of the connected database.
 pub async fn read_tables(client: &Client) -> Result<Vec<Table>> {
-    let rows = client
-        .query(
-            "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, \
+    read_tables_with(client, true).await
+}
+
+/// [`read_tables`]; without `sizes`, each table's `bytes` is 0 (see
+/// [`table_sizes`]).
+pub async fn read_tables_with(client: &Client, sizes: bool) -> Result<Vec<Table>> {
+    let sql = format!(
+        "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, \
                     CASE WHEN c.relispartition THEN \
                       (SELECT rn.nspname::text FROM pg_catalog.pg_class r \
                          JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace \
@@ -176,7 +187,7 @@ pub async fn read_tables(client: &Client) -> Result<Vec<Table>> {
                       (SELECT r.relname::text FROM pg_catalog.pg_class r \
                         WHERE r.oid = pg_catalog.pg_partition_root(c.oid)) END, \
                     greatest(c.reltuples, 0)::int8, \
-                    pg_catalog.pg_table_size(c.oid), \
+                    {}, \
                     EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
                              WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
                                AND d.objid = c.oid AND d.deptype = 'e') \
@@ -185,8 +196,10 @@ pub async fn read_tables(client: &Client) -> Result<Vec<Table>> {
               WHERE c.relkind IN ('r', 'p') \
                 AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
               ORDER BY 2, 3",
-            &[],
-        )
+        if sizes { TABLE_BYTES } else { "0::int8" }
+    );
+    let rows = client
+        .query(&sql, &[])
         .await
         .pg_context(|| "reading the list of tables".into())?;
     let mut tables: Vec<Table> = rows
@@ -234,6 +247,20 @@ pub async fn read_tables(client: &Client) -> Result<Vec<Table>> {
         t.columns = by_oid.remove(&t.oid).unwrap_or_default();
     }
     Ok(tables)
+}
+
+/// Each table's estimated bytes (as [`read_tables`] gives them), by oid.
+pub async fn table_sizes(client: &Client, oids: &[u32]) -> Result<HashMap<u32, i64>> {
+    let sql = format!(
+        "SELECT c.oid, ({TABLE_BYTES})::int8 FROM pg_catalog.pg_class c WHERE c.oid = ANY($1)"
+    );
+    Ok(client
+        .query(&sql, &[&oids])
+        .await
+        .pg_context(|| "reading the sizes of tables".into())?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }
 
 /// A foreign key between two storage-holding tables (partitions expanded).

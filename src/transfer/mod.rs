@@ -226,16 +226,29 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                     Some(h) => h.await.ok().flatten(),
                     None => None,
                 };
-                let read = tokio::try_join!(catalog::read_tables(c), catalog::read_schema_names(c))?;
+                // The tables' sizes, which the plan does not need, are
+                // read while the target is checked.
+                let mut read = tokio::try_join!(
+                    catalog::read_tables_with(c, false),
+                    catalog::read_schema_names(c)
+                )?;
                 let mut plan =
                     schema::plan_with(&s.plan_options(), &src, helper.as_ref(), &read.0, &read.1).await?;
-                schema::fit_to_target(&dst, &mut plan).await?;
-                // A resumed run's objects exist: they are its own.
-                let found = if resuming {
-                    Vec::new()
-                } else {
-                    schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await?
-                };
+                let oids: Vec<u32> = read.0.iter().map(|t| t.oid).collect();
+                let (sizes, found) = tokio::try_join!(
+                    async { catalog::table_sizes(c, &oids).await.map_err(Error::Runtime) },
+                    async {
+                        schema::fit_to_target(&dst, &mut plan).await?;
+                        // A resumed run's objects exist: they are its own.
+                        match resuming {
+                            true => Ok(Vec::new()),
+                            false => schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await,
+                        }
+                    }
+                )?;
+                for t in &mut read.0 {
+                    t.bytes = sizes.get(&t.oid).copied().unwrap_or(0);
+                }
                 Ok::<_, Error>((plan, found, read))
             } => r?,
             _ = stop::wait() => return Err(Error::Interrupted),
@@ -845,7 +858,7 @@ async fn prepare(
         }
     }
     let (dst_tables, fks) = tokio::try_join!(
-        catalog::read_tables(&dst.client),
+        catalog::read_tables_with(&dst.client, false),
         catalog::read_foreign_keys(&dst.client)
     )?;
     let dst_by_name: HashMap<&QualName, &Table> = dst_tables.iter().map(|t| (&t.name, t)).collect();
