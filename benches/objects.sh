@@ -94,8 +94,30 @@ measure() {
     echo "$name made $tables tables of $EXPECTED" >&2; RESULTS+=("$name incomplete -"); return
   fi
   if [ "$name" = pgbarge ]; then
-    phases=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); s=r['schema']; \
-print('%.1f s before the rows, %.1f s after' % (s['seconds_before_rows'], s['seconds_after_rows']))" "$WORK/report.json")
+    # Its phases from its report: until the first row moved, the rows,
+    # after the rows; behind the proxy, the round trips made in each (from
+    # the proxy's series of turns, a tenth of a second apart).
+    local series=
+    [ -z "$PROXY_PID" ] || series="$WORK/proxy.stats.series"
+    phases=$(python3 - "$WORK/report.json" "$t0" "$series" "$before" "$after" <<'PY'
+import json, os, sys
+r = json.load(open(sys.argv[1])); s = r['schema']
+t0, first = float(sys.argv[2]), r.get('seconds_to_first_row')
+out = '%.1f s to the first row, %.1f s of schema before the rows, %.1f s after' % (
+    first or 0, s['seconds_before_rows'], s['seconds_after_rows'])
+if first is not None and sys.argv[3] and os.path.exists(sys.argv[3]):
+    series = [tuple(map(float, l.split())) for l in open(sys.argv[3]) if l.strip()]
+    def at(t):
+        seen = [n for (when, n) in series if when <= t]
+        return seen[-1] if seen else 0
+    start, end = float(sys.argv[4]), float(sys.argv[5])
+    cut1 = t0 + first
+    cut2 = t0 + r['seconds'] - s['seconds_after_rows']
+    out += '; round trips %d before the rows, %d rows, %d after' % (
+        at(cut1) - start, at(cut2) - at(cut1), end - at(cut2))
+print(out)
+PY
+)
   fi
   local rt=$(( after - before ))
   [ -n "$PROXY_PID" ] || rt=-
@@ -149,6 +171,7 @@ setting() {
 if [ "$LOCAL" = 1 ]; then setting "local target" "$TP"; fi
 if [ "$LINK" = 1 ]; then
   for mbit in 0 "$MBIT"; do
+    rm -f "$WORK/proxy.stats.series"
     "$PROXY" "$PP" "$TP" "$(echo "$RTT_MS / 2" | bc -l)" "$mbit" "$WORK/proxy.stats" & PROXY_PID=$!
     sleep 0.5
     if [ "$mbit" = 0 ]; then label="target behind a link of ${RTT_MS} ms round trip, no bandwidth cap"

@@ -8,7 +8,9 @@
 //! ```
 //! Listens on 127.0.0.1:LISTEN_PORT and forwards to 127.0.0.1:UPSTREAM_PORT.
 //! With STATS_FILE, writes the bytes relayed in each direction there every
-//! half second, and the round trips (`up down turns`), so a benchmark can
+//! tenth of a second, and the round trips (`up down turns`), and appends
+//! `UNIX_TIME TURNS` to STATS_FILE.series whenever the turns changed (to
+//! split them by the phases of a run), so a benchmark can
 //! read how much crossed the link and how often a client waited: a turn
 //! is each time a connection's server answers after its client sent
 //! (a client that sends many statements before reading pays one).
@@ -135,16 +137,32 @@ async fn main() -> std::io::Result<()> {
     let turns = Arc::new(AtomicU64::new(0));
     if let Some(path) = args.get(5).cloned() {
         let (u, d, t) = (sent_up.clone(), sent_down.clone(), turns.clone());
+        let series = format!("{path}.series");
         tokio::spawn(async move {
+            let mut last = u64::MAX;
             loop {
+                let now = t.load(Ordering::Relaxed);
                 let text = format!(
                     "{} {} {}\n",
                     u.load(Ordering::Relaxed),
                     d.load(Ordering::Relaxed),
-                    t.load(Ordering::Relaxed)
+                    now
                 );
                 let _ = std::fs::write(&path, text);
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                if now != last {
+                    let at = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_secs_f64();
+                    let line = format!("{at:.3} {now}\n");
+                    let _ = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&series)
+                        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+                    last = now;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });
     }

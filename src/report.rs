@@ -108,6 +108,10 @@ pub struct RunReport {
     pub command: String,
     pub started_unix: u64,
     pub seconds: f64,
+    /// Seconds from the start until the rows began to move (the schema,
+    /// its trial and the setup before them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_to_first_row: Option<f64>,
     pub source: EndpointReport,
     pub target: EndpointReport,
     pub snapshot: Option<String>,

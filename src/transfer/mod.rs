@@ -427,6 +427,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         for w in &warnings {
             say(&format!("warning: {w}"));
         }
+        let to_first_row = crate::report::round3(started.elapsed().as_secs_f64());
         say(&format!(
             "copying {} tables with {} jobs; {}",
             units.iter().filter(|u| u.copy_data).count(),
@@ -702,6 +703,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             command: "copy".into(),
             started_unix,
             seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+            seconds_to_first_row: Some(to_first_row),
             source: endpoint_report(&s.source, &src_info),
             target: endpoint_report(&s.target, &dst_info),
             snapshot,
