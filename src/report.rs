@@ -66,7 +66,7 @@ pub struct SequenceReport {
     pub is_called: bool,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Clone, Serialize)]
 pub struct LinkReport {
     /// Round trip to the target, best of a few `SELECT 1`.
     pub rtt_ms: f64,

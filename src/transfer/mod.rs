@@ -228,9 +228,12 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 };
                 // The tables' sizes, which the plan does not need, are
                 // read while the target is checked.
+                // The round trip to the target is measured meanwhile (it
+                // sits idle).
                 let mut read = tokio::try_join!(
                     catalog::read_tables_with(c, false),
-                    catalog::read_schema_names(c)
+                    catalog::read_schema_names(c),
+                    measure_link(&dst)
                 )?;
                 let mut plan =
                     schema::plan_with(&s.plan_options(), &src, helper.as_ref(), &read.0, &read.1).await?;
@@ -269,6 +272,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         source_read = Some(SourceRead {
             tables: read.0,
             schemas: read.1,
+            link: read.2,
             created_now: resumed.is_none(),
         });
         plan.build_with_tables(&with_schema);
@@ -841,6 +845,7 @@ async fn prepare(
 ) -> Result<Prepared> {
     let c = &src.client;
     let created_now = read.as_ref().is_some_and(|r| r.created_now);
+    let measured = read.as_ref().map(|r| r.link.clone());
     let (src_types, owned, (src_tables, schemas)) = tokio::try_join!(
         TypeCatalog::read(c),
         catalog::read_owned_sequences(c),
@@ -892,7 +897,10 @@ async fn prepare(
         ));
     }
 
-    let link = measure_link(dst).await?;
+    let link = match measured {
+        Some(link) => link,
+        None => measure_link(dst).await?,
+    };
     let majors_differ = src_info.major() != dst_info.major();
     // Targets before 14 reject user-type OIDs inside binary arrays and
     // composites (see catalog::types).
@@ -1050,6 +1058,8 @@ struct SourceRead {
     schemas: Vec<String>,
     /// The target's tables were created by this run (not resumed).
     created_now: bool,
+    /// The round trip to the target, measured while the plan was read.
+    link: LinkReport,
 }
 
 /// The tables (target names) whose keys, indexes or foreign keys the
