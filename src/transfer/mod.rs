@@ -226,10 +226,9 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                     Some(h) => h.await.ok().flatten(),
                     None => None,
                 };
-                // The tables' sizes, which the plan does not need, are
-                // read while the target is checked.
-                // The round trip to the target is measured meanwhile (it
-                // sits idle).
+                // The tables without their sizes (the plan does not need
+                // them: they are read below, while the target is checked),
+                // and meanwhile the round trip to the idle target.
                 let mut read = tokio::try_join!(
                     catalog::read_tables_with(c, false),
                     catalog::read_schema_names(c),
