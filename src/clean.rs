@@ -73,7 +73,7 @@ impl Leftovers {
 pub async fn rehearsal_databases(dst: &Session, min_age_secs: u64) -> Result<Vec<String>> {
     let rows = dst
         .client
-        .query(
+        .query_typed(
             "SELECT datname::text FROM pg_catalog.pg_database \
               WHERE datname LIKE 'pgbarge\\_rehearsal\\_%' ORDER BY 1",
             &[],

@@ -19,6 +19,7 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::{anyhow, Context as _};
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 use crate::catalog::model::Created;
@@ -283,13 +284,13 @@ pub fn digest<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
 /// it when it exists)?
 pub async fn may_record(c: &Client) -> anyhow::Result<bool> {
     let row = c
-        .query_one(
+        .query_typed_one(
             "SELECT CASE WHEN n.oid IS NULL \
                     THEN pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE') \
                     ELSE pg_catalog.has_schema_privilege(n.oid, 'CREATE, USAGE') END \
                FROM (SELECT 1) AS one \
                LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1",
-            &[&SCHEMA],
+            &[(&SCHEMA, Type::TEXT)],
         )
         .await
         .context("checking whether the target role may record run state")?;
@@ -300,9 +301,9 @@ pub async fn may_record(c: &Client) -> anyhow::Result<bool> {
 /// (all runs when empty), oldest first.
 pub async fn find(c: &Client, commands: &[&str]) -> anyhow::Result<Vec<Recorded>> {
     let exists: bool = c
-        .query_one(
+        .query_typed_one(
             "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
-            &[&format!("{SCHEMA}.runs")],
+            &[(&format!("{SCHEMA}.runs"), Type::TEXT)],
         )
         .await
         .context("looking for run state on the target")?
@@ -311,7 +312,7 @@ pub async fn find(c: &Client, commands: &[&str]) -> anyhow::Result<Vec<Recorded>
         return Ok(Vec::new());
     }
     let rows = c
-        .query(
+        .query_typed(
             &format!(
                 "SELECT r.run_id, r.command, r.source, r.digest, \
                         pg_catalog.to_char(r.started, 'YYYY-MM-DD HH24:MI:SS TZ'), \
@@ -391,12 +392,13 @@ pub async fn find(c: &Client, commands: &[&str]) -> anyhow::Result<Vec<Recorded>
 /// open for the length of the run.
 pub async fn claim(c: &Client, id: &str) -> anyhow::Result<bool> {
     let key = xxhash_rust::xxh3::xxh3_64(format!("pgbarge run {id}").as_bytes()) as i64;
-    Ok(
-        c.query_one("SELECT pg_catalog.pg_try_advisory_lock($1)", &[&key])
-            .await
-            .context("claiming the run on the target")?
-            .get(0),
+    Ok(c.query_typed_one(
+        "SELECT pg_catalog.pg_try_advisory_lock($1)",
+        &[(&key, Type::INT8)],
     )
+    .await
+    .context("claiming the run on the target")?
+    .get(0))
 }
 
 /// The unfinished run of `command` recorded on the target, when

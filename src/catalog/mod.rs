@@ -17,6 +17,7 @@ pub mod types;
 use std::collections::HashMap;
 
 use anyhow::Result;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 use crate::error::PgContext;
@@ -98,7 +99,7 @@ impl Table {
 /// information_schema), sorted.
 pub async fn read_schema_names(client: &Client) -> Result<Vec<String>> {
     Ok(client
-        .query(
+        .query_typed(
             "SELECT n.nspname::text FROM pg_catalog.pg_namespace n \
               WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
@@ -143,7 +144,7 @@ pub async fn holds_own_objects(client: &Client, schema: &str) -> Result<bool> {
         .join(" OR ")
     );
     Ok(client
-        .query_opt(&sql, &[&schema])
+        .query_typed_opt(&sql, &[(&schema, Type::TEXT)])
         .await
         .pg_context(|| format!("reading what schema {schema} holds"))?
         .is_some_and(|r| r.get(0)))
@@ -153,10 +154,10 @@ pub async fn holds_own_objects(client: &Client, schema: &str) -> Result<bool> {
 /// between server versions are told apart.
 pub async fn has_column(client: &Client, catalog: &str, column: &str) -> bool {
     client
-        .query_one(
+        .query_typed_one(
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute \
               WHERE attrelid = $1::text::pg_catalog.regclass AND attname = $2)",
-            &[&catalog, &column],
+            &[(&catalog, Type::TEXT), (&column, Type::TEXT)],
         )
         .await
         .map(|r| r.get::<_, bool>(0))
@@ -177,6 +178,11 @@ pub async fn read_tables(client: &Client) -> Result<Vec<Table>> {
 /// [`read_tables`]; without `sizes`, each table's `bytes` is 0 (see
 /// [`table_sizes`]).
 pub async fn read_tables_with(client: &Client, sizes: bool) -> Result<Vec<Table>> {
+    // The tables and their columns, asked together (one round trip).
+    const TABLES: &str = "FROM pg_catalog.pg_class c \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+          WHERE c.relkind IN ('r', 'p') \
+            AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'";
     let sql = format!(
         "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, \
                     CASE WHEN c.relispartition THEN \
@@ -191,17 +197,30 @@ pub async fn read_tables_with(client: &Client, sizes: bool) -> Result<Vec<Table>
                     EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
                              WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
                                AND d.objid = c.oid AND d.deptype = 'e') \
-               FROM pg_catalog.pg_class c \
-               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-              WHERE c.relkind IN ('r', 'p') \
-                AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
-              ORDER BY 2, 3",
+               {TABLES} ORDER BY 2, 3",
         if sizes { TABLE_BYTES } else { "0::int8" }
     );
-    let rows = client
-        .query(&sql, &[])
-        .await
-        .pg_context(|| "reading the list of tables".into())?;
+    let columns = format!(
+        "SELECT a.attrelid, a.attname::text, a.atttypid, \
+                pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '' \
+           FROM pg_catalog.pg_attribute a \
+          WHERE a.attrelid IN (SELECT c.oid {TABLES}) AND a.attnum > 0 AND NOT a.attisdropped \
+          ORDER BY a.attrelid, a.attnum"
+    );
+    let (rows, cols) = tokio::try_join!(
+        async {
+            client
+                .query_typed(&sql, &[])
+                .await
+                .pg_context(|| "reading the list of tables".into())
+        },
+        async {
+            client
+                .query_typed(&columns, &[])
+                .await
+                .pg_context(|| "reading table columns".into())
+        }
+    )?;
     let mut tables: Vec<Table> = rows
         .iter()
         .map(|r| {
@@ -222,18 +241,6 @@ pub async fn read_tables_with(client: &Client, sizes: bool) -> Result<Vec<Table>
             }
         })
         .collect();
-    let oids: Vec<u32> = tables.iter().map(|t| t.oid).collect();
-    let cols = client
-        .query(
-            "SELECT a.attrelid, a.attname::text, a.atttypid, \
-                    pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '' \
-               FROM pg_catalog.pg_attribute a \
-              WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
-              ORDER BY a.attrelid, a.attnum",
-            &[&oids],
-        )
-        .await
-        .pg_context(|| "reading table columns".into())?;
     let mut by_oid: HashMap<u32, Vec<Column>> = HashMap::new();
     for r in cols {
         by_oid.entry(r.get(0)).or_default().push(Column {
@@ -255,7 +262,7 @@ pub async fn table_sizes(client: &Client, oids: &[u32]) -> Result<HashMap<u32, i
         "SELECT c.oid, ({TABLE_BYTES})::int8 FROM pg_catalog.pg_class c WHERE c.oid = ANY($1)"
     );
     Ok(client
-        .query(&sql, &[&oids])
+        .query_typed(&sql, &[(&oids, Type::OID_ARRAY)])
         .await
         .pg_context(|| "reading the sizes of tables".into())?
         .iter()
@@ -289,7 +296,7 @@ pub struct FkRebuild {
 /// a partitioned table applies to each of its leaf partitions.
 pub async fn read_foreign_keys(client: &Client) -> Result<Vec<ForeignKey>> {
     let rows = client
-        .query(
+        .query_typed(
             "WITH leaves AS ( \
                SELECT c.oid AS rel, coalesce(t.relid, c.oid) AS leaf \
                  FROM pg_catalog.pg_class c \
@@ -348,7 +355,7 @@ pub struct OwnedSequence {
 /// Sequences owned by table columns (serial and identity).
 pub async fn read_owned_sequences(client: &Client) -> Result<Vec<OwnedSequence>> {
     let rows = client
-        .query(
+        .query_typed(
             "SELECT sn.nspname::text, s.relname::text, tn.nspname::text, t.relname::text, a.attname::text \
                FROM pg_catalog.pg_depend d \
                JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S' \

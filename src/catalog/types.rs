@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 use crate::error::PgContext;
@@ -55,7 +56,7 @@ impl TypeCatalog {
             "0::oid"
         };
         let rows = client
-            .query(
+            .query_typed(
                 &format!(
                     "SELECT t.oid, pg_catalog.format_type(t.oid, NULL), t.typtype::text, t.typelem, \
                             t.typcategory = 'A' AND t.typelem <> 0 AND t.typlen = -1, \
@@ -100,11 +101,11 @@ impl TypeCatalog {
             .filter(|r| *r >= FIRST_NORMAL_OBJECT_ID)
             .collect();
         let attrs = client
-            .query(
+            .query_typed(
                 "SELECT attrelid, atttypid FROM pg_catalog.pg_attribute \
                   WHERE attrelid = ANY($1) AND attnum > 0 AND NOT attisdropped \
                   ORDER BY attrelid, attnum",
-                &[&user_relids],
+                &[(&user_relids, Type::OID_ARRAY)],
             )
             .await
             .pg_context(|| "reading composite types".into())?;

@@ -138,6 +138,8 @@ pub struct Session {
     pub role: Role,
     /// The server process serving this session.
     pub pid: i32,
+    /// The server's facts, read with the session's setup.
+    info: ServerInfo,
 }
 
 impl Drop for Session {
@@ -290,19 +292,57 @@ pub async fn connect(ep: &Endpoint, role: Role) -> anyhow::Result<Session> {
          SELECT pg_catalog.set_config('search_path', '', false);",
     );
     if role == Role::Target {
-        setup.push_str(" SET synchronous_commit = off;");
+        // Function bodies unchecked, as in pg_dump's scripts: a body may
+        // name what is created later.
+        setup.push_str(" SET synchronous_commit = off; SET check_function_bodies = off;");
     }
-    setup.push_str(" SELECT pg_catalog.pg_backend_pid()::text;");
-    let pid = client
-        .simple_query(&setup)
-        .await
-        .pg_context(|| format!("setting up the {} session", role.name()))?
+    // The server's facts come in the same round trip. pg_control_system()
+    // may be closed to ordinary roles: then the fingerprint stands in for
+    // the identifier (and should asking fail anyway, the facts are asked
+    // again without it).
+    let ask = |identifier: bool| {
+        format!(
+            "{setup} SELECT pg_catalog.pg_backend_pid(), {FACTS}, {}",
+            if identifier {
+                "CASE WHEN pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', \
+                 'EXECUTE') THEN (SELECT system_identifier FROM pg_catalog.pg_control_system()) END"
+            } else {
+                "NULL"
+            }
+        )
+    };
+    let answer = match client.simple_query(&ask(true)).await {
+        Ok(m) => m,
+        Err(_) => client
+            .simple_query(&ask(false))
+            .await
+            .pg_context(|| format!("setting up the {} session", role.name()))?,
+    };
+    // The last statement's row (set_config answers one too).
+    let row = answer
         .iter()
+        .rev()
         .find_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
             _ => None,
         })
-        .unwrap_or(0);
+        .ok_or_else(|| anyhow::anyhow!("the {} server answered no facts", role.name()))?;
+    let field = |i: usize| row.try_get(i).ok().flatten();
+    let text = |i: usize| field(i).unwrap_or_default().to_string();
+    let flag = |i: usize| field(i) == Some("t");
+    let pid = text(0).parse().unwrap_or(0);
+    let info = ServerInfo {
+        version: text(1),
+        version_num: text(2)
+            .parse()
+            .map_err(|_| anyhow::anyhow!("the {} server gave no version number", role.name()))?,
+        database: text(3),
+        superuser: flag(4),
+        in_recovery: flag(5),
+        tls: flag(6),
+        fingerprint: text(7),
+        system_identifier: field(8).and_then(|v| v.parse().ok()),
+    };
     if role == Role::Target {
         locks::register(pid);
     }
@@ -311,50 +351,26 @@ pub async fn connect(ep: &Endpoint, role: Role) -> anyhow::Result<Session> {
         endpoint: ep.clone(),
         role,
         pid,
+        info,
     })
 }
 
+/// What [`ServerInfo`] holds (after the backend's pid, before the
+/// system identifier), as the select list of the setup's last statement.
+const FACTS: &str = "current_setting('server_version'), \
+     current_setting('server_version_num')::int4, \
+     current_database()::text, \
+     (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), \
+     pg_catalog.pg_is_in_recovery(), \
+     coalesce((SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()), false), \
+     pg_catalog.pg_postmaster_start_time()::text || '/' || \
+       (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())::text";
+
 impl Session {
-    /// Read version, role attributes and identity of the server.
+    /// Version, role attributes and identity of the server (read with the
+    /// session's setup: no round trip of its own).
     pub async fn server_info(&self) -> anyhow::Result<ServerInfo> {
-        let row = self
-            .client
-            .query_one(
-                "SELECT current_setting('server_version'), \
-                        current_setting('server_version_num')::int4, \
-                        current_database()::text, \
-                        (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), \
-                        pg_catalog.pg_is_in_recovery(), \
-                        coalesce((SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()), false), \
-                        pg_catalog.pg_postmaster_start_time()::text || '/' || \
-                          (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())::text",
-                &[],
-            )
-            .await
-            .pg_context(|| format!("reading server facts of the {}", self.role.name()))?;
-        // pg_control_system() may be closed to ordinary roles; then the
-        // fingerprint stands in for the identifier.
-        let system_identifier = match self
-            .client
-            .query_one(
-                "SELECT system_identifier FROM pg_catalog.pg_control_system()",
-                &[],
-            )
-            .await
-        {
-            Ok(r) => Some(r.get(0)),
-            Err(_) => None,
-        };
-        Ok(ServerInfo {
-            version: row.get(0),
-            version_num: row.get(1),
-            database: row.get(2),
-            superuser: row.get::<_, Option<bool>>(3).unwrap_or(false),
-            in_recovery: row.get(4),
-            tls: row.get(5),
-            system_identifier,
-            fingerprint: row.get(6),
-        })
+        Ok(self.info.clone())
     }
 }
 

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use tokio::task::JoinSet;
+use tokio_postgres::types::Type;
 
 use crate::catalog::model::SchemaPlan;
 use crate::catalog::{self, quote_literal, QualName, Table, TypeCatalog};
@@ -1268,9 +1269,9 @@ async fn truncate_privileges(
 ) -> anyhow::Result<Vec<bool>> {
     let names: Vec<String> = units.iter().map(|u| u.target.quoted()).collect();
     let rows = c
-        .query(
+        .query_typed(
             "SELECT pg_catalog.has_table_privilege(n, 'TRUNCATE') FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i",
-            &[&names],
+            &[(&names, Type::TEXT_ARRAY)],
         )
         .await
         .pg_context(|| "checking TRUNCATE privileges on the target".into())?;
@@ -1296,7 +1297,7 @@ async fn non_empty_tables(
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
         let rows = c
-            .query(&sql, &[])
+            .query_typed(&sql, &[])
             .await
             .pg_context(|| "checking whether target tables are empty".into())?;
         found.extend(rows.iter().map(|r| r.get::<_, i32>(0) as usize));

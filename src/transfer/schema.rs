@@ -172,9 +172,9 @@ pub async fn conflicts(dst: &Session, plan: &SchemaPlan) -> Result<Vec<(String, 
     if !plan.large_objects.is_empty() {
         for r in dst
             .client
-            .query(
+            .query_typed(
                 "SELECT oid FROM pg_catalog.pg_largeobject_metadata WHERE oid = ANY($1) ORDER BY 1",
-                &[&plan.large_objects],
+                &[(&plan.large_objects, Type::OID_ARRAY)],
             )
             .await
             .pg_context(|| "looking for large objects on the target".into())?
@@ -255,7 +255,11 @@ async fn exist_on_target(dst: &Session, checks: &[(&model::Created, &str, String
               ORDER BY u.i",
             sql.replace("$1", "u.x")
         );
-        if let Ok(rows) = dst.client.query(&all, &[&args]).await {
+        if let Ok(rows) = dst
+            .client
+            .query_typed(&all, &[(&args, Type::TEXT_ARRAY)])
+            .await
+        {
             if rows.len() == at.len() {
                 let answers = rows
                     .iter()
@@ -495,7 +499,7 @@ pub async fn present_on_target(dst: &Session, objects: &[(&str, &str)]) -> Resul
     let (kinds, names): (Vec<&str>, Vec<&str>) = objects.iter().copied().unzip();
     Ok(dst
         .client
-        .query(
+        .query_typed(
             "SELECT CASE k WHEN 'type' THEN pg_catalog.to_regtype(n) IS NOT NULL \
                            WHEN 'function' THEN pg_catalog.to_regprocedure(n) IS NOT NULL \
                            WHEN 'operator' THEN pg_catalog.to_regoperator(n) IS NOT NULL \
@@ -515,7 +519,7 @@ pub async fn present_on_target(dst: &Session, objects: &[(&str, &str)]) -> Resul
                FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) \
                     WITH ORDINALITY AS u(k, n, i) \
               ORDER BY i",
-            &[&kinds, &names],
+            &[(&kinds, Type::TEXT_ARRAY), (&names, Type::TEXT_ARRAY)],
         )
         .await
         .pg_context(|| "looking for objects on the target".into())?
@@ -603,10 +607,10 @@ pub fn split_early(
 pub async fn misplaced_extensions(dst: &Session, plan: &SchemaPlan) -> Result<Vec<String>> {
     let rows = dst
         .client
-        .query(
+        .query_typed(
             "SELECT e.extname::text, n.nspname::text FROM pg_catalog.pg_extension e \
                JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = ANY($1)",
-            &[&plan.extension_names],
+            &[(&plan.extension_names, Type::TEXT_ARRAY)],
         )
         .await
         .pg_context(|| "reading the target's extensions".into())?;
@@ -636,7 +640,7 @@ async fn present(
 ) -> Result<HashSet<String>> {
     Ok(dst
         .client
-        .query(sql, &[&names])
+        .query_typed(sql, &[(&names, Type::TEXT_ARRAY)])
         .await
         .pg_context(|| format!("reading the target's {what}"))?
         .iter()
@@ -687,7 +691,7 @@ pub async fn restricted_extensions(dst: &Session, plan: &SchemaPlan) -> Result<V
     );
     Ok(dst
         .client
-        .query(&sql, &[&plan.extension_names])
+        .query_typed(&sql, &[(&plan.extension_names, Type::TEXT_ARRAY)])
         .await
         .pg_context(|| "reading the target's extension rights".into())?
         .iter()
@@ -713,7 +717,7 @@ pub async fn fit_to_target(dst: &Session, plan: &mut SchemaPlan) -> Result<()> {
     }
     let owner: String = dst
         .client
-        .query_one(
+        .query_typed_one(
             "SELECT pg_catalog.pg_get_userbyid(datdba)::text FROM pg_catalog.pg_database \
               WHERE datname = pg_catalog.current_database()",
             &[],
@@ -848,7 +852,7 @@ fn drop_sql(c: &model::Created, cascade: bool) -> Option<String> {
 async fn lock_budget(dst: &Session) -> Result<usize> {
     let row = dst
         .client
-        .query_one(
+        .query_typed_one(
             "SELECT pg_catalog.current_setting('max_locks_per_transaction')::int8 \
                   * (pg_catalog.current_setting('max_connections')::int8 \
                      + pg_catalog.current_setting('max_prepared_transactions')::int8)",
@@ -1085,7 +1089,6 @@ pub async fn apply_pre(
                         jobs.min(units.len()),
                         None,
                         "creating",
-                        "SET check_function_bodies = off",
                         Some(budget),
                     );
                     for unit in units {
@@ -1154,18 +1157,14 @@ pub async fn apply_pre(
     }
 }
 
-/// A transaction of the schema, with function bodies left unchecked (they
-/// may name what comes later).
+/// A transaction of the schema (function bodies are left unchecked on
+/// every target session: they may name what comes later).
 async fn schema_transaction(dst: &mut Session) -> Result<tokio_postgres::Transaction<'_>> {
-    let tx = dst
+    Ok(dst
         .client
         .transaction()
         .await
-        .pg_context(|| "starting the schema transaction".into())?;
-    tx.batch_execute("SET LOCAL check_function_bodies = off")
-        .await
-        .pg_context(|| "preparing the schema transaction".into())?;
-    Ok(tx)
+        .pg_context(|| "starting the schema transaction".into())?)
 }
 
 fn create_failed(st: &model::Statement, e: &tokio_postgres::Error) -> Error {
@@ -1452,8 +1451,6 @@ pub struct Builders {
     state: Option<RunState>,
     /// What a failure says they were doing ("building").
     verb: &'static str,
-    /// Run on each session before its first statement.
-    setup: &'static str,
     /// Each take of statements in one transaction (only for statements
     /// that commit no record of the run).
     grouped: bool,
@@ -1499,19 +1496,17 @@ impl Builders {
         state: Option<RunState>,
         verb: &'static str,
     ) -> Self {
-        Self::spawn_with(target, n, state, verb, "", None)
+        Self::spawn_with(target, n, state, verb, None)
     }
 
-    /// [`Builders::spawn_as`] with `setup` run on each session first and,
-    /// with `grouped_within` (a lock budget shared by the `n` sessions),
-    /// each take of statements in one transaction holding at most its
-    /// share of that budget.
+    /// [`Builders::spawn_as`] with, for `grouped_within` (a lock budget
+    /// shared by the `n` sessions), each take of statements in one
+    /// transaction holding at most its share of that budget.
     fn spawn_with(
         target: &conn::Endpoint,
         n: usize,
         state: Option<RunState>,
         verb: &'static str,
-        setup: &'static str,
         grouped_within: Option<usize>,
     ) -> Self {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Group>();
@@ -1524,7 +1519,6 @@ impl Builders {
             target: target.clone(),
             state,
             verb,
-            setup,
             grouped: grouped_within.is_some(),
             lock_limit: grouped_within.map_or(usize::MAX, |budget| (budget / n.max(1)).max(1)),
         };
@@ -1540,17 +1534,11 @@ impl Builders {
             self.count.fetch_add(1, Ordering::Relaxed);
             let (rx, failed, target) = (self.rx.clone(), self.failed.clone(), self.target.clone());
             let (state, count, verb) = (self.state.clone(), self.count.clone(), self.verb);
-            let (setup, grouped, lock_limit) = (self.setup, self.grouped, self.lock_limit);
+            let (grouped, lock_limit) = (self.grouped, self.lock_limit);
             self.set.spawn(async move {
                 let mut dst = conn::connect(&target, Role::Target)
                     .await
                     .map_err(Error::Runtime)?;
-                if !setup.is_empty() {
-                    dst.client
-                        .batch_execute(setup)
-                        .await
-                        .pg_context(|| "setting up a session of the target".into())?;
-                }
                 let mut pending: Option<Group> = None;
                 loop {
                     let group = match pending.take() {
