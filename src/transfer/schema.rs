@@ -1003,13 +1003,15 @@ pub async fn apply_pre(
     run: Option<&RunState>,
     record: impl FnOnce(&[String]) -> String,
 ) -> Result<Applied> {
-    let existing = present(
-        dst,
-        "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)",
-        &plan.schemas,
-        "schemas",
-    )
-    .await?;
+    let (existing, budget) = tokio::try_join!(
+        present(
+            dst,
+            "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)",
+            &plan.schemas,
+            "schemas",
+        ),
+        lock_budget(dst)
+    )?;
     let created: Vec<String> = plan
         .schemas
         .iter()
@@ -1017,7 +1019,6 @@ pub async fn apply_pre(
         .cloned()
         .collect();
     let pre: Vec<&model::Statement> = plan.extensions.iter().chain(&plan.pre).collect();
-    let budget = lock_budget(dst).await?;
     let after_cost = after_rows(plan).into_iter().map(lock_cost).sum::<usize>();
     let pre_cost = pre.iter().map(|st| lock_cost(st)).sum::<usize>();
     // All of it in one transaction when it fits; else the parts, and the
@@ -1028,20 +1029,6 @@ pub async fn apply_pre(
     {
         let tx = schema_transaction(dst).await?;
         drop_replaced(&tx, plan, drops).await?;
-        for sch in &created {
-            tx.batch_execute(&format!("CREATE SCHEMA {}", catalog::quote_ident(sch)))
-                .await
-                .map_err(|e| {
-                    Error::Runtime(anyhow!(
-                        "creating schema \"{sch}\" on the target: {}",
-                        describe_pg(&e)
-                    ))
-                })?;
-        }
-        if whole {
-            exec_all(&tx, pid, true, &pre, create_failed).await?;
-            warnings.extend(try_after_rows(&tx, pid, plan).await?);
-        }
         let mut record = record(&created);
         if !whole && !record.is_empty() {
             if let Some(run) = run {
@@ -1049,13 +1036,61 @@ pub async fn apply_pre(
                 record.push_str(&run.schema_pending_sql());
             }
         }
-        if !record.is_empty() {
-            tx.batch_execute(&record).await.pg_context(|| {
-                format!(
-                    "recording the run in schema {} on the target",
-                    crate::runstate::SCHEMA
-                )
-            })?;
+        // The schemas, then (whole) the statements before the rows, many
+        // to a round trip; the record of the run goes with the last batch
+        // (after the trial when whole).
+        let creating: Vec<String> = created
+            .iter()
+            .map(|sch| format!("CREATE SCHEMA {}", catalog::quote_ident(sch)))
+            .collect();
+        let whats: Vec<String> = created
+            .iter()
+            .map(|sch| format!("schema \"{sch}\""))
+            .collect();
+        let recording = format!(
+            "the record of the run in schema {}",
+            crate::runstate::SCHEMA
+        );
+        let mut items: Vec<super::batch::Item> = creating
+            .iter()
+            .zip(&whats)
+            .map(|(sql, what)| super::batch::Item {
+                what,
+                sql: sql.as_str().into(),
+            })
+            .collect();
+        let first = if whole { pre.as_slice() } else { &[] };
+        items.extend(first.iter().map(|st| super::batch::Item {
+            what: &st.what,
+            sql: st.sql.as_str().into(),
+        }));
+        if !whole && !record.is_empty() {
+            items.push(super::batch::Item {
+                what: &recording,
+                sql: record.as_str().into(),
+            });
+        }
+        let schemas = created.len();
+        super::batch::run(&tx, pid, true, &items, |i, e| {
+            if i < schemas {
+                Error::Runtime(anyhow!(
+                    "creating schema \"{}\" on the target: {}",
+                    created[i],
+                    describe_pg(&e)
+                ))
+            } else if i < schemas + first.len() {
+                create_failed(first[i - schemas], &e)
+            } else {
+                Error::Runtime(anyhow!(
+                    "recording the run in schema {} on the target: {}",
+                    crate::runstate::SCHEMA,
+                    describe_pg(&e)
+                ))
+            }
+        })
+        .await?;
+        if whole {
+            warnings.extend(try_after_rows(&tx, pid, plan, &record).await?);
         }
         tx.commit()
             .await
@@ -1099,12 +1134,8 @@ pub async fn apply_pre(
             }
         }
         let tx = schema_transaction(dst).await?;
-        let warnings = try_after_rows(&tx, pid, plan).await?;
-        if let Some(run) = run {
-            tx.batch_execute(&run.schema_done_sql())
-                .await
-                .pg_context(|| "recording the schema as created".into())?;
-        }
+        let done = run.map(|r| r.schema_done_sql()).unwrap_or_default();
+        let warnings = try_after_rows(&tx, pid, plan, &done).await?;
         tx.commit()
             .await
             .pg_context(|| "committing the schema".into())?;
@@ -1247,36 +1278,48 @@ fn after_rows(plan: &SchemaPlan) -> Vec<&model::Statement> {
 /// moves, instead of after an hour of loading. (What only the rows can
 /// break, a unique index over duplicates, still shows at the end.)
 /// When the target's lock table cannot hold them all in one transaction,
-/// the trial is given up: the warning returned says so.
+/// the trial is given up: the warning returned says so. `then` (SQL, may
+/// be empty) runs after the trial is undone, in the same round trip.
 async fn try_after_rows(
     tx: &tokio_postgres::Transaction<'_>,
     pid: i32,
     plan: &SchemaPlan,
+    then: &str,
 ) -> Result<Option<String>> {
-    tx.batch_execute("SAVEPOINT pgbarge_after_rows")
-        .await
-        .pg_context(|| "trying the statements after the rows".into())?;
-    // The large objects exist (empty) for their owners, grants and
-    // comments to apply to.
-    if !plan.large_objects.is_empty() {
-        tx.execute(
-            "SELECT pg_catalog.lo_create(o) FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS o",
-            &[&plan.large_objects],
-        )
-        .await
-        .map_err(|e| {
-            Error::Runtime(anyhow::anyhow!(
-                "the target refuses to create the source's large objects (found before any row \
-                 moved; nothing was written): {}",
-                describe_pg(&e)
-            ))
-        })?;
-    }
+    // The savepoint is sent with the statements, not before them (the
+    // client pipelines what is asked together, in order): one round trip
+    // fewer. Should it fail, the statements fail too, and its error is
+    // the one told.
+    let savepoint = async {
+        tx.batch_execute("SAVEPOINT pgbarge_after_rows")
+            .await
+            .pg_context(|| "trying the statements after the rows".into())
+            .map_err(Error::Runtime)
+    };
     let after = after_rows(plan);
-    let tried: Vec<std::borrow::Cow<model::Statement>> =
-        after.iter().map(|st| as_tried(plan, st)).collect();
-    let tried: Vec<&model::Statement> = tried.iter().map(|st| st.as_ref()).collect();
-    let tried = exec_all(tx, pid, true, &tried, refused_early).await;
+    let tried = async {
+        // The large objects exist (empty) for their owners, grants and
+        // comments to apply to.
+        if !plan.large_objects.is_empty() {
+            tx.execute(
+                "SELECT pg_catalog.lo_create(o) FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS o",
+                &[&plan.large_objects],
+            )
+            .await
+            .map_err(|e| {
+                Error::Runtime(anyhow::anyhow!(
+                    "the target refuses to create the source's large objects (found before any \
+                     row moved; nothing was written): {}",
+                    describe_pg(&e)
+                ))
+            })?;
+        }
+        let tried: Vec<std::borrow::Cow<model::Statement>> =
+            after.iter().map(|st| as_tried(plan, st)).collect();
+        let tried: Vec<&model::Statement> = tried.iter().map(|st| st.as_ref()).collect();
+        Ok::<_, Error>(exec_all(tx, pid, true, &tried, refused_early).await)
+    };
+    let ((), tried) = tokio::try_join!(savepoint, tried)?;
     let warning = match tried {
         Ok(()) => None,
         Err(e) if is_lock_table_full(&e) => Some(format!(
@@ -1287,9 +1330,14 @@ async fn try_after_rows(
         )),
         Err(e) => return Err(e),
     };
-    tx.batch_execute("ROLLBACK TO SAVEPOINT pgbarge_after_rows")
-        .await
-        .pg_context(|| "undoing the trial of the statements after the rows".into())?;
+    let mut undo = String::from("ROLLBACK TO SAVEPOINT pgbarge_after_rows");
+    if !then.is_empty() {
+        undo.push_str(";\n");
+        undo.push_str(then);
+    }
+    tx.batch_execute(&undo).await.pg_context(|| {
+        "undoing the trial of the statements after the rows (and recording the run)".into()
+    })?;
     Ok(warning)
 }
 
@@ -1397,7 +1445,7 @@ pub async fn trial(dst: &mut Session, plan: &SchemaPlan) -> Result<Trial> {
         )),
         Err(Error::Runtime(e)) => Trial::Refuses(format!("{e:#}")),
         Err(other) => return Err(other),
-        Ok(()) => match try_after_rows(&tx, pid, plan).await {
+        Ok(()) => match try_after_rows(&tx, pid, plan, "").await {
             Ok(None) => Trial::Takes,
             Ok(Some(warning)) => Trial::TooLarge(warning),
             Err(Error::Runtime(e)) => Trial::Refuses(format!("{e:#}")),
