@@ -445,7 +445,12 @@ pub async fn start(
     target: &crate::conn::Endpoint,
     mode: crate::progress::Mode,
 ) -> crate::Result<(RunState, bool)> {
-    let recordable = may_record(c).await?;
+    let run = RunState {
+        id: resumed.map_or_else(|| RunState::new().id, |r| r.id.clone()),
+    };
+    // Asked together (one round trip); a claim of a run that cannot be
+    // recorded is harmless (it ends with the session).
+    let (recordable, claimed) = tokio::try_join!(may_record(c), claim(c, &run.id))?;
     if !recordable {
         if resume {
             return Err(crate::Error::usage(format!(
@@ -458,10 +463,7 @@ pub async fn start(
              cannot be resumed: a failure undoes it"
         ));
     }
-    let run = RunState {
-        id: resumed.map_or_else(|| RunState::new().id, |r| r.id.clone()),
-    };
-    if recordable && !claim(c, &run.id).await? {
+    if recordable && !claimed {
         return Err(crate::Error::usage(format!(
             "another pgbarge process is running this {command} into {target} right now"
         )));

@@ -167,16 +167,17 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     } else {
         "copy"
     };
-    let resumed = runstate::resumable(
-        &dst.client,
-        command,
-        s.resume,
-        s.clean || (s.data_only && s.truncate),
-        &s.target,
-        mode,
-    )
-    .await?;
-    let leftovers = crate::clean::rehearsal_warnings(&dst).await?;
+    let (resumed, leftovers) = tokio::try_join!(
+        runstate::resumable(
+            &dst.client,
+            command,
+            s.resume,
+            s.clean || (s.data_only && s.truncate),
+            &s.target,
+            mode,
+        ),
+        crate::clean::rehearsal_warnings(&dst)
+    )?;
     // The run is recorded on the target when its role may: then a failure
     // keeps what is done for --resume instead of undoing it.
     let (run, recordable) = runstate::start(
@@ -220,7 +221,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
     if !s.data_only {
         // Nothing is written yet: a stop request simply ends the reading.
         let resuming = resumed.is_some();
-        let (mut plan, found, read) = tokio::select! {
+        let (mut plan, found, read, misplaced) = tokio::select! {
             r = async {
                 let c = &src.client;
                 let helper = match helper {
@@ -229,30 +230,43 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 };
                 // The tables without their sizes (the plan does not need
                 // them: they are read below, while the target is checked),
-                // and meanwhile the round trip to the idle target.
-                let mut read = tokio::try_join!(
-                    catalog::read_tables_with(c, false),
-                    catalog::read_schema_names(c),
-                    measure_link(&dst)
-                )?;
-                let mut plan =
-                    schema::plan_with(&s.plan_options(), &src, helper.as_ref(), &read.0, &read.1).await?;
+                // and the plan; meanwhile the round trip to the idle
+                // target is measured.
+                let planned = async {
+                    let (tables, names) = tokio::try_join!(
+                        catalog::read_tables_with(c, false),
+                        catalog::read_schema_names(c)
+                    )?;
+                    let plan =
+                        schema::plan_with(&s.plan_options(), &src, helper.as_ref(), &tables, &names)
+                            .await?;
+                    Ok::<_, Error>((tables, names, plan))
+                };
+                let ((tables, names, mut plan), link) =
+                    tokio::try_join!(planned, async { measure_link(&dst).await.map_err(Error::Runtime) })?;
+                let mut read = (tables, names, link);
                 let oids: Vec<u32> = read.0.iter().map(|t| t.oid).collect();
-                let (sizes, found) = tokio::try_join!(
+                let (sizes, (found, misplaced)) = tokio::try_join!(
                     async { catalog::table_sizes(c, &oids).await.map_err(Error::Runtime) },
                     async {
                         schema::fit_to_target(&dst, &mut plan).await?;
-                        // A resumed run's objects exist: they are its own.
-                        match resuming {
-                            true => Ok(Vec::new()),
-                            false => schema::check_target(&dst, &plan, s.clean, s.yes, &s.target).await,
-                        }
+                        let plan = &plan;
+                        tokio::try_join!(
+                            async {
+                                // A resumed run's objects exist: they are its own.
+                                match resuming {
+                                    true => Ok(Vec::new()),
+                                    false => schema::check_target(&dst, plan, s.clean, s.yes, &s.target).await,
+                                }
+                            },
+                            schema::misplaced_extensions(&dst, plan)
+                        )
                     }
                 )?;
                 for t in &mut read.0 {
                     t.bytes = sizes.get(&t.oid).copied().unwrap_or(0);
                 }
-                Ok::<_, Error>((plan, found, read))
+                Ok::<_, Error>((plan, found, read, misplaced))
             } => r?,
             _ = stop::wait() => return Err(Error::Interrupted),
         };
@@ -279,7 +293,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         let mut with_schema: Vec<String> = with_schema.iter().map(|t| t.to_string()).collect();
         with_schema.sort();
         warnings.extend(plan.warnings.iter().cloned());
-        warnings.extend(schema::misplaced_extensions(&dst, &plan).await?);
+        warnings.extend(misplaced);
         let t0 = Instant::now();
         if let Some(r) = &resumed {
             runstate::same_run(r, &digest)?;
