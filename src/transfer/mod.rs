@@ -288,6 +288,8 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             schemas: read.1,
             link: read.2,
             created_now: resumed.is_none(),
+            types: None,
+            owned: None,
         });
         plan.build_with_tables(&with_schema);
         let mut with_schema: Vec<String> = with_schema.iter().map(|t| t.to_string()).collect();
@@ -327,15 +329,28 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                 }
                 sql
             };
-            let applied = schema::apply_pre(
-                &mut dst,
-                s.jobs,
-                &plan,
-                &found,
-                recordable.then_some(&run),
-                record,
-            )
-            .await?;
+            // The source, idle meanwhile, is read for the loads' setup.
+            let c = &src.client;
+            let (applied, types, owned) = tokio::try_join!(
+                schema::apply_pre(
+                    &mut dst,
+                    s.jobs,
+                    &plan,
+                    &found,
+                    recordable.then_some(&run),
+                    record,
+                ),
+                async { TypeCatalog::read(c).await.map_err(Error::Runtime) },
+                async {
+                    catalog::read_owned_sequences(c)
+                        .await
+                        .map_err(Error::Runtime)
+                }
+            )?;
+            if let Some(r) = &mut source_read {
+                r.types = Some(types);
+                r.owned = Some(owned);
+            }
             warnings.extend(applied.warnings);
             created_schemas = applied.created;
             if recordable {
@@ -402,6 +417,12 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
             )));
         }
     }
+    // The workers' sessions open while the loads are prepared (as many as
+    // the jobs, at most one per table the source has).
+    let tables = source_read.as_ref().map_or(usize::MAX, |r| {
+        r.tables.iter().filter(|t| t.has_storage()).count()
+    });
+    let mut opened = Some(open_pairs(s, snapshot.clone(), s.jobs.min(tables).max(1)));
     let outcome: Result<RunReport> = async {
         stop::check()?;
         let prepared = tokio::select! {
@@ -551,7 +572,7 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
 
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         let ticker = tokio::spawn(progress.clone().run_ticker(stop_rx));
-        let run = run_workers(ctx.clone()).await;
+        let run = run_workers(ctx.clone(), opened.take()).await;
         let _ = stop_tx.send(());
         let _ = ticker.await;
         run?;
@@ -860,12 +881,26 @@ async fn prepare(
     let c = &src.client;
     let created_now = read.as_ref().is_some_and(|r| r.created_now);
     let measured = read.as_ref().map(|r| r.link.clone());
+    let (types, owned, tables) = match read {
+        Some(r) => (r.types, r.owned, Some((r.tables, r.schemas))),
+        None => (None, None, None),
+    };
     let (src_types, owned, (src_tables, schemas)) = tokio::try_join!(
-        TypeCatalog::read(c),
-        catalog::read_owned_sequences(c),
         async {
-            match read {
-                Some(r) => Ok((r.tables, r.schemas)),
+            match types {
+                Some(t) => Ok(t),
+                None => TypeCatalog::read(c).await,
+            }
+        },
+        async {
+            match owned {
+                Some(o) => Ok(o),
+                None => catalog::read_owned_sequences(c).await,
+            }
+        },
+        async {
+            match tables {
+                Some(t) => Ok(t),
                 None => tokio::try_join!(catalog::read_tables(c), catalog::read_schema_names(c)),
             }
         }
@@ -1074,6 +1109,9 @@ struct SourceRead {
     created_now: bool,
     /// The round trip to the target, measured while the plan was read.
     link: LinkReport,
+    /// The source's types and owned sequences, when read already.
+    types: Option<TypeCatalog>,
+    owned: Option<Vec<catalog::OwnedSequence>>,
 }
 
 /// The tables (target names) whose keys, indexes or foreign keys the
@@ -1372,6 +1410,25 @@ async fn open_source(ctx: &Ctx) -> anyhow::Result<Session> {
     join_snapshot(&ctx.settings.source, ctx.snapshot.as_deref()).await
 }
 
+/// A worker's pair of sessions: source (in `snapshot`) and target.
+async fn open_pair(s: &CopySettings, snapshot: Option<&str>) -> anyhow::Result<(Session, Session)> {
+    tokio::try_join!(join_snapshot(&s.source, snapshot), open_target_for(s))
+}
+
+/// Workers' sessions being opened (see `open_pairs`).
+type Opening = tokio::task::JoinHandle<anyhow::Result<Vec<(Session, Session)>>>;
+
+/// `n` workers' sessions, opened in the background while the coordinator
+/// still prepares (on a distant target a connection costs several round
+/// trips the first load need not wait for).
+fn open_pairs(s: &CopySettings, snapshot: Option<String>, n: usize) -> Opening {
+    let s = s.clone();
+    tokio::spawn(async move {
+        let opened = (0..n).map(|_| open_pair(&s, snapshot.as_deref()));
+        futures_util::future::try_join_all(opened).await
+    })
+}
+
 /// A source session in a read-only transaction that sees `snapshot`
 /// (exported by the coordinator), or its own when there is none.
 pub async fn join_snapshot(ep: &conn::Endpoint, snapshot: Option<&str>) -> anyhow::Result<Session> {
@@ -1451,8 +1508,12 @@ where
 }
 
 async fn open_target(ctx: &Ctx) -> anyhow::Result<Session> {
-    let s = conn::connect(&ctx.settings.target, Role::Target).await?;
-    if ctx.settings.disable_triggers {
+    open_target_for(&ctx.settings).await
+}
+
+async fn open_target_for(settings: &CopySettings) -> anyhow::Result<Session> {
+    let s = conn::connect(&settings.target, Role::Target).await?;
+    if settings.disable_triggers {
         s.client
             .batch_execute("SET session_replication_role = replica")
             .await
@@ -1461,16 +1522,22 @@ async fn open_target(ctx: &Ctx) -> anyhow::Result<Session> {
     Ok(s)
 }
 
-async fn run_workers(ctx: Arc<Ctx>) -> Result<()> {
+/// Run the loads on `jobs` workers, with the sessions `opened` early
+/// (see `open_pairs`) and as many more as they need.
+async fn run_workers(ctx: Arc<Ctx>, opened: Option<Opening>) -> Result<()> {
     let n = ctx.settings.jobs.min(ctx.ordering.jobs.len()).max(1);
-    // Open every session before the first write: a refused connection
-    // should stop the run while the target is untouched.
+    // Open every session before the first load: a refused connection
+    // should stop the run before any row moves.
+    let mut sessions = match opened {
+        Some(h) => h.await.map_err(|e| anyhow!("worker start: {e}"))??,
+        None => Vec::new(),
+    };
+    sessions.truncate(n);
     let mut opening = JoinSet::new();
-    for _ in 0..n {
+    for _ in sessions.len()..n {
         let c = ctx.clone();
         opening.spawn(async move { tokio::try_join!(open_source(&c), open_target(&c)) });
     }
-    let mut sessions = Vec::new();
     while let Some(r) = opening.join_next().await {
         sessions.push(r.map_err(|e| anyhow!("worker start: {e}"))??);
     }
