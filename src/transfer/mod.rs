@@ -1801,11 +1801,11 @@ async fn load_by_insert(
         return Ok(None);
     }
     let ruled: bool = tx
-        .query_one(
+        .query_typed_one(
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite \
               WHERE rulename <> '_RETURN' AND ev_class IN \
                 (SELECT pg_catalog.to_regclass(n) FROM pg_catalog.unnest($1::text[]) AS n))",
-            &[&targets],
+            &[(&targets, Type::TEXT_ARRAY)],
         )
         .await
         .map_err(|e| (first, anyhow!("target: {}", describe_pg(&e))))?
@@ -2180,23 +2180,64 @@ fn add_keys_sql(table: &QualName, keys: &[catalog::ForeignKey]) -> String {
 
 /// Carry sequence positions over, so new rows on the target do not collide
 /// with copied ones. The target's sequence is found through its column.
+/// Each side is asked all at once (a round trip, not one per sequence);
+/// when the target refuses the set, each sequence is asked alone, so the
+/// error names it.
 async fn set_sequences(
     src: &Session,
     dst: &Session,
     seqs: &[(catalog::OwnedSequence, QualName)],
     warnings: &mut Vec<String>,
 ) -> anyhow::Result<Vec<SequenceReport>> {
-    let mut out = Vec::new();
-    for (o, target_table) in seqs {
-        let state = src
-            .client
-            .query_one(
-                &format!("SELECT last_value, is_called FROM {}", o.sequence.quoted()),
-                &[],
-            )
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let reads: Vec<String> = seqs
+        .iter()
+        .map(|(o, _)| format!("SELECT last_value, is_called FROM {}", o.sequence.quoted()))
+        .collect();
+    let states =
+        futures_util::future::join_all(reads.iter().map(|sql| src.client.query_typed(sql, &[])))
             .await;
-        let row = match state {
-            Ok(r) => r,
+    let tables: Vec<String> = seqs.iter().map(|(_, t)| t.quoted()).collect();
+    let columns: Vec<&str> = seqs.iter().map(|(o, _)| o.column.as_str()).collect();
+    let found = dst
+        .client
+        .query_typed(
+            "SELECT pg_catalog.pg_get_serial_sequence(t, c) \
+               FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) \
+                    WITH ORDINALITY AS u(t, c, i) ORDER BY i",
+            &[(&tables, Type::TEXT_ARRAY), (&columns, Type::TEXT_ARRAY)],
+        )
+        .await
+        .ok()
+        .filter(|rows| rows.len() == seqs.len());
+    let mut targets: Vec<Option<String>> = Vec::with_capacity(seqs.len());
+    for (k, (o, target_table)) in seqs.iter().enumerate() {
+        targets.push(match &found {
+            Some(rows) => rows[k].get(0),
+            None => dst
+                .client
+                .query_typed_one(
+                    "SELECT pg_catalog.pg_get_serial_sequence($1, $2)",
+                    &[(&tables[k], Type::TEXT), (&o.column, Type::TEXT)],
+                )
+                .await
+                .pg_context(|| format!("finding the sequence of {target_table}.{}", o.column))?
+                .get(0),
+        });
+    }
+    let mut out = Vec::new();
+    for (((o, target_table), state), target_seq) in seqs.iter().zip(states).zip(targets) {
+        let row = match state.map(|rows| rows.into_iter().next()) {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                warnings.push(format!(
+                    "sequence {} not carried over: the source answered no state for it",
+                    o.sequence
+                ));
+                continue;
+            }
             Err(e) => {
                 warnings.push(format!(
                     "sequence {} not carried over: cannot read it on the source: {}",
@@ -2206,16 +2247,6 @@ async fn set_sequences(
                 continue;
             }
         };
-        let (last, called): (i64, bool) = (row.get(0), row.get(1));
-        let target_seq: Option<String> = dst
-            .client
-            .query_one(
-                "SELECT pg_catalog.pg_get_serial_sequence($1, $2)",
-                &[&target_table.quoted(), &o.column],
-            )
-            .await
-            .pg_context(|| format!("finding the sequence of {target_table}.{}", o.column))?
-            .get(0);
         let Some(target_seq) = target_seq else {
             warnings.push(format!(
                 "sequence {} not carried over: column \"{}\" of target {target_table} has no sequence",
@@ -2223,19 +2254,43 @@ async fn set_sequences(
             ));
             continue;
         };
-        dst.client
-            .query_one(
-                "SELECT pg_catalog.setval($1::text::regclass, $2, $3)",
-                &[&target_seq, &last, &called],
-            )
-            .await
-            .pg_context(|| format!("setting sequence {target_seq}"))?;
         out.push(SequenceReport {
             source: o.sequence.to_string(),
             target: target_seq,
-            last_value: last,
-            is_called: called,
+            last_value: row.get(0),
+            is_called: row.get(1),
         });
+    }
+    let names: Vec<&str> = out.iter().map(|r| r.target.as_str()).collect();
+    let values: Vec<i64> = out.iter().map(|r| r.last_value).collect();
+    let called: Vec<bool> = out.iter().map(|r| r.is_called).collect();
+    let all = dst
+        .client
+        .query_typed(
+            "SELECT pg_catalog.setval(s::regclass, v, c) \
+               FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::int8[]), \
+                               pg_catalog.unnest($3::bool[])) AS u(s, v, c)",
+            &[
+                (&names, Type::TEXT_ARRAY),
+                (&values, Type::INT8_ARRAY),
+                (&called, Type::BOOL_ARRAY),
+            ],
+        )
+        .await;
+    if all.is_err() {
+        for r in &out {
+            dst.client
+                .query_typed_one(
+                    "SELECT pg_catalog.setval($1::text::regclass, $2, $3)",
+                    &[
+                        (&r.target, Type::TEXT),
+                        (&r.last_value, Type::INT8),
+                        (&r.is_called, Type::BOOL),
+                    ],
+                )
+                .await
+                .pg_context(|| format!("setting sequence {}", r.target))?;
+        }
     }
     Ok(out)
 }
