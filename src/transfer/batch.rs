@@ -27,7 +27,7 @@ use crate::error::{describe_pg, Error, Result};
 /// round trip, not its bandwidth, is what a small batch saves)...
 const MAX_BYTES: usize = 512 * 1024;
 /// ... and this many statements (the unit named by a lock wait report).
-const MAX_STATEMENTS: usize = 500;
+pub const MAX_STATEMENTS: usize = 500;
 
 /// One statement to run: `what` names it in errors, `sql` is what is
 /// sent (the statement, or it with the record of its run).
@@ -67,7 +67,7 @@ pub fn batches<S: AsRef<str>>(sqls: &[S]) -> Vec<Range<usize>> {
 
 /// The text of one batch: the statements separated so that none can end
 /// inside another's line comment.
-fn joined(items: &[Item<'_>]) -> String {
+pub fn joined(items: &[Item<'_>]) -> String {
     let mut sql = String::new();
     for it in items {
         if !sql.is_empty() {

@@ -1105,6 +1105,8 @@ pub async fn apply_pre(
     // goes on `jobs` sessions side by side, each statement committed alone
     // (so no session holds a lock another waits for longer than one
     // statement).
+    // The waves' sessions, kept from one wave to the next.
+    let pool = SessionPool::default();
     let rest = async {
         for step in pre_steps(&pre, jobs) {
             match step {
@@ -1125,6 +1127,7 @@ pub async fn apply_pre(
                         None,
                         "creating",
                         Some(budget),
+                        Some(pool.clone()),
                     );
                     for unit in units {
                         side.send_group(unit.iter().map(|&i| pre[i].clone()).collect(), true);
@@ -1505,7 +1508,12 @@ pub struct Builders {
     /// The locks (see `lock_cost`) a take may hold at once: the sessions
     /// together stay within the target's lock table.
     lock_limit: usize,
+    /// Where sessions come from first and go back to (see `spawn_with`).
+    pool: Option<SessionPool>,
 }
+
+/// Target sessions kept between builders that run one after the other.
+pub type SessionPool = std::sync::Arc<std::sync::Mutex<Vec<Session>>>;
 
 /// Statements queued together; `small`: they may share a round trip with
 /// other small groups.
@@ -1529,6 +1537,10 @@ impl Group {
 /// The statements a builder takes at once, at most.
 const GROUP_LIMIT: usize = 200;
 
+/// ... and when each take is one transaction (schema statements before
+/// the rows): as many as go in one batch, so a take is one round trip.
+const GROUPED_LIMIT: usize = super::batch::MAX_STATEMENTS;
+
 impl Builders {
     /// `n` sessions; with `state`, each statement commits with the record
     /// that it ran (so `--resume` does not run it again).
@@ -1544,18 +1556,21 @@ impl Builders {
         state: Option<RunState>,
         verb: &'static str,
     ) -> Self {
-        Self::spawn_with(target, n, state, verb, None)
+        Self::spawn_with(target, n, state, verb, None, None)
     }
 
     /// [`Builders::spawn_as`] with, for `grouped_within` (a lock budget
     /// shared by the `n` sessions), each take of statements in one
-    /// transaction holding at most its share of that budget.
+    /// transaction holding at most its share of that budget; with `pool`,
+    /// sessions are taken from it before new ones connect, and given back
+    /// to it when their work is done (for the next builders).
     fn spawn_with(
         target: &conn::Endpoint,
         n: usize,
         state: Option<RunState>,
         verb: &'static str,
         grouped_within: Option<usize>,
+        pool: Option<SessionPool>,
     ) -> Self {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Group>();
         let mut b = Builders {
@@ -1569,6 +1584,7 @@ impl Builders {
             verb,
             grouped: grouped_within.is_some(),
             lock_limit: grouped_within.map_or(usize::MAX, |budget| (budget / n.max(1)).max(1)),
+            pool,
         };
         b.widen(n);
         b
@@ -1582,11 +1598,15 @@ impl Builders {
             self.count.fetch_add(1, Ordering::Relaxed);
             let (rx, failed, target) = (self.rx.clone(), self.failed.clone(), self.target.clone());
             let (state, count, verb) = (self.state.clone(), self.count.clone(), self.verb);
-            let (grouped, lock_limit) = (self.grouped, self.lock_limit);
+            let (grouped, lock_limit, pool) = (self.grouped, self.lock_limit, self.pool.clone());
             self.set.spawn(async move {
-                let mut dst = conn::connect(&target, Role::Target)
-                    .await
-                    .map_err(Error::Runtime)?;
+                let reused = pool.as_ref().and_then(|p| p.lock().ok()?.pop());
+                let mut dst = match reused {
+                    Some(s) => s,
+                    None => conn::connect(&target, Role::Target)
+                        .await
+                        .map_err(Error::Runtime)?,
+                };
                 let mut pending: Option<Group> = None;
                 loop {
                     let group = match pending.take() {
@@ -1608,7 +1628,8 @@ impl Builders {
                         // And no more table data than one small table may
                         // hold: many tiny tables share a round trip, a
                         // few bigger ones (partitions) are spread.
-                        while batch.len() < GROUP_LIMIT && share > 0 && bytes < SMALL_TABLE_BYTES {
+                        let limit = if grouped { GROUPED_LIMIT } else { GROUP_LIMIT };
+                        while batch.len() < limit && share > 0 && bytes < SMALL_TABLE_BYTES {
                             share -= 1;
                             match q.try_recv() {
                                 Ok(g) if g.small && locks + g.locks() <= lock_limit => {
@@ -1664,6 +1685,11 @@ impl Builders {
                     if run.is_err() {
                         failed.store(true, Ordering::Relaxed);
                         return run;
+                    }
+                }
+                if let Some(p) = &pool {
+                    if let Ok(mut p) = p.lock() {
+                        p.push(dst);
                     }
                 }
                 Ok(())
@@ -1729,6 +1755,28 @@ async fn in_one_transaction(
     items: &[super::batch::Item<'_>],
 ) -> Option<Result<()>> {
     let pid = dst.pid;
+    // A take that goes as one batch goes with its BEGIN and COMMIT: one
+    // round trip instead of three. Refused (the rest of it skipped, the
+    // transaction aborted), it is rolled back.
+    let sqls: Vec<&str> = items.iter().map(|i| i.sql.as_ref()).collect();
+    if super::batch::batches(&sqls).len() == 1 {
+        let sql = format!("BEGIN;\n{}\n;\nCOMMIT", super::batch::joined(items));
+        let what = || {
+            format!(
+                "{} and the {} statements after it",
+                items[0].what,
+                items.len() - 1
+            )
+        };
+        return match conn::locks::working(pid, what, dst.client.batch_execute(&sql)).await {
+            Ok(Ok(())) => Some(Ok(())),
+            Ok(Err(_)) => {
+                let _ = dst.client.batch_execute("ROLLBACK").await;
+                None
+            }
+            Err(lost) => Some(Err(Error::Runtime(lost))),
+        };
+    }
     let tx = dst.client.transaction().await.ok()?;
     let ran = super::batch::run(&tx, pid, true, items, |_, e| {
         Error::Runtime(anyhow!("{}", describe_pg(&e)))
