@@ -1757,9 +1757,13 @@ async fn read_table_post(
                 build,
                 table,
                 attach,
+                whole,
                 to_parent,
                 comment,
             } => {
+                if let (Some(whole), Some(part)) = (whole, &build.part) {
+                    plan.whole_keys.insert(part.clone(), whole);
+                }
                 plan.indexes.push(build);
                 plan.index_tables.push(table);
                 attaches.extend(attach);

@@ -48,8 +48,10 @@ pub struct ConstraintDef {
     pub own_index: Option<QualName>,
 }
 
-/// A constraint's statements, by where they go in the plan.
+/// A constraint's statements, by where they go in the plan (a value
+/// taken apart at once: its variants' sizes do not matter).
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum RenderedConstraint {
     Key {
         /// Built with the table's indexes: the key's unique index, or the
@@ -60,6 +62,10 @@ pub enum RenderedConstraint {
         table: Option<QualName>,
         /// `ADD CONSTRAINT .. USING INDEX`, after every load.
         attach: Option<Statement>,
+        /// With `attach`: the key in one statement, `ADD CONSTRAINT ..`
+        /// building its index (cheaper on an empty table; see
+        /// `SchemaPlan::whole_keys`).
+        whole: Option<String>,
         /// A partition's key: its index attached to the parent's, after
         /// `attach`.
         to_parent: Option<Statement>,
@@ -168,6 +174,7 @@ pub fn render_constraint(k: &ConstraintDef, m: &Mapper) -> RenderedConstraint {
                     quote_ident(name),
                 ),
             )),
+            whole: Some(add.sql),
             to_parent,
             comment,
         },
@@ -175,6 +182,7 @@ pub fn render_constraint(k: &ConstraintDef, m: &Mapper) -> RenderedConstraint {
             build: add,
             table: table_of_build,
             attach: None,
+            whole: None,
             to_parent,
             comment,
         },
