@@ -1118,6 +1118,58 @@ mod tests {
     }
 
     #[test]
+    fn a_split_key_built_with_the_schema_is_one_statement_when_its_whole_form_is_known() {
+        let (a, big) = (QualName::new("app", "a"), QualName::new("app", "big"));
+        let of = |kind, sql: &str, part: &str, t: &QualName| {
+            Statement::new(kind, format!("constraint {part} on {t}"), sql).of_part(part, t.clone())
+        };
+        let part = |name: &str, t: &QualName| Part {
+            name: name.into(),
+            table: t.clone(),
+        };
+        let mut plan = SchemaPlan {
+            pre: vec![st("table app.a", "CREATE TABLE app.a (id int)")],
+            indexes: vec![
+                of(Kind::ConstraintIndex, "CREATE UNIQUE INDEX a_pkey ON app.a (id)", "a_pkey", &a),
+                of(Kind::ConstraintIndex, "CREATE UNIQUE INDEX big_pkey ON app.big (id)", "big_pkey", &big),
+            ],
+            index_tables: vec![Some(a.clone()), Some(big.clone())],
+            post: vec![
+                of(Kind::Constraint, "ALTER TABLE ONLY app.a ADD CONSTRAINT a_pkey PRIMARY KEY USING INDEX a_pkey DEFERRABLE", "a_pkey", &a),
+                of(Kind::Constraint, "ALTER TABLE ONLY app.big ADD CONSTRAINT big_pkey PRIMARY KEY USING INDEX big_pkey", "big_pkey", &big),
+            ],
+            whole_keys: [
+                (part("a_pkey", &a), "ALTER TABLE ONLY app.a ADD CONSTRAINT a_pkey PRIMARY KEY (id) DEFERRABLE".to_string()),
+                (part("big_pkey", &big), "ALTER TABLE ONLY app.big ADD CONSTRAINT big_pkey PRIMARY KEY (id)".to_string()),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        plan.build_with_tables(&[a.clone()].into());
+        let sqls = |v: &[Statement]| v.iter().map(|s| s.sql.clone()).collect::<Vec<_>>();
+        // The small table's key in one statement, named as the constraint;
+        // the big table's still built as its index, made the key after.
+        assert_eq!(
+            sqls(&plan.pre),
+            [
+                "CREATE TABLE app.a (id int)",
+                "ALTER TABLE ONLY app.a ADD CONSTRAINT a_pkey PRIMARY KEY (id) DEFERRABLE",
+            ]
+        );
+        assert_eq!(plan.pre[1].kind, Kind::Constraint);
+        assert_eq!(plan.pre[1].part, Some(part("a_pkey", &a)));
+        assert!(plan.pre[1].slot.is_some());
+        assert_eq!(
+            sqls(&plan.indexes),
+            ["CREATE UNIQUE INDEX big_pkey ON app.big (id)"]
+        );
+        assert_eq!(
+            sqls(&plan.post),
+            ["ALTER TABLE ONLY app.big ADD CONSTRAINT big_pkey PRIMARY KEY USING INDEX big_pkey"]
+        );
+    }
+
+    #[test]
     fn keep_only_drops_what_names_a_left_out_object_and_what_depends_on_that() {
         let mut plan = SchemaPlan {
             schemas: vec!["app".into(), "other".into()],
