@@ -670,7 +670,13 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
                         None => say("the large objects were copied by the interrupted run"),
                     }
                 }
-                set_sequences(&src, &dst, &sequences, &mut warnings).await?
+                let mut late = Vec::new();
+                let set = set_sequences(&src, &dst, &sequences, &mut late).await?;
+                for w in &late {
+                    say(&format!("warning: {w}"));
+                }
+                warnings.extend(late);
+                set
             }
             (_, _, builders) => {
                 if let Some(b) = builders {

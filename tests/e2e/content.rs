@@ -453,3 +453,49 @@ fn foreign_keys_are_rebuilt_exactly_or_rolled_back() {
         assert_eq!(snapshot(&dst2), before, "{extra:?}");
     }
 }
+
+/// Sequences are carried over all at once: each target sequence found
+/// through its column and set as of the snapshot, identity columns too;
+/// a target column without a sequence is a warning naming it, and the
+/// others are still set.
+#[test]
+fn sequences_are_set_together_and_a_column_without_one_is_named() {
+    let s = servers();
+    let (src, dst) = db_pair(
+        "seqs",
+        "CREATE SCHEMA app; \
+         CREATE TABLE app.a (id serial PRIMARY KEY, v text); \
+         CREATE TABLE app.b (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);",
+    );
+    // The target's app.c has a plain column where the source has a serial.
+    s.source
+        .client(&src)
+        .batch_execute(
+            "CREATE TABLE app.c (id serial PRIMARY KEY); \
+             INSERT INTO app.a (v) SELECT 'x' FROM generate_series(1, 7); \
+             INSERT INTO app.b (v) SELECT 'y' FROM generate_series(1, 4); \
+             INSERT INTO app.c SELECT FROM generate_series(1, 3);",
+        )
+        .unwrap();
+    s.target
+        .client(&dst)
+        .batch_execute("CREATE TABLE app.c (id int PRIMARY KEY)")
+        .unwrap();
+    let run = copy(&src, &dst, &[]);
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("app.c_id_seq not carried over")
+            && run.stderr.contains("has no sequence"),
+        "{}",
+        run.stderr
+    );
+    let mut c = s.target.client(&dst);
+    let next: Vec<i32> = c
+        .query_one(
+            "SELECT nextval('app.a_id_seq')::int4, nextval('app.b_id_seq')::int4",
+            &[],
+        )
+        .map(|r| vec![r.get(0), r.get(1)])
+        .unwrap();
+    assert_eq!(next, [8, 5]);
+}
