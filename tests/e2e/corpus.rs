@@ -54,15 +54,23 @@ fn psql_file(url: &str, file: &std::path::Path) {
     );
 }
 
-/// Roles the corpus created on the source, created on the target too (as
-/// a user creates them before a move), so owners and grants come along.
+/// Roles the corpus database's objects belong to or are granted to,
+/// created on the target too (as a user creates them before a move), so
+/// owners and grants come along. Only those: roles are shared by the
+/// cluster, and others (made by tests that need a role to be missing on
+/// the target) must stay off it.
 fn same_roles_on_target(src_db: &str) {
     let s = servers();
     let roles: Vec<String> = s
         .source
         .client(src_db)
         .query(
-            "SELECT rolname::text FROM pg_roles WHERE rolname !~ '^pg_' AND rolname <> 'postgres'",
+            "SELECT DISTINCT r.rolname::text FROM pg_catalog.pg_shdepend d \
+               JOIN pg_catalog.pg_roles r ON r.oid = d.refobjid \
+              WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass \
+                AND d.dbid = (SELECT oid FROM pg_catalog.pg_database \
+                               WHERE datname = pg_catalog.current_database()) \
+                AND r.rolname !~ '^pg_' AND r.rolname <> 'postgres'",
             &[],
         )
         .unwrap()
