@@ -91,6 +91,9 @@ pub struct Unit {
     pub copy_data: bool,
     /// Loaded by the interrupted run this one resumes: (rows, bytes).
     pub earlier: Option<(u64, u64)>,
+    /// The target table has rules: an INSERT would go through them where
+    /// COPY does not, so it loads only by COPY.
+    pub ruled: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -992,13 +995,22 @@ async fn prepare(
     // Which target tables are referenced by a foreign key (from anywhere).
     let referenced: HashSet<&QualName> = fks.iter().map(|k| &k.parent).collect();
     // Tables this run has just created hold no rows.
-    let (truncatable, non_empty) =
-        tokio::try_join!(truncate_privileges(&dst.client, &units), async {
+    // (Tables this run has just created have no rules yet either.)
+    let (truncatable, non_empty, ruled) = tokio::try_join!(
+        truncate_privileges(&dst.client, &units),
+        async {
             match created_now {
                 true => Ok(Vec::new()),
                 false => non_empty_tables(&dst.client, &units).await,
             }
-        })?;
+        },
+        async {
+            match created_now {
+                true => Ok(vec![false; units.len()]),
+                false => ruled_tables(&dst.client, &units).await,
+            }
+        }
+    )?;
     if !non_empty.is_empty() && !s.truncate {
         let names: Vec<String> = non_empty
             .iter()
@@ -1013,6 +1025,7 @@ async fn prepare(
     for (i, u) in units.iter_mut().enumerate() {
         u.truncate = u.copy_data && truncatable[i] && !referenced.contains(&u.target);
         u.empty_at_start = !non_empty.contains(&i);
+        u.ruled = ruled.get(i).copied().unwrap_or(true);
     }
     if s.truncate {
         empty_referenced(&dst.client, &units, &non_empty, &fks).await?;
@@ -1256,6 +1269,7 @@ fn build_unit(
         est_bytes: st.bytes.max(0) as u64,
         truncate: false,
         empty_at_start: false,
+        ruled: false,
         copy_data,
         earlier: None,
     })
@@ -1333,6 +1347,21 @@ async fn truncate_privileges(
         )
         .await
         .pg_context(|| "checking TRUNCATE privileges on the target".into())?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Whether each unit's target table has rules (other than a view's).
+async fn ruled_tables(c: &tokio_postgres::Client, units: &[Unit]) -> anyhow::Result<Vec<bool>> {
+    let names: Vec<String> = units.iter().map(|u| u.target.quoted()).collect();
+    let rows = c
+        .query_typed(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r \
+                             WHERE r.rulename <> '_RETURN' AND r.ev_class = pg_catalog.to_regclass(n)) \
+               FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i",
+            &[(&names, Type::TEXT_ARRAY)],
+        )
+        .await
+        .pg_context(|| "looking for rules on the target tables".into())?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
@@ -1785,8 +1814,9 @@ const INSERT_FLUSH: usize = 1 << 20;
 /// Small tables loading together (in `tx`), by INSERT: each table's rows
 /// read as COPY text from the source and sent as one INSERT (see
 /// `values`), with its run record, many tables to a round trip. `None`
-/// when one of the tables has rules on the target (an INSERT would go
-/// through them where COPY does not), or was given binary COPY (a fast
+/// when one of the tables has rules on the target (`Unit::ruled`: an
+/// INSERT would go through them where COPY does not), or was given binary
+/// COPY (a fast
 /// link, or `--format binary`): then they load by COPY, prepared together. An error
 /// undoes them all; the caller loads each alone.
 async fn load_by_insert(
@@ -1797,28 +1827,14 @@ async fn load_by_insert(
     job: &order::Job,
     emptied: &(dyn Fn(&Unit) -> bool + Sync),
 ) -> std::result::Result<Option<Vec<LoadedUnit>>, (usize, anyhow::Error)> {
-    let first = job.units[0];
-    let targets: Vec<String> = job
+    if job
         .units
         .iter()
-        .map(|&u| ctx.units[u].target.quoted())
-        .collect();
-    if job.units.iter().any(|&u| ctx.units[u].binary) {
+        .any(|&u| ctx.units[u].binary || ctx.units[u].ruled)
+    {
         return Ok(None);
     }
-    let ruled: bool = tx
-        .query_typed_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite \
-              WHERE rulename <> '_RETURN' AND ev_class IN \
-                (SELECT pg_catalog.to_regclass(n) FROM pg_catalog.unnest($1::text[]) AS n))",
-            &[(&targets, Type::TEXT_ARRAY)],
-        )
-        .await
-        .map_err(|e| (first, anyhow!("target: {}", describe_pg(&e))))?
-        .get(0);
-    if ruled {
-        return Ok(None);
-    }
+    let first = job.units[0];
     let mut done: Vec<LoadedUnit> = Vec::new();
     let r = async {
         let mut sql = String::new();
