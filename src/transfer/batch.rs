@@ -65,6 +65,15 @@ pub fn batches<S: AsRef<str>>(sqls: &[S]) -> Vec<Range<usize>> {
     out
 }
 
+/// What a batch is, for messages: its first statement and how many follow.
+pub fn about(batch: &[Item<'_>]) -> String {
+    format!(
+        "{} and the {} statements after it",
+        batch[0].what,
+        batch.len() - 1
+    )
+}
+
 /// The text of one batch: the statements separated so that none can end
 /// inside another's line comment.
 pub fn joined(items: &[Item<'_>]) -> String {
@@ -94,13 +103,7 @@ pub async fn run<C: GenericClient + Sync>(
     let sqls: Vec<&str> = items.iter().map(|i| i.sql.as_ref()).collect();
     for range in batches(&sqls) {
         let batch = &items[range.clone()];
-        let what = || {
-            format!(
-                "{} and the {} statements after it",
-                batch[0].what,
-                batch.len() - 1
-            )
-        };
+        let what = || about(batch);
         if !in_transaction && batch.len() > 1 {
             let sent =
                 futures_util::future::join_all(batch.iter().map(|it| c.batch_execute(&it.sql)));

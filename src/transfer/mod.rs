@@ -994,8 +994,8 @@ async fn prepare(
 
     // Which target tables are referenced by a foreign key (from anywhere).
     let referenced: HashSet<&QualName> = fks.iter().map(|k| &k.parent).collect();
-    // Tables this run has just created hold no rows.
-    // (Tables this run has just created have no rules yet either.)
+    // Tables this run has just created hold no rows, nor rules yet (those
+    // come after the rows).
     let (truncatable, non_empty, ruled) = tokio::try_join!(
         truncate_privileges(&dst.client, &units),
         async {
@@ -1441,13 +1441,14 @@ async fn empty_referenced(
     Ok(())
 }
 
-async fn open_source(ctx: &Ctx) -> anyhow::Result<Session> {
-    join_snapshot(&ctx.settings.source, ctx.snapshot.as_deref()).await
+/// A worker's pair of sessions, source (in the run's snapshot) and target.
+async fn open_worker(ctx: &Ctx) -> anyhow::Result<(Session, Session)> {
+    open_pair(&ctx.settings, ctx.snapshot.as_deref()).await
 }
 
 /// A worker's pair of sessions: source (in `snapshot`) and target.
 async fn open_pair(s: &CopySettings, snapshot: Option<&str>) -> anyhow::Result<(Session, Session)> {
-    tokio::try_join!(join_snapshot(&s.source, snapshot), open_target_for(s))
+    tokio::try_join!(join_snapshot(&s.source, snapshot), open_target(s))
 }
 
 /// Workers' sessions being opened (see `open_pairs`).
@@ -1512,7 +1513,7 @@ pub async fn export_snapshot(src: &Session, no_snapshot: bool) -> anyhow::Result
 /// Fresh sessions for a retry, trying for `RECONNECT_WINDOW` (a server
 /// that restarts or fails over takes a while to accept connections).
 async fn reconnect(ctx: &Ctx) -> anyhow::Result<(Session, Session)> {
-    within_reconnect_window(|| async { tokio::try_join!(open_source(ctx), open_target(ctx)) }).await
+    within_reconnect_window(|| open_worker(ctx)).await
 }
 
 /// A fresh target session, trying for up to the reconnect window.
@@ -1542,11 +1543,7 @@ where
     }
 }
 
-async fn open_target(ctx: &Ctx) -> anyhow::Result<Session> {
-    open_target_for(&ctx.settings).await
-}
-
-async fn open_target_for(settings: &CopySettings) -> anyhow::Result<Session> {
+async fn open_target(settings: &CopySettings) -> anyhow::Result<Session> {
     let s = conn::connect(&settings.target, Role::Target).await?;
     if settings.disable_triggers {
         s.client
@@ -1571,7 +1568,7 @@ async fn run_workers(ctx: Arc<Ctx>, opened: Option<Opening>) -> Result<()> {
     let mut opening = JoinSet::new();
     for _ in sessions.len()..n {
         let c = ctx.clone();
-        opening.spawn(async move { tokio::try_join!(open_source(&c), open_target(&c)) });
+        opening.spawn(async move { open_worker(&c).await });
     }
     while let Some(r) = opening.join_next().await {
         sessions.push(r.map_err(|e| anyhow!("worker start: {e}"))??);
@@ -1618,7 +1615,7 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
             // Nothing of them stayed: each is loaded alone now, so a table
             // that fails fails alone (and one cut off is retried), on
             // fresh sessions (a failed COPY leaves them mid-protocol).
-            match tokio::try_join!(open_source(&ctx), open_target(&ctx)) {
+            match open_worker(&ctx).await {
                 Ok((s, d)) => {
                     // A cut link may leave the old sessions alive at the
                     // servers, holding the undone load's locks: end them.
@@ -1782,7 +1779,7 @@ async fn run_job(ctx: &Arc<Ctx>, src: &mut Session, dst: &mut Session, j: usize)
     if !ok {
         // A failed COPY can leave either session mid-protocol: start
         // afresh, or stop this worker if the servers are gone.
-        match tokio::try_join!(open_source(ctx), open_target(ctx)) {
+        match open_worker(ctx).await {
             Ok((s, d)) => {
                 *src = s;
                 *dst = d;
@@ -1816,9 +1813,9 @@ const INSERT_FLUSH: usize = 1 << 20;
 /// `values`), with its run record, many tables to a round trip. `None`
 /// when one of the tables has rules on the target (`Unit::ruled`: an
 /// INSERT would go through them where COPY does not), or was given binary
-/// COPY (a fast
-/// link, or `--format binary`): then they load by COPY, prepared together. An error
-/// undoes them all; the caller loads each alone.
+/// COPY (a fast link, or `--format binary`): then they load by COPY,
+/// prepared together. An error undoes them all; the caller loads each
+/// alone.
 async fn load_by_insert(
     ctx: &Ctx,
     src: &Session,
@@ -2282,6 +2279,9 @@ async fn set_sequences(
             last_value: row.get(0),
             is_called: row.get(1),
         });
+    }
+    if out.is_empty() {
+        return Ok(out);
     }
     let names: Vec<&str> = out.iter().map(|r| r.target.as_str()).collect();
     let values: Vec<i64> = out.iter().map(|r| r.last_value).collect();

@@ -1102,10 +1102,10 @@ pub async fn apply_pre(
     // The rest, each part committed; a failure drops what the parts before
     // it made (and the run's record with them). What needs nothing of
     // each other (the tables of a wave, their views, small tables' keys)
-    // goes on `jobs` sessions side by side, each statement committed alone
-    // (so no session holds a lock another waits for longer than one
-    // statement).
-    // The waves' sessions, kept from one wave to the next.
+    // goes on `jobs` sessions side by side, each take of statements one
+    // transaction within its share of the lock table (one refused runs
+    // again a statement at a time, naming it), on sessions kept from one
+    // wave to the next.
     let pool = SessionPool::default();
     let rest = async {
         for step in pre_steps(&pre, jobs) {
@@ -1747,9 +1747,11 @@ impl Builders {
 }
 
 /// `items` in one transaction on `dst`: Some(Ok) once committed, Some(Err)
-/// when the commit itself failed (what ran may have committed: nothing is
-/// run again), None when a statement was refused or the session chose as
-/// a deadlock's victim (all undone: the caller runs them one by one).
+/// when the commit itself failed after the statements went one batch at a
+/// time (what ran may have committed: nothing is run again) or the
+/// session was lost, None when a statement was refused or the session
+/// chosen as a deadlock's victim (all undone: the caller runs them one by
+/// one; so is a refused commit of a take sent whole, which undoes it).
 async fn in_one_transaction(
     dst: &mut Session,
     items: &[super::batch::Item<'_>],
@@ -1761,13 +1763,7 @@ async fn in_one_transaction(
     let sqls: Vec<&str> = items.iter().map(|i| i.sql.as_ref()).collect();
     if super::batch::batches(&sqls).len() == 1 {
         let sql = format!("BEGIN;\n{}\n;\nCOMMIT", super::batch::joined(items));
-        let what = || {
-            format!(
-                "{} and the {} statements after it",
-                items[0].what,
-                items.len() - 1
-            )
-        };
+        let what = || super::batch::about(items);
         return match conn::locks::working(pid, what, dst.client.batch_execute(&sql)).await {
             Ok(Ok(())) => Some(Ok(())),
             Ok(Err(_)) => {
