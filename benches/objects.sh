@@ -10,7 +10,7 @@
 # tool made to the target (counted by the proxy: one per time a session
 # waited for the server's answer); for pgbarge also its own phase times.
 #
-#   benches/objects.sh [--tables N] [--jobs J] [--runs K] [--rtt-ms R] [--mbit M] [--local-only] [--link-only] [--tmpfs]
+#   benches/objects.sh [--tables N] [--jobs J] [--runs K] [--rtt-ms R] [--mbit M] [--local-only] [--link-only] [--tmpfs] [--pgbarge-only]
 #
 # Defaults: 500 tables, 2 jobs, 1 run, a 20 ms round-trip time (the proxy
 # delays each direction by half), 100 Mbit/s for the capped setting. With
@@ -22,11 +22,13 @@
 # costs more (the kernel's inode allocator skips recently freed inodes,
 # one by one), so on disk later runs are slower than earlier ones for
 # every tool alike, by more than the differences measured.
+# --pgbarge-only leaves the peers out (for a quick look while working on
+# pgbarge; ratios need the peers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-TABLES=500 JOBS=2 RUNS=1 RTT_MS=20 MBIT=100 LOCAL=1 LINK=1 BASE=/tmp
+TABLES=500 JOBS=2 RUNS=1 RTT_MS=20 MBIT=100 LOCAL=1 LINK=1 BASE=/tmp PEERS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --tables) TABLES=$2; shift 2 ;;
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
     --local-only) LINK=0; shift ;;
     --tmpfs) BASE=/dev/shm; shift ;;
     --link-only) LOCAL=0; shift ;;
+    --pgbarge-only) PEERS=0; shift ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -162,6 +165,7 @@ setting() {
   echo "==> $label" >&2
   for _ in $(seq "$RUNS"); do
     measure pgbarge "$port" b_pgbarge
+    [ "$PEERS" = 1 ] || continue
     measure "pg_dump|psql" "$port" b_pgdump
     measure "pg_dump-Fd-j$JOBS+pg_restore-j$JOBS" "$port" b_pgrestore
   done
