@@ -227,6 +227,33 @@ impl RunState {
         )
     }
 
+    /// Which of `units` this run has recorded as loaded, with their rows
+    /// and bytes: the record commits with the rows, so after a commit
+    /// whose answer was lost it says whether the rows are in.
+    pub async fn loaded_among(
+        &self,
+        c: &Client,
+        units: &[String],
+    ) -> anyhow::Result<HashMap<String, (u64, u64)>> {
+        let rows = c
+            .query_typed(
+                &format!(
+                    "SELECT unit, coalesce(rows, 0), coalesce(bytes, 0) FROM {SCHEMA}.units \
+                     WHERE run_id = $1 AND status = 'done' AND unit = ANY ($2)"
+                ),
+                &[(&self.id, Type::TEXT), (&units, Type::TEXT_ARRAY)],
+            )
+            .await
+            .context("reading which tables this run has loaded")?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let n = |i: usize| u64::try_from(r.get::<_, i64>(i)).unwrap_or(0);
+                (r.get(0), (n(1), n(2)))
+            })
+            .collect())
+    }
+
     /// The run completed: forget it, and the schema with the last run.
     pub async fn finish(&self, c: &Client) -> anyhow::Result<()> {
         c.execute(

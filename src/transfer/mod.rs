@@ -1632,6 +1632,8 @@ async fn worker(ctx: Arc<Ctx>, mut src: Session, mut dst: Session) {
                     return;
                 }
             }
+            // Their commit may have landed with its answer lost.
+            jobs = without_landed(&ctx, &dst, jobs).await;
         }
         for (i, &j) in jobs.iter().enumerate() {
             match run_job(&ctx, &mut src, &mut dst, j).await {
@@ -1689,6 +1691,75 @@ enum Flow {
     Quit,
 }
 
+/// The jobs (of one unit each) whose rows the target has not recorded as
+/// loaded by this run. A commit whose answer was lost (a link cut or
+/// stalled after it was sent) may have landed: the run's record commits
+/// with the rows and says so, and a table loaded again would get its rows
+/// twice where the load may not empty it first (a referenced table). The
+/// others are reported loaded, as the record says.
+async fn without_landed(ctx: &Ctx, dst: &Session, jobs: Vec<usize>) -> Vec<usize> {
+    let units: Vec<usize> = jobs
+        .iter()
+        .flat_map(|&k| ctx.ordering.jobs[k].units.clone())
+        .collect();
+    let landed = landed(ctx, dst, &units).await;
+    if landed.is_empty() {
+        return jobs;
+    }
+    let mut left = Vec::new();
+    for k in jobs {
+        let job = &ctx.ordering.jobs[k];
+        if !job.units.iter().all(|u| landed.contains_key(u)) {
+            left.push(k);
+            continue;
+        }
+        report_landed(ctx, &job.units, &landed);
+        send_early(ctx, &job.units);
+        ctx.sched.complete(k, true);
+    }
+    left
+}
+
+/// Of `units`, those this run's record on the target says are loaded:
+/// unit -> (rows, bytes). Empty without a record, or when it cannot be
+/// read (then a load that landed fails again as it would have, named).
+async fn landed(ctx: &Ctx, dst: &Session, units: &[usize]) -> HashMap<usize, (u64, u64)> {
+    let Some(state) = &ctx.state else {
+        return HashMap::new();
+    };
+    let names: Vec<String> = units
+        .iter()
+        .map(|&u| ctx.units[u].target.to_string())
+        .collect();
+    let Ok(found) = state.loaded_among(&dst.client, &names).await else {
+        return HashMap::new();
+    };
+    units
+        .iter()
+        .zip(&names)
+        .filter_map(|(&u, n)| found.get(n).map(|&v| (u, v)))
+        .collect()
+}
+
+/// Report units as loaded by a commit whose answer was lost.
+fn report_landed(ctx: &Ctx, units: &[usize], landed: &HashMap<usize, (u64, u64)>) {
+    let mut done = Vec::new();
+    for &u in units {
+        let unit = &ctx.units[u];
+        let (rows, bytes) = landed.get(&u).copied().unwrap_or_default();
+        let tp = ctx
+            .progress
+            .start_table(&unit.target.to_string(), unit.est_rows, unit.est_bytes);
+        tp.add(bytes, rows);
+        ctx.progress.finish_table(
+            &tp,
+            "copied (its commit landed, the answer was lost; not loaded again)",
+        );
+        done.push((u, stream::Copied { rows, bytes }, 0.0, tp));
+    }
+    record_loaded(ctx, done);
+}
+
 /// Load job `j` alone, retrying what a lost connection interrupted, and
 /// record its outcome.
 async fn run_job(ctx: &Arc<Ctx>, src: &mut Session, dst: &mut Session, j: usize) -> Flow {
@@ -1737,6 +1808,12 @@ async fn run_job(ctx: &Arc<Ctx>, src: &mut Session, dst: &mut Session, j: usize)
                 d.end_stale(dst).await;
                 *src = s;
                 *dst = d;
+                // Its commit may have landed with its answer lost.
+                let landed = landed(ctx, dst, &job.units).await;
+                if job.units.iter().all(|u| landed.contains_key(u)) {
+                    report_landed(ctx, &job.units, &landed);
+                    break Ok(());
+                }
             }
             Err(e2) => {
                 break Err((
@@ -1808,33 +1885,28 @@ const INSERT_READ_LIMIT: usize = 4 << 20;
 /// SQL sent to the target in one go while small tables load by INSERT.
 const INSERT_FLUSH: usize = 1 << 20;
 
-/// Small tables loading together (in `tx`), by INSERT: each table's rows
-/// read as COPY text from the source and sent as one INSERT (see
-/// `values`), with its run record, many tables to a round trip. `None`
-/// when one of the tables has rules on the target (`Unit::ruled`: an
-/// INSERT would go through them where COPY does not), or was given binary
-/// COPY (a fast link, or `--format binary`): then they load by COPY,
-/// prepared together. An error undoes them all; the caller loads each
-/// alone.
+/// Small tables loading together in one transaction, by INSERT: each
+/// table's rows read as COPY text from the source and sent as one INSERT
+/// (see `values`), with its run record, many tables to a round trip. The
+/// transaction's BEGIN goes with the first statements and its COMMIT with
+/// the last, so a group that fits in one send (`INSERT_FLUSH`) costs one
+/// round trip in all. Only for tables that load by text and have no rules
+/// on the target (`insert_ok`). An error undoes them all (the session is
+/// left in its failed transaction: the caller opens fresh sessions and
+/// loads each alone).
 async fn load_by_insert(
     ctx: &Ctx,
     src: &Session,
-    tx: &tokio_postgres::Transaction<'_>,
-    pid: i32,
+    dst: &Session,
     job: &order::Job,
-    emptied: &(dyn Fn(&Unit) -> bool + Sync),
-) -> std::result::Result<Option<Vec<LoadedUnit>>, (usize, anyhow::Error)> {
-    if job
-        .units
-        .iter()
-        .any(|&u| ctx.units[u].binary || ctx.units[u].ruled)
-    {
-        return Ok(None);
-    }
+) -> std::result::Result<(), (usize, anyhow::Error)> {
     let first = job.units[0];
+    let pid = dst.pid;
     let mut done: Vec<LoadedUnit> = Vec::new();
-    let r = async {
-        let mut sql = String::new();
+    let mut sql = String::from("BEGIN;\n");
+    // A table that was empty needs no TRUNCATE: its load is atomic.
+    let emptied = |unit: &Unit| unit.truncate && !unit.empty_at_start;
+    let loading = async {
         for &u in &job.units {
             let unit = &ctx.units[u];
             let tp =
@@ -1867,46 +1939,99 @@ async fn load_by_insert(
                 last.2 = t0.elapsed().as_secs_f64();
             }
             if sql.len() >= INSERT_FLUSH {
-                send_inserts(tx, pid, &sql).await.map_err(|e| (u, e))?;
+                send_inserts(dst, pid, &sql).await.map_err(|e| (u, e))?;
                 sql.clear();
             }
         }
-        if !sql.is_empty() {
-            send_inserts(tx, pid, &sql).await.map_err(|e| (first, e))?;
-        }
         Ok(())
-    }
-    .await;
-    if let Err((u, e)) = r {
+    };
+    let loaded = tokio::select! {
+        r = loading => r,
+        _ = stop::wait() => Err((first, anyhow!("interrupted"))),
+    };
+    // The last send holds the COMMIT: once sent, it is waited for even
+    // after a stop request (briefly), so what the target committed is
+    // reported as loaded, as its run state says.
+    let commit_sent = loaded.is_ok();
+    let committed = match loaded {
+        Err(e) => Err(e),
+        Ok(()) => {
+            sql.push_str("COMMIT");
+            tokio::select! {
+                r = send_inserts(dst, pid, &sql) => r.map_err(|e| (first, e)),
+                _ = async {
+                    stop::wait().await;
+                    tokio::time::sleep(COMMIT_GRACE).await;
+                } => Err((first, anyhow!("interrupted while committing"))),
+            }
+        }
+    };
+    if let Err((u, e)) = committed {
         // Each is loaded again alone (see `worker`): one line says so.
         for (_, _, _, tp) in &done {
             ctx.progress.abandon_table(tp);
         }
-        ctx.progress.println(&format!(
-            "{} small tables loading together were rolled back ({}: {}); loading each alone",
-            job.units.len(),
-            ctx.units[u].target,
-            format!("{e:#}").lines().next().unwrap_or_default()
-        ));
+        let why = format!("{e:#}");
+        let why = why.lines().next().unwrap_or_default();
+        if stop::requested() {
+        } else if commit_sent {
+            // Refused, or its answer lost: `without_landed` tells which.
+            ctx.progress.println(&format!(
+                "{} small tables loading together: their commit failed or its answer was lost \
+                 ({why}); loading again each that the target has not recorded as loaded",
+                job.units.len(),
+            ));
+        } else {
+            ctx.progress.println(&format!(
+                "{} small tables loading together were rolled back ({}: {why}); loading each alone",
+                job.units.len(),
+                ctx.units[u].target,
+            ));
+        }
         return Err((u, e));
     }
-    Ok(Some(done))
+    for (_, _, _, tp) in &done {
+        ctx.progress.finish_table(tp, "copied");
+    }
+    record_loaded(ctx, done);
+    Ok(())
+}
+
+/// Whether small tables may load by INSERT (`load_by_insert`): none has
+/// rules on the target (`Unit::ruled`: an INSERT would go through them
+/// where COPY does not), nor was given binary COPY (a fast link, or
+/// `--format binary`); those load by COPY, prepared together.
+fn insert_ok(ctx: &Ctx, units: &[usize]) -> bool {
+    !units
+        .iter()
+        .any(|&u| ctx.units[u].binary || ctx.units[u].ruled)
 }
 
 /// Send a group's INSERTs, watched like any statement for being lost on
 /// the way (`conn::locks::working`).
-async fn send_inserts(
-    tx: &tokio_postgres::Transaction<'_>,
-    pid: i32,
-    sql: &str,
-) -> anyhow::Result<()> {
+async fn send_inserts(dst: &Session, pid: i32, sql: &str) -> anyhow::Result<()> {
     conn::locks::working(
         pid,
         || "loading small tables together".to_string(),
-        tx.batch_execute(sql),
+        dst.client.batch_execute(sql),
     )
     .await?
     .map_err(|e| anyhow!("target: {}", describe_pg(&e)))
+}
+
+/// Record the outcome of units whose rows were committed.
+fn record_loaded(ctx: &Ctx, done: Vec<LoadedUnit>) {
+    let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+    for (u, c, secs, _) in done {
+        out[u] = Outcome {
+            status: "ok".into(),
+            rows: c.rows,
+            bytes: c.bytes,
+            seconds: secs,
+            error: None,
+            retries: std::mem::take(&mut out[u].retries),
+        };
+    }
 }
 
 /// Tables at most this large (estimated) may load many to a transaction.
@@ -1936,7 +2061,11 @@ async fn load_together(ctx: &Arc<Ctx>, src: &Session, dst: &mut Session, jobs: &
         deps: Vec::new(),
         deferred: false,
     };
-    if load_job(ctx, src, dst, jobs[0], &job, true).await.is_err() {
+    let loaded = match insert_ok(ctx, &job.units) {
+        true => load_by_insert(ctx, src, dst, &job).await,
+        false => load_job(ctx, src, dst, jobs[0], &job, true).await,
+    };
+    if loaded.is_err() {
         return false;
     }
     send_early(ctx, &job.units);
@@ -1961,10 +2090,11 @@ fn send_early(ctx: &Ctx, units: &[usize]) {
     }
 }
 
-/// Load one job in one target transaction. On error, names the unit.
 /// How long a commit already sent may finish after a stop request.
 const COMMIT_GRACE: Duration = Duration::from_secs(10);
 
+/// Load one job in one target transaction (small tables by COPY when
+/// `together`). On error, names the unit.
 async fn load_job(
     ctx: &Ctx,
     src: &Session,
@@ -1974,7 +2104,6 @@ async fn load_job(
     together: bool,
 ) -> std::result::Result<(), (usize, anyhow::Error)> {
     let first = job.units[0];
-    let pid = dst.pid;
     let tx = dst
         .client
         .transaction()
@@ -1993,11 +2122,6 @@ async fn load_job(
     // and every COPY is prepared up front, all in one round trip.
     let emptied = |unit: &Unit| unit.truncate && !(together && unit.empty_at_start);
     let loading = async {
-        if together {
-            if let Some(done) = load_by_insert(ctx, src, &tx, pid, job, &emptied).await? {
-                return Ok(done);
-            }
-        }
         let prepared: Vec<Option<tokio_postgres::Statement>> = if together {
             let sqls: Vec<String> = job
                 .units
@@ -2150,17 +2274,7 @@ async fn load_job(
             ),
         )
     })?;
-    let mut out = ctx.outcomes.lock().unwrap_or_else(|p| p.into_inner());
-    for (u, c, secs, _) in done {
-        out[u] = Outcome {
-            status: "ok".into(),
-            rows: c.rows,
-            bytes: c.bytes,
-            seconds: secs,
-            error: None,
-            retries: std::mem::take(&mut out[u].retries),
-        };
-    }
+    record_loaded(ctx, done);
     Ok(())
 }
 

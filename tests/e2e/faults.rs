@@ -775,3 +775,57 @@ fn a_lost_statement_is_declared_dead() {
         run.stderr
     );
 }
+
+/// Small tables load many to a transaction, committed in the same send as
+/// their rows. When that COMMIT lands but its answer is lost (the link
+/// stalls right after it), the run cannot tell from the link whether the
+/// rows are in; its record on the target (which commits with the rows)
+/// says so. The tables are not loaded a second time: a referenced table
+/// (which a retry may not empty first) would get its rows twice.
+#[test]
+fn a_lost_commit_reply_does_not_load_tables_twice() {
+    let s = servers();
+    // Into existing tables: `parent` is referenced, so a load may not
+    // empty it first (that would need the referencing table emptied too).
+    let (src, dst) = db_pair(
+        "lostreply",
+        "CREATE TABLE parent (id int PRIMARY KEY); \
+         CREATE TABLE child (id int PRIMARY KEY, p int REFERENCES parent); \
+         CREATE TABLE loose (v text);",
+    );
+    seed_source(
+        &src,
+        "INSERT INTO parent SELECT generate_series(1, 50); \
+         INSERT INTO child SELECT g, g FROM generate_series(1, 50) g; \
+         INSERT INTO loose SELECT 'x' || g FROM generate_series(1, 20) g;",
+    );
+    let proxy = Proxy::start(s.target.port);
+    // The end of the last run record sent with a group's COMMIT.
+    proxy.arm_on(Fault::LoseReply, "excluded.finished\n;\nCOMMIT");
+    let target = format!(
+        "postgres://postgres@127.0.0.1:{}/{dst}?sslmode=disable",
+        proxy.port
+    );
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    let mut cmd = pgbarge_cmd();
+    cmd.args(["copy", "--data-only", "--source", &s.source.url(&src)])
+        .args([
+            "--target",
+            &target,
+            "--format",
+            "text",
+            "--stall-timeout",
+            "3",
+        ])
+        .args(["--report", report.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let run = wait_within(cmd.spawn().unwrap(), Duration::from_secs(90), "lostreply");
+    assert!(proxy.struck.load(std::sync::atomic::Ordering::SeqCst));
+    run.assert_code(0);
+    assert_same_content(&src, &dst);
+    let r = read_report(&report);
+    assert_eq!(report_table(&r, "public.parent")["rows"], 50, "{r}");
+}

@@ -2,7 +2,8 @@
 //! bytes both ways until told to break one connection, either by cutting
 //! it (both sockets closed, as a reset link) or by stalling it (sockets
 //! left open, no byte forwarded any more: a dead NAT entry, a frozen VM,
-//! a pooler that accepts and forwards nothing).
+//! a pooler that accepts and forwards nothing), or by losing a reply (the
+//! statement arrives and runs, its answer never comes back).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -16,6 +17,9 @@ use std::time::Duration;
 pub enum Fault {
     Cut = 1,
     Stall = 2,
+    /// The client's bytes reach the server, then the link stalls: the
+    /// statement runs (a COMMIT commits), its answer is lost.
+    LoseReply = 3,
 }
 
 /// The fault waiting to strike, the byte count it strikes after, and
@@ -113,6 +117,9 @@ fn copy_until(
                     return;
                 }
                 stalled.store(true, Ordering::SeqCst);
+                if kind == Fault::LoseReply as u8 {
+                    let _ = to.write_all(&buf[..n]);
+                }
             }
         }
         // A stalled connection keeps its sockets and forwards nothing,
