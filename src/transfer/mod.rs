@@ -2095,6 +2095,14 @@ const COMMIT_GRACE: Duration = Duration::from_secs(10);
 
 /// Load one job in one target transaction (small tables by COPY when
 /// `together`). On error, names the unit.
+///
+/// Round trips: what needs no answer before the next send goes in one
+/// (pipelined, each statement still answering for itself): the BEGIN
+/// with a table's TRUNCATE, its foreign keys' drop and its COPY's
+/// preparation; the run records with the COMMIT. The transaction is the
+/// session's (no `Transaction` guard): on an error or a stop the caller
+/// leaves the session (a failed load gets fresh ones), and the target
+/// rolls back what it did not commit.
 async fn load_job(
     ctx: &Ctx,
     src: &Session,
@@ -2104,16 +2112,11 @@ async fn load_job(
     together: bool,
 ) -> std::result::Result<(), (usize, anyhow::Error)> {
     let first = job.units[0];
-    let tx = dst
-        .client
-        .transaction()
-        .await
-        .map_err(|e| (first, anyhow!("target: {}", describe_pg(&e))))?;
-    if job.deferred {
-        tx.batch_execute("SET CONSTRAINTS ALL DEFERRED")
-            .await
-            .map_err(|e| (first, anyhow!("target: {}", describe_pg(&e))))?;
-    }
+    let (c, pid) = (&dst.client, dst.pid);
+    let begin = match job.deferred {
+        true => "BEGIN; SET CONSTRAINTS ALL DEFERRED",
+        false => "BEGIN",
+    };
     let keys = &ctx.rebuild[job_index];
     // A stop request abandons the load in flight: dropping it abandons the
     // COPY and the target rolls the transaction back.
@@ -2121,28 +2124,36 @@ async fn load_job(
     // was empty needs no TRUNCATE (its load is atomic, so it still is),
     // and every COPY is prepared up front, all in one round trip.
     let emptied = |unit: &Unit| unit.truncate && !(together && unit.empty_at_start);
+    let started = |r: std::result::Result<(), tokio_postgres::Error>| {
+        r.map_err(|e| (first, anyhow!("target: {}", describe_pg(&e))))
+    };
     let loading = async {
-        let prepared: Vec<Option<tokio_postgres::Statement>> = if together {
+        let prepared: Vec<tokio_postgres::Statement> = if together {
             let sqls: Vec<String> = job
                 .units
                 .iter()
                 .map(|&u| stream::copy_in_sql(&ctx.units[u], emptied(&ctx.units[u])))
                 .collect();
-            let answers = futures_util::future::join_all(sqls.iter().map(|q| tx.prepare(q))).await;
+            let (began, answers) = tokio::join!(
+                c.batch_execute(begin),
+                futures_util::future::join_all(sqls.iter().map(|q| c.prepare(q)))
+            );
+            started(began)?;
             let mut out = Vec::new();
             for (k, a) in answers.into_iter().enumerate() {
                 let u = job.units[k];
-                out.push(Some(a.map_err(|e| {
+                out.push(a.map_err(|e| {
                     (
                         u,
                         anyhow!("target {}: {}", ctx.units[u].target, describe_pg(&e)),
                     )
-                })?));
+                })?);
             }
             out
         } else {
-            vec![None; job.units.len()]
+            Vec::new()
         };
+        let mut begin = (!together).then_some(begin);
         let mut done = Vec::new();
         let mut records = Vec::new();
         for (k, &u) in job.units.iter().enumerate() {
@@ -2152,43 +2163,63 @@ async fn load_job(
                     .start_table(&unit.target.to_string(), unit.est_rows, unit.est_bytes);
             let t0 = Instant::now();
             let r = async {
-                if emptied(unit) {
-                    tx.batch_execute(&format!("TRUNCATE ONLY {}", unit.target.quoted()))
-                        .await
-                        .map_err(|e| {
+                let statement = match prepared.get(k) {
+                    Some(st) => st.clone(),
+                    None => {
+                        // The BEGIN (first table), the TRUNCATE, the keys'
+                        // drop and the COPY's preparation: one round trip.
+                        let truncate = emptied(unit)
+                            .then(|| format!("TRUNCATE ONLY {}", unit.target.quoted()));
+                        let drop = (!keys.is_empty()).then(|| drop_keys_sql(&unit.target, keys));
+                        let maybe = |sql: Option<String>| async move {
+                            match sql {
+                                Some(q) => c.batch_execute(&q).await,
+                                None => Ok(()),
+                            }
+                        };
+                        let copy = stream::copy_in_sql(unit, emptied(unit));
+                        let (began, truncated, dropped, st) = conn::locks::working(
+                            pid,
+                            || format!("starting the load of target {}", unit.target),
+                            async {
+                                tokio::join!(
+                                    maybe(begin.take().map(str::to_string)),
+                                    maybe(truncate),
+                                    maybe(drop),
+                                    c.prepare(&copy)
+                                )
+                            },
+                        )
+                        .await?;
+                        began.map_err(|e| anyhow!("target: {}", describe_pg(&e)))?;
+                        truncated.map_err(|e| {
                             anyhow!("emptying target {}: {}", unit.target, describe_pg(&e))
                         })?;
-                }
-                if !keys.is_empty() {
-                    tx.batch_execute(&drop_keys_sql(&unit.target, keys))
-                        .await
-                        .map_err(|e| {
+                        dropped.map_err(|e| {
                             anyhow!(
                                 "dropping the foreign keys of target {} for the load: {}",
                                 unit.target,
                                 describe_pg(&e)
                             )
                         })?;
-                }
-                let copied = stream::copy_unit(
-                    &src.client,
-                    &tx,
-                    unit,
-                    emptied(unit),
-                    prepared[k].as_ref(),
-                    &tp,
-                )
-                .await?;
+                        st.map_err(|e| anyhow!("target {}: {}", unit.target, describe_pg(&e)))?
+                    }
+                };
+                let copied = stream::copy_unit(&src.client, c, unit, &statement, &tp).await?;
                 if !keys.is_empty() {
-                    tx.batch_execute(&add_keys_sql(&unit.target, keys))
-                        .await
-                        .map_err(|e| {
-                            anyhow!(
-                                "checking the foreign keys of target {} after the load: {}",
-                                unit.target,
-                                describe_pg(&e)
-                            )
-                        })?;
+                    conn::locks::working(
+                        pid,
+                        || format!("checking the foreign keys of target {}", unit.target),
+                        c.batch_execute(&add_keys_sql(&unit.target, keys)),
+                    )
+                    .await?
+                    .map_err(|e| {
+                        anyhow!(
+                            "checking the foreign keys of target {} after the load: {}",
+                            unit.target,
+                            describe_pg(&e)
+                        )
+                    })?;
                 }
                 Ok(copied)
             }
@@ -2227,30 +2258,49 @@ async fn load_job(
             }
             done.push((u, copied, t0.elapsed().as_secs_f64(), tp));
         }
-        // The records commit with the rows: never one without the other.
-        if !records.is_empty() {
-            tx.batch_execute(&records.join(";\n")).await.map_err(|e| {
-                (
-                    first,
-                    anyhow!(
-                        "recording {} as loaded: {}",
-                        ctx.units[first].target,
-                        describe_pg(&e)
-                    ),
-                )
-            })?;
-        }
-        Ok(done)
+        Ok((done, records))
     };
-    let done = tokio::select! {
+    let (done, records) = tokio::select! {
         r = loading => r?,
         _ = stop::wait() => return Err((first, anyhow!("interrupted"))),
     };
-    // "copied" only once the rows are committed. A commit that was sent is
-    // waited for even after a stop request (briefly): what the target
-    // committed is reported as loaded, as its run state says.
+    // "copied" only once the rows are committed. The records go with the
+    // COMMIT (they commit with the rows: never one without the other). A
+    // commit that was sent is waited for even after a stop request
+    // (briefly): what the target committed is reported as loaded, as its
+    // run state says.
+    let commit = async {
+        let record = async {
+            match records.is_empty() {
+                true => Ok(()),
+                false => c.batch_execute(&records.join(";\n")).await,
+            }
+        };
+        let (recorded, committed) = conn::locks::working(
+            pid,
+            || format!("committing {}", ctx.units[first].target),
+            async { tokio::join!(record, c.batch_execute("COMMIT")) },
+        )
+        .await?;
+        recorded.map_err(|e| {
+            anyhow!(
+                "recording {} as loaded: {}",
+                ctx.units[first].target,
+                describe_pg(&e)
+            )
+        })?;
+        // COMMIT in a transaction an error ended is a ROLLBACK: the error
+        // above is the one to report.
+        committed.map_err(|e| {
+            anyhow!(
+                "committing {}: {}",
+                ctx.units[first].target,
+                describe_pg(&e)
+            )
+        })
+    };
     let committed = tokio::select! {
-        r = tx.commit() => r,
+        r = commit => r,
         _ = async {
             stop::wait().await;
             tokio::time::sleep(COMMIT_GRACE).await;
@@ -2264,16 +2314,7 @@ async fn load_job(
             (Err(_), false) => ctx.progress.finish_table(tp, "FAILED"),
         }
     }
-    committed.map_err(|e| {
-        (
-            first,
-            anyhow!(
-                "committing {}: {}",
-                ctx.units[first].target,
-                describe_pg(&e)
-            ),
-        )
-    })?;
+    committed.map_err(|e| (first, e))?;
     record_loaded(ctx, done);
     Ok(())
 }

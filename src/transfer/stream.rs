@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context};
 use bytes::{Bytes, BytesMut};
 use futures_util::{pin_mut, SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::Client;
 
 use super::framing::RowCounter;
 use super::Unit;
@@ -66,23 +66,21 @@ pub async fn read_text(src: &Client, u: &Unit, limit: usize) -> anyhow::Result<V
     Ok(data)
 }
 
+/// Stream unit `u` from `src` into `dst` (in the caller's transaction)
+/// through the prepared `copy_in_sql` statement.
 pub async fn copy_unit(
     src: &Client,
-    dst: &Transaction<'_>,
+    dst: &Client,
     u: &Unit,
-    freeze: bool,
-    prepared: Option<&tokio_postgres::Statement>,
+    prepared: &tokio_postgres::Statement,
     tp: &TableProgress,
 ) -> anyhow::Result<Copied> {
     // Start the target side first: a refusal there (privileges, a missing
     // column) should not cost a read of the whole source table.
-    // `prepared`: the COPY was prepared already (with others, in one
-    // round trip).
-    let sink = match prepared {
-        Some(st) => dst.copy_in::<_, Bytes>(st).await,
-        None => dst.copy_in::<_, Bytes>(&copy_in_sql(u, freeze)).await,
-    }
-    .map_err(|e| anyhow!("target {}: {}", u.target, describe_pg(&e)))?;
+    let sink = dst
+        .copy_in::<_, Bytes>(prepared)
+        .await
+        .map_err(|e| anyhow!("target {}: {}", u.target, describe_pg(&e)))?;
     let stream = src
         .copy_out(&copy_out_sql(u))
         .await

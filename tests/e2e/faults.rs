@@ -829,3 +829,87 @@ fn a_lost_commit_reply_does_not_load_tables_twice() {
     let r = read_report(&report);
     assert_eq!(report_table(&r, "public.parent")["rows"], 50, "{r}");
 }
+
+/// The same for a table loaded alone: its COMMIT lands, the answer is
+/// lost; the retry finds the run's record and does not load it again (the
+/// table is referenced, so it could not be emptied first).
+#[test]
+fn a_lost_commit_reply_of_a_table_loaded_alone_is_not_retried() {
+    let s = servers();
+    let (src, dst) = db_pair(
+        "lostreply1",
+        "CREATE TABLE t (id int PRIMARY KEY, v text); \
+         CREATE TABLE c (id int REFERENCES t);",
+    );
+    seed_source(
+        &src,
+        "INSERT INTO t SELECT g, repeat(md5(g::text), 2) FROM generate_series(1, 150000) g;",
+    );
+    let proxy = Proxy::start(s.target.port);
+    // The COMMIT after the table's rows.
+    proxy.arm_on_after(Fault::LoseReply, "COMMIT", 2 << 20);
+    let target = format!(
+        "postgres://postgres@127.0.0.1:{}/{dst}?sslmode=disable",
+        proxy.port
+    );
+    let dir = temp_dir();
+    let report = dir.path().join("r.json");
+    let mut cmd = pgbarge_cmd();
+    cmd.args(["copy", "--data-only", "--source", &s.source.url(&src)])
+        .args(["--target", &target, "--stall-timeout", "3"])
+        .args(["--report", report.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let run = wait_within(cmd.spawn().unwrap(), Duration::from_secs(90), "lostreply1");
+    assert!(proxy.struck.load(std::sync::atomic::Ordering::SeqCst));
+    run.assert_code(0);
+    assert!(run.stderr.contains("its commit landed"), "{}", run.stderr);
+    assert_same_content(&src, &dst);
+    let r = read_report(&report);
+    assert_eq!(report_table(&r, "public.t")["rows"], 150000, "{r}");
+}
+
+/// A restore whose COMMIT lands but whose answer is lost: the wait ends
+/// within the stall bound, and the retry finds the run's record and does
+/// not load the table again.
+#[test]
+fn a_lost_commit_reply_costs_a_restore_no_second_load() {
+    let s = servers();
+    let src = s.source.fresh_db("lostrestore");
+    seed_source(
+        &src,
+        "CREATE TABLE t (id int PRIMARY KEY, v text); \
+         INSERT INTO t SELECT g, repeat(md5(g::text), 2) FROM generate_series(1, 150000) g;",
+    );
+    let dir = temp_dir();
+    let out = dir.path().join("dump");
+    let out = out.to_str().unwrap();
+    pgbarge(&[
+        "dump",
+        "--source",
+        &s.source.url(&src),
+        "--output",
+        out,
+        "-q",
+    ])
+    .assert_code(0);
+    let dst = s.target.fresh_db("lostrestore");
+    let proxy = Proxy::start(s.target.port);
+    proxy.arm_on_after(Fault::LoseReply, "COMMIT", 2 << 20);
+    let target = format!(
+        "postgres://postgres@127.0.0.1:{}/{dst}?sslmode=disable",
+        proxy.port
+    );
+    let mut cmd = pgbarge_cmd();
+    cmd.args(["restore", "--input", out, "--target", &target])
+        .args(["--stall-timeout", "3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let run = wait_within(cmd.spawn().unwrap(), Duration::from_secs(90), "lostrestore");
+    assert!(proxy.struck.load(std::sync::atomic::Ordering::SeqCst));
+    run.assert_code(0);
+    assert!(run.stderr.contains("its commit landed"), "{}", run.stderr);
+    assert_same_content(&src, &dst);
+}

@@ -67,8 +67,14 @@ impl Proxy {
     /// a statement's text) suffers `fault` as it sends it: the statement
     /// never arrives.
     pub fn arm_on(&self, fault: Fault, needle: &str) {
+        self.arm_on_after(fault, needle, 0);
+    }
+
+    /// As `arm_on`, on the first read holding `needle` after the client
+    /// has sent more than `after` bytes.
+    pub fn arm_on_after(&self, fault: Fault, needle: &str, after: u64) {
         *self.armed.2.lock().unwrap() = Some(needle.as_bytes().to_vec());
-        self.arm(fault, 0);
+        self.arm(fault, after);
     }
 }
 
