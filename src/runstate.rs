@@ -227,9 +227,10 @@ impl RunState {
         )
     }
 
-    /// Which of `units` this run has recorded as loaded, with their rows
-    /// and bytes: the record commits with the rows, so after a commit
-    /// whose answer was lost it says whether the rows are in.
+    /// Which of `units` (tables, or parts named by `part_unit`) this run
+    /// has recorded as loaded, with their rows and bytes: the record
+    /// commits with the rows, so after a commit whose answer was lost it
+    /// says whether the rows are in.
     pub async fn loaded_among(
         &self,
         c: &Client,
@@ -239,7 +240,7 @@ impl RunState {
             .query_typed(
                 &format!(
                     "SELECT unit, coalesce(rows, 0), coalesce(bytes, 0) FROM {SCHEMA}.units \
-                     WHERE run_id = $1 AND status = 'done' AND unit = ANY ($2)"
+                     WHERE run_id = $1 AND status IN ('done', 'part') AND unit = ANY ($2)"
                 ),
                 &[(&self.id, Type::TEXT), (&units, Type::TEXT_ARRAY)],
             )

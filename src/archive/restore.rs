@@ -898,6 +898,18 @@ fn parts_side_by_side(target: &conn::Endpoint, jobs: usize) -> bool {
     !target.is_local() || cores > 2 * jobs
 }
 
+/// The rows of `unit` if this run's record on the target says they are
+/// loaded (a commit whose answer was lost); `None` when not, or unknown.
+async fn landed(ctx: &Loads, dst: &Session, t: &TableEntry, unit: &Unit) -> Option<u64> {
+    let run = ctx.run.as_ref()?;
+    let name = match unit.parts.first() {
+        Some((k, _)) if !unit.whole => runstate::part_unit(&t.name.to_string(), *k),
+        _ => t.name.to_string(),
+    };
+    let found = run.loaded_among(&dst.client, &[name]).await.ok()?;
+    found.into_values().next().map(|(rows, _)| rows)
+}
+
 /// One piece of restore work: a table's rows whole (every part in turn,
 /// in one transaction that empties the table first) or one part of a
 /// split table loading beside its other parts.
@@ -994,6 +1006,15 @@ async fn load_dir(ctx: &Arc<Loads>, loads: Vec<usize>, jobs: usize) -> Result<()
                             dst = d;
                         }
                         Err(e2) => break Err(anyhow!("{why}\nretry: cannot reconnect: {e2:#}")),
+                    }
+                    // Its commit may have landed with the answer lost: the
+                    // record (committed with the rows) says so, and a part
+                    // loaded twice would hold its rows twice.
+                    if let Some(rows) = landed(&ctx, &dst, t, &unit).await {
+                        ctx.progress.println(&format!(
+                            "{label}: its commit landed, the answer was lost; not loaded again"
+                        ));
+                        break Ok(rows);
                     }
                     tp.reset();
                 };
@@ -1262,15 +1283,23 @@ async fn load_table(
     tp: &TableProgress,
     record: Option<String>,
 ) -> anyhow::Result<u64> {
+    // Statements whose answer could be lost on the way are watched (see
+    // `conn::locks`): a lost COMMIT answer must not be waited for forever.
+    let pid = dst.pid;
     let tx = dst
         .client
         .transaction()
         .await
         .map_err(|e| anyhow!("target: {}", describe_pg(&e)))?;
     if whole {
-        tx.batch_execute(&format!("TRUNCATE ONLY {}", t.name.quoted()))
-            .await
-            .map_err(|e| anyhow!("emptying target {}: {}", t.name, describe_pg(&e)))?;
+        let truncate = format!("TRUNCATE ONLY {}", t.name.quoted());
+        conn::locks::working(
+            pid,
+            || format!("emptying target {}", t.name),
+            tx.batch_execute(&truncate),
+        )
+        .await?
+        .map_err(|e| anyhow!("emptying target {}: {}", t.name, describe_pg(&e)))?;
     }
     let mut total = 0;
     for (part, rx) in parts {
@@ -1278,12 +1307,16 @@ async fn load_table(
     }
     if let Some(sql) = record {
         // The record commits with the rows.
-        tx.batch_execute(&sql)
-            .await
-            .map_err(|e| anyhow!("recording {} as loaded: {}", t.name, describe_pg(&e)))?;
+        conn::locks::working(
+            pid,
+            || format!("recording {} as loaded", t.name),
+            tx.batch_execute(&sql),
+        )
+        .await?
+        .map_err(|e| anyhow!("recording {} as loaded: {}", t.name, describe_pg(&e)))?;
     }
-    tx.commit()
-        .await
+    conn::locks::working(pid, || format!("committing {}", t.name), tx.commit())
+        .await?
         .map_err(|e| anyhow!("committing {}: {}", t.name, describe_pg(&e)))?;
     Ok(total)
 }
