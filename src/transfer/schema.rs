@@ -1805,23 +1805,53 @@ pub struct SequenceValue {
     pub is_called: bool,
 }
 
-/// The state of the plan's sequences on the source (inside the snapshot).
+/// Sequences read by one query (`read_sequences`).
+const SEQUENCES_PER_READ: usize = 500;
+
+/// The state of the plan's sequences on the source (inside the snapshot):
+/// many to a query (one round trip for each `SEQUENCES_PER_READ`). A
+/// refusal names its sequence (PostgreSQL's message does: "permission
+/// denied for sequence ...").
 pub async fn read_sequences(src: &Session, plan: &SchemaPlan) -> Result<Vec<SequenceValue>> {
     let mut out = Vec::new();
-    for (from, to) in &plan.sequences {
-        let row = src
+    for chunk in plan.sequences.chunks(SEQUENCES_PER_READ) {
+        let sql = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (from, _))| {
+                format!("SELECT {i}, last_value, is_called FROM {}", from.quoted())
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let rows = src
             .client
-            .query_one(
-                &format!("SELECT last_value, is_called FROM {}", from.quoted()),
-                &[],
-            )
+            .query_typed(&sql, &[])
             .await
-            .pg_context(|| format!("reading sequence {from} on the source"))?;
-        out.push(SequenceValue {
-            sequence: to.clone(),
-            last_value: row.get(0),
-            is_called: row.get(1),
-        });
+            .pg_context(|| match chunk {
+                [(one, _)] => format!("reading sequence {one} on the source"),
+                _ => format!(
+                    "reading {} sequences ({} ...) on the source",
+                    chunk.len(),
+                    chunk[0].0
+                ),
+            })?;
+        let mut values: Vec<Option<(i64, bool)>> = vec![None; chunk.len()];
+        for r in &rows {
+            let i: i32 = r.get(0);
+            if let Some(v) = usize::try_from(i).ok().and_then(|i| values.get_mut(i)) {
+                *v = Some((r.get(1), r.get(2)));
+            }
+        }
+        for ((from, to), v) in chunk.iter().zip(values) {
+            let (last_value, is_called) = v.ok_or_else(|| {
+                Error::Runtime(anyhow!("sequence {from} gave no row on the source"))
+            })?;
+            out.push(SequenceValue {
+                sequence: to.clone(),
+                last_value,
+                is_called,
+            });
+        }
     }
     Ok(out)
 }

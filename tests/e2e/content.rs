@@ -499,3 +499,34 @@ fn sequences_are_set_together_and_a_column_without_one_is_named() {
         .unwrap();
     assert_eq!(next, [8, 5]);
 }
+
+/// More sequences than one query reads (they go 500 to a query): each
+/// arrives with its own position, called or not.
+#[test]
+fn many_sequences_arrive_each_with_its_position() {
+    let s = servers();
+    let src = s.source.fresh_db("manyseqs");
+    seed_source(
+        &src,
+        "CREATE TABLE t (id int); \
+         DO $$ BEGIN FOR g IN 1..520 LOOP \
+           EXECUTE format('CREATE SEQUENCE s%s', g); \
+           PERFORM setval(format('s%s', g), g * 3, g % 2 = 0); \
+         END LOOP; END $$;",
+    );
+    let dst = s.target.fresh_db("manyseqs");
+    copy_full(&src, &dst, &[]).assert_code(0);
+    let positions = |c: &mut postgres::Client| -> Vec<(String, Option<i64>)> {
+        c.query(
+            "SELECT sequencename::text, last_value FROM pg_sequences ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+    };
+    let want = positions(&mut s.source.client(&src));
+    assert_eq!(want.len(), 520);
+    assert_eq!(positions(&mut s.target.client(&dst)), want);
+}
