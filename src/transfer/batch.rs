@@ -25,7 +25,7 @@ use crate::error::{describe_pg, Error, Result};
 
 /// A batch stays under this many bytes of SQL (large enough that a link's
 /// round trip, not its bandwidth, is what a small batch saves)...
-const MAX_BYTES: usize = 512 * 1024;
+pub const MAX_BYTES: usize = 512 * 1024;
 /// ... and this many statements (the unit named by a lock wait report).
 pub const MAX_STATEMENTS: usize = 500;
 

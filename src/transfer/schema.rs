@@ -921,6 +921,60 @@ fn pre_steps(pre: &[&model::Statement], jobs: usize) -> Vec<PreStep> {
     out
 }
 
+/// The units of a wave (each its statements, in order) packed into takes
+/// (a transaction, one round trip each) shared evenly by `n` sessions:
+/// as few takes as the limits allow (a batch's statements and bytes,
+/// `lock_limit` locks; `cost` gives a statement's locks and bytes), at
+/// least `n` so that every session has work. A unit is never split; one
+/// over a limit goes alone.
+fn even_takes(
+    units: &[Vec<usize>],
+    cost: impl Fn(usize) -> (usize, usize),
+    n: usize,
+    lock_limit: usize,
+) -> Vec<Vec<usize>> {
+    // What a take may hold: the batch's limits, a margin left for the
+    // BEGIN and COMMIT around it.
+    let max_statements = super::batch::MAX_STATEMENTS - 2;
+    let max_bytes = super::batch::MAX_BYTES - 64;
+    let (mut statements, mut locks, mut bytes) = (0usize, 0usize, 0usize);
+    for &i in units.iter().flatten() {
+        let (l, b) = cost(i);
+        statements += 1;
+        locks += l;
+        bytes += b;
+    }
+    let takes = n
+        .max(statements.div_ceil(max_statements))
+        .max(locks.div_ceil(lock_limit.max(1)))
+        .max(bytes.div_ceil(max_bytes))
+        .max(1);
+    let aim = statements.div_ceil(takes);
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut take: Vec<usize> = Vec::new();
+    let (mut locks, mut bytes) = (0, 0);
+    for unit in units {
+        let (l, b) = unit
+            .iter()
+            .map(|&i| cost(i))
+            .fold((0, 0), |(l, b), (x, y)| (l + x, b + y));
+        let over = take.len() + unit.len() > max_statements
+            || locks + l > lock_limit
+            || bytes + b > max_bytes;
+        if !take.is_empty() && (over || take.len() >= aim) {
+            out.push(std::mem::take(&mut take));
+            (locks, bytes) = (0, 0);
+        }
+        take.extend(unit);
+        locks += l;
+        bytes += b;
+    }
+    if !take.is_empty() {
+        out.push(take);
+    }
+    out
+}
+
 /// The locks a statement adds to its transaction, at most: a table its
 /// own, its TOAST table's and that one's index; an index or key its own
 /// and its table's; anything else one (what it creates, or a table made
@@ -1129,8 +1183,15 @@ pub async fn apply_pre(
                         Some(budget),
                         Some(pool.clone()),
                     );
-                    for unit in units {
-                        side.send_group(unit.iter().map(|&i| pre[i].clone()).collect(), true);
+                    let n = jobs.min(units.len());
+                    let takes = even_takes(
+                        &units,
+                        |i| (lock_cost(pre[i]), pre[i].sql.len()),
+                        n,
+                        (budget / n.max(1)).max(1),
+                    );
+                    for take in takes {
+                        side.send_group(take.iter().map(|&i| pre[i].clone()).collect(), false);
                     }
                     side.finish().await?;
                 }
@@ -2098,6 +2159,39 @@ pub fn confirm(yes: bool, head: &str, items: &[String], declined: &str) -> Resul
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_wave_is_shared_evenly_in_as_few_takes_as_its_limits_allow() {
+        let units = |n: usize, each: usize| -> Vec<Vec<usize>> {
+            (0..n)
+                .map(|u| (u * each..(u + 1) * each).collect())
+                .collect()
+        };
+        let sizes = |t: &[Vec<usize>]| t.iter().map(Vec::len).collect::<Vec<_>>();
+        // 500 one-statement units on two sessions: two takes of 250.
+        let t = super::even_takes(&units(500, 1), |_| (1, 100), 2, 10_000);
+        assert_eq!(sizes(&t), [250, 250]);
+        // 1,000 two-statement units: the statement limit (498 with the
+        // BEGIN and COMMIT) makes five, even.
+        let t = super::even_takes(&units(1000, 2), |_| (1, 100), 2, 10_000);
+        assert_eq!(sizes(&t), [400; 5]);
+        // The lock limit: 300 units of 3 locks, 400 a take.
+        let t = super::even_takes(&units(300, 1), |_| (3, 10), 2, 400);
+        assert!(
+            t.len() >= 3 && t.iter().all(|t| t.len() * 3 <= 400),
+            "{:?}",
+            sizes(&t)
+        );
+        // Every statement once, in order within its unit.
+        let all: Vec<usize> = t.concat();
+        assert_eq!(all, (0..300).collect::<Vec<_>>());
+        // A unit over a limit goes alone; none is split.
+        let t = super::even_takes(&[vec![0], vec![1, 2, 3], vec![4]], |_| (5, 1), 1, 6);
+        assert_eq!(t, [vec![0], vec![1, 2, 3], vec![4]]);
+        // Fewer units than sessions: one take each.
+        let t = super::even_takes(&units(1, 4), |_| (1, 1), 2, 100);
+        assert_eq!(t, [vec![0, 1, 2, 3]]);
+    }
+
     use super::*;
 
     #[test]
