@@ -1294,12 +1294,22 @@ async fn measure_link(dst: &Session) -> anyhow::Result<LinkReport> {
 }
 
 /// On a slow link the bytes on the wire decide: COPY a sample of each
-/// table both ways and keep the smaller encoding.
+/// table both ways and keep the smaller encoding. Not for small tables
+/// (`SMALL_LOAD_BYTES`): there round trips decide, not bytes, and text
+/// lets them load many to a round trip (`load_by_insert`); two samples
+/// each cost more than their rows (thousands of round trips to a distant
+/// source for a schema of thousands of tables).
 async fn sample_formats(src: &tokio_postgres::Client, units: &mut [Unit]) -> anyhow::Result<()> {
     for u in units
         .iter_mut()
         .filter(|u| u.binary && u.format_reason.is_empty())
     {
+        if u.est_bytes < SMALL_LOAD_BYTES {
+            u.binary = false;
+            u.format_reason =
+                "text: network-bound link, a small table (loads with others, by INSERT)".into();
+            continue;
+        }
         let mut size = [0u64; 2];
         for (i, fmt) in ["binary", "text"].iter().enumerate() {
             let sql = format!(
