@@ -922,10 +922,24 @@ async fn prepare(
             )));
         }
     }
-    let (dst_tables, fks) = tokio::try_join!(
+    // Which target tables this role may empty, asked with the target's
+    // tables (one round trip), for every table that could load.
+    let candidates: Vec<QualName> = chosen
+        .iter()
+        .map(|c| &src_tables[c.index])
+        .filter(|t| t.has_storage())
+        .map(|t| QualName::new(s.map_schema(&t.name.schema), t.name.name.clone()))
+        .collect();
+    let (dst_tables, fks, truncatable) = tokio::try_join!(
         catalog::read_tables_with(&dst.client, false),
-        catalog::read_foreign_keys(&dst.client)
+        catalog::read_foreign_keys(&dst.client),
+        truncate_privileges(&dst.client, &candidates)
     )?;
+    let truncatable: HashSet<&QualName> = candidates
+        .iter()
+        .zip(truncatable)
+        .filter_map(|(n, ok)| ok.then_some(n))
+        .collect();
     let dst_by_name: HashMap<&QualName, &Table> = dst_tables.iter().map(|t| (&t.name, t)).collect();
 
     let mut problems = Vec::new();
@@ -996,8 +1010,7 @@ async fn prepare(
     let referenced: HashSet<&QualName> = fks.iter().map(|k| &k.parent).collect();
     // Tables this run has just created hold no rows, nor rules yet (those
     // come after the rows).
-    let (truncatable, non_empty, ruled) = tokio::try_join!(
-        truncate_privileges(&dst.client, &units),
+    let (non_empty, ruled) = tokio::try_join!(
         async {
             match created_now {
                 true => Ok(Vec::new()),
@@ -1023,7 +1036,8 @@ async fn prepare(
         )));
     }
     for (i, u) in units.iter_mut().enumerate() {
-        u.truncate = u.copy_data && truncatable[i] && !referenced.contains(&u.target);
+        u.truncate =
+            u.copy_data && truncatable.contains(&u.target) && !referenced.contains(&u.target);
         u.empty_at_start = !non_empty.contains(&i);
         u.ruled = ruled.get(i).copied().unwrap_or(true);
     }
@@ -1345,14 +1359,17 @@ async fn sample_formats(src: &tokio_postgres::Client, units: &mut [Unit]) -> any
     Ok(())
 }
 
+/// Whether this role may TRUNCATE each of `tables` on the target (false
+/// for one that does not exist).
 async fn truncate_privileges(
     c: &tokio_postgres::Client,
-    units: &[Unit],
+    tables: &[QualName],
 ) -> anyhow::Result<Vec<bool>> {
-    let names: Vec<String> = units.iter().map(|u| u.target.quoted()).collect();
+    let names: Vec<String> = tables.iter().map(|t| t.quoted()).collect();
     let rows = c
         .query_typed(
-            "SELECT pg_catalog.has_table_privilege(n, 'TRUNCATE') FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i",
+            "SELECT coalesce(pg_catalog.has_table_privilege(pg_catalog.to_regclass(n), 'TRUNCATE'), \
+             false) FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i",
             &[(&names, Type::TEXT_ARRAY)],
         )
         .await
