@@ -2190,48 +2190,50 @@ async fn load_job(
                     .start_table(&unit.target.to_string(), unit.est_rows, unit.est_bytes);
             let t0 = Instant::now();
             let r = async {
-                let statement = match prepared.get(k) {
-                    Some(st) => st.clone(),
-                    None => {
-                        // The BEGIN (first table), the TRUNCATE, the keys'
-                        // drop and the COPY's preparation: one round trip.
-                        let truncate = emptied(unit)
-                            .then(|| format!("TRUNCATE ONLY {}", unit.target.quoted()));
-                        let drop = (!keys.is_empty()).then(|| drop_keys_sql(&unit.target, keys));
-                        let maybe = |sql: Option<String>| async move {
-                            match sql {
-                                Some(q) => c.batch_execute(&q).await,
-                                None => Ok(()),
-                            }
-                        };
-                        let copy = stream::copy_in_sql(unit, emptied(unit));
-                        let (began, truncated, dropped, st) = conn::locks::working(
-                            pid,
-                            || format!("starting the load of target {}", unit.target),
-                            async {
-                                tokio::join!(
-                                    maybe(begin.take().map(str::to_string)),
-                                    maybe(truncate),
-                                    maybe(drop),
-                                    c.prepare(&copy)
-                                )
-                            },
-                        )
-                        .await?;
-                        began.map_err(|e| anyhow!("target: {}", describe_pg(&e)))?;
-                        truncated.map_err(|e| {
-                            anyhow!("emptying target {}: {}", unit.target, describe_pg(&e))
-                        })?;
-                        dropped.map_err(|e| {
-                            anyhow!(
-                                "dropping the foreign keys of target {} for the load: {}",
-                                unit.target,
-                                describe_pg(&e)
-                            )
-                        })?;
-                        st.map_err(|e| anyhow!("target {}: {}", unit.target, describe_pg(&e)))?
+                // The BEGIN (first table), the TRUNCATE, the keys' drop and
+                // the COPY's preparation (unless prepared with the others):
+                // one round trip.
+                let truncate =
+                    emptied(unit).then(|| format!("TRUNCATE ONLY {}", unit.target.quoted()));
+                let drop = (!keys.is_empty()).then(|| drop_keys_sql(&unit.target, keys));
+                let maybe = |sql: Option<String>| async move {
+                    match sql {
+                        Some(q) => c.batch_execute(&q).await,
+                        None => Ok(()),
                     }
                 };
+                let copy = stream::copy_in_sql(unit, emptied(unit));
+                let ready = prepared.get(k).cloned();
+                let (began, truncated, dropped, st) = conn::locks::working(
+                    pid,
+                    || format!("starting the load of target {}", unit.target),
+                    async {
+                        tokio::join!(
+                            maybe(begin.take().map(str::to_string)),
+                            maybe(truncate),
+                            maybe(drop),
+                            async {
+                                match ready {
+                                    Some(st) => Ok(st),
+                                    None => c.prepare(&copy).await,
+                                }
+                            }
+                        )
+                    },
+                )
+                .await?;
+                began.map_err(|e| anyhow!("target: {}", describe_pg(&e)))?;
+                truncated
+                    .map_err(|e| anyhow!("emptying target {}: {}", unit.target, describe_pg(&e)))?;
+                dropped.map_err(|e| {
+                    anyhow!(
+                        "dropping the foreign keys of target {} for the load: {}",
+                        unit.target,
+                        describe_pg(&e)
+                    )
+                })?;
+                let statement =
+                    st.map_err(|e| anyhow!("target {}: {}", unit.target, describe_pg(&e)))?;
                 let copied = stream::copy_unit(&src.client, c, unit, &statement, &tp).await?;
                 if !keys.is_empty() {
                     conn::locks::working(

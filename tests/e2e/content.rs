@@ -543,3 +543,50 @@ fn many_sequences_arrive_each_with_its_position() {
     assert_eq!(want.len(), 520);
     assert_eq!(positions(&mut s.target.client(&dst)), want);
 }
+
+/// `--truncate` replaces what small tables held, also when they load many
+/// to a transaction: by COPY (a fast link; each emptied in the
+/// transaction, so COPY FREEZE may load it) and by INSERT (a slow one).
+#[test]
+fn truncate_replaces_the_rows_of_small_tables_loading_together() {
+    let ddl = "CREATE TABLE a (id int PRIMARY KEY, v text); \
+               CREATE TABLE b (id int, v text); CREATE TABLE c (id int, v text);";
+    for slow in [false, true] {
+        let (src, dst) = db_pair(if slow { "truncslow" } else { "truncfast" }, ddl);
+        seed_source(
+            &src,
+            "INSERT INTO a SELECT g, 'new' FROM generate_series(1, 10) g; \
+             INSERT INTO b SELECT g, 'new' FROM generate_series(1, 10) g; \
+             INSERT INTO c SELECT g, 'new' FROM generate_series(1, 10) g;",
+        );
+        servers()
+            .target
+            .client(&dst)
+            .batch_execute(
+                "INSERT INTO a SELECT g, 'old' FROM generate_series(5, 20) g; \
+                 INSERT INTO b VALUES (99, 'old'); INSERT INTO c VALUES (98, 'old');",
+            )
+            .unwrap();
+        let (s, t) = (servers().source.url(&src), servers().target.url(&dst));
+        let mut c = pgbarge_cmd();
+        // One worker: it takes the three tables together.
+        c.args([
+            "copy",
+            "--data-only",
+            "--truncate",
+            "--jobs",
+            "1",
+            "--source",
+            &s,
+        ])
+        .args(["--target", &t]);
+        if slow {
+            c.env("PGBARGE_SLOW_LINK_RTT_MS", "0");
+        }
+        let run = run_cmd(c);
+        run.assert_code(0);
+        // Together, not each alone after a failed try.
+        assert!(!run.stderr.contains("rolled back"), "{}", run.stderr);
+        assert_same_content(&src, &dst);
+    }
+}
