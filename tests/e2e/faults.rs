@@ -634,12 +634,16 @@ fn a_target_restart_costs_a_retry_not_the_run() {
     assert_eq!(rows, 600_000);
 }
 
-/// A link reset under a directory restore: the table is loaded again from
-/// its start on a new session, exit 0, the retry reported.
-#[test]
-fn a_cut_connection_costs_a_restore_a_retry_not_the_run() {
+/// A dump of one 150,000-row table restored through a proxy that `arm`
+/// sets up (`extra`: more restore arguments): the run, the source and
+/// target databases, and the run's report.
+fn restore_through_fault(
+    hint: &str,
+    arm: impl FnOnce(&Proxy),
+    extra: &[&str],
+) -> (Run, String, String, serde_json::Value) {
     let s = servers();
-    let src = s.source.fresh_db("cutrestore");
+    let src = s.source.fresh_db(hint);
     seed_source(
         &src,
         "CREATE TABLE t (id int PRIMARY KEY, v text); \
@@ -657,9 +661,9 @@ fn a_cut_connection_costs_a_restore_a_retry_not_the_run() {
         "-q",
     ])
     .assert_code(0);
-    let dst = s.target.fresh_db("cutrestore");
+    let dst = s.target.fresh_db(hint);
     let proxy = Proxy::start(s.target.port);
-    proxy.arm(Fault::Cut, 2 << 20);
+    arm(&proxy);
     let report = dir.path().join("r.json");
     let target = format!(
         "postgres://postgres@127.0.0.1:{}/{dst}?sslmode=disable",
@@ -668,14 +672,24 @@ fn a_cut_connection_costs_a_restore_a_retry_not_the_run() {
     let mut cmd = pgbarge_cmd();
     cmd.args(["restore", "--input", out, "--target", &target])
         .args(["--report", report.to_str().unwrap()])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let run = wait_within(cmd.spawn().unwrap(), Duration::from_secs(90), "cutrestore");
+    let run = wait_within(cmd.spawn().unwrap(), Duration::from_secs(90), hint);
     assert!(proxy.struck.load(std::sync::atomic::Ordering::SeqCst));
+    let r = read_report(&report);
+    (run, src, dst, r)
+}
+
+/// A link reset under a directory restore: the table is loaded again from
+/// its start on a new session, exit 0, the retry reported.
+#[test]
+fn a_cut_connection_costs_a_restore_a_retry_not_the_run() {
+    let (run, src, dst, r) =
+        restore_through_fault("cutrestore", |p| p.arm(Fault::Cut, 2 << 20), &[]);
     run.assert_code(0);
     assert!(run.stderr.contains("retrying public.t"), "{}", run.stderr);
-    let r = read_report(&report);
     assert_eq!(
         report_table(&r, "public.t")["retries"]
             .as_array()
@@ -875,40 +889,11 @@ fn a_lost_commit_reply_of_a_table_loaded_alone_is_not_retried() {
 /// not load the table again.
 #[test]
 fn a_lost_commit_reply_costs_a_restore_no_second_load() {
-    let s = servers();
-    let src = s.source.fresh_db("lostrestore");
-    seed_source(
-        &src,
-        "CREATE TABLE t (id int PRIMARY KEY, v text); \
-         INSERT INTO t SELECT g, repeat(md5(g::text), 2) FROM generate_series(1, 150000) g;",
+    let (run, src, dst, _) = restore_through_fault(
+        "lostrestore",
+        |p| p.arm_on_after(Fault::LoseReply, "COMMIT", 2 << 20),
+        &["--stall-timeout", "3"],
     );
-    let dir = temp_dir();
-    let out = dir.path().join("dump");
-    let out = out.to_str().unwrap();
-    pgbarge(&[
-        "dump",
-        "--source",
-        &s.source.url(&src),
-        "--output",
-        out,
-        "-q",
-    ])
-    .assert_code(0);
-    let dst = s.target.fresh_db("lostrestore");
-    let proxy = Proxy::start(s.target.port);
-    proxy.arm_on_after(Fault::LoseReply, "COMMIT", 2 << 20);
-    let target = format!(
-        "postgres://postgres@127.0.0.1:{}/{dst}?sslmode=disable",
-        proxy.port
-    );
-    let mut cmd = pgbarge_cmd();
-    cmd.args(["restore", "--input", out, "--target", &target])
-        .args(["--stall-timeout", "3"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let run = wait_within(cmd.spawn().unwrap(), Duration::from_secs(90), "lostrestore");
-    assert!(proxy.struck.load(std::sync::atomic::Ordering::SeqCst));
     run.assert_code(0);
     assert!(run.stderr.contains("its commit landed"), "{}", run.stderr);
     assert_same_content(&src, &dst);
