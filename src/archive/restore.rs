@@ -1286,11 +1286,13 @@ async fn load_table(
     // Statements whose answer could be lost on the way are watched (see
     // `conn::locks`): a lost COMMIT answer must not be waited for forever.
     let pid = dst.pid;
-    let tx = dst
-        .client
-        .transaction()
-        .await
-        .map_err(|e| anyhow!("target: {}", describe_pg(&e)))?;
+    let tx = conn::locks::working(
+        pid,
+        || format!("starting the load of {}", t.name),
+        dst.client.transaction(),
+    )
+    .await?
+    .map_err(|e| anyhow!("target: {}", describe_pg(&e)))?;
     if whole {
         let truncate = format!("TRUNCATE ONLY {}", t.name.quoted());
         conn::locks::working(
