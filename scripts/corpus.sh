@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The real-schema corpus: schemas other projects wrote, taken from the
-# package registries (Debian and npm) the way their users install them,
+# package registries (Debian, npm and PyPI) the way their users install them,
 # and turned into one SQL file each that psql loads into an empty
 # database under a schema of its own. Nothing of them is committed: this
 # script fetches them into a cache and tests/e2e/corpus.rs moves each one.
@@ -61,6 +61,24 @@ npmpkg() {
     }
     mkdir -p "$tmp/x"
     tar xzf "$tmp"/*.tgz -C "$tmp/x"
+    echo "$spec" >"$tmp/x/.version"
+    mv "$tmp/x" "$dir"
+    rm -rf "$tmp"
+}
+
+# pypi PACKAGE==VERSION: download a wheel (not installed) and unpack it.
+pypipkg() {
+    local spec=$1 dir="$work/pypi-${1//==/-}"
+    [ -d "$dir" ] && return 0
+    local tmp
+    tmp=$(mktemp -d "$work/.dl.XXXXXX")
+    python3 -m pip download -q --no-deps --only-binary=:all: -d "$tmp" "$spec" >/dev/null || {
+        echo "corpus: cannot download PyPI package $spec" >&2
+        rm -rf "$tmp"
+        return 1
+    }
+    mkdir -p "$tmp/x"
+    python3 -m zipfile -e "$tmp"/*.whl "$tmp/x"
     echo "$spec" >"$tmp/x/.version"
     mv "$tmp/x" "$dir"
     rm -rf "$tmp"
@@ -155,6 +173,57 @@ npmpkg pg-boss@10.4.2
 npmpkg connect-pg-simple@10.0.0
 cat "$work/npm-connect-pg-simple_10.0.0/package/table.sql" |
     emit sessions local_sessions MIT "connect-pg-simple@10.0.0 (npm): table.sql"
+
+# Request Tracker 5: a ticket system's ~30 tables, mixed-case names.
+deb request-tracker5 usr/share/request-tracker5/etc
+cat "$work/deb-request-tracker5/usr/share/request-tracker5/etc/schema.Pg" |
+    emit rt local_rt GPL-2.0 "$(version "$work/deb-request-tracker5"): etc/schema.Pg"
+
+# ejabberd: an XMPP server's multi-host schema.
+deb ejabberd usr/share/ejabberd/sql
+cat "$work/deb-ejabberd/usr/share/ejabberd/sql/pg.new.sql" |
+    emit ejabberd local_ejabberd GPL-2.0+ "$(version "$work/deb-ejabberd"): sql/pg.new.sql"
+
+# FreeRADIUS: accounting, IP pools and their plpgsql allocation, DHCP.
+deb freeradius-config etc/freeradius/3.0/mods-config/sql
+f="$work/deb-freeradius-config/etc/freeradius/3.0/mods-config/sql"
+cat "$f/main/postgresql/schema.sql" "$f/ippool/postgresql/schema.sql" \
+    "$f/ippool/postgresql/procedure.sql" "$f/dhcp/postgresql/schema.sql" |
+    emit freeradius local_radius GPL-2.0+ "$(version "$work/deb-freeradius-config"): main, ippool (schema, procedure), dhcp postgresql/*.sql"
+
+# DAViCal CalDAV server on the AWL library's tables, loaded as its
+# create-database.sh does (the functions, views and base data too).
+deb libawl-php usr/share/awl/dba
+deb davical usr/share/davical/dba
+a="$work/deb-libawl-php/usr/share/awl/dba"
+d="$work/deb-davical/usr/share/davical/dba"
+cat "$a/awl-tables.sql" "$a/schema-management.sql" "$d/davical.sql" \
+    "$d/supported_locales.sql" "$d/views/dav_principal.sql" \
+    "$d/caldav_functions.sql" "$d/rrule_functions.sql" "$d/base-data.sql" |
+    emit davical local_davical GPL-2.0+ "$(version "$work/deb-davical"), $(version "$work/deb-libawl-php"): dba/*.sql as create-database.sh loads them"
+
+# Matrix Synapse: its full schema 72 (a pg_dump of it) and every SQL
+# delta after it, in the order Synapse applies them (Python deltas left
+# out), with its placeholder for identity keys filled in as it does.
+pypipkg matrix-synapse==1.163.2
+m="$work/pypi-matrix-synapse-1.163.2/synapse/storage/schema"
+{
+    for p in common main state; do
+        cat "$m/$p/full_schemas/72/full.sql.postgres"
+        echo ";"
+    done
+    for v in $(cd "$m" && ls -d -- */delta/* | awk -F/ '$3 > 72 { print $3 }' | sort -n -u); do
+        for p in common main state; do
+            [ -d "$m/$p/delta/$v" ] || continue
+            for f in $(cd "$m/$p/delta/$v" && ls | sort); do
+                case $f in
+                *.sql | *.sql.postgres) cat "$m/$p/delta/$v/$f"; echo ";" ;;
+                esac
+            done
+        done
+    done
+} | sed 's/\$%AUTO_INCREMENT_PRIMARY_KEY%\$/BIGINT PRIMARY KEY GENERATED ALWAYS AS IDENTITY/g' |
+    emit synapse local_synapse AGPL-3.0 "matrix-synapse==1.163.2 (PyPI): storage/schema full_schemas/72 and the SQL deltas after it"
 
 mv "$sources" "$cache/SOURCES"
 echo "corpus: $(wc -l <"$cache/SOURCES") schemas in $cache" >&2

@@ -10,7 +10,7 @@ ensure_rust
 ensure_postgres
 export PG_BIN="${PG_BIN:-$(pg_bindir)}"
 echo "==> PostgreSQL binaries: $PG_BIN" >&2
-# Real schemas other projects wrote, from the Debian and npm registries.
+# Real schemas other projects wrote, from the Debian, npm and PyPI registries.
 echo "==> real-schema corpus (scripts/corpus.sh)" >&2
 export PGBARGE_CORPUS_DIR="${PGBARGE_CORPUS_DIR:-$PWD/target/corpora}"
 scripts/corpus.sh "$PGBARGE_CORPUS_DIR"

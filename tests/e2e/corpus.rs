@@ -175,4 +175,9 @@ corpus!(
     graphile_worker,
     pgboss,
     sessions,
+    rt,
+    ejabberd,
+    freeradius,
+    davical,
+    synapse,
 );
