@@ -3,8 +3,9 @@
 //! package registries into `target/corpora` (or `$PGBARGE_CORPUS_DIR`).
 //! Each is loaded into the source with psql as its users load it, then
 //! must move whole: a copy with `--verify` whose target pg_dump shows the
-//! same schema and whose rows are the same, and a copy under a schema
-//! rename and back again that gives the source once more.
+//! same schema and whose rows are the same, a copy under a schema rename
+//! and back again that gives the source once more, a dump restored under
+//! the rename, and a `.sql.gz` dump that psql restores to the source.
 //!
 //! A missing corpus fails the run: `scripts/test.sh` fetches it first.
 
@@ -150,6 +151,36 @@ fn moves_whole(name: &str) {
         &pg_dump_schema(&s.target, &mid),
         &pg_dump_schema(&s.target, &restored),
     );
+
+    // The SQL script dump, restored by psql as a user would, gives the
+    // source again, rows included.
+    let script = dir.path().join("d.sql.gz");
+    pgbarge(&[
+        "dump",
+        "--source",
+        &s.source.url(&src),
+        "--output",
+        script.to_str().unwrap(),
+    ])
+    .assert_code(0);
+    let via_psql = s.target.fresh_db(&format!("{name}_psql"));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gunzip -c '{}' | '{}' -X -q -v ON_ERROR_STOP=1 -d '{}' >/dev/null",
+            script.display(),
+            pg_bin().join("psql").display(),
+            s.target.url(&via_psql)
+        ))
+        .output()
+        .expect("running gunzip | psql");
+    assert!(
+        out.status.success(),
+        "gunzip | psql of {name}'s script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_same_text(&source_schema, &pg_dump_schema(&s.target, &via_psql));
+    assert_same_content(&src, &via_psql);
 }
 
 macro_rules! corpus {
