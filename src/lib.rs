@@ -138,9 +138,9 @@ async fn run_dump(s: archive::dump::DumpSettings) -> Result<u8> {
     }
     let raw: u64 = r.manifest.tables.iter().map(|t| t.bytes).sum();
     println!(
-        "dumped {} tables, {} rows, {} of COPY data into {} ({}, {}) in {:.2}s",
-        r.manifest.tables.len(),
-        r.manifest.tables.iter().map(|t| t.rows).sum::<u64>(),
+        "dumped {}, {}, {} of COPY data into {} ({}, {}) in {:.2}s",
+        report::counted(r.manifest.tables.len() as u64, "table"),
+        report::counted(r.manifest.tables.iter().map(|t| t.rows).sum::<u64>(), "row"),
         HumanBytes(raw),
         r.output.display(),
         HumanBytes(r.size),
@@ -355,8 +355,12 @@ pub(crate) fn print_verify(r: &verify::VerifyReport) {
         n => format!(", and {n} partitioned tables over them"),
     };
     if r.ok {
+        let match_ = match tables {
+            1 => "1 table matches".to_string(),
+            n => format!("{n} tables match"),
+        };
         println!(
-            "{tables} tables match{}{and_parents}",
+            "{match_}{}{and_parents}",
             if r.checksums {
                 " (rows and checksums)"
             } else {
@@ -464,9 +468,9 @@ pub fn print_summary(r: &RunReport) {
         );
     }
     println!(
-        "{} tables, {} rows, {} of COPY data in {:.2}s",
-        r.tables.len(),
-        r.total_rows,
+        "{}, {}, {} of COPY data in {:.2}s",
+        report::counted(r.tables.len() as u64, "table"),
+        report::counted(r.total_rows, "row"),
         HumanBytes(r.total_bytes),
         r.seconds
     );

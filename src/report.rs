@@ -17,6 +17,14 @@ pub fn unix_now() -> u64 {
 }
 
 /// Seconds rounded to milliseconds, for reports.
+/// A count and its noun, singular for one: "1 table", "3 tables".
+pub fn counted(n: impl Into<u64>, noun: &str) -> String {
+    match n.into() {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
 pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -213,4 +221,14 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
         format!("writing report {}", path.display())
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(super::counted(1u64, "table"), "1 table");
+        assert_eq!(super::counted(0u64, "row"), "0 rows");
+        assert_eq!(super::counted(3u32, "table"), "3 tables");
+    }
 }

@@ -351,9 +351,12 @@ pub fn print(r: &CheckReport) {
     }
     if r.ok {
         println!(
-            "dump {} is intact: {} tables, every file matches its manifest ({}, {})",
+            "dump {} is intact: {}, every file matches its manifest ({}, {})",
             r.input,
-            r.tables.iter().filter(|t| t.table != LARGE_OBJECTS).count(),
+            crate::report::counted(
+                r.tables.iter().filter(|t| t.table != LARGE_OBJECTS).count() as u64,
+                "table"
+            ),
             r.layout,
             r.compression
         );

@@ -153,11 +153,11 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
     let _locks = conn::locks::watch(&s.target, mode);
     schema::fit_to_target(&dst, &mut plan).await?;
     say(&format!(
-        "dump: {} ({} format, {}, {} tables, from PostgreSQL {})",
+        "dump: {} ({} format, {}, {}, from PostgreSQL {})",
         s.input.display(),
         manifest.layout,
         manifest.compression,
-        manifest.tables.len(),
+        crate::report::counted(manifest.tables.len() as u64, "table"),
         manifest.source.server_version
     ));
     say(&info.describe("target", &s.target));

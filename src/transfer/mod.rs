@@ -471,8 +471,8 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         }
         let to_first_row = crate::report::round3(started.elapsed().as_secs_f64());
         say(&format!(
-            "copying {} tables with {} jobs; {}",
-            units.iter().filter(|u| u.copy_data).count(),
+            "copying {} with {} jobs; {}",
+            crate::report::counted(units.iter().filter(|u| u.copy_data).count() as u64, "table"),
             s.jobs,
             ordering.strategy
         ));

@@ -66,7 +66,7 @@ fn quiet_prints_only_the_summary() {
     run.assert_code(0);
     assert_eq!(run.stderr, "", "stderr must stay empty with --quiet");
     assert!(run.stdout.contains("public.t"), "{}", run.stdout);
-    assert!(run.stdout.contains("1 tables, 1000 rows"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 table, 1000 rows"), "{}", run.stdout);
 }
 
 /// The last line of a command's summary.

@@ -607,7 +607,7 @@ fn a_target_restart_costs_a_retry_not_the_run() {
         .args(["--target", &target.url("restart")])
         .args(["--report", report.to_str().unwrap()]);
     let mut run = Watched::spawn(cmd);
-    run.line_with("copying 1 tables", Duration::from_secs(60));
+    run.line_with("copying 1 table ", Duration::from_secs(60));
     // Let rows flow, then restart under them.
     wait_until(Duration::from_secs(30), "rows to reach the target", || {
         target

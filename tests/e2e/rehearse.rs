@@ -40,7 +40,7 @@ fn rehearsal_copies_verifies_and_leaves_nothing_behind() {
     run.assert_code(0);
     assert!(run.stderr.contains("rehearsal passed"), "{}", run.stderr);
     assert!(
-        run.stdout.contains("1 tables match (rows and checksums)"),
+        run.stdout.contains("1 table matches (rows and checksums)"),
         "{}",
         run.stdout
     );

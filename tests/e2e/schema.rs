@@ -722,7 +722,7 @@ fn supabase_preset() {
     let ok: Vec<String> = args(&[&tls_target, "--verify"]);
     let run = pgbarge(&ok.iter().map(String::as_str).collect::<Vec<_>>());
     run.assert_code(0);
-    assert!(run.stdout.contains("tables match"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 table matches"), "{}", run.stdout);
     assert!(run.stderr.contains("TLS"), "{}", run.stderr);
     let mut t = s.target.client(&dst);
     t.batch_execute("SET search_path = ''").unwrap();
