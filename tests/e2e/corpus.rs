@@ -164,21 +164,7 @@ fn moves_whole(name: &str) {
     ])
     .assert_code(0);
     let via_psql = s.target.fresh_db(&format!("{name}_psql"));
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "gunzip -c '{}' | '{}' -X -q -v ON_ERROR_STOP=1 -d '{}' >/dev/null",
-            script.display(),
-            pg_bin().join("psql").display(),
-            s.target.url(&via_psql)
-        ))
-        .output()
-        .expect("running gunzip | psql");
-    assert!(
-        out.status.success(),
-        "gunzip | psql of {name}'s script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    psql_restore_script(&script, &s.target, &via_psql);
     assert_same_text(&source_schema, &pg_dump_schema(&s.target, &via_psql));
     assert_same_content(&src, &via_psql);
 }

@@ -166,17 +166,7 @@ fn psql_restores_the_sql_format() {
     let out = dir.path().join("app.sql.gz");
     dump(&out, &[]).assert_code(0);
     let dst = s.target.fresh_db("viapsql");
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "gunzip -c '{}' | '{}' -X -q -v ON_ERROR_STOP=1 -d '{}' >/dev/null",
-            out.display(),
-            pg_bin().join("psql").display(),
-            s.target.url(&dst)
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success(), "gunzip | psql failed");
+    psql_restore_script(&out, &s.target, &dst);
     assert_restored_exactly(&dst);
 }
 
@@ -250,17 +240,7 @@ fn large_objects_travel_in_dumps() {
     }
     // psql restores the script, large objects too.
     let dst = s.target.fresh_db("lopsql");
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "gunzip -c '{}' | '{}' -X -q -v ON_ERROR_STOP=1 -d '{}' >/dev/null",
-            at("lo.sql.gz").display(),
-            pg_bin().join("psql").display(),
-            s.target.url(&dst)
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success(), "gunzip | psql failed");
+    psql_restore_script(&at("lo.sql.gz"), &s.target, &dst);
     assert_eq!(large_object_facts(&mut s.target.client(&dst)), want);
     // verify names one the target lost.
     s.target

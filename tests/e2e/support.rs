@@ -505,6 +505,28 @@ pub fn user_objects(c: &mut postgres::Client) -> Vec<String> {
     .collect()
 }
 
+/// Restore a `.sql.gz` script as a user does, `gunzip -c | psql`,
+/// stopping at the first error; panics with psql's words when it fails.
+#[track_caller]
+pub fn psql_restore_script(script: &Path, server: &PgServer, db: &str) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gunzip -c '{}' | '{}' -X -q -v ON_ERROR_STOP=1 -d '{}' >/dev/null",
+            script.display(),
+            pg_bin().join("psql").display(),
+            server.url(db)
+        ))
+        .output()
+        .expect("running gunzip | psql");
+    assert!(
+        out.status.success(),
+        "gunzip -c {} | psql failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Assert both databases hold the same rows in every table.
 #[track_caller]
 pub fn assert_same_content(src_db: &str, dst_db: &str) {
