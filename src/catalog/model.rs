@@ -224,7 +224,9 @@ pub async fn read(c: &Client, helper: Option<&Client>, o: &Options<'_>) -> Resul
         let name: String = r.get(0);
         plan.schemas.push(m.schema(&name).to_string());
         if let Some(cm) = r.get::<_, Option<String>>(1) {
-            if name != "public" {
+            // The comment initdb gives public is not the user's (pg_dump
+            // leaves it out too); one they set on it is theirs.
+            if !(name == "public" && cm == "standard public schema") {
                 plan.post.push(Statement {
                     kind: Kind::Comment,
                     part: None,

@@ -29,18 +29,7 @@ fn assert_moves_whole(hint: &str, sql: &str) {
     let url = s.source.url(&src);
     pgbarge(&["dump", "--source", &url, "--output", out.to_str().unwrap()]).assert_code(0);
     let via_psql = s.target.fresh_db(hint);
-    let ok = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "gunzip -c '{}' | '{}' -X -q -v ON_ERROR_STOP=1 -d '{}' >/dev/null",
-            out.display(),
-            pg_bin().join("psql").display(),
-            s.target.url(&via_psql)
-        ))
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "psql could not restore the dump");
+    psql_restore_script(&out, &s.target, &via_psql);
     assert_same_text(
         &pg_dump_schema(&s.source, &src),
         &pg_dump_schema(&s.target, &via_psql),
@@ -374,6 +363,18 @@ fn schemas_without_tables_come_along_whole() {
          GRANT USAGE ON SCHEMA util TO PUBLIC; \
          COMMENT ON SCHEMA util IS 'helpers'; \
          CREATE SCHEMA later; COMMENT ON SCHEMA later IS 'nothing yet';",
+    );
+}
+
+/// A comment the user set on `public` was left behind without a word
+/// (only the one initdb gives it is not theirs, and stays behind).
+#[test]
+fn a_comment_set_on_public_comes_along() {
+    assert_moves_whole(
+        "pubcomment",
+        "CREATE SCHEMA app; CREATE TABLE app.t (id int); INSERT INTO app.t VALUES (1); \
+         COMMENT ON SCHEMA public IS 'where the reports live'; \
+         CREATE TABLE public.r (id int); INSERT INTO public.r VALUES (2);",
     );
 }
 
