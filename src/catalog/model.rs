@@ -353,10 +353,17 @@ pub async fn read(c: &Client, helper: Option<&Client>, o: &Options<'_>) -> Resul
     } else {
         vec![true; nodes.len()]
     };
+    // Text search objects come with their schema (--table too).
     let needed_ext: BTreeSet<&String> = ext_uses
         .iter()
         .filter(|(i, _)| keep[*i])
         .map(|(_, e)| *e)
+        .chain(
+            deps.text_search_uses
+                .iter()
+                .filter(|(schema, _)| schemas.contains(schema))
+                .map(|(_, e)| e),
+        )
         .collect();
     // What kept objects need that is neither in the plan nor part of an
     // extension: it has to exist on the target already.
@@ -471,6 +478,9 @@ struct Depends {
     extension_of: HashMap<Key, String>,
     /// Node -> extension it uses through a member of any kind.
     uses: Vec<(Key, String)>,
+    /// (schema, extension) a text search configuration or dictionary of
+    /// that schema uses.
+    text_search_uses: Vec<(String, String)>,
     /// Every extension: (name, schema).
     extensions: Vec<(String, String)>,
 }
@@ -575,6 +585,30 @@ async fn read_depends(c: &Client) -> Result<Depends> {
         named("d.classid", "d.objid", "r1.key")
     );
     let uses = keyed_names(c, &uses_sql, "reading what uses extensions").await?;
+    // Text search configurations and dictionaries are not graph nodes:
+    // what they use of an extension (unaccent's dictionary in a mapping,
+    // a template) is asked apart, by their schema.
+    let text_search_uses = c
+        .query(
+            "SELECT DISTINCT n.nspname::text, e.extname::text FROM pg_catalog.pg_depend d \
+               JOIN pg_catalog.pg_depend m ON m.classid = d.refclassid AND m.objid = d.refobjid \
+                    AND m.deptype = 'e' AND m.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass \
+               JOIN pg_catalog.pg_extension e ON e.oid = m.refobjid \
+               JOIN (SELECT 'pg_catalog.pg_ts_config'::pg_catalog.regclass AS cls, oid, cfgnamespace AS nsp \
+                       FROM pg_catalog.pg_ts_config \
+                     UNION ALL SELECT 'pg_catalog.pg_ts_dict'::pg_catalog.regclass, oid, dictnamespace \
+                       FROM pg_catalog.pg_ts_dict) x ON x.cls = d.classid AND x.oid = d.objid \
+               JOIN pg_catalog.pg_namespace n ON n.oid = x.nsp \
+              WHERE d.deptype = 'n' AND d.objid >= 16384 \
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend z \
+                                 WHERE z.classid = d.classid AND z.objid = d.objid AND z.deptype = 'e')",
+            &[],
+        )
+        .await
+        .pg_context(|| "reading what text search objects use of extensions".into())?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     let extensions = c
         .query(
             "SELECT e.extname::text, n.nspname::text FROM pg_catalog.pg_extension e \
@@ -591,6 +625,7 @@ async fn read_depends(c: &Client) -> Result<Depends> {
         edges,
         extension_of,
         uses,
+        text_search_uses,
         extensions,
     })
 }

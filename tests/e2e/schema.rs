@@ -609,6 +609,39 @@ fn extensions_the_objects_use_are_created() {
     );
 }
 
+/// A text search configuration that maps words through an extension's
+/// dictionary, and a dictionary made from an extension's template, bring
+/// the extension along: it was left out when its schema was not copied,
+/// and the copy stopped at the configuration.
+#[test]
+fn extensions_text_search_objects_use_are_created() {
+    let s = servers();
+    let src = s.source.fresh_db("tsext");
+    let dst = s.target.fresh_db("tsext");
+    seed_source(
+        &src,
+        "CREATE EXTENSION unaccent; CREATE SCHEMA app; \
+         CREATE TEXT SEARCH CONFIGURATION app.fr (COPY = french); \
+         ALTER TEXT SEARCH CONFIGURATION app.fr ALTER MAPPING FOR hword, hword_part, word \
+           WITH public.unaccent, french_stem; \
+         CREATE TEXT SEARCH DICTIONARY app.plain (TEMPLATE = public.unaccent, RULES = 'unaccent'); \
+         CREATE TABLE app.notes (id int PRIMARY KEY, body text); \
+         INSERT INTO app.notes VALUES (1, 'Élan café');",
+    );
+    let run = copy_full(
+        &src,
+        &dst,
+        &["--schema", "app", "--no-owner", "--no-privileges"],
+    );
+    run.assert_code(0);
+    let sql = "SELECT to_tsvector('app.fr', body)::text || ts_lexize('app.plain', 'Élan')::text \
+               FROM app.notes";
+    let want: String = s.source.client(&src).query_one(sql, &[]).unwrap().get(0);
+    let got: String = s.target.client(&dst).query_one(sql, &[]).unwrap().get(0);
+    assert_eq!(got, want);
+    assert!(want.contains("elan"), "{want}");
+}
+
 /// Objects once named "not reproduced" (a collation, an operator) now
 /// come along, and the report lists the sequences it set.
 #[test]
