@@ -211,8 +211,8 @@ async fn run_plan(s: CopySettings) -> Result<u8> {
         Ok(error::exit::OK)
     } else {
         Err(Error::Mismatch(format!(
-            "the plan has {} blocker(s); the copy would not run",
-            report.blockers
+            "the plan has {}; the copy would not run",
+            report::counted(report.blockers as u64, "blocker")
         )))
     }
 }

@@ -363,8 +363,11 @@ pub fn print(r: &PlanReport) {
         if r.target_tls { ", TLS" } else { "" }
     );
     println!(
-        "copy: {}; {} tables; {} statements before the rows, {} after",
-        r.mode, r.tables, r.statements_before_rows, r.statements_after_rows
+        "copy: {}; {}; {} statements before the rows, {} after",
+        r.mode,
+        crate::report::counted(r.tables as u64, "table"),
+        r.statements_before_rows,
+        r.statements_after_rows
     );
     for level in ["blocker", "warning", "info"] {
         for x in r.findings.iter().filter(|x| x.level == level) {
@@ -375,8 +378,8 @@ pub fn print(r: &PlanReport) {
         println!("no blockers: the copy can run (nothing was written)");
     } else {
         println!(
-            "{} blocker(s): the copy would stop before writing (nothing was written)",
-            r.blockers
+            "{}: the copy would stop before writing (nothing was written)",
+            crate::report::counted(r.blockers as u64, "blocker")
         );
     }
 }

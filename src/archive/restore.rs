@@ -1470,8 +1470,8 @@ async fn print_dry_run(
         Ok(())
     } else {
         Err(Error::Mismatch(format!(
-            "dry run: {} blocker(s); the restore would not run",
-            blockers.len()
+            "dry run: {}; the restore would not run",
+            crate::report::counted(blockers.len() as u64, "blocker")
         )))
     }
 }

@@ -291,7 +291,7 @@ fn one_mistake_is_one_blocker() {
             .filter(|l| l.trim_start().starts_with("blocker"))
             .count();
         assert_eq!(blockers, 1, "{args:?}: {}", run.stdout);
-        assert!(run.stdout.contains("1 blocker(s)"), "{}", run.stdout);
+        assert!(run.stdout.contains("1 blocker:"), "{}", run.stdout);
     }
     // A schema copy loads into tables without foreign keys yet: it does
     // not claim a foreign-key order.
