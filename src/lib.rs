@@ -391,6 +391,10 @@ pub(crate) fn print_verify(r: &verify::VerifyReport) {
 /// An aligned table on stdout: the first and last columns left-aligned,
 /// the ones between (numbers) right-aligned; no trailing spaces.
 pub(crate) fn print_columns<const N: usize>(head: [&str; N], rows: &[[String; N]]) {
+    // No rows, no header: the summary line after it says "0 tables".
+    if rows.is_empty() {
+        return;
+    }
     // Cells hold names from servers and archives: one line each, inert.
     let rows: Vec<[String; N]> = rows
         .iter()

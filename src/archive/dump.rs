@@ -488,9 +488,9 @@ pub async fn dump(s: &DumpSettings) -> Result<DumpReport> {
         })
         .map_err(|e| io_error("cannot create", &work.join("data"), e))?;
     say(&format!(
-        "dumping {} tables with {} jobs ({}, {})",
-        jobs.len(),
-        s.jobs.min(jobs.len()).max(1),
+        "dumping {} with {} ({}, {})",
+        crate::report::counted(jobs.len() as u64, "table"),
+        crate::report::counted(s.jobs.min(jobs.len()).max(1) as u64, "job"),
         match s.format {
             ArchiveFormat::Dir => "directory",
             ArchiveFormat::Sql => "SQL script",

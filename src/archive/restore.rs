@@ -353,9 +353,9 @@ pub async fn restore(s: &RestoreSettings) -> Result<RunReport> {
             .filter(|&i| tables[i].stored() && !earlier.contains(&tables[i].name))
             .collect();
         say(&format!(
-            "loading {} tables with {} jobs",
-            loads.len(),
-            s.jobs.min(loads.len()).max(1)
+            "loading {} with {}",
+            crate::report::counted(loads.len() as u64, "table"),
+            crate::report::counted(s.jobs.min(loads.len()).max(1) as u64, "job")
         ));
         let progress = Progress::new(
             mode,

@@ -471,9 +471,9 @@ pub async fn copy(s: &CopySettings) -> Result<RunReport> {
         }
         let to_first_row = crate::report::round3(started.elapsed().as_secs_f64());
         say(&format!(
-            "copying {} with {} jobs; {}",
+            "copying {} with {}; {}",
             crate::report::counted(units.iter().filter(|u| u.copy_data).count() as u64, "table"),
-            s.jobs,
+            crate::report::counted(s.jobs as u64, "job"),
             ordering.strategy
         ));
 
@@ -963,7 +963,9 @@ async fn prepare(
             Some(d) => pairs.push((t, d, c.copy_data && !s.schema_only)),
         }
     }
-    if pairs.is_empty() && problems.is_empty() {
+    // A schema copy of schemas without tables (types, functions) is
+    // whole once its schema is made; rows alone need a table.
+    if pairs.is_empty() && problems.is_empty() && s.data_only {
         return Err(Error::usage(
             "nothing to copy: the selection holds no table with rows of its own",
         ));

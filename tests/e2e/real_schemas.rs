@@ -366,6 +366,46 @@ fn schemas_without_tables_come_along_whole() {
     );
 }
 
+/// A database whose schemas hold no table (types, a sequence, functions)
+/// is copied whole; the copy said "nothing to copy" (exit 2) after it
+/// had made the schema and its run state on the target. A rows-only copy
+/// of it still refuses, before writing anything.
+#[test]
+fn a_schema_without_tables_is_copied_not_refused_half_made() {
+    let s = servers();
+    let src = s.source.fresh_db("notables_only");
+    seed_source(
+        &src,
+        "CREATE SCHEMA app; CREATE TYPE app.mood AS ENUM ('sad', 'ok'); \
+         CREATE SEQUENCE app.ids START 40; SELECT nextval('app.ids'); \
+         CREATE FUNCTION app.twice(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2';",
+    );
+    let dst = s.target.fresh_db("notables_only");
+    let run = copy_full(&src, &dst, &["--verify"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("0 tables match"), "{}", run.stdout);
+    assert_same_text(
+        &pg_dump_schema(&s.source, &src),
+        &pg_dump_schema(&s.target, &dst),
+    );
+    let rows_only = s.target.fresh_db("notables_rows");
+    let run = pgbarge(&[
+        "copy",
+        "--data-only",
+        "--source",
+        &s.source.url(&src),
+        "--target",
+        &s.target.url(&rows_only),
+    ]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("nothing to copy"), "{}", run.stderr);
+    assert_eq!(
+        pg_dump_schema(&s.target, &rows_only),
+        pg_dump_schema(&s.target, &s.target.fresh_db("notables_empty")),
+        "a refused rows-only copy left something on the target"
+    );
+}
+
 /// A comment the user set on `public` was left behind without a word
 /// (only the one initdb gives it is not theirs, and stays behind).
 #[test]
